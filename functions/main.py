@@ -1,0 +1,34 @@
+"""Cloud Functions entry points: decode the request or event, call a service, map errors."""
+
+from __future__ import annotations
+
+import functions_framework
+
+from billing.bootstrap import get_container
+from billing.logs import setup_logging
+from billing.web import BillingApi
+
+setup_logging()
+_api = BillingApi(get_container)
+
+
+@functions_framework.http
+def billing_http(request):
+    """The HTTP API (DESIGN.md section 5)."""
+    return _api(request)
+
+
+@functions_framework.cloud_event
+def billing_monthly_trigger(cloud_event):
+    """Cloud Scheduler -> Pub/Sub: decide the period and fan out one message per active company."""
+    from billing.events import handle_monthly_trigger
+
+    handle_monthly_trigger(cloud_event, get_container())
+
+
+@functions_framework.cloud_event
+def billing_company_worker(cloud_event):
+    """One company's invoice for the period named in the message (idempotent)."""
+    from billing.events import handle_company_message
+
+    handle_company_message(cloud_event, get_container())

@@ -1,0 +1,204 @@
+"""Firestore adapters: companies, supplier settings, call logs (streamed), invoices with numbering, runs."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Mapping
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from billing.config import CallLogSchema, Settings
+from billing.domain.period import BillingPeriod
+from billing.domain.rating import CallRecord
+from billing.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.InternalServerError,
+    gexc.TooManyRequests,
+    gexc.Aborted,
+)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class FirestoreCompanies:
+    """companies/{companyId}."""
+
+    def __init__(self, db: firestore.Client, settings: Settings):
+        self._col = db.collection(settings.companies_collection)
+
+    def get(self, company_id: str) -> dict | None:
+        snap = self._col.document(company_id).get()
+        return snap.to_dict() if snap.exists else None
+
+    def list_active(self) -> Iterator[tuple[str, dict]]:
+        for snap in self._col.order_by("__name__").stream():
+            doc = snap.to_dict() or {}
+            if doc.get("active", True) is not False:
+                yield snap.id, doc
+
+
+class FirestoreSettings:
+    """settings/billing: the supplier."""
+
+    def __init__(self, db: firestore.Client, settings: Settings):
+        self._ref = db.document(settings.settings_document)
+
+    def supplier(self) -> dict | None:
+        snap = self._ref.get()
+        return snap.to_dict() if snap.exists else None
+
+
+class FirestoreCallLogs:
+    """Call logs, streamed with one ordered range query and a field projection."""
+
+    def __init__(self, db: firestore.Client, settings: Settings):
+        self._db = db
+        self._settings = settings
+        self._schema: CallLogSchema = settings.call_logs
+
+    def query(self, company_id: str, start: datetime, end: datetime):
+        s = self._schema
+        if s.layout == "subcollection":
+            col = (
+                self._db.collection(self._settings.companies_collection)
+                .document(company_id)
+                .collection(s.collection)
+            )
+            query = col
+        else:
+            query = self._db.collection(s.collection).where(
+                filter=FieldFilter(s.company_field, "==", company_id)
+            )
+        fields = [
+            s.started_at_field, s.duration_field, s.status_field,
+            s.direction_field, s.from_field, s.to_field, s.agent_field,
+        ]
+        return (
+            query.where(filter=FieldFilter(s.started_at_field, ">=", start))
+            .where(filter=FieldFilter(s.started_at_field, "<", end))
+            .order_by(s.started_at_field)
+            .select(fields)
+        )
+
+    def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
+        s = self._schema
+        try:
+            for snap in self.query(company_id, period.start, period.end).stream():
+                d = snap.to_dict() or {}
+                yield CallRecord(
+                    call_id=snap.id,
+                    started_at=d.get(s.started_at_field),
+                    duration_seconds=d.get(s.duration_field),
+                    status=d.get(s.status_field),
+                    direction=d.get(s.direction_field),
+                    from_number=d.get(s.from_field),
+                    to_number=d.get(s.to_field),
+                    agent_id=d.get(s.agent_field),
+                )
+        except TRANSIENT as exc:
+            raise TransientError(f"Firestore unavailable while reading call logs: {exc}") from exc
+
+
+class FirestoreInvoices:
+    """invoices/{companyId}_{YYYY-MM}, numbered from invoiceCounters/{prefix}_{FY} in one transaction."""
+
+    def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60):
+        self._db = db
+        self._col = db.collection(settings.invoices_collection)
+        self._counters = db.collection(settings.counters_collection)
+        self._max_attempts = max_attempts
+
+    def get(self, invoice_id: str) -> dict | None:
+        snap = self._col.document(invoice_id).get()
+        return snap.to_dict() if snap.exists else None
+
+    def create_numbered(
+        self, invoice_id: str, counter_id: str, build: Callable[[int], dict]
+    ) -> tuple[dict, bool]:
+        inv_ref = self._col.document(invoice_id)
+        ctr_ref = self._counters.document(counter_id)
+
+        @firestore.transactional
+        def txn(transaction) -> tuple[dict, bool]:
+            snap = inv_ref.get(transaction=transaction)
+            if snap.exists:
+                return snap.to_dict(), False
+            counter = ctr_ref.get(transaction=transaction)
+            seq = int((counter.to_dict() or {}).get("next", 1)) if counter.exists else 1
+            doc = build(seq)
+            transaction.set(
+                ctr_ref,
+                {"next": seq + 1, "lastInvoiceId": invoice_id, "updatedAt": _now_iso()},
+            )
+            transaction.create(inv_ref, doc)
+            return doc, True
+
+        # The client retries an aborted transaction immediately; under heavy contention on one
+        # counter we also back off between rounds so the contenders spread out.
+        for attempt in range(self._max_attempts):
+            try:
+                return txn(self._db.transaction(max_attempts=5))
+            except (gexc.Aborted, ValueError) as exc:
+                if isinstance(exc, ValueError) and "Failed to commit" not in str(exc):
+                    raise
+                time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
+            except TRANSIENT as exc:
+                raise TransientError(f"Firestore unavailable while numbering the invoice: {exc}") from exc
+        raise TransientError(f"could not allocate an invoice number for {invoice_id}: too much contention")
+
+    def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
+        self._col.document(invoice_id).update(dict(fields))
+
+    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict]:
+        query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
+        docs = [snap.to_dict() for snap in query.stream()]
+        if year is not None:
+            docs = [d for d in docs if str(d.get("billingPeriod", {}).get("month", "")).startswith(f"{year}-")]
+        return sorted(docs, key=lambda d: d.get("billingPeriod", {}).get("month", ""), reverse=True)
+
+
+class FirestoreRuns:
+    """billingRuns/{YYYY-MM}: which companies are done, failed (with reason) or pending."""
+
+    def __init__(self, db: firestore.Client, settings: Settings):
+        self._col = db.collection(settings.runs_collection)
+
+    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict:
+        ref = self._col.document(run_id)
+
+        @firestore.transactional
+        def txn(transaction) -> dict:
+            snap = ref.get(transaction=transaction)
+            doc = snap.to_dict() if snap.exists else {
+                "period": period_key, "createdAt": _now_iso(), "companies": {}, "triggers": [],
+            }
+            for cid in company_ids:
+                doc["companies"].setdefault(cid, {"state": "pending"})
+            doc["triggers"] = (doc.get("triggers") or [])[-19:] + [{"at": _now_iso(), "by": trigger}]
+            doc["updatedAt"] = _now_iso()
+            transaction.set(ref, doc)
+            return doc
+
+        return txn(self._col._client.transaction(max_attempts=20))
+
+    def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None:
+        entry = {"state": state, "at": _now_iso(), **details}
+        # update() with a field path replaces this company's entry whole (no stale error left).
+        path = firestore.FieldPath("companies", company_id).to_api_repr()
+        self._col.document(run_id).update({path: entry, "updatedAt": _now_iso()})
+
+    def get(self, run_id: str) -> dict | None:
+        snap = self._col.document(run_id).get()
+        return snap.to_dict() if snap.exists else None

@@ -1,0 +1,159 @@
+"""Cloud Storage adapter: streamed staging uploads, create-only final objects, downloads, signed URLs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import BinaryIO, Callable, Iterator
+
+from google.api_core import exceptions as gexc
+from google.cloud import storage
+
+from billing.errors import NotFoundError, TransientError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests, gexc.GatewayTimeout)
+
+
+def content_disposition(filename: str) -> str:
+    safe = "".join(ch for ch in filename if ch.isalnum() or ch in "._-")
+    return f'attachment; filename="{safe}"'
+
+
+class _HashingWriter:
+    """Wraps a binary writer and keeps the MD5 of what passed through (to compare with GCS's)."""
+
+    def __init__(self, raw: BinaryIO):
+        self._raw = raw
+        self.md5 = hashlib.md5()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.md5.update(data)
+        self.size += len(data)
+        return self._raw.write(data)
+
+    def md5_base64(self) -> str:
+        return base64.b64encode(self.md5.digest()).decode()
+
+
+class GcsBlobStore:
+    """One bucket. Final objects are only ever created, never overwritten."""
+
+    def __init__(
+        self,
+        client: storage.Client,
+        bucket: str,
+        signer: Callable[[storage.Blob, str], str] | None = None,
+    ):
+        self._client = client
+        self._bucket = client.bucket(bucket)
+        self._signer = signer
+
+    def uri(self, path: str) -> str:
+        return f"gs://{self._bucket.name}/{path}"
+
+    @contextmanager
+    def writer(self, path: str, content_type: str, filename: str) -> Iterator[_HashingWriter]:
+        blob = self._bucket.blob(path)
+        blob.content_disposition = content_disposition(filename)
+        try:
+            with blob.open("wb", content_type=content_type, chunk_size=8 * 256 * 1024) as raw:
+                hashing = _HashingWriter(raw)
+                yield hashing
+        except TRANSIENT as exc:
+            raise TransientError(f"Cloud Storage unavailable while writing {path}: {exc}") from exc
+
+    def promote(self, staging_path: str, final_path: str) -> None:
+        final = self._bucket.blob(final_path)
+        if final.exists():
+            return
+        try:
+            # GCS enforces the precondition atomically; the exists() check above also keeps
+            # fake-gcs-server (which ignores preconditions on copy) from rewriting it.
+            self._bucket.copy_blob(
+                self._bucket.blob(staging_path), self._bucket, final_path, if_generation_match=0
+            )
+        except gexc.PreconditionFailed:
+            return
+        except TRANSIENT as exc:
+            raise TransientError(f"Cloud Storage unavailable while storing {final_path}: {exc}") from exc
+
+    def put_create_only(self, path: str, data: bytes, content_type: str, filename: str) -> bool:
+        blob = self._bucket.blob(path)
+        blob.content_disposition = content_disposition(filename)
+        try:
+            blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+            return True
+        except gexc.PreconditionFailed:
+            return False
+        except TRANSIENT as exc:
+            raise TransientError(f"Cloud Storage unavailable while writing {path}: {exc}") from exc
+
+    def exists(self, path: str) -> bool:
+        return self._bucket.blob(path).exists()
+
+    def metadata(self, path: str) -> dict | None:
+        blob = self._bucket.get_blob(path)
+        if blob is None:
+            return None
+        return {
+            "md5": blob.md5_hash, "size": blob.size, "generation": blob.generation,
+            "contentType": blob.content_type, "contentDisposition": blob.content_disposition,
+        }
+
+    def read(self, path: str) -> bytes:
+        try:
+            return self._bucket.blob(path).download_as_bytes()
+        except gexc.NotFound:
+            raise NotFoundError(f"file {path} not found") from None
+
+    def open_read(self, path: str) -> Iterator[bytes]:
+        blob = self._bucket.get_blob(path)
+        if blob is None:
+            raise NotFoundError(f"file {path} not found")
+        return self._chunks(blob)
+
+    @staticmethod
+    def _chunks(blob: storage.Blob) -> Iterator[bytes]:
+        with blob.open("rb", chunk_size=CHUNK) as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+
+    def delete(self, path: str) -> None:
+        try:
+            self._bucket.blob(path).delete()
+        except gexc.NotFound:
+            pass
+
+    def signed_url(self, path: str, filename: str) -> str | None:
+        if self._signer is None:
+            return None
+        return self._signer(self._bucket.blob(path), filename)
+
+
+def iam_signer(expiration: timedelta = timedelta(minutes=15)) -> Callable[[storage.Blob, str], str]:
+    """V4 signing with the runtime's own identity through IAM signBlob (no key file)."""
+    import google.auth
+    from google.auth.transport.requests import Request
+
+    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+
+    def sign(blob: storage.Blob, filename: str) -> str:
+        if not credentials.valid:
+            credentials.refresh(Request())
+        return blob.generate_signed_url(
+            version="v4",
+            expiration=expiration,
+            method="GET",
+            service_account_email=getattr(credentials, "service_account_email", None),
+            access_token=credentials.token,
+            response_disposition=content_disposition(filename),
+        )
+
+    return sign

@@ -1,0 +1,89 @@
+"""The service layer's view of the outside world: small Protocols the adapters and fakes implement."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Protocol
+
+from billing.domain.period import BillingPeriod
+from billing.domain.rating import CallRecord
+
+
+class CompanyRepository(Protocol):
+    def get(self, company_id: str) -> Mapping[str, Any] | None:
+        """The company document, or None."""
+
+    def list_active(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """(companyId, document) of every company whose `active` is not false."""
+
+
+class SettingsRepository(Protocol):
+    def supplier(self) -> Mapping[str, Any] | None:
+        """The supplier settings document (settings/billing), or None."""
+
+
+class CallLogSource(Protocol):
+    def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
+        """The company's calls that started in [period.start, period.end), ordered by start."""
+
+
+class InvoiceRepository(Protocol):
+    def get(self, invoice_id: str) -> dict | None:
+        """The invoice document, or None."""
+
+    def create_numbered(
+        self, invoice_id: str, counter_id: str, build: Callable[[int], dict]
+    ) -> tuple[dict, bool]:
+        """Atomically: return the existing invoice, or take the counter's next number, create it.
+
+        Returns (document, created)."""
+
+    def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
+        """Merge fields into an existing invoice."""
+
+    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict]:
+        """The company's invoices, newest period first."""
+
+
+class BlobStore(Protocol):
+    def writer(self, path: str, content_type: str, filename: str) -> AbstractContextManager[BinaryIO]:
+        """A streaming writer to a new object (used for staging objects with unique names)."""
+
+    def promote(self, staging_path: str, final_path: str) -> None:
+        """Copy a staged object to its final name unless the final one exists (create-only)."""
+
+    def put_create_only(self, path: str, data: bytes, content_type: str, filename: str) -> bool:
+        """Upload unless the object exists; False when it already existed (never overwrites)."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def read(self, path: str) -> bytes: ...
+
+    def open_read(self, path: str) -> Iterable[bytes]:
+        """The object's bytes in chunks (for streaming downloads)."""
+
+    def delete(self, path: str) -> None: ...
+
+    def signed_url(self, path: str, filename: str) -> str | None:
+        """A V4 signed download URL, or None where signing is unavailable."""
+
+    def uri(self, path: str) -> str:
+        """gs://bucket/path."""
+
+
+class RunRepository(Protocol):
+    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict: ...
+
+    def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None: ...
+
+    def get(self, run_id: str) -> dict | None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
+        """Publish a JSON message; returns the message id once the broker has it."""
+
+
+class Mailer(Protocol):
+    def send(self, message) -> str:
+        """Send an email.message.EmailMessage; returns its Message-ID."""
