@@ -104,6 +104,25 @@ class Container:
             render_pdf=self.render_pdf,
         )
 
+    @cached_property
+    def runs_service(self):
+        from billing.services.runs import RunService
+
+        return RunService(
+            companies=self.companies,
+            runs=self.runs,
+            issuance=self.issuance,
+            settings=self.settings,
+            publisher=self.publisher,
+            delivery=self.delivery if self.settings.send_email else None,
+        )
+
+    @cached_property
+    def delivery(self):
+        from billing.services.delivery import DeliveryService
+
+        return DeliveryService.from_container(self)
+
 
 _container: Container | None = None
 _container_lock = threading.Lock()

@@ -1,0 +1,85 @@
+"""`billing` console script: generate, run, send, seed-demo (same services and environment as the functions)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from billing.errors import BillingError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="issue one company's invoice (idempotent)")
+    gen.add_argument("company")
+    gen.add_argument("--month", type=int)
+    gen.add_argument("--year", type=int)
+
+    run = sub.add_parser("run", help="bill every active company in-process (the droplet's cron)")
+    run.add_argument("--month", type=int)
+    run.add_argument("--year", type=int)
+    run.add_argument("--concurrency", type=int, default=None, help="parallel companies (default 8)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    send = sub.add_parser("send", help="email an issued invoice (again, on purpose)")
+    send.add_argument("company")
+    send.add_argument("period", help="YYYY-MM")
+
+    sub.add_parser("seed-demo", help="write the demo supplier, companies and call logs")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from billing.bootstrap import Container
+    from billing.logs import setup_logging
+
+    setup_logging()
+    container = Container()
+    try:
+        if args.command == "generate":
+            doc = container.issuance.generate(args.company, args.month, args.year)
+            print(json.dumps(doc, indent=2, default=str, ensure_ascii=False))
+            return 0
+        if args.command == "run":
+            return _run(container, args)
+        if args.command == "send":
+            print(json.dumps(container.delivery.send(args.company, args.period, force=True), indent=2))
+            return 0
+        if args.command == "seed-demo":
+            from billing.seed import seed_demo
+
+            print(json.dumps(seed_demo(container.firestore, container.settings), indent=2))
+            return 0
+    except BillingError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _run(container, args) -> int:
+    from tqdm import tqdm
+
+    service = container.runs_service
+    companies = [cid for cid, _ in container.companies.list_active()]
+    bar = tqdm(total=len(companies), unit="company", disable=args.no_progress, file=sys.stderr)
+
+    def progress(result: dict) -> None:
+        bar.update(1)
+        bar.set_postfix_str(f"{result['companyId']}: {result['state']}")
+
+    outcome = service.run_in_process(args.month, args.year, args.concurrency, progress)
+    bar.close()
+    print(f"billing run {outcome.period}: {len(outcome.done)} invoiced, {len(outcome.failed)} failed")
+    for cid, number in sorted(outcome.done.items()):
+        print(f"  done    {cid}: {number}")
+    for cid, reason in sorted(outcome.failed.items()):
+        print(f"  FAILED  {cid}: {reason}")
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
