@@ -1,0 +1,183 @@
+"""In-memory implementations of the project's ports, for service tests (outcomes, not calls)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import io
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
+
+from billing.domain.period import BillingPeriod
+from billing.domain.rating import CallRecord
+from billing.errors import NotFoundError
+
+
+class FakeCompanies:
+    def __init__(self, docs: Mapping[str, dict] | None = None):
+        self.docs = dict(docs or {})
+
+    def get(self, company_id):
+        doc = self.docs.get(company_id)
+        return copy.deepcopy(doc) if doc is not None else None
+
+    def list_active(self):
+        for cid in sorted(self.docs):
+            if self.docs[cid].get("active", True) is not False:
+                yield cid, copy.deepcopy(self.docs[cid])
+
+
+class FakeSettings:
+    def __init__(self, supplier: dict | None):
+        self._supplier = supplier
+
+    def supplier(self):
+        return copy.deepcopy(self._supplier)
+
+
+class FakeCallLogs:
+    """Calls per company; stream() filters to the period and orders by start, like the query."""
+
+    def __init__(self, calls: Mapping[str, list[CallRecord]] | None = None):
+        self.calls = {k: list(v) for k, v in (calls or {}).items()}
+        self.streams = 0
+
+    def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
+        self.streams += 1
+        rows = [c for c in self.calls.get(company_id, []) if c.started_at and period.start <= c.started_at < period.end]
+        yield from sorted(rows, key=lambda c: c.started_at)
+
+
+class FakeInvoices:
+    def __init__(self):
+        self.docs: dict[str, dict] = {}
+        self.counters: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, invoice_id):
+        with self._lock:
+            doc = self.docs.get(invoice_id)
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def create_numbered(self, invoice_id: str, counter_id: str, build: Callable[[int], dict]):
+        with self._lock:
+            if invoice_id in self.docs:
+                return copy.deepcopy(self.docs[invoice_id]), False
+            seq = self.counters.get(counter_id, 1)
+            doc = build(seq)
+            self.counters[counter_id] = seq + 1
+            self.docs[invoice_id] = copy.deepcopy(doc)
+            return doc, True
+
+    def update(self, invoice_id: str, fields: Mapping[str, Any]):
+        with self._lock:
+            doc = self.docs[invoice_id]
+            for key, value in fields.items():
+                target = doc
+                parts = key.split(".")
+                for part in parts[:-1]:
+                    target = target.setdefault(part, {})
+                target[parts[-1]] = copy.deepcopy(value)
+
+    def list_for_company(self, company_id, year=None):
+        docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
+        if year is not None:
+            docs = [d for d in docs if d["billingPeriod"]["month"].startswith(f"{year}-")]
+        return sorted(docs, key=lambda d: d["billingPeriod"]["month"], reverse=True)
+
+
+class FakeBlobs:
+    """Objects in a dict; final objects are create-only, like GCS with if_generation_match=0."""
+
+    def __init__(self):
+        self.objects: dict[str, bytes] = {}
+        self.meta: dict[str, dict] = {}
+        self.writes: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def uri(self, path):
+        return f"gs://fake-bucket/{path}"
+
+    @contextmanager
+    def writer(self, path, content_type, filename):
+        buf = io.BytesIO()
+        md5 = hashlib.md5()
+
+        class W:
+            def write(self, data):
+                md5.update(data)
+                return buf.write(data)
+
+            def md5_base64(self):
+                return base64.b64encode(md5.digest()).decode()
+
+        yield W()
+        self._store(path, buf.getvalue(), content_type, filename)
+
+    def _store(self, path, data, content_type, filename):
+        with self._lock:
+            self.objects[path] = data
+            self.meta[path] = {"contentType": content_type, "filename": filename}
+            self.writes[path] = self.writes.get(path, 0) + 1
+
+    def promote(self, staging_path, final_path):
+        with self._lock:
+            if final_path in self.objects:
+                return
+            self.objects[final_path] = self.objects[staging_path]
+            self.meta[final_path] = dict(self.meta[staging_path])
+            self.writes[final_path] = self.writes.get(final_path, 0) + 1
+
+    def put_create_only(self, path, data, content_type, filename):
+        with self._lock:
+            if path in self.objects:
+                return False
+        self._store(path, data, content_type, filename)
+        return True
+
+    def exists(self, path):
+        return path in self.objects
+
+    def read(self, path):
+        if path not in self.objects:
+            raise NotFoundError(f"file {path} not found")
+        return self.objects[path]
+
+    def open_read(self, path):
+        return iter([self.read(path)])
+
+    def delete(self, path):
+        with self._lock:
+            self.objects.pop(path, None)
+
+    def signed_url(self, path, filename):
+        return None
+
+
+class FakeRuns:
+    def __init__(self):
+        self.docs: dict[str, dict] = {}
+
+    def start(self, run_id, period_key, company_ids, trigger):
+        doc = self.docs.setdefault(run_id, {"period": period_key, "companies": {}, "triggers": []})
+        for cid in company_ids:
+            doc["companies"].setdefault(cid, {"state": "pending"})
+        doc["triggers"].append(trigger)
+        return copy.deepcopy(doc)
+
+    def mark(self, run_id, company_id, state, **details):
+        self.docs[run_id]["companies"][company_id] = {"state": state, **details}
+
+    def get(self, run_id):
+        return copy.deepcopy(self.docs.get(run_id))
+
+
+class FakePublisher:
+    def __init__(self):
+        self.messages: list[tuple[str, dict, dict]] = []
+
+    def publish(self, topic, payload, attributes):
+        self.messages.append((topic, dict(payload), dict(attributes)))
+        return str(len(self.messages))
