@@ -202,3 +202,34 @@ class FirestoreRuns:
     def get(self, run_id: str) -> dict | None:
         snap = self._col.document(run_id).get()
         return snap.to_dict() if snap.exists else None
+
+
+def claim_delivery(db, settings: Settings, invoice_id: str, claim_id: str, force: bool,
+                   now: datetime, timeout) -> dict | None:
+    """Move the invoice's delivery to "sending" under claim_id, or None when it must not be sent.
+
+    Not sent again: an invoice already sent (unless force), or one another sender is sending
+    right now (a claim younger than timeout)."""
+    ref = db.collection(settings.invoices_collection).document(invoice_id)
+
+    @firestore.transactional
+    def txn(transaction) -> dict | None:
+        snap = ref.get(transaction=transaction)
+        delivery = dict((snap.to_dict() or {}).get("delivery") or {})
+        if delivery.get("status") == "sent" and not force:
+            return None
+        claimed_at = delivery.get("claimedAt")
+        if delivery.get("status") == "sending" and claimed_at:
+            if now - datetime.fromisoformat(claimed_at) < timeout:
+                return None
+        delivery.update({
+            "status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
+            "attempts": int(delivery.get("attempts", 0)) + 1,
+        })
+        transaction.update(ref, {"delivery": delivery})
+        return delivery
+
+    try:
+        return txn(db.transaction(max_attempts=20))
+    except TRANSIENT as exc:
+        raise TransientError(f"Firestore unavailable while claiming the delivery: {exc}") from exc

@@ -1,0 +1,136 @@
+"""Billing periods: a calendar month in an IANA timezone, as the half-open interval [start, end)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from billing.errors import ConfigurationError, ValidationError
+
+MIN_YEAR = 2000
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA timezone, or a ConfigurationError naming it."""
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigurationError(f"unknown timezone {name!r}; expected an IANA name like Asia/Kolkata") from None
+
+
+@dataclass(frozen=True)
+class BillingPeriod:
+    """One month in one timezone."""
+
+    year: int
+    month: int
+    timezone: str = "UTC"
+
+    def __post_init__(self):
+        if not isinstance(self.month, int) or not 1 <= self.month <= 12:
+            raise ValidationError(f"month must be an integer 1-12, got {self.month!r}")
+        if not isinstance(self.year, int) or not MIN_YEAR <= self.year <= 9999:
+            raise ValidationError(f"year must be between {MIN_YEAR} and 9999, got {self.year!r}")
+        zone(self.timezone)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.year, self.month, 1, tzinfo=self.tz)
+
+    @property
+    def end(self) -> datetime:
+        return self.next().start
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def start_date(self) -> str:
+        return datetime(self.year, self.month, 1).isoformat()
+
+    @property
+    def end_date(self) -> str:
+        nxt = self.next()
+        return (datetime(nxt.year, nxt.month, 1) - timedelta(seconds=1)).isoformat()
+
+    @property
+    def days(self) -> list[date]:
+        first = date(self.year, self.month, 1)
+        nxt = self.next()
+        count = (date(nxt.year, nxt.month, 1) - first).days
+        return [first + timedelta(days=i) for i in range(count)]
+
+    def next(self) -> "BillingPeriod":
+        if self.month == 12:
+            return BillingPeriod(self.year + 1, 1, self.timezone)
+        return BillingPeriod(self.year, self.month + 1, self.timezone)
+
+    def previous(self) -> "BillingPeriod":
+        if self.month == 1:
+            return BillingPeriod(self.year - 1, 12, self.timezone)
+        return BillingPeriod(self.year, self.month - 1, self.timezone)
+
+    def contains(self, instant: datetime) -> bool:
+        if instant.tzinfo is None:
+            raise ValueError("instant must be timezone-aware")
+        return self.start <= instant < self.end
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(self.tz).date()
+
+    def to_json(self) -> dict:
+        return {"startDate": self.start_date, "endDate": self.end_date, "month": self.key,
+                "timezone": self.timezone}
+
+    @classmethod
+    def from_key(cls, key: str, tz: str = "UTC") -> "BillingPeriod":
+        match = re.fullmatch(r"(\d{4})-(\d{2})", key or "")
+        if not match:
+            raise ValidationError(f"period must look like YYYY-MM, got {key!r}")
+        return cls(int(match.group(1)), int(match.group(2)), tz)
+
+
+def last_completed_period(now: datetime, tz: str) -> BillingPeriod:
+    """The month before the one `now` falls in, in timezone tz (January -> previous December)."""
+    local = now.astimezone(zone(tz))
+    return BillingPeriod(local.year, local.month, tz).previous()
+
+
+def _as_int(value, name: str, expected: str) -> int:
+    if isinstance(value, bool):
+        raise ValidationError(f"{name} must be {expected}, got {value!r}")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,6}", text):
+        raise ValidationError(f"{name} must be {expected}, got {value!r}")
+    return int(text)
+
+
+def parse_period(month, year, tz: str, now: datetime) -> BillingPeriod:
+    """The requested month (default: last completed), refusing bad values and unfinished months."""
+    zone(tz)
+    if month in (None, "") and year in (None, ""):
+        return last_completed_period(now, tz)
+    if month in (None, "") or year in (None, ""):
+        raise ValidationError("give both month and year, or neither (for the last completed month)")
+    m = _as_int(month, "month", "an integer 1-12")
+    y = _as_int(year, "year", "a four-digit year")
+    if not 1 <= m <= 12:
+        raise ValidationError(f"month must be an integer 1-12, got {month!r}")
+    if not MIN_YEAR <= y <= now.year:
+        raise ValidationError(f"year must be between {MIN_YEAR} and {now.year}, got {year!r}")
+    period = BillingPeriod(y, m, tz)
+    if period.end > now:
+        raise ValidationError(
+            f"{period.key} has not ended yet (ends {period.end.isoformat()}); "
+            "only completed months can be invoiced"
+        )
+    return period

@@ -1,0 +1,287 @@
+"""Rating: call records -> billed seconds and minutes, streamed once with O(1) state.
+
+One pure function per pricing policy, chosen from POLICIES. Calls that cannot be rated become
+anomalies (counted, listed with a reason, billed nothing), never dropped or guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Callable, Iterable, Mapping
+
+from billing.domain.money import to_decimal
+from billing.domain.period import BillingPeriod, zone
+from billing.errors import ConfigurationError, ValidationError
+
+DEFAULT_NON_BILLABLE = frozenset({"failed", "no-answer", "busy", "canceled"})
+SIXTY = Decimal(60)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call log as stored; duration_seconds is the raw value (validated when rated)."""
+
+    call_id: str
+    started_at: datetime | None
+    duration_seconds: object
+    status: str | None = None
+    direction: str | None = None
+    from_number: str | None = None
+    to_number: str | None = None
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """A company's pricing, parsed and validated from its Firestore `billing` map."""
+
+    rate_per_minute: Decimal
+    maintenance_fee: Decimal = Decimal(0)
+    policy: str = "per-call"
+    pulse_seconds: int | None = None
+    included_minutes: Decimal = Decimal(0)
+    minimum_usage_charge: Decimal = Decimal(0)
+    gst_rate: Decimal = Decimal(18)
+    payment_terms_days: int = 7
+    timezone: str = "UTC"
+    non_billable_statuses: frozenset = DEFAULT_NON_BILLABLE
+
+    @classmethod
+    def from_mapping(cls, billing: Mapping | None, *, default_timezone: str = "UTC",
+                     non_billable_statuses=DEFAULT_NON_BILLABLE) -> "Tariff":
+        if not isinstance(billing, Mapping):
+            raise ConfigurationError("company has no billing settings (billing.ratePerMinute is required)")
+
+        def number(field: str, default=None, required=False) -> Decimal:
+            value = billing.get(field, default)
+            if value is None:
+                if required:
+                    raise ConfigurationError(f"billing.{field} is required")
+                return Decimal(0)
+            try:
+                result = to_decimal(value, f"billing.{field}")
+            except ValidationError as exc:
+                raise ConfigurationError(exc.detail) from None
+            if result < 0:
+                raise ConfigurationError(f"billing.{field} must not be negative, got {value!r}")
+            return result
+
+        rate = number("ratePerMinute", required=True)
+        policy = billing.get("policy", "per-call") or "per-call"
+        if policy not in POLICIES:
+            raise ConfigurationError(
+                f"billing.policy must be one of {', '.join(sorted(POLICIES))}, got {policy!r}"
+            )
+        pulse = billing.get("pulseSeconds")
+        if policy == "pulse":
+            if isinstance(pulse, bool) or not isinstance(pulse, (int, float)) or pulse != int(pulse) or pulse <= 0:
+                raise ConfigurationError(
+                    f"billing.pulseSeconds must be a positive whole number for policy pulse, got {pulse!r}"
+                )
+            pulse = int(pulse)
+        else:
+            pulse = None
+        gst_rate = number("gstRate", default=18)
+        if gst_rate > 100:
+            raise ConfigurationError(f"billing.gstRate is a percentage 0-100, got {billing.get('gstRate')!r}")
+        terms = billing.get("paymentTermsDays", 7)
+        if isinstance(terms, bool) or not isinstance(terms, (int, float)) or terms != int(terms) or not 0 <= terms <= 365:
+            raise ConfigurationError(f"billing.paymentTermsDays must be a whole number 0-365, got {terms!r}")
+        tz = billing.get("timezone") or default_timezone
+        zone(tz)
+        return cls(
+            rate_per_minute=rate,
+            maintenance_fee=number("maintenanceFee"),
+            policy=policy,
+            pulse_seconds=pulse,
+            included_minutes=number("includedMinutes"),
+            minimum_usage_charge=number("minimumUsageCharge"),
+            gst_rate=gst_rate,
+            payment_terms_days=int(terms),
+            timezone=tz,
+            non_billable_statuses=frozenset(non_billable_statuses),
+        )
+
+
+def _ceil_to(seconds: Decimal, unit: int) -> Decimal:
+    if seconds <= 0:
+        return Decimal(0)
+    return (seconds / unit).to_integral_value(rounding=ROUND_CEILING) * unit
+
+
+def per_call_seconds(seconds: Decimal, tariff: Tariff) -> Decimal:
+    """Each call rounded up to whole minutes (0 s bills 0)."""
+    return _ceil_to(seconds, 60)
+
+
+def exact_seconds(seconds: Decimal, tariff: Tariff) -> Decimal:
+    """Exact seconds (per-second, and aggregate before its one rounding)."""
+    return seconds
+
+
+def pulse_seconds(seconds: Decimal, tariff: Tariff) -> Decimal:
+    """Each call rounded up to the tariff's pulse."""
+    return _ceil_to(seconds, tariff.pulse_seconds or 60)
+
+
+def exact_minutes(total_seconds: Decimal) -> Decimal:
+    return total_seconds / SIXTY
+
+
+def ceil_minutes(total_seconds: Decimal) -> Decimal:
+    """Aggregate: sum all seconds, round up once."""
+    return _ceil_to(total_seconds, 60) / SIXTY
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How one policy bills a call, and how it turns the month's billed seconds into minutes."""
+
+    name: str
+    per_call: Callable[[Decimal, Tariff], Decimal]
+    total_minutes: Callable[[Decimal], Decimal]
+
+
+POLICIES: dict[str, Policy] = {
+    "per-call": Policy("per-call", per_call_seconds, exact_minutes),
+    "per-second": Policy("per-second", exact_seconds, exact_minutes),
+    "pulse": Policy("pulse", pulse_seconds, exact_minutes),
+    "aggregate": Policy("aggregate", exact_seconds, ceil_minutes),
+}
+
+
+@dataclass(frozen=True)
+class RatedCall:
+    """A call with what it bills; anomaly is the reason it could not be rated."""
+
+    call: CallRecord
+    duration_seconds: Decimal | None
+    billed_seconds: Decimal
+    billable: bool
+    anomaly: str | None = None
+
+    @property
+    def billed_minutes(self) -> Decimal:
+        return self.billed_seconds / SIXTY
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """The month's usage after rating every call once."""
+
+    policy: str
+    total_calls: int
+    billable_calls: int
+    non_billable_calls: int
+    anomaly_count: int
+    anomalies: tuple
+    total_duration_seconds: Decimal
+    billed_seconds: Decimal
+    billed_minutes: Decimal
+    daily: tuple  # (date, calls, billed minutes)
+
+
+def parse_duration(raw) -> tuple[Decimal | None, str | None]:
+    """(seconds, None) or (None, reason) for a raw stored duration."""
+    if raw is None:
+        return None, "duration is missing"
+    if isinstance(raw, bool):
+        return None, f"duration is not a number ({raw!r})"
+    if isinstance(raw, float):
+        if math.isnan(raw) or math.isinf(raw):
+            return None, f"duration is not a finite number ({raw!r})"
+        value = Decimal(repr(raw))
+    elif isinstance(raw, (int, Decimal)):
+        value = Decimal(raw)
+    elif isinstance(raw, str):
+        try:
+            value = Decimal(raw.strip())
+        except InvalidOperation:
+            return None, f"duration is not a number ({raw[:40]!r})"
+        if not value.is_finite():
+            return None, f"duration is not a finite number ({raw[:40]!r})"
+    else:
+        return None, f"duration is not a number ({type(raw).__name__})"
+    if value < 0:
+        return None, f"duration is negative ({raw})"
+    return value, None
+
+
+class UsageAccumulator:
+    """Rates calls one at a time; keeps counters, ≤31 daily buckets and ≤N listed anomalies."""
+
+    def __init__(self, tariff: Tariff, period: BillingPeriod, max_listed_anomalies: int = 100):
+        self.tariff = tariff
+        self.period = period
+        self.policy = POLICIES[tariff.policy]
+        self._max = max_listed_anomalies
+        self._start, self._end, self._tz = period.start, period.end, period.tz
+        self.total_calls = 0
+        self.billable_calls = 0
+        self.non_billable_calls = 0
+        self.anomaly_count = 0
+        self.anomalies: list[dict] = []
+        self.duration = Decimal(0)
+        self.billed = Decimal(0)
+        self._daily: dict[date, list] = {}
+
+    def _anomaly(self, call: CallRecord, reason: str, duration=None) -> RatedCall:
+        self.anomaly_count += 1
+        if len(self.anomalies) < self._max:
+            self.anomalies.append({"callId": call.call_id, "reason": reason})
+        return RatedCall(call, duration, Decimal(0), False, reason)
+
+    def add(self, call: CallRecord) -> RatedCall:
+        self.total_calls += 1
+        started = call.started_at
+        if started is None:
+            return self._anomaly(call, "startedAt is missing")
+        if not isinstance(started, datetime) or started.tzinfo is None:
+            return self._anomaly(call, "startedAt is not a timestamp")
+        if not self._start <= started < self._end:
+            return self._anomaly(call, f"startedAt {started.isoformat()} is outside {self.period.key}")
+        day = self._daily.setdefault(started.astimezone(self._tz).date(), [0, Decimal(0)])
+        day[0] += 1
+        seconds, reason = parse_duration(call.duration_seconds)
+        if reason:
+            return self._anomaly(call, reason)
+        self.duration += seconds
+        status = (call.status or "").strip().lower()
+        if status in self.tariff.non_billable_statuses:
+            self.non_billable_calls += 1
+            return RatedCall(call, seconds, Decimal(0), False)
+        billed = self.policy.per_call(seconds, self.tariff)
+        self.billed += billed
+        day[1] += billed
+        if billed > 0:
+            self.billable_calls += 1
+        return RatedCall(call, seconds, billed, True)
+
+    def summary(self) -> UsageSummary:
+        daily = tuple(
+            (d, self._daily.get(d, [0, Decimal(0)])[0], self._daily.get(d, [0, Decimal(0)])[1] / SIXTY)
+            for d in self.period.days
+        )
+        return UsageSummary(
+            policy=self.tariff.policy,
+            total_calls=self.total_calls,
+            billable_calls=self.billable_calls,
+            non_billable_calls=self.non_billable_calls,
+            anomaly_count=self.anomaly_count,
+            anomalies=tuple(self.anomalies),
+            total_duration_seconds=self.duration,
+            billed_seconds=self.billed,
+            billed_minutes=self.policy.total_minutes(self.billed),
+            daily=daily,
+        )
+
+
+def rate_calls(calls: Iterable[CallRecord], tariff: Tariff, period: BillingPeriod) -> UsageSummary:
+    """Rate an iterable of calls in one pass."""
+    acc = UsageAccumulator(tariff, period)
+    for call in calls:
+        acc.add(call)
+    return acc.summary()

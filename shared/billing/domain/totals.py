@@ -1,0 +1,131 @@
+"""Invoice totals, computed in one place and in this order:
+
+usage (billed minutes from the policy) -> included minutes subtracted (not below 0) ->
+usage charge = round(chargeable minutes x rate) -> minimum usage charge raises the call charges ->
+maintenance fee -> subtotal -> GST -> total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from billing.domain.gst import TaxBreakdown, compute_gst
+from billing.domain.money import amount_in_words, format_indian, quantize
+from billing.domain.rating import Tariff, UsageSummary
+
+
+def json_number(value: Decimal):
+    """int when whole, else a float with at most two decimals."""
+    q = quantize(value)
+    return int(q) if q == q.to_integral_value() else float(q)
+
+
+@dataclass(frozen=True)
+class LineItem:
+    description: str
+    quantity: Decimal
+    rate: Decimal
+    amount: Decimal
+    unit: str
+
+    def to_json(self) -> dict:
+        return {
+            "description": self.description,
+            "quantity": json_number(self.quantity),
+            "rate": float(self.rate),
+            "amount": float(quantize(self.amount)),
+            "unit": self.unit,
+        }
+
+
+@dataclass(frozen=True)
+class InvoiceTotals:
+    billed_minutes: Decimal
+    included_minutes_applied: Decimal
+    chargeable_minutes: Decimal
+    usage_charge: Decimal
+    minimum_adjustment: Decimal
+    call_charges: Decimal
+    maintenance_fee: Decimal
+    subtotal: Decimal
+    tax: TaxBreakdown
+    total: Decimal
+    line_items: tuple
+
+
+def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str) -> InvoiceTotals:
+    """Every amount on the invoice, from the month's usage and the company's tariff."""
+    billed = usage.billed_minutes
+    included = min(tariff.included_minutes, billed)
+    chargeable = billed - included
+    usage_charge = quantize(chargeable * tariff.rate_per_minute)
+    minimum_adjustment = max(Decimal(0), quantize(tariff.minimum_usage_charge) - usage_charge)
+    call_charges = usage_charge + minimum_adjustment
+    fee = quantize(tariff.maintenance_fee)
+    subtotal = call_charges + fee
+    tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
+    total = subtotal + tax.total
+
+    description = f"Voice agent call charges ({format_minutes(chargeable)} min x Rs {format_indian(tariff.rate_per_minute)}/min)"
+    if included:
+        description += f", after {format_minutes(included)} included min"
+    items = [LineItem(description, chargeable, tariff.rate_per_minute, usage_charge, "min")]
+    if minimum_adjustment:
+        items.append(LineItem(
+            f"Minimum usage charge adjustment (minimum Rs {format_indian(tariff.minimum_usage_charge)})",
+            Decimal(1), minimum_adjustment, minimum_adjustment, "month",
+        ))
+    if fee:
+        items.append(LineItem("Monthly maintenance fee", Decimal(1), fee, fee, "month"))
+    return InvoiceTotals(
+        billed_minutes=billed,
+        included_minutes_applied=included,
+        chargeable_minutes=chargeable,
+        usage_charge=usage_charge,
+        minimum_adjustment=minimum_adjustment,
+        call_charges=call_charges,
+        maintenance_fee=fee,
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        line_items=tuple(items),
+    )
+
+
+def format_minutes(minutes: Decimal) -> str:
+    q = quantize(minutes)
+    return str(int(q)) if q == q.to_integral_value() else f"{q:.2f}"
+
+
+def due_date(invoice_date: date, terms_days: int) -> date:
+    return invoice_date + timedelta(days=terms_days)
+
+
+def invoice_amounts_json(totals: InvoiceTotals, usage: UsageSummary) -> dict:
+    """The amount fields of the invoice document / HTTP response (old names kept)."""
+    return {
+        "usageData": {
+            "totalCalls": usage.total_calls,
+            "totalBilledMinutes": json_number(usage.billed_minutes),
+            "billingPolicy": usage.policy,
+            "billableCalls": usage.billable_calls,
+            "nonBillableCalls": usage.non_billable_calls,
+            "anomalyCount": usage.anomaly_count,
+            "includedMinutesApplied": json_number(totals.included_minutes_applied),
+            "chargeableMinutes": json_number(totals.chargeable_minutes),
+            "totalDurationSeconds": float(quantize(usage.total_duration_seconds)),
+            "daily": [
+                {"date": d.isoformat(), "calls": calls, "minutes": json_number(minutes)}
+                for d, calls, minutes in usage.daily
+            ],
+        },
+        "lineItems": [item.to_json() for item in totals.line_items],
+        "subtotal": float(totals.subtotal),
+        "gstAmount": float(totals.tax.total),
+        "totalAmount": float(totals.total),
+        "taxBreakdown": totals.tax.to_json(),
+        "currency": "INR",
+        "amountInWords": amount_in_words(totals.total),
+    }

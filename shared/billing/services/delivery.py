@@ -1,0 +1,161 @@
+"""Email delivery of issued invoices, recorded on the invoice, never sent twice by accident.
+
+`deliver` (used by the monthly run) sends once: an invoice already sent is left alone.
+`send(..., force=True)` (the API's /send) resends on purpose. A failed send is recorded
+(status, attempts, last error) and never touches the invoice itself.
+
+Exactly-once is guarded by a claim: before talking to SMTP the delivery record moves to
+"sending" with a claim id in a transaction; a concurrent sender sees the claim and stops.
+A claim older than CLAIM_TIMEOUT (a crashed sender) may be taken over.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from billing.errors import BillingError, ConflictError
+
+log = logging.getLogger(__name__)
+
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DeliveryService:
+    """Sends invoice emails through a Mailer and records each attempt on the invoice document."""
+
+    def __init__(
+        self,
+        *,
+        issuance,
+        invoices,
+        blobs,
+        mailer,
+        build_message: Callable[..., Any],
+        claim: Callable[[str, str, bool, datetime], dict | None],
+        clock: Callable[[], datetime] = _now,
+    ):
+        self.issuance = issuance
+        self.invoices = invoices
+        self.blobs = blobs
+        self.mailer = mailer
+        self.build_message = build_message
+        self.claim = claim
+        self.clock = clock
+
+    @classmethod
+    def from_container(cls, container) -> "DeliveryService":
+        import os
+
+        from billing.adapters.email_message import build_invoice_email
+        from billing.adapters.smtp_mailer import SmtpConfig, SmtpMailer
+        from billing.adapters.firestore_repo import claim_delivery
+
+        config = SmtpConfig.from_env(os.environ)
+        mailer = SmtpMailer(config) if config is not None else None
+        settings = container.settings
+
+        def build(invoice, pdf_bytes, csv_bytes, links):
+            return build_invoice_email(
+                invoice,
+                pdf_bytes=pdf_bytes,
+                csv_bytes=csv_bytes,
+                links=links,
+                settings={},
+                sender=config.sender,
+                reply_to=config.reply_to,
+                templates_dir=settings.templates_dir,
+            )
+
+        return cls(
+            issuance=container.issuance,
+            invoices=container.invoices,
+            blobs=container.blobs,
+            mailer=mailer,
+            build_message=build,
+            claim=lambda inv_id, claim_id, force, now: claim_delivery(
+                container.firestore, settings, inv_id, claim_id, force, now, CLAIM_TIMEOUT
+            ),
+        )
+
+    def send(self, company_id: str, period_key: str, force: bool = False) -> dict:
+        """Send the issued invoice's email; with force, also when it was sent before."""
+        invoice = self.issuance.get(company_id, period_key)
+        return self._deliver(invoice, force=force, raise_errors=True)
+
+    def deliver_quietly(self, invoice: Mapping[str, Any]) -> dict:
+        """Send once if not sent yet; failures are recorded and returned, never raised."""
+        try:
+            return self._deliver(invoice, force=False, raise_errors=False)
+        except Exception as exc:  # delivery must never undo or block the invoice
+            log.exception("delivery failed unexpectedly")
+            return {"status": "failed", "lastError": f"{type(exc).__name__}: {exc}"}
+
+    def _deliver(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool) -> dict:
+        from billing.services.issuance import file_paths, invoice_id
+
+        if invoice.get("status") != "issued":
+            raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is not issued yet; nothing to send")
+        company_id = invoice["companyId"]
+        key = invoice["billingPeriod"]["month"]
+        inv_id = invoice_id(company_id, key)
+        recipient = (invoice.get("recipient") or {}).get("billingEmail")
+        if not recipient:
+            record = {"status": "skipped", "reason": "company has no billingEmail"}
+            self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
+            return record
+        if self.mailer is None:
+            record = {"status": "skipped", "reason": "email is not configured (SMTP_HOST unset)"}
+            self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
+            if raise_errors:
+                raise ConflictError(record["reason"])
+            return record
+
+        claim_id = uuid.uuid4().hex
+        claimed = self.claim(inv_id, claim_id, force, self.clock())
+        if claimed is None:
+            current = (self.invoices.get(inv_id) or {}).get("delivery", {})
+            return {**current, "note": "already sent or being sent; not sent again"}
+
+        attempts = int(claimed.get("attempts", 0))
+        paths = file_paths(company_id, key)
+        try:
+            pdf = self.blobs.read(paths["pdf"])
+            csv_bytes = self.blobs.read(paths["csv"])
+            links = {k: f"/billing/invoices/{company_id}/{key}/{k}" for k in ("pdf", "csv")}
+            message = self.build_message(invoice, pdf, csv_bytes, links)
+            message_id = self.mailer.send(message)
+        except BillingError as exc:
+            fields = {
+                "delivery.status": "failed",
+                "delivery.attempts": attempts,
+                "delivery.lastError": exc.detail,
+                "delivery.permanent": bool(getattr(exc, "permanent", False)),
+                "delivery.updatedAt": self.clock().isoformat(),
+                "delivery.claim": None,
+            }
+            self.invoices.update(inv_id, fields)
+            log.warning("invoice email failed", extra={"json_fields": {
+                "invoiceId": inv_id, "error": exc.detail, "attempts": attempts}})
+            if raise_errors:
+                raise
+            return {"status": "failed", "attempts": attempts, "lastError": exc.detail}
+        fields = {
+            "delivery.status": "sent",
+            "delivery.attempts": attempts,
+            "delivery.messageId": message_id,
+            "delivery.to": recipient,
+            "delivery.sentAt": self.clock().isoformat(),
+            "delivery.lastError": None,
+            "delivery.claim": None,
+        }
+        self.invoices.update(inv_id, fields)
+        log.info("invoice emailed", extra={"json_fields": {"invoiceId": inv_id, "messageId": message_id}})
+        return {"status": "sent", "attempts": attempts, "messageId": message_id, "to": recipient}
+
