@@ -8,6 +8,7 @@ exactly to the invoice's billed minutes and call charges.
 from __future__ import annotations
 
 import csv
+import re
 from datetime import tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
@@ -19,13 +20,17 @@ HEADER = [
     "toNumber", "agentId", "billedSeconds", "billedMinutes", "amount", "note",
 ]
 FOUR = Decimal("0.0001")
+PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]{1,20}(\.[0-9]{1,12})?$")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def neutralise(value) -> str:
-    """Text a spreadsheet would execute as a formula gets a leading apostrophe."""
+    """Text a spreadsheet would execute as a formula gets a leading apostrophe.
+
+    Plain numbers and E.164 phone numbers ("-5", "+919800000000") cannot run anything and stay as
+    they are."""
     text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.match(text):
         return "'" + text
     return text
 
