@@ -1,0 +1,288 @@
+"""The GST tax invoice as a PDF (reportlab), rendered from the stored invoice document alone.
+
+Deterministic: the same document gives byte-identical PDFs (reportlab's invariant mode, no clock),
+so a retried issuance stores exactly what an uninterrupted one would have.
+Branding, labels and static text come from templates/invoice/branding.json; fonts from templates/fonts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Mapping
+
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+from billing.domain.money import format_indian
+
+_lock = threading.Lock()
+_loaded: dict[str, dict] = {}
+
+FONT, BOLD = "InvoiceSans", "InvoiceSans-Bold"
+
+
+def _branding(templates_dir: Path) -> dict:
+    """branding.json, with its fonts registered once per process."""
+    key = str(templates_dir)
+    with _lock:
+        if key not in _loaded:
+            brand = json.loads((templates_dir / "invoice" / "branding.json").read_text(encoding="utf-8"))
+            fonts = templates_dir / "fonts"
+            if FONT not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(TTFont(FONT, str(fonts / brand.get("font", "DejaVuSans.ttf"))))
+                pdfmetrics.registerFont(TTFont(BOLD, str(fonts / brand.get("boldFont", "DejaVuSans-Bold.ttf"))))
+            _loaded[key] = brand
+        return _loaded[key]
+
+
+def _money(value: Any, symbol: str = "") -> str:
+    text = format_indian(Decimal(str(value if value is not None else 0)))
+    return f"{symbol} {text}".strip()
+
+
+def _date(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return date.fromisoformat(str(text)[:10]).strftime("%d %b %Y")
+    except ValueError:
+        return str(text)
+
+
+def _qty(value: Any) -> str:
+    d = Decimal(str(value))
+    return str(int(d)) if d == d.to_integral_value() else f"{d:.2f}"
+
+
+class _Styles:
+    def __init__(self, brand: dict):
+        text = colors.HexColor(brand.get("textColor", "#222222"))
+        self.accent = colors.HexColor(brand.get("accentColor", "#1F4E79"))
+        self.light = colors.HexColor(brand.get("lightColor", "#EAF1F8"))
+        self.muted = colors.HexColor(brand.get("mutedColor", "#666666"))
+        self.body = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11, textColor=text)
+        self.small = ParagraphStyle("small", parent=self.body, fontSize=7.5, leading=9.5, textColor=self.muted)
+        self.bold = ParagraphStyle("bold", parent=self.body, fontName=BOLD)
+        self.right = ParagraphStyle("right", parent=self.body, alignment=TA_RIGHT)
+        self.right_bold = ParagraphStyle("rightb", parent=self.bold, alignment=TA_RIGHT)
+        self.name = ParagraphStyle("name", parent=self.bold, fontSize=13, leading=16, textColor=self.accent)
+        self.title = ParagraphStyle("title", parent=self.bold, fontSize=16, leading=20, alignment=TA_RIGHT,
+                                    textColor=self.accent)
+        self.heading = ParagraphStyle("heading", parent=self.bold, fontSize=9.5, leading=12, textColor=self.accent,
+                                      spaceBefore=4, spaceAfter=2)
+
+
+def _p(text: Any, style) -> Paragraph:
+    return Paragraph(escape(str(text if text is not None else "")).replace("\n", "<br/>"), style)
+
+
+def _party(label: str, party: Mapping[str, Any], labels: dict, s: _Styles) -> list:
+    state = party.get("stateName") or ""
+    code = party.get("stateCode") or ""
+    rows = [
+        _p(label.upper(), s.small),
+        _p(party.get("legalName", ""), s.bold),
+        _p(party.get("address", ""), s.body),
+        _p(f"{labels['gstin']}: {party.get('gstin') or labels['unregistered']}", s.body),
+        _p(f"{labels['state']}: {state} (code {code})" if code else "", s.body),
+    ]
+    if party.get("billingEmail"):
+        rows.append(_p(party["billingEmail"], s.small))
+    return rows
+
+
+def _daily_chart(daily: list[dict], s: _Styles, width: float) -> Drawing:
+    height = 38 * mm
+    drawing = Drawing(width, height)
+    chart = VerticalBarChart()
+    chart.x, chart.y = 28, 16
+    chart.width, chart.height = width - 36, height - 30
+    minutes = [float(d.get("minutes", 0)) for d in daily] or [0]
+    chart.data = [minutes]
+    chart.bars[0].fillColor = s.accent
+    chart.bars[0].strokeColor = None
+    chart.valueAxis.valueMin = 0
+    top = max(minutes)
+    chart.valueAxis.valueMax = top * 1.15 if top > 0 else 1
+    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.labels.fontSize = 6
+    chart.valueAxis.strokeColor = s.muted
+    chart.categoryAxis.categoryNames = [
+        str(int(d["date"][8:10])) if i % 2 == 0 else "" for i, d in enumerate(daily)
+    ] or [""]
+    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontSize = 6
+    chart.categoryAxis.strokeColor = s.muted
+    drawing.add(chart)
+    drawing.add(String(28, height - 9, "Billed minutes per day", fontName=FONT, fontSize=7, fillColor=s.muted))
+    return drawing
+
+
+def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> bytes:
+    """The invoice document as PDF bytes (A4, deterministic)."""
+    brand = _branding(Path(templates_dir))
+    labels = brand["labels"]
+    s = _Styles(brand)
+    cur = brand.get("currencySymbol", "₹")
+    supplier = invoice.get("supplier") or {}
+    recipient = invoice.get("recipient") or {}
+    period = invoice.get("billingPeriod") or {}
+    usage = invoice.get("usageData") or {}
+    tax = invoice.get("taxBreakdown") or {}
+    width = A4[0] - 30 * mm
+    story: list = []
+
+    # Header: supplier left, title right.
+    header = Table(
+        [[
+            [_p(supplier.get("legalName", ""), s.name), _p(supplier.get("address", ""), s.body),
+             _p(f"{labels['gstin']}: {supplier.get('gstin') or labels['unregistered']}", s.body),
+             _p(f"{labels['state']}: {supplier.get('stateName', '')} (code {supplier.get('stateCode', '')})", s.body),
+             _p(" · ".join(x for x in (supplier.get("supportEmail"), supplier.get("phone")) if x), s.small)],
+            [_p(brand.get("title", "TAX INVOICE"), s.title),
+             Paragraph(escape(brand.get("copyLabel", "")), ParagraphStyle("c", parent=s.small, alignment=TA_RIGHT))],
+        ]],
+        colWidths=[width * 0.62, width * 0.38],
+    )
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                                ("LINEBELOW", (0, 0), (-1, 0), 1.2, s.accent), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+    story += [header, Spacer(1, 4 * mm)]
+
+    # Invoice facts and parties.
+    place = invoice.get("placeOfSupply") or {}
+    facts = [
+        [labels["invoiceNumber"], invoice.get("invoiceNumber", "")],
+        [labels["invoiceDate"], _date(invoice.get("invoiceDate"))],
+        [labels["dueDate"], _date(invoice.get("dueDate"))],
+        [labels["period"], f"{_date(period.get('startDate'))} – {_date(period.get('endDate'))}"
+                           + (f" ({period['timezone']})" if period.get("timezone") else "")],
+        [labels["placeOfSupply"], f"{place.get('stateName', '')} ({place.get('stateCode', '')})"],
+        [labels["reverseCharge"], "Yes" if invoice.get("reverseCharge") else "No"],
+        [labels["sac"], f"{supplier.get('sacCode', '')} – {brand.get('serviceDescription', '')}"],
+    ]
+    facts_table = Table([[_p(k, s.small), _p(v, s.bold if i == 0 else s.body)] for i, (k, v) in enumerate(facts)],
+                        colWidths=[28 * mm, width * 0.5 - 30 * mm])
+    facts_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                     ("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    parties = Table([[_party(labels["billTo"], recipient, labels, s), facts_table]],
+                    colWidths=[width * 0.5, width * 0.5])
+    parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BACKGROUND", (0, 0), (0, 0), s.light),
+                                 ("LEFTPADDING", (0, 0), (0, 0), 6), ("TOPPADDING", (0, 0), (-1, -1), 5),
+                                 ("BOTTOMPADDING", (0, 0), (-1, -1), 5), ("LEFTPADDING", (1, 0), (1, 0), 10)]))
+    story += [parties, Spacer(1, 5 * mm)]
+
+    # Line items and tax.
+    sac = supplier.get("sacCode", "")
+    rows = [[_p(h, ParagraphStyle("h", parent=s.bold, textColor=colors.white, alignment=a))
+             for h, a in (("#", 0), ("Description", 0), ("SAC", 0), ("Qty", TA_RIGHT),
+                          (f"Rate ({cur})", TA_RIGHT), (f"Amount ({cur})", TA_RIGHT))]]
+    for n, item in enumerate(invoice.get("lineItems") or [], start=1):
+        rows.append([
+            _p(n, s.body), _p(item.get("description", ""), s.body), _p(sac, s.body),
+            _p(f"{_qty(item.get('quantity', 0))} {item.get('unit', '')}".strip(), s.right),
+            _p(_money(item.get("rate")), s.right), _p(_money(item.get("amount")), s.right),
+        ])
+    n_items = len(rows)
+    rows.append(["", _p("Taxable value", s.bold), "", "", "", _p(_money(invoice.get("subtotal")), s.right_bold)])
+    for comp in tax.get("components") or []:
+        rate = Decimal(str(comp.get("rate", 0)))
+        rate_text = f"{rate.normalize():f}"
+        rows.append(["", _p(f"{comp.get('name')} @ {rate_text}%", s.body), "", "", "",
+                     _p(_money(comp.get("amount")), s.right)])
+    rows.append(["", _p("Total", ParagraphStyle("t", parent=s.bold, fontSize=10)), "", "", "",
+                 _p(_money(invoice.get("totalAmount"), cur), ParagraphStyle("tr", parent=s.right_bold, fontSize=10))])
+    items = Table(rows, colWidths=[8 * mm, width - 8 * mm - 20 * mm - 24 * mm - 26 * mm - 30 * mm, 20 * mm,
+                                   24 * mm, 26 * mm, 30 * mm], repeatRows=1)
+    items.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), s.accent),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEBELOW", (0, 1), (-1, n_items - 1), 0.3, colors.lightgrey),
+        ("LINEABOVE", (0, n_items), (-1, n_items), 0.8, s.accent),
+        ("LINEABOVE", (0, -1), (-1, -1), 0.8, s.accent),
+        ("BACKGROUND", (0, -1), (-1, -1), s.light),
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))
+    story += [items, Spacer(1, 2 * mm),
+              _p(f"Amount in words: {invoice.get('amountInWords', '')}", s.bold), Spacer(1, 5 * mm)]
+
+    # Usage summary with the daily chart.
+    anomalies = int(usage.get("anomalyCount", 0) or 0)
+    summary_rows = [
+        ["Total calls", str(usage.get("totalCalls", 0))],
+        ["Billable calls", str(usage.get("billableCalls", usage.get("totalCalls", 0)))],
+        ["Billed minutes", _qty(usage.get("totalBilledMinutes", 0))],
+        ["Included minutes applied", _qty(usage.get("includedMinutesApplied", 0))],
+        ["Billing policy", str(usage.get("billingPolicy", ""))],
+        ["Call logs not rated", str(anomalies)],
+    ]
+    summary = Table([[_p(k, s.small), _p(v, s.body)] for k, v in summary_rows], colWidths=[36 * mm, 24 * mm])
+    summary.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+    left = [summary]
+    if anomalies:
+        left.append(_p(f"{anomalies} call log(s) could not be rated (e.g. missing or negative duration) and "
+                       "were billed nothing; each is listed with its reason in the CSV.", s.small))
+    chart = _daily_chart(list(usage.get("daily") or []), s, width - 64 * mm)
+    usage_table = Table([[left, chart]], colWidths=[64 * mm, width - 64 * mm])
+    usage_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    story.append(KeepTogether([_p("Usage summary", s.heading), usage_table]))
+
+    # Payment details and notes.
+    bank = supplier.get("bank") or {}
+    pay = [
+        ("Account name", bank.get("accountName")), ("Bank", bank.get("bankName")),
+        ("Account number", bank.get("accountNumber")), ("IFSC", bank.get("ifsc")),
+        ("Branch", bank.get("branch")), ("UPI", bank.get("upiId")),
+    ]
+    pay_rows = [[_p(k, s.small), _p(v, s.body)] for k, v in pay if v]
+    pay_rows.append([_p("Amount due", s.small),
+                     _p(f"{_money(invoice.get('totalAmount'), cur)} by {_date(invoice.get('dueDate'))}", s.bold)])
+    pay_table = Table(pay_rows, colWidths=[30 * mm, width * 0.5 - 30 * mm])
+    pay_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                   ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+    notes = [_p(n, s.small) for n in brand.get("notes", [])]
+    bottom = Table([[[_p("Payment details", s.heading), pay_table], [_p("Notes", s.heading), *notes]]],
+                   colWidths=[width * 0.5, width * 0.5])
+    bottom.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    story += [Spacer(1, 3 * mm), KeepTogether(bottom)]
+
+    footer_lines = list(brand.get("footer", []))
+    contact = supplier.get("supportEmail")
+    number = invoice.get("invoiceNumber", "")
+
+    def on_page(canvas, doc):
+        canvas.saveState()
+        canvas.setStrokeColor(s.accent)
+        canvas.line(15 * mm, 14 * mm, A4[0] - 15 * mm, 14 * mm)
+        canvas.setFont(FONT, 7)
+        canvas.setFillColor(s.muted)
+        y = 10 * mm
+        for line in footer_lines + ([f"Questions about this invoice: {contact}"] if contact else []):
+            canvas.drawString(15 * mm, y, line)
+            y -= 3.2 * mm
+        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"{number} · page {doc.page}")
+        canvas.restoreState()
+
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=22 * mm,
+        title=f"Tax invoice {number}", author=supplier.get("legalName", ""), subject="GST tax invoice",
+        creator="billing", producer="billing", invariant=1,
+    )
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()
