@@ -124,3 +124,26 @@ def api(api_server, firestore_emulator) -> Api:
 @pytest.fixture
 def server_log(api_server) -> Path:
     return Path(api_server[1].log)
+
+
+@pytest.fixture
+def make_server(firestore_emulator, storage_emulator, tmp_path):
+    """Start another server with its own project, bucket and extra environment."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore, storage
+
+    started = []
+
+    def make(extra_env: dict | None = None) -> Api:
+        project = f"e2e-{uuid.uuid4().hex[:8]}"
+        bucket = f"e2e-{uuid.uuid4().hex[:8]}"
+        gcs = storage.Client(project=project, credentials=AnonymousCredentials())
+        gcs.create_bucket(bucket)
+        record = start_server(server_env(project, bucket, extra_env), tmp_path / f"{project}.log")
+        started.append(record)
+        db = firestore.Client(project=project, credentials=AnonymousCredentials())
+        return Api(f"http://127.0.0.1:{record.port}", API_KEY, project, bucket, db, gcs)
+
+    yield make
+    for record in started:
+        emulators.stop(record)
