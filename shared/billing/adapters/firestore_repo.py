@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
@@ -111,8 +112,22 @@ class FirestoreCallLogs:
             raise TransientError(f"Firestore unavailable while reading call logs: {exc}") from exc
 
 
+_counter_locks: dict[str, threading.Lock] = {}
+_counter_locks_guard = threading.Lock()
+
+
+def _counter_lock(counter_id: str) -> threading.Lock:
+    with _counter_locks_guard:
+        return _counter_locks.setdefault(counter_id, threading.Lock())
+
+
 class FirestoreInvoices:
-    """invoices/{companyId}_{YYYY-MM}, numbered from invoiceCounters/{prefix}_{FY} in one transaction."""
+    """invoices/{companyId}_{YYYY-MM}, numbered from invoiceCounters/{prefix}_{FY} in one transaction.
+
+    The transaction is what guarantees one number per invoice and no gaps, across instances.
+    Within one process, transactions on the same counter are also queued behind a lock: they
+    would only contend for the counter's lock in Firestore and abort each other.
+    """
 
     def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60):
         self._db = db
@@ -146,10 +161,11 @@ class FirestoreInvoices:
             return doc, True
 
         # The client retries an aborted transaction immediately; under heavy contention on one
-        # counter we also back off between rounds so the contenders spread out.
+        # counter (several instances) we also back off between rounds so contenders spread out.
         for attempt in range(self._max_attempts):
             try:
-                return txn(self._db.transaction(max_attempts=5))
+                with _counter_lock(counter_id):
+                    return txn(self._db.transaction(max_attempts=5))
             except (gexc.Aborted, ValueError) as exc:
                 if isinstance(exc, ValueError) and "Failed to commit" not in str(exc):
                     raise
