@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "infra" / "local"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import emulators  # noqa: E402
 

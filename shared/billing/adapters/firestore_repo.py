@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator, Mapping
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.config import CallLogSchema, Settings
 from billing.domain.period import BillingPeriod
@@ -212,8 +213,11 @@ class FirestoreRuns:
     def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None:
         entry = {"state": state, "at": _now_iso(), **details}
         # update() with a field path replaces this company's entry whole (no stale error left).
-        path = firestore.FieldPath("companies", company_id).to_api_repr()
-        self._col.document(run_id).update({path: entry, "updatedAt": _now_iso()})
+        path = FieldPath("companies", company_id).to_api_repr()
+        try:
+            self._col.document(run_id).update({path: entry, "updatedAt": _now_iso()})
+        except gexc.NotFound:  # a worker message without a run record (published by hand)
+            self._col.document(run_id).set({"companies": {company_id: entry}, "updatedAt": _now_iso()}, merge=True)
 
     def get(self, run_id: str) -> dict | None:
         snap = self._col.document(run_id).get()

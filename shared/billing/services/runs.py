@@ -97,11 +97,14 @@ class RunService:
         return {"companyId": company_id, "state": "done", **details}
 
     def _mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None:
+        """Record a company's state on the run. If that fails the error propagates: the
+        message is redelivered and, issuance being idempotent, only the record is redone."""
         try:
             self.runs.mark(run_id, company_id, state, **details)
-        except Exception:  # the run record is a report; never let it undo an issued invoice
-            log.exception("could not update the run record", extra={"json_fields": {
-                "runId": run_id, "companyId": company_id, "state": state}})
+        except Exception as exc:
+            log.error("could not update the run record", extra={"json_fields": {
+                "runId": run_id, "companyId": company_id, "state": state, "error": str(exc)}})
+            raise TransientError(f"could not update run record {run_id}: {exc}") from exc
 
     def run_in_process(
         self,
@@ -123,7 +126,10 @@ class RunService:
                 return self.process_company(cid, period.month, period.year, period.key)
             except Exception as exc:  # transient here too: report it, the operator reruns the month
                 reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
-                self._mark(period.key, cid, PERMANENT, error=reason)
+                try:
+                    self._mark(period.key, cid, PERMANENT, error=reason)
+                except TransientError:
+                    pass  # reported below and in the exit status either way
                 return {"companyId": cid, "state": PERMANENT, "error": reason}
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="billing-run") as pool:

@@ -1,0 +1,146 @@
+"""Cloud Scheduler's message -> Pub/Sub emulator push -> monthly function -> worker topic -> worker.
+
+Both CloudEvent functions run in real functions-framework servers; the Pub/Sub emulator pushes
+to them over HTTP, exactly as Eventarc would deliver in Google Cloud.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from billing.config import Settings
+from billing.seed import seed_demo
+
+pytestmark = pytest.mark.emulators
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate, timeout=90, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def pipeline(firestore_emulator, storage_emulator, pubsub_emulator, tmp_path):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore, pubsub_v1, storage
+
+    import emulators
+    from e2e_support import server_env, start_server
+
+    project = f"run-{uuid.uuid4().hex[:8]}"
+    bucket = f"run-{uuid.uuid4().hex[:8]}"
+    storage.Client(project=project, credentials=AnonymousCredentials()).create_bucket(bucket)
+    db = firestore.Client(project=project, credentials=AnonymousCredentials())
+    seed_demo(db, Settings(project=project))
+    db.collection("companies").document("sleepy").set(
+        {"name": "Sleepy Co", "active": False, "billing": {"ratePerMinute": 2}})
+
+    env = server_env(project, bucket, {"BILLING_DEFAULT_TIMEZONE": "Asia/Kolkata"})
+    monthly = start_server(env, tmp_path / "monthly.log", target="billing_monthly_trigger", signature="cloudevent")
+    worker = start_server(env, tmp_path / "worker.log", target="billing_company_worker", signature="cloudevent")
+
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    topics = {}
+    for name, server in (("billing-monthly-trigger", monthly), ("billing-company-invoice", worker)):
+        topic = publisher.topic_path(project, name)
+        publisher.create_topic(name=topic)
+        subscriber.create_subscription(request={
+            "name": subscriber.subscription_path(project, f"{name}-push"),
+            "topic": topic,
+            "push_config": {"push_endpoint": f"http://127.0.0.1:{server.port}/{topic}"},
+            "ack_deadline_seconds": 60,
+        })
+        topics[name] = topic
+    yield {"project": project, "bucket": bucket, "db": db, "publisher": publisher, "topics": topics,
+           "logs": (Path(monthly.log), Path(worker.log))}
+    for server in (monthly, worker):
+        emulators.stop(server)
+    subscriber.close()
+
+
+def invoices(db):
+    return {d.id: d.to_dict() for d in db.collection("invoices").stream()}
+
+
+def test_scheduler_message_bills_every_active_company_once(pipeline):
+    db, publisher = pipeline["db"], pipeline["publisher"]
+    topic = pipeline["topics"]["billing-monthly-trigger"]
+    message = json.dumps({"month": 9, "year": 2025}).encode()
+    publisher.publish(topic, message, source="cloud-scheduler").result(timeout=30)
+
+    expected = {"vysedeck_2025-09", "webxpress_2025-09", "dcgpac_2025-09"}
+    wait_for(lambda: {k for k, v in invoices(db).items() if v["status"] == "issued"} == expected)
+    run = wait_for(lambda: (db.document("billingRuns/2025-09").get().to_dict() or {}).get("companies", {}).get(
+        "dcgpac", {}).get("state") == "done" and db.document("billingRuns/2025-09").get().to_dict())
+    assert sorted(run["companies"]) == ["dcgpac", "vysedeck", "webxpress"]
+    first = invoices(db)
+    assert "sleepy_2025-09" not in first
+
+    # At-least-once delivery: the same message twice more changes nothing.
+    for _ in range(2):
+        publisher.publish(topic, message, source="cloud-scheduler").result(timeout=30)
+    wait_for(lambda: len(db.document("billingRuns/2025-09").get().to_dict()["triggers"]) == 3)
+    time.sleep(3)  # let the re-fanned-out worker messages land
+    again = invoices(db)
+    assert {k: (v["invoiceNumber"], v["totalAmount"], v["status"]) for k, v in again.items()} == {
+        k: (v["invoiceNumber"], v["totalAmount"], v["status"]) for k, v in first.items()}
+    assert [c.to_dict()["next"] for c in db.collection("invoiceCounters").stream()] == [4]
+    state = db.document("billingRuns/2025-09").get().to_dict()["companies"]
+    assert {cid: e["state"] for cid, e in state.items()} == {"vysedeck": "done", "webxpress": "done", "dcgpac": "done"}
+
+
+def test_permanent_failure_is_recorded_and_acknowledged(pipeline):
+    db, publisher = pipeline["db"], pipeline["publisher"]
+    db.collection("companies").document("broken").set({"name": "Broken", "billing": {"ratePerMinute": "two"}})
+    publisher.publish(pipeline["topics"]["billing-monthly-trigger"], b'{"month": 9, "year": 2025}').result(timeout=30)
+    run = wait_for(lambda: all(
+        e.get("state") in ("done", "failed")
+        for e in ((db.document("billingRuns/2025-09").get().to_dict() or {}).get("companies") or {"x": {}}).values()
+    ) and db.document("billingRuns/2025-09").get().to_dict())
+    assert run["companies"]["broken"]["state"] == "failed"
+    assert "ratePerMinute" in run["companies"]["broken"]["error"]
+    assert {k for k in invoices(db)} == {"vysedeck_2025-09", "webxpress_2025-09", "dcgpac_2025-09"}
+    # Acknowledged, not retried forever: the worker saw the broken company's message once.
+    time.sleep(3)
+    worker_log = pipeline["logs"][1].read_text()
+    assert worker_log.count("company failed permanently") == 1
+
+
+def test_cli_run_exits_non_zero_naming_the_failed_company(firestore_emulator, storage_emulator, tmp_path):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore, storage
+
+    project, bucket = f"cli-{uuid.uuid4().hex[:8]}", f"cli-{uuid.uuid4().hex[:8]}"
+    storage.Client(project=project, credentials=AnonymousCredentials()).create_bucket(bucket)
+    db = firestore.Client(project=project, credentials=AnonymousCredentials())
+    seed_demo(db, Settings(project=project))
+    db.collection("companies").document("broken").set({"name": "Broken", "billing": {"ratePerMinute": -1}})
+    env = {**os.environ, "GOOGLE_CLOUD_PROJECT": project, "BILLING_BUCKET": bucket}
+    cli = str(Path(sys.executable).parent / "billing")
+    result = subprocess.run([cli, "run", "--month", "9", "--year", "2025", "--concurrency", "4", "--no-progress"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "FAILED  broken: billing.ratePerMinute must not be negative" in result.stdout
+    assert "3 invoiced, 1 failed" in result.stdout
+    assert {d.id for d in db.collection("invoices").stream()} == {"vysedeck_2025-09", "webxpress_2025-09", "dcgpac_2025-09"}
+    # A rerun of the month changes nothing for the invoiced ones and still reports the failure.
+    again = subprocess.run([cli, "run", "--month", "9", "--year", "2025", "--no-progress"],
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1 and "3 invoiced, 1 failed" in again.stdout
+    assert [c.to_dict()["next"] for c in db.collection("invoiceCounters").stream()] == [4]

@@ -1,0 +1,87 @@
+"""Helpers for the end-to-end tests: a client for the HTTP function, starting functions-framework."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import emulators
+
+ROOT = Path(__file__).resolve().parents[1]
+API_KEY = "test-key-" + uuid.uuid4().hex[:8]
+
+
+@dataclass
+class Api:
+    """Talks to the running server over real HTTP."""
+
+    base: str
+    key: str
+    project: str
+    bucket: str
+    db: object
+    storage: object
+
+    def request(self, method: str, path: str, key: str | None = ..., headers: dict | None = None):
+        hdrs = dict(headers or {})
+        if key is ...:
+            key = self.key
+        if key is not None:
+            hdrs["X-API-Key"] = key
+        req = urllib.request.Request(self.base + path, method=method, headers=hdrs, data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as err:
+            return err.code, err.read(), dict(err.headers)
+
+    def json(self, method: str, path: str, **kw):
+        status, body, _ = self.request(method, path, **kw)
+        return status, json.loads(body) if body else None
+
+    def objects(self) -> dict[str, bytes]:
+        bucket = self.storage.bucket(self.bucket)
+        return {b.name: b.download_as_bytes() for b in bucket.list_blobs()}
+
+
+def server_env(project: str, bucket: str, extra: dict | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BILLING_")}
+    env.update({
+        "GOOGLE_CLOUD_PROJECT": project,
+        "BILLING_BUCKET": bucket,
+        "BILLING_API_KEYS": f"other-key,{API_KEY}",
+        "PYTHONPATH": str(ROOT / "shared"),
+    })
+    env.update(extra or {})
+    return env
+
+
+def start_server(env: dict[str, str], log_path: Path, source: Path | None = None, cwd: Path | None = None,
+                 target: str = "billing_http", signature: str | None = None):
+    port = emulators.free_port()
+    argv = [
+        str(Path(sys.executable).parent / "functions-framework"),
+        "--source", str(source or ROOT / "functions" / "main.py"),
+        "--target", target, "--host", "127.0.0.1", "--port", str(port),
+    ]
+    if signature:
+        argv += ["--signature-type", signature]
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd or ROOT,
+                            start_new_session=True)
+    record = emulators.Emulator(target, port, proc.pid, str(log_path))
+    probe = "/" if signature is None else None
+    if probe:
+        emulators.wait_until(lambda: emulators.http_ok(f"http://127.0.0.1:{port}/"), target, 60, record)
+    else:
+        emulators.wait_until(lambda: emulators.port_open(port), target, 60, record)
+    return record
+
+
