@@ -62,7 +62,7 @@ def handle_monthly_trigger(cloud_event, container) -> None:
         if isinstance(exc, TransientError):
             raise  # Pub/Sub redelivers
         detail = getattr(exc, "detail", str(exc))
-        log.error("monthly trigger refused its message", extra={"json_fields": {
+        log.error(f"monthly trigger refused its message: {detail}", extra={"json_fields": {
             "eventId": cloud_event["id"], "error": detail}})
 
 
@@ -75,7 +75,7 @@ def handle_company_message(cloud_event, container) -> None:
         company_id = str(payload["companyId"])
         month, year = int(payload["month"]), int(payload["year"])
     except (ValueError, KeyError, TypeError) as exc:
-        log.error("worker message is malformed; acknowledged without retry", extra={"json_fields": {
+        log.error(f"worker message is malformed; acknowledged without retry: {exc}", extra={"json_fields": {
             "eventId": cloud_event["id"], "error": str(exc)}})
         return
     container.runs_service.process_company(company_id, month, year, payload.get("runId"))
