@@ -140,6 +140,9 @@ class FakeBlobs:
     def exists(self, path):
         return path in self.objects
 
+    def size(self, path):
+        return len(self.objects[path]) if path in self.objects else None
+
     def read(self, path):
         if path not in self.objects:
             raise NotFoundError(f"file {path} not found")

@@ -57,6 +57,9 @@ class BlobStore(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
+    def size(self, path: str) -> int | None:
+        """Size in bytes, None when absent."""
+
     def read(self, path: str) -> bytes: ...
 
     def open_read(self, path: str) -> Iterable[bytes]:

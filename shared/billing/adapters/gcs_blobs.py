@@ -98,6 +98,10 @@ class GcsBlobStore:
     def exists(self, path: str) -> bool:
         return self._bucket.blob(path).exists()
 
+    def size(self, path: str) -> int | None:
+        blob = self._bucket.get_blob(path)
+        return None if blob is None else blob.size
+
     def metadata(self, path: str) -> dict | None:
         blob = self._bucket.get_blob(path)
         if blob is None:

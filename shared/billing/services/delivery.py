@@ -21,6 +21,7 @@ from billing.errors import BillingError, ConflictError
 log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_CSV_ATTACHMENT = 5_000_000  # larger CSVs are linked, not attached
 
 
 def _now() -> datetime:
@@ -39,8 +40,10 @@ class DeliveryService:
         mailer,
         build_message: Callable[..., Any],
         claim: Callable[[str, str, bool, datetime], dict | None],
+        public_base_url: str = "",
         clock: Callable[[], datetime] = _now,
     ):
+        self.public_base_url = public_base_url.rstrip("/")
         self.issuance = issuance
         self.invoices = invoices
         self.blobs = blobs
@@ -82,6 +85,7 @@ class DeliveryService:
             claim=lambda inv_id, claim_id, force, now: claim_delivery(
                 container.firestore, settings, inv_id, claim_id, force, now, CLAIM_TIMEOUT
             ),
+            public_base_url=settings.public_base_url,
         )
 
     def send(self, company_id: str, period_key: str, force: bool = False) -> dict:
@@ -96,6 +100,20 @@ class DeliveryService:
         except Exception as exc:  # delivery must never undo or block the invoice
             log.exception("delivery failed unexpectedly")
             return {"status": "failed", "lastError": f"{type(exc).__name__}: {exc}"}
+
+    def _links(self, invoice: Mapping[str, Any], paths: dict) -> dict:
+        """Signed URLs where signing works, else the API's download routes when a public URL is set."""
+        from billing.services.issuance import file_name
+
+        links = {}
+        for kind, path in paths.items():
+            url = self.blobs.signed_url(path, file_name(invoice, kind))
+            if not url and self.public_base_url:
+                month = invoice["billingPeriod"]["month"]
+                url = f"{self.public_base_url}/billing/invoices/{invoice['companyId']}/{month}/{kind}"
+            if url:
+                links[kind] = url
+        return links
 
     def _deliver(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool) -> dict:
         from billing.services.issuance import file_paths, invoice_id
@@ -127,25 +145,27 @@ class DeliveryService:
         paths = file_paths(company_id, key)
         try:
             pdf = self.blobs.read(paths["pdf"])
-            csv_bytes = self.blobs.read(paths["csv"])
-            links = {k: f"/billing/invoices/{company_id}/{key}/{k}" for k in ("pdf", "csv")}
+            size = self.blobs.size(paths["csv"])
+            csv_bytes = self.blobs.read(paths["csv"]) if size is not None and size <= MAX_CSV_ATTACHMENT else None
+            links = self._links(invoice, paths)
             message = self.build_message(invoice, pdf, csv_bytes, links)
             message_id = self.mailer.send(message)
-        except BillingError as exc:
+        except Exception as exc:  # recorded, and the claim released, whatever went wrong
+            detail = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
             fields = {
                 "delivery.status": "failed",
                 "delivery.attempts": attempts,
-                "delivery.lastError": exc.detail,
+                "delivery.lastError": detail,
                 "delivery.permanent": bool(getattr(exc, "permanent", False)),
                 "delivery.updatedAt": self.clock().isoformat(),
                 "delivery.claim": None,
             }
             self.invoices.update(inv_id, fields)
-            log.warning("invoice email failed", extra={"json_fields": {
-                "invoiceId": inv_id, "error": exc.detail, "attempts": attempts}})
+            log.warning(f"invoice email failed: {detail}", extra={"json_fields": {
+                "invoiceId": inv_id, "attempts": attempts}})
             if raise_errors:
                 raise
-            return {"status": "failed", "attempts": attempts, "lastError": exc.detail}
+            return {"status": "failed", "attempts": attempts, "lastError": detail}
         fields = {
             "delivery.status": "sent",
             "delivery.attempts": attempts,

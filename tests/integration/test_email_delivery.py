@@ -1,0 +1,168 @@
+"""Invoice email through a real SMTP server on loopback (aiosmtpd), recorded on the invoice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+import emulators
+from billing.adapters.smtp_mailer import DeliveryFailed, SmtpConfig, SmtpMailer
+from billing.bootstrap import Container
+from billing.config import Settings
+from billing.seed import seed_demo
+
+pytestmark = pytest.mark.emulators
+
+PASSWORD = "s3cret-" + uuid.uuid4().hex[:6]
+
+
+class Inbox:
+    """aiosmtpd handler that keeps what it received; can refuse recipients."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    port = emulators.free_port()
+
+    def auth(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == PASSWORD.encode()
+        if ok:
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
+
+    # PLAIN only: aiosmtpd's LOGIN waits for a second line smtplib does not send after a failure.
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=auth, auth_require_tls=False,
+                            auth_exclude_mechanism=["LOGIN"])
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def make_container(smtp_port, monkeypatch, firestore_emulator, storage_emulator):
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(smtp_port))
+    monkeypatch.setenv("SMTP_SECURITY", "none")
+    monkeypatch.setenv("SMTP_USERNAME", "billing")
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SMTP_FROM", "billing@voxa.example")
+    settings = Settings(project=f"mail-{uuid.uuid4().hex[:8]}", bucket=f"mail-{uuid.uuid4().hex[:8]}")
+    c = Container(settings)
+    c.storage.create_bucket(settings.bucket)
+    seed_demo(c.firestore, settings)
+    c.issuance.clock = lambda: datetime(2025, 10, 2, tzinfo=timezone.utc)
+    return c
+
+
+def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
+    inbox, port = smtp_server
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    invoice = c.issuance.generate("vysedeck", 9, 2025)
+    result = c.delivery.deliver_quietly(invoice)
+    assert result["status"] == "sent", result
+
+    [(mail_from, rcpts, raw)] = inbox.messages
+    assert mail_from == "billing@voxa.example" and rcpts == ["accounts@vysedeck.example"]
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["Subject"] == f"Tax invoice {invoice['invoiceNumber']} from Voxa AI Private Limited for September 2025 (₹ 1,798.32)"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert invoice["invoiceNumber"] in body and "₹ 1,798.32" in body and "09 Oct 2025" in body
+        assert "EXMP0000001" in body
+    attachments = {part.get_filename(): part.get_content() for part in msg.iter_attachments()}
+    pdf_path = invoice["files"]["pdf"].split("/", 3)[3]
+    pdf_name = [n for n in attachments if n.endswith(".pdf")][0]
+    assert attachments[pdf_name] == c.blobs.read(pdf_path)
+    assert any(n.endswith("_calls.csv") for n in attachments)
+
+    stored = c.invoices.get("vysedeck_2025-09")["delivery"]
+    assert stored["status"] == "sent" and stored["attempts"] == 1 and stored["messageId"] == msg["Message-ID"]
+    # Sent once: a retry or a rerun of the month does not send again...
+    assert c.delivery.deliver_quietly(c.invoices.get("vysedeck_2025-09"))["status"] == "sent"
+    assert len(inbox.messages) == 1
+    # ...but the API's /send resends on purpose.
+    assert c.delivery.send("vysedeck", "2025-09", force=True)["status"] == "sent"
+    assert len(inbox.messages) == 2
+
+
+def test_smtp_down_then_retry_delivers_exactly_once(monkeypatch, firestore_emulator, storage_emulator):
+    port = emulators.free_port()  # nobody listens yet
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    invoice = c.issuance.generate("vysedeck", 9, 2025)
+    result = c.delivery.deliver_quietly(invoice)
+    assert result["status"] == "failed" and "could not reach SMTP server" in result["lastError"]
+    stored = c.invoices.get("vysedeck_2025-09")
+    assert stored["status"] == "issued"  # the invoice itself is untouched
+    assert stored["delivery"]["status"] == "failed" and stored["delivery"]["attempts"] == 1
+    assert PASSWORD not in str(stored)
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False,
+                            authenticator=lambda *a: AuthResult(success=True))
+    controller.start()
+    try:
+        for _ in range(3):  # the retry, then reruns
+            c.delivery.deliver_quietly(c.invoices.get("vysedeck_2025-09"))
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    delivery = c.invoices.get("vysedeck_2025-09")["delivery"]
+    assert delivery["status"] == "sent" and delivery["attempts"] == 2 and delivery["lastError"] is None
+
+
+def test_rejected_recipient_is_recorded_and_a_fixed_address_is_delivered(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
+    inbox, port = smtp_server
+    inbox.refuse.add("accounts@vysedeck.example")
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    invoice = c.issuance.generate("vysedeck", 9, 2025)
+    result = c.delivery.deliver_quietly(invoice)
+    assert result["status"] == "failed" and "550" in result["lastError"]
+    assert c.invoices.get("vysedeck_2025-09")["delivery"]["permanent"] is True
+    inbox.refuse.clear()
+    c.delivery.deliver_quietly(c.invoices.get("vysedeck_2025-09"))
+    assert len(inbox.messages) == 1
+
+
+def test_company_without_billing_email_is_skipped_with_a_reason(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
+    inbox, port = smtp_server
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    invoice = c.issuance.generate("dcgpac", 9, 2025)
+    assert c.delivery.deliver_quietly(invoice) == {"status": "skipped", "reason": "company has no billingEmail"}
+    assert c.invoices.get("dcgpac_2025-09")["delivery"]["status"] == "skipped"
+    assert inbox.messages == []
+
+
+def test_wrong_password_is_permanent_and_never_echoed(smtp_server):
+    inbox, port = smtp_server
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["To"], msg["Subject"] = "a@example.com", "x"
+    msg.set_content("x")
+    mailer = SmtpMailer(SmtpConfig("127.0.0.1", port, "none", "billing", "not-the-password-123", "b@voxa.example"))
+    with pytest.raises(DeliveryFailed) as err:
+        mailer.send(msg)
+    assert err.value.permanent and "not-the-password-123" not in str(err.value)
+    assert "not-the-password-123" not in repr(mailer.config)
