@@ -1,0 +1,49 @@
+"""Stage the deployable Cloud Functions folder: main.py + billing/ + templates/ + requirements.txt.
+
+Cloud Functions uploads one folder with main.py and requirements.txt at its root; the sibling
+shared/ would not be uploaded, so the package is copied in (symlinks are not reliable there).
+
+    python infra/stage.py build/function
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+
+
+def runtime_requirements() -> list[str]:
+    """The pinned runtime dependencies, exactly as pyproject.toml declares them."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"])
+    unpinned = [d for d in deps if "==" not in d]
+    if unpinned:
+        raise SystemExit(f"refusing to stage unpinned dependencies: {unpinned}")
+    return deps
+
+
+def stage(dest: Path) -> Path:
+    dest = Path(dest).resolve()
+    if dest == ROOT or ROOT in dest.parents and dest.name in ("shared", "functions", "templates"):
+        raise SystemExit(f"refusing to stage into {dest}")
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copy2(ROOT / "functions" / "main.py", dest / "main.py")
+    shutil.copytree(ROOT / "shared" / "billing", dest / "billing", ignore=IGNORE)
+    shutil.copytree(ROOT / "templates", dest / "templates", ignore=IGNORE)
+    (dest / "requirements.txt").write_text("\n".join(runtime_requirements()) + "\n")
+    (dest / ".gcloudignore").write_text("__pycache__/\n*.pyc\n")
+    return dest
+
+
+if __name__ == "__main__":
+    target = stage(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "function"))
+    print(f"staged {target}")
+    for path in sorted(p for p in target.iterdir()):
+        print(f"  {path.name}{'/' if path.is_dir() else ''}")
