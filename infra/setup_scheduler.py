@@ -1,0 +1,144 @@
+"""Create or update, idempotently, what the monthly run needs in a project:
+
+- topics: billing-monthly-trigger (Scheduler -> monthly function), billing-company-invoice
+  (fan-out -> worker), billing-dead-letter (+ a pull subscription that keeps dead letters 7 days);
+- the Cloud Scheduler job `billing-monthly-run` (0 2 1 * *, time zone configurable) publishing
+  {"trigger": "scheduler"} to the monthly topic;
+- a dead-letter policy on the push subscriptions Eventarc created for the two functions
+  (`gcloud functions deploy --trigger-topic` creates the Eventarc trigger and its subscription).
+
+    python infra/setup_scheduler.py --project P --region asia-south1 [--timezone Asia/Kolkata] [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from google.api_core import exceptions as gexc
+from google.cloud import scheduler_v1
+from google.protobuf import duration_pb2, field_mask_pb2
+
+MONTHLY_TOPIC = "billing-monthly-trigger"
+WORKER_TOPIC = "billing-company-invoice"
+DEAD_LETTER_TOPIC = "billing-dead-letter"
+DEAD_LETTER_SUB = "billing-dead-letter-sub"
+JOB_ID = "billing-monthly-run"
+SCHEDULE = "0 2 1 * *"
+
+
+def build_job(project: str, region: str, timezone: str, topic_path: str, schedule: str = SCHEDULE) -> scheduler_v1.Job:
+    """The Scheduler job, exactly as it is sent."""
+    return scheduler_v1.Job(
+        name=f"projects/{project}/locations/{region}/jobs/{JOB_ID}",
+        description="Monthly usage billing: publishes to the monthly trigger topic",
+        schedule=schedule,
+        time_zone=timezone,
+        pubsub_target=scheduler_v1.PubsubTarget(
+            topic_name=topic_path,
+            data=json.dumps({"trigger": "scheduler"}).encode(),
+            attributes={"source": "cloud-scheduler"},
+        ),
+        retry_config=scheduler_v1.RetryConfig(
+            retry_count=3,
+            min_backoff_duration=duration_pb2.Duration(seconds=60),
+            max_backoff_duration=duration_pb2.Duration(seconds=600),
+        ),
+    )
+
+
+JOB_FIELDS = ("description", "schedule", "time_zone", "pubsub_target", "retry_config")
+
+
+def ensure_job(client, job: scheduler_v1.Job) -> str:
+    """Create the job, update the fields that differ, or leave it; returns what it did."""
+    try:
+        current = client.get_job(name=job.name)
+    except gexc.NotFound:
+        parent = job.name.rsplit("/jobs/", 1)[0]
+        client.create_job(parent=parent, job=job)
+        return "created"
+    changed = [f for f in JOB_FIELDS if getattr(current, f) != getattr(job, f)]
+    if not changed:
+        return "unchanged"
+    client.update_job(job=job, update_mask=field_mask_pb2.FieldMask(paths=changed))
+    return "updated: " + ", ".join(changed)
+
+
+def ensure_topics(publisher, subscriber, project: str) -> dict[str, str]:
+    """The three topics and the dead-letter subscription; existing ones are left as they are."""
+    done = {}
+    for name in (MONTHLY_TOPIC, WORKER_TOPIC, DEAD_LETTER_TOPIC):
+        path = publisher.topic_path(project, name)
+        try:
+            publisher.create_topic(name=path)
+            done[name] = "created"
+        except gexc.AlreadyExists:
+            done[name] = "exists"
+    sub = subscriber.subscription_path(project, DEAD_LETTER_SUB)
+    try:
+        subscriber.create_subscription(request={
+            "name": sub,
+            "topic": publisher.topic_path(project, DEAD_LETTER_TOPIC),
+            "message_retention_duration": duration_pb2.Duration(seconds=7 * 24 * 3600),
+            "ack_deadline_seconds": 60,
+        })
+        done[DEAD_LETTER_SUB] = "created"
+    except gexc.AlreadyExists:
+        done[DEAD_LETTER_SUB] = "exists"
+    return done
+
+
+def set_dead_letter_policy(subscriber, subscription_path: str, dead_letter_topic: str, max_delivery_attempts: int = 10) -> bool:
+    """Point a subscription's undeliverable messages at the dead-letter topic; False if already so."""
+    current = subscriber.get_subscription(subscription=subscription_path)
+    policy = current.dead_letter_policy
+    if policy.dead_letter_topic == dead_letter_topic and policy.max_delivery_attempts == max_delivery_attempts:
+        return False
+    subscriber.update_subscription(request={
+        "subscription": {"name": subscription_path, "dead_letter_policy": {
+            "dead_letter_topic": dead_letter_topic, "max_delivery_attempts": max_delivery_attempts}},
+        "update_mask": {"paths": ["dead_letter_policy"]},
+    })
+    return True
+
+
+def apply_dead_letter_policies(publisher, subscriber, project: str) -> list[str]:
+    """Dead-letter policy on every subscription of the two function topics (Eventarc's)."""
+    dlq = publisher.topic_path(project, DEAD_LETTER_TOPIC)
+    changed = []
+    for name in (MONTHLY_TOPIC, WORKER_TOPIC):
+        for sub in publisher.list_topic_subscriptions(request={"topic": publisher.topic_path(project, name)}):
+            if set_dead_letter_policy(subscriber, sub, dlq):
+                changed.append(sub)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--project", default=os.environ.get("GOOGLE_CLOUD_PROJECT"))
+    parser.add_argument("--region", default="asia-south1")
+    parser.add_argument("--timezone", default=os.environ.get("BILLING_SCHEDULER_TIMEZONE", "Asia/Kolkata"))
+    parser.add_argument("--schedule", default=SCHEDULE)
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.project:
+        parser.error("--project (or GOOGLE_CLOUD_PROJECT) is required")
+    topic = f"projects/{args.project}/topics/{MONTHLY_TOPIC}"
+    job = build_job(args.project, args.region, args.timezone, topic, args.schedule)
+    if args.dry_run:
+        print(scheduler_v1.Job.to_json(job))
+        print("topics:", MONTHLY_TOPIC, WORKER_TOPIC, DEAD_LETTER_TOPIC, "subscription:", DEAD_LETTER_SUB)
+        return 0
+    from google.cloud import pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    print("topics:", ensure_topics(publisher, subscriber, args.project))
+    print("dead-letter policies set on:", apply_dead_letter_policies(publisher, subscriber, args.project) or "none changed")
+    print("scheduler job:", ensure_job(scheduler_v1.CloudSchedulerClient(), job))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
