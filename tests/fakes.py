@@ -50,6 +50,17 @@ class FakeCallLogs:
         yield from sorted(rows, key=lambda c: c.started_at)
 
 
+class SlicedCallLogs(FakeCallLogs):
+    """Also offers time slices, like the Firestore adapter, so the parallel path is exercised."""
+
+    def slices(self, company_id, period, count):
+        step = (period.end - period.start) / count
+        bounds = [period.start + step * i for i in range(count)] + [period.end]
+        rows = sorted(self.calls.get(company_id, []), key=lambda c: c.started_at or period.start)
+        return [iter([c for c in rows if c.started_at and bounds[i] <= c.started_at < bounds[i + 1]])
+                for i in range(count)]
+
+
 class FakeInvoices:
     def __init__(self):
         self.docs: dict[str, dict] = {}
@@ -121,6 +132,11 @@ class FakeBlobs:
             self.objects[path] = data
             self.meta[path] = {"contentType": content_type, "filename": filename}
             self.writes[path] = self.writes.get(path, 0) + 1
+
+    def compose(self, sources, dest, content_type, filename):
+        data = b"".join(self.objects[p] for p in sources)
+        self._store(dest, data, content_type, filename)
+        return "md5:" + hashlib.md5(data).hexdigest()
 
     def promote(self, staging_path, final_path):
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
@@ -66,7 +66,7 @@ class _Encoder:
 class CallCsvWriter:
     """Streams rated calls as CSV rows; O(1) memory whatever the number of calls."""
 
-    def __init__(self, out: BinaryIO, tz: tzinfo, rate_per_minute: Decimal):
+    def __init__(self, out: BinaryIO, tz: tzinfo, rate_per_minute: Decimal, header: bool = True):
         self._enc = _Encoder(out)
         self._csv = csv.writer(self._enc, lineterminator="\r\n")
         self._tz = tz
@@ -74,11 +74,14 @@ class CallCsvWriter:
         self.rows = 0
         self.minutes_written = Decimal(0)
         self.amount_written = Decimal(0)
-        self._csv.writerow(HEADER)
+        if header:
+            self._csv.writerow(HEADER)
 
     def write(self, rated: RatedCall) -> None:
         call = rated.call
-        started = call.started_at.astimezone(self._tz) if call.started_at is not None else None
+        started = rated.started_local
+        if started is None and isinstance(call.started_at, datetime) and call.started_at.tzinfo:
+            started = call.started_at.astimezone(self._tz)
         minutes = (rated.billed_seconds / 60).quantize(FOUR, ROUND_HALF_UP)
         amount = (minutes * self._rate).quantize(FOUR, ROUND_HALF_UP) if minutes else Decimal(0)
         self.minutes_written += minutes
@@ -123,6 +126,9 @@ class CallCsvWriter:
             amount += d_amount
         if minutes != target_minutes or amount != target_amount:
             self._summary_row("rounding (billing policy and paise)", target_minutes - minutes, target_amount - amount)
+        self._enc.flush()
+
+    def flush(self) -> None:
         self._enc.flush()
 
     def _summary_row(self, label: str, minutes: Decimal, amount: Decimal) -> None:

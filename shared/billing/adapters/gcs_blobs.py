@@ -84,6 +84,18 @@ class GcsBlobStore:
         except TRANSIENT as exc:
             raise TransientError(f"Cloud Storage unavailable while storing {final_path}: {exc}") from exc
 
+    def compose(self, sources: list[str], dest: str, content_type: str, filename: str) -> str:
+        """Concatenate staged parts (at most 32) into one object; returns its CRC32C."""
+        blob = self._bucket.blob(dest)
+        blob.content_type = content_type
+        blob.content_disposition = content_disposition(filename)
+        try:
+            blob.compose([self._bucket.blob(p) for p in sources])
+        except TRANSIENT as exc:
+            raise TransientError(f"Cloud Storage unavailable while composing {dest}: {exc}") from exc
+        blob.reload()
+        return f"crc32c:{blob.crc32c}"
+
     def put_create_only(self, path: str, data: bytes, content_type: str, filename: str) -> bool:
         blob = self._bucket.blob(path)
         blob.content_disposition = content_disposition(filename)

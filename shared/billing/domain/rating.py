@@ -162,6 +162,7 @@ class RatedCall:
     billed_seconds: Decimal
     billable: bool
     anomaly: str | None = None
+    started_local: datetime | None = None  # start in the billing timezone (for reports)
 
     @property
     def billed_minutes(self) -> Decimal:
@@ -243,22 +244,40 @@ class UsageAccumulator:
             return self._anomaly(call, "startedAt is not a timestamp")
         if not self._start <= started < self._end:
             return self._anomaly(call, f"startedAt {started.isoformat()} is outside {self.period.key}")
-        day = self._daily.setdefault(started.astimezone(self._tz).date(), [0, Decimal(0)])
+        local = started.astimezone(self._tz)
+        day = self._daily.setdefault(local.date(), [0, Decimal(0)])
         day[0] += 1
         seconds, reason = parse_duration(call.duration_seconds)
         if reason:
-            return self._anomaly(call, reason)
+            self.anomaly_count += 1
+            if len(self.anomalies) < self._max:
+                self.anomalies.append({"callId": call.call_id, "reason": reason})
+            return RatedCall(call, None, Decimal(0), False, reason, local)
         self.duration += seconds
         status = (call.status or "").strip().lower()
         if status in self.tariff.non_billable_statuses:
             self.non_billable_calls += 1
-            return RatedCall(call, seconds, Decimal(0), False)
+            return RatedCall(call, seconds, Decimal(0), False, None, local)
         billed = self.policy.per_call(seconds, self.tariff)
         self.billed += billed
         day[1] += billed
         if billed > 0:
             self.billable_calls += 1
-        return RatedCall(call, seconds, billed, True)
+        return RatedCall(call, seconds, billed, True, None, local)
+
+    def merge(self, other: "UsageAccumulator") -> None:
+        """Fold in another accumulator of the same tariff and period (e.g. one time slice's)."""
+        self.total_calls += other.total_calls
+        self.billable_calls += other.billable_calls
+        self.non_billable_calls += other.non_billable_calls
+        self.anomaly_count += other.anomaly_count
+        self.anomalies.extend(other.anomalies[: max(0, self._max - len(self.anomalies))])
+        self.duration += other.duration
+        self.billed += other.billed
+        for day, (calls, seconds) in other._daily.items():
+            mine = self._daily.setdefault(day, [0, Decimal(0)])
+            mine[0] += calls
+            mine[1] += seconds
 
     def summary(self) -> UsageSummary:
         daily = tuple(

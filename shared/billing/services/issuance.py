@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -200,32 +201,12 @@ class IssuanceService:
     def _rate_and_create(self, company_id, company, tariff, period, supplier, recipient, now):
         paths = file_paths(company_id, period.key)
         staging = f"staging/{company_id}/{period.key}/{uuid.uuid4().hex}.csv"
-        acc = UsageAccumulator(tariff, period)
-        csv_name = f"{company_id}_{period.key}_calls.csv"
-        with self.blobs.writer(staging, FILE_KINDS["csv"], csv_name) as out:
-            writer = CallCsvWriter(out, ZoneInfo(period.timezone), tariff.rate_per_minute)
-            for call in self.calls.stream(company_id, period):
-                writer.write(acc.add(call))
-            usage = acc.summary()
-            totals = compute_totals(usage, tariff, supplier.state_code, recipient["stateCode"])
-            adjustments = []
-            if totals.included_minutes_applied:
-                adjustments.append((
-                    "included minutes",
-                    -totals.included_minutes_applied,
-                    -(totals.included_minutes_applied * tariff.rate_per_minute),
-                ))
-            if totals.minimum_adjustment:
-                adjustments.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
-            writer.finish(totals.chargeable_minutes, totals.call_charges, adjustments)
-            csv_md5 = out.md5_base64()
-            csv_rows = writer.rows
-
+        usage, totals, csv_digest, csv_rows = self._rate_calls(company_id, tariff, period, supplier, recipient, staging)
         invoice_date = now.astimezone(ZoneInfo(period.timezone)).date()
         fy = numbering.financial_year(invoice_date)
         amounts = invoice_amounts_json(totals, usage)
         tariff_snapshot = dict(company.get("billing") or {})
-        digest = _digest(tariff_snapshot, recipient, supplier.snapshot(), period.key, csv_md5)
+        digest = _digest(tariff_snapshot, recipient, supplier.snapshot(), period.key, csv_digest)
 
         def build(seq: int) -> dict:
             return {
@@ -251,7 +232,7 @@ class IssuanceService:
                     "pdf": self.blobs.uri(paths["pdf"]),
                     "csv": self.blobs.uri(paths["csv"]),
                     "csvStaging": staging,
-                    "csvMd5": csv_md5,
+                    "csvChecksum": csv_digest,
                     "csvRows": csv_rows,
                 },
                 "inputsDigest": digest,
@@ -263,6 +244,76 @@ class IssuanceService:
             invoice_id(company_id, period.key), numbering.counter_id(supplier.prefix, fy), build
         )
         return doc, created, staging
+
+    def _rate_calls(self, company_id, tariff, period, supplier, recipient, staging):
+        """Read the month's calls once, rate them and write the CSV to `staging`.
+
+        With a call-log source that can cut the month into time slices, the slices are read,
+        rated and written in parallel (one CSV part each), then composed in time order."""
+        tz = ZoneInfo(period.timezone)
+        slicer = getattr(self.calls, "slices", None)
+        sources = slicer(company_id, period, self.settings.read_slices) if slicer and self.settings.read_slices > 1 \
+            else [self.calls.stream(company_id, period)]
+        parts = [staging] if len(sources) == 1 else [f"{staging}.part{i:02d}" for i in range(len(sources))]
+        csv_name = f"{company_id}_{period.key}_calls.csv"
+
+        def rate_part(i: int):
+            acc = UsageAccumulator(tariff, period)
+            with self.blobs.writer(parts[i], FILE_KINDS["csv"], csv_name) as out:
+                writer = CallCsvWriter(out, tz, tariff.rate_per_minute, header=(i == 0))
+                for call in sources[i]:
+                    writer.write(acc.add(call))
+                writer.flush()
+                if len(sources) == 1:
+                    return acc, writer, out
+            return acc, writer, out
+
+        if len(sources) == 1:
+            # One stream: the trailer goes into the same object, before it is closed.
+            acc = UsageAccumulator(tariff, period)
+            with self.blobs.writer(staging, FILE_KINDS["csv"], csv_name) as out:
+                writer = CallCsvWriter(out, tz, tariff.rate_per_minute)
+                for call in sources[0]:
+                    writer.write(acc.add(call))
+                usage, totals = self._totals(acc, tariff, supplier, recipient)
+                writer.finish(totals.chargeable_minutes, totals.call_charges, self._adjustments(totals, tariff))
+                digest = out.md5_base64()
+            return usage, totals, digest, writer.rows
+
+        with ThreadPoolExecutor(len(sources), thread_name_prefix="rate-slice") as pool:
+            results = list(pool.map(rate_part, range(len(sources))))
+        acc = results[0][0]
+        for other, _, _ in results[1:]:
+            acc.merge(other)
+        usage, totals = self._totals(acc, tariff, supplier, recipient)
+        trailer_path = f"{staging}.trailer"
+        with self.blobs.writer(trailer_path, FILE_KINDS["csv"], csv_name) as out:
+            trailer = CallCsvWriter(out, tz, tariff.rate_per_minute, header=False)
+            trailer.minutes_written = sum((w.minutes_written for _, w, _ in results), Decimal(0))
+            trailer.amount_written = sum((w.amount_written for _, w, _ in results), Decimal(0))
+            trailer.finish(totals.chargeable_minutes, totals.call_charges, self._adjustments(totals, tariff))
+        digest = self.blobs.compose(parts + [trailer_path], staging, FILE_KINDS["csv"], csv_name)
+        for path in parts + [trailer_path]:
+            self.blobs.delete(path)
+        return usage, totals, digest, sum(w.rows for _, w, _ in results)
+
+    @staticmethod
+    def _totals(acc, tariff, supplier, recipient):
+        usage = acc.summary()
+        return usage, compute_totals(usage, tariff, supplier.state_code, recipient["stateCode"])
+
+    @staticmethod
+    def _adjustments(totals, tariff) -> list:
+        adjustments = []
+        if totals.included_minutes_applied:
+            adjustments.append((
+                "included minutes",
+                -totals.included_minutes_applied,
+                -(totals.included_minutes_applied * tariff.rate_per_minute),
+            ))
+        if totals.minimum_adjustment:
+            adjustments.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
+        return adjustments
 
     def _finish(self, inv_id: str, doc: dict) -> dict:
         """Make an "issuing" invoice complete from its document alone (idempotent)."""

@@ -1,0 +1,234 @@
+"""`make bench`: issuance vs a plain read of the same call logs, memory, PDF, CSV, monthly run.
+
+Everything is measured in one run on the real emulators and reported as ratios (the machines are
+shared and noisy; absolute times are only for orientation).
+
+    python bench/run.py --calls 50000 --out bench-results/latest.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "infra" / "local"))
+
+import emulators  # noqa: E402
+
+NOW = datetime(2025, 11, 5, tzinfo=timezone.utc)
+
+
+def seed(db, project: str, company: str, n: int, month: int = 9) -> None:
+    """n call logs spread over the month, written with parallel batches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    db.document("settings/billing").set({"legalName": "Bench Supplier", "stateCode": "29", "invoicePrefix": "BN"})
+    db.collection("companies").document(company).set(
+        {"name": f"Bench {company}", "billing": {"ratePerMinute": 2, "maintenanceFee": 1500, "timezone": "Asia/Kolkata"}})
+    start = datetime(2025, month, 1, tzinfo=timezone.utc)
+    span = 29 * 24 * 3600
+
+    def write(offset: int) -> None:
+        batch = db.batch()
+        for i in range(offset, min(offset + 500, n)):
+            batch.set(db.collection("callLogs").document(f"{company}-{i:07d}"), {
+                "companyId": company, "startedAt": start + timedelta(seconds=span * i / n),
+                "durationSeconds": (i * 37) % 600 + 0.5, "status": "completed" if i % 17 else "busy",
+                "direction": "outbound", "fromNumber": "+910000000000", "toNumber": f"+91{i:010d}",
+                "agentId": f"agent-{i % 7}"})
+        batch.commit()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(0, n, 500)))
+
+
+def container(project: str, bucket: str):
+    from billing.bootstrap import Container
+    from billing.config import Settings
+
+    c = Container(Settings(project=project, bucket=bucket))
+    c.issuance.clock = lambda: NOW
+    return c
+
+
+def floor(c, company: str) -> tuple[float, int]:
+    """The straightforward read: stock query.stream() of the month, every field of every document."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    start, end = datetime(2025, 9, 1, tzinfo=timezone.utc) - timedelta(hours=6), datetime(2025, 10, 1, tzinfo=timezone.utc)
+    query = (c.firestore.collection("callLogs").where(filter=FieldFilter("companyId", "==", company))
+             .where(filter=FieldFilter("startedAt", ">=", start)).where(filter=FieldFilter("startedAt", "<", end))
+             .order_by("startedAt"))
+    t = time.perf_counter()
+    rows = 0
+    for snap in query.stream():
+        d = snap.to_dict()
+        _ = (d["startedAt"], d["durationSeconds"], d.get("status"))
+        rows += 1
+    return time.perf_counter() - t, rows
+
+
+def issue(c, company: str, month: int = 9) -> float:
+    t = time.perf_counter()
+    c.issuance.generate(company, month, 2025)
+    return time.perf_counter() - t
+
+
+def child_rss(project: str, bucket: str, company: str) -> dict:
+    """Issue in a fresh process and report its peak RSS (so earlier work does not count)."""
+    code = (
+        "import json,resource,sys,time;"
+        f"sys.path.insert(0,{str(ROOT / 'bench')!r});"
+        "import run as b;"
+        f"c=b.container({project!r},{bucket!r});"
+        "from billing.adapters.pdf import render_invoice_pdf;"
+        "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        f"t=b.issue(c,{company!r});"
+        "print(json.dumps({'seconds':t,'peak_rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024,"
+        "'rss_before_mb':base/1024}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pdf_median(c, company: str) -> float:
+    from billing.adapters.pdf import render_invoice_pdf
+
+    doc = c.invoices.get(f"{company}_2025-09")
+    render_invoice_pdf(doc, templates_dir=c.settings.templates_dir)
+    times = []
+    for _ in range(15):
+        t = time.perf_counter()
+        render_invoice_pdf(doc, templates_dir=c.settings.templates_dir)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def csv_rows_per_second(n: int) -> float:
+    import io
+    from zoneinfo import ZoneInfo
+
+    from billing.adapters.csv_export import CallCsvWriter
+    from billing.domain.period import BillingPeriod
+    from billing.domain.rating import CallRecord, Tariff, UsageAccumulator
+
+    tariff = Tariff.from_mapping({"ratePerMinute": 2})
+    acc = UsageAccumulator(tariff, BillingPeriod(2025, 9))
+    start = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    calls = [CallRecord(f"c{i}", start + timedelta(seconds=i), (i * 37) % 600 + 0.5, "completed", "outbound",
+                        "+910000000000", f"+91{i:010d}", "agent-1") for i in range(n)]
+    sink = io.BytesIO()
+    writer = CallCsvWriter(sink, ZoneInfo("Asia/Kolkata"), tariff.rate_per_minute)
+    t = time.perf_counter()
+    for call in calls:
+        writer.write(acc.add(call))
+    writer._enc.flush()
+    return n / (time.perf_counter() - t)
+
+
+def monthly_run(db, project: str, bucket: str, companies: int, calls_each: int) -> dict:
+    for i in range(companies):
+        seed(db, project, f"run{i:02d}", calls_each, month=8)
+    c = container(project, bucket)
+    c.issuance.clock = lambda: NOW
+    t = time.perf_counter()
+    seq = c.runs_service.run_in_process(8, 2025, concurrency=1)
+    sequential = time.perf_counter() - t
+    # Same work again on fresh invoices: delete them (the run is idempotent otherwise).
+    for doc in db.collection("invoices").where("billingPeriod.month", "==", "2025-08").stream():
+        doc.reference.delete()
+    for doc in db.collection("invoiceCounters").stream():
+        doc.reference.delete()
+    for blob in c.storage.bucket(bucket).list_blobs(prefix="invoices/run"):
+        blob.delete()
+    t = time.perf_counter()
+    par = c.runs_service.run_in_process(8, 2025, concurrency=None)
+    parallel = time.perf_counter() - t
+    assert seq.ok and par.ok and len(par.done) == companies
+    return {"companies": companies, "calls_each": calls_each, "sequential_s": sequential,
+            "concurrent_s": parallel, "concurrency": c.settings.run_concurrency, "speedup": sequential / parallel}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=50000)
+    parser.add_argument("--out", default=str(ROOT / "bench-results" / "latest.json"))
+    parser.add_argument("--skip-run", action="store_true", help="skip the 50-company monthly run")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the 4N memory measurement")
+    args = parser.parse_args()
+    n = args.calls
+    logs = Path(tempfile.mkdtemp(prefix="bench-"))
+    fs = emulators.start_firestore(emulators.free_port(), logs)
+    gcs = emulators.start_storage(emulators.free_port(), logs)
+    os.environ["FIRESTORE_EMULATOR_HOST"] = fs.host
+    os.environ["STORAGE_EMULATOR_HOST"] = gcs.url
+    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "calls": n,
+                     "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}"}
+    try:
+        project, bucket = f"bench-{uuid.uuid4().hex[:6]}", f"bench-{uuid.uuid4().hex[:6]}"
+        c = container(project, bucket)
+        c.storage.create_bucket(bucket)
+        t = time.perf_counter()
+        seed(c.firestore, project, "big", n)
+        if not args.skip_memory:
+            seed(c.firestore, project, "big4", 4 * n)
+        print(f"seeded in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+
+        floor_s, rows = floor(c, "big")
+        assert rows == n, rows
+        issue_s = issue(c, "big")
+        floor2_s, _ = floor(c, "big")  # again, after issuance: the emulator is warm for both
+        results.update({"floor_s": min(floor_s, floor2_s), "issue_s": issue_s})
+        results["issue_over_floor"] = issue_s / results["floor_s"]
+        if not args.skip_memory:
+            small = child_rss(project, bucket, "big")  # already issued: measures a cheap path; use fresh ones
+            for doc in ("big_2025-09", "big4_2025-09"):
+                c.firestore.document(f"invoices/{doc}").delete()
+            for blob in c.storage.bucket(bucket).list_blobs(prefix="invoices/big"):
+                blob.delete()
+            small = child_rss(project, bucket, "big")
+            large = child_rss(project, bucket, "big4")
+            results["rss_n_mb"] = small["peak_rss_mb"]
+            results["rss_4n_mb"] = large["peak_rss_mb"]
+            results["rss_4n_minus_n_mb"] = large["peak_rss_mb"] - small["peak_rss_mb"]
+        results["pdf_median_ms"] = pdf_median(c, "big") * 1000
+        results["csv_rows_per_s"] = csv_rows_per_second(min(n, 100000))
+        if not args.skip_run:
+            results["monthly_run"] = monthly_run(c.firestore, project, bucket, 50, 1000)
+    finally:
+        emulators.stop(fs)
+        emulators.stop(gcs)
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(f"\nbenchmark ({results['machine']}, {results['date']}), N = {n} calls")
+    print(f"  floor: stock query.stream() of the month      {results['floor_s']:8.2f} s")
+    print(f"  issue: full issuance through the service      {results['issue_s']:8.2f} s")
+    print(f"  issue / floor                                 {results['issue_over_floor']:8.2f}   (target <= 0.5)")
+    if "rss_n_mb" in results:
+        print(f"  peak RSS of issuance at N / 4N                {results['rss_n_mb']:6.1f} / {results['rss_4n_mb']:.1f} MB"
+              f"  (4N - N = {results['rss_4n_minus_n_mb']:.1f} MB, target <= 20)")
+    print(f"  PDF render, median of 15                      {results['pdf_median_ms']:8.1f} ms  (target <= 100)")
+    print(f"  CSV rows per second (rate + write)            {results['csv_rows_per_s']:8.0f}")
+    if "monthly_run" in results:
+        r = results["monthly_run"]
+        print(f"  monthly run {r['companies']} x {r['calls_each']}: sequential {r['sequential_s']:.1f} s, "
+              f"concurrency {r['concurrency']} {r['concurrent_s']:.1f} s (x{r['speedup']:.2f})")
+    print(f"  written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
