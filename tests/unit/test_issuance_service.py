@@ -1,0 +1,97 @@
+"""The issuance service over in-memory fakes: outcomes for both read paths (one stream, slices)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from billing.config import Settings
+from billing.domain.rating import CallRecord
+from billing.errors import ConfigurationError, NotFoundError, ValidationError
+from billing.seed import COMPANIES, SUPPLIER, VYSEDECK_SEPTEMBER
+from billing.services.issuance import IssuanceService
+from fakes import FakeBlobs, FakeCallLogs, FakeCompanies, FakeInvoices, FakeSettings, SlicedCallLogs
+
+NOW = datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)
+
+
+def calls_for(durations, start=datetime(2025, 9, 1, 4, 30, tzinfo=timezone.utc)):
+    return [CallRecord(f"c{i:03d}", start + timedelta(days=i * 2, minutes=7 * i), d, "completed")
+            for i, d in enumerate(durations)]
+
+
+def make(source_cls=FakeCallLogs, slices=1, companies=None, supplier=SUPPLIER, calls=None):
+    service = IssuanceService(
+        companies=FakeCompanies(companies or COMPANIES),
+        settings_repo=FakeSettings(supplier),
+        calls=source_cls(calls if calls is not None else {"vysedeck": calls_for(VYSEDECK_SEPTEMBER)}),
+        invoices=FakeInvoices(),
+        blobs=FakeBlobs(),
+        settings=Settings(read_slices=slices),
+        render_pdf=lambda doc: f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode(),
+        clock=lambda: NOW,
+    )
+    return service
+
+
+@pytest.mark.parametrize("source_cls, slices", [(FakeCallLogs, 1), (SlicedCallLogs, 4), (SlicedCallLogs, 31)])
+def test_seed_example_is_issued_with_files(source_cls, slices):
+    svc = make(source_cls, slices)
+    doc = svc.generate("vysedeck", 9, 2025)
+    assert (doc["subtotal"], doc["gstAmount"], doc["totalAmount"]) == (1524.0, 274.32, 1798.32)
+    assert doc["invoiceNumber"] == "VX/25-26/00001" and doc["status"] == "issued"
+    assert doc["invoiceDate"] == "2025-10-02" and doc["dueDate"] == "2025-10-09"
+    objects = svc.blobs.objects
+    assert sorted(objects) == ["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv",
+                               "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice.pdf"]
+    rows = list(csv.DictReader(io.StringIO(objects["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv"].decode())))
+    assert [r["callId"] for r in rows] == [f"c{i:03d}" for i in range(13)]  # time order, one header
+    assert sum(Decimal(r["amount"]) for r in rows) == 24
+
+
+def test_the_same_month_again_returns_the_same_invoice_without_reading_calls():
+    svc = make()
+    first = svc.generate("vysedeck", 9, 2025)
+    reads = svc.calls.streams
+    assert svc.generate("vysedeck", "9", "2025") == first
+    assert svc.calls.streams == reads
+    assert svc.invoices.counters == {"VX_25-26": 2}
+
+
+def test_numbers_are_consecutive_across_companies_and_restart_each_financial_year():
+    companies = {f"c{i}": {"name": f"C{i}", "billing": {"ratePerMinute": 1}} for i in range(3)}
+    svc = make(companies=companies, calls={})
+    assert [svc.generate(f"c{i}", 9, 2025)["invoiceNumber"] for i in range(3)] == [
+        "VX/25-26/00001", "VX/25-26/00002", "VX/25-26/00003"]
+    svc.clock = lambda: datetime(2026, 4, 1, 6, 0, tzinfo=timezone.utc)
+    assert svc.generate("c0", 3, 2026)["invoiceNumber"] == "VX/26-27/00001"
+
+
+@pytest.mark.parametrize("company_id, month, year, error", [
+    ("vysedeck", 13, 2025, ValidationError),
+    ("vysedeck", 10, 2025, ValidationError),  # not ended at NOW
+    ("Bad Id", 9, 2025, ValidationError),
+    ("ghost", 9, 2025, NotFoundError),
+])
+def test_bad_requests_write_nothing(company_id, month, year, error):
+    svc = make()
+    with pytest.raises(error):
+        svc.generate(company_id, month, year)
+    assert svc.blobs.objects == {} and svc.invoices.docs == {} and svc.invoices.counters == {}
+
+
+@pytest.mark.parametrize("supplier, fragment", [
+    (None, "supplier settings (settings/billing) are missing"),
+    ({**SUPPLIER, "invoicePrefix": "TOOLONG"}, "invoicePrefix"),
+    ({**SUPPLIER, "gstin": "29AAGCV4821K1ZA"}, "check character"),
+])
+def test_misconfigured_supplier_is_a_clear_configuration_error(supplier, fragment):
+    svc = make(supplier=supplier)
+    with pytest.raises(ConfigurationError) as err:
+        svc.generate("vysedeck", 9, 2025)
+    assert fragment in err.value.detail
+    assert svc.blobs.objects == {} and svc.invoices.docs == {}
