@@ -192,6 +192,7 @@ def main() -> int:
         floor2_s, _ = floor(c, "big")  # again, after issuance: the emulator is warm for both
         results.update({"floor_s": min(floor_s, floor2_s), "issue_s": issue_s})
         results["issue_over_floor"] = issue_s / results["floor_s"]
+        print(f"floor {floor_s:.2f}s / {floor2_s:.2f}s, issue {issue_s:.2f}s", file=sys.stderr)
         if not args.skip_memory:
             small = child_rss(project, bucket, "big")  # already issued: measures a cheap path; use fresh ones
             for doc in ("big_2025-09", "big4_2025-09"):
@@ -203,6 +204,7 @@ def main() -> int:
             results["rss_n_mb"] = small["peak_rss_mb"]
             results["rss_4n_mb"] = large["peak_rss_mb"]
             results["rss_4n_minus_n_mb"] = large["peak_rss_mb"] - small["peak_rss_mb"]
+            print(f"rss {small} {large}", file=sys.stderr)
         results["pdf_median_ms"] = pdf_median(c, "big") * 1000
         results["csv_rows_per_s"] = csv_rows_per_second(min(n, 100000))
         if not args.skip_run:

@@ -113,7 +113,7 @@ class Container:
             runs=self.runs,
             issuance=self.issuance,
             settings=self.settings,
-            publisher=self.publisher,
+            publisher=_Lazy(lambda: self.publisher),  # the CLI's in-process run never needs Pub/Sub
             delivery=self.delivery if self.settings.send_email else None,
         )
 
@@ -122,6 +122,16 @@ class Container:
         from billing.services.delivery import DeliveryService
 
         return DeliveryService.from_container(self)
+
+
+class _Lazy:
+    """Builds the wrapped adapter on its first use."""
+
+    def __init__(self, factory):
+        self._factory = factory
+
+    def __getattr__(self, name):
+        return getattr(self._factory(), name)
 
 
 _container: Container | None = None

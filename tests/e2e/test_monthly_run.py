@@ -132,6 +132,7 @@ def test_cli_run_exits_non_zero_naming_the_failed_company(firestore_emulator, st
     seed_demo(db, Settings(project=project))
     db.collection("companies").document("broken").set({"name": "Broken", "billing": {"ratePerMinute": -1}})
     env = {**os.environ, "GOOGLE_CLOUD_PROJECT": project, "BILLING_BUCKET": bucket}
+    env.pop("PUBSUB_EMULATOR_HOST", None)  # the droplet's cron has no Pub/Sub: the CLI must not need it
     cli = str(Path(sys.executable).parent / "billing")
     result = subprocess.run([cli, "run", "--month", "9", "--year", "2025", "--concurrency", "4", "--no-progress"],
                             env=env, capture_output=True, text=True, timeout=300)
