@@ -8,6 +8,7 @@ Branding, labels and static text come from templates/invoice/branding.json; font
 from __future__ import annotations
 
 import json
+import math
 import threading
 from datetime import date
 from decimal import Decimal
@@ -117,7 +118,10 @@ def _daily_chart(daily: list[dict], s: _Styles, width: float) -> Drawing:
     chart.bars[0].strokeColor = None
     chart.valueAxis.valueMin = 0
     top = max(minutes)
-    chart.valueAxis.valueMax = top * 1.15 if top > 0 else 1
+    step = max(1, math.ceil(top / 5)) if top > 0 else 1  # whole minutes on the axis
+    chart.valueAxis.valueMax = step * max(1, math.ceil(top * 1.1 / step))
+    chart.valueAxis.valueStep = step
+    chart.valueAxis.labelTextFormat = "%d"
     chart.valueAxis.labels.fontName = FONT
     chart.valueAxis.labels.fontSize = 6
     chart.valueAxis.strokeColor = s.muted
