@@ -65,6 +65,8 @@ class FirestoreSettings:
 class FirestoreCallLogs:
     """Call logs, streamed with one ordered range query and a field projection."""
 
+    page_size = 5000
+
     def __init__(self, db: firestore.Client, settings: Settings):
         self._db = db
         self._settings = settings
@@ -107,39 +109,58 @@ class FirestoreCallLogs:
         return [self._raw_stream(company_id, bounds[i], bounds[i + 1]) for i in range(count)]
 
     def _raw_stream(self, company_id: str, start: datetime, end: datetime) -> Iterator[CallRecord]:
+        """Calls in [start, end), page by page (bounded memory: at most one page in flight)."""
+        from google.cloud.firestore_v1.types import document as doc_types
         from google.cloud.firestore_v1.types import firestore as fs_types
+        from google.cloud.firestore_v1.types import query as query_types
 
         s = self._schema
-        query = self.query(company_id, start, end)
-        api = self._db._firestore_api
-        rpc = api._transport.grpc_channel.unary_stream(
+        query = self.query(company_id, start, end).order_by("__name__")
+        rpc = self._db._firestore_api._transport.grpc_channel.unary_stream(
             "/google.firestore.v1.Firestore/RunQuery",
             request_serializer=fs_types.RunQueryRequest.serialize,
             response_deserializer=fs_types.RunQueryResponse.pb().FromString,
         )
         parent = query._parent._parent_info()[0]
-        request = fs_types.RunQueryRequest(parent=parent, structured_query=query._to_protobuf())
+        base = query._to_protobuf()
         fields = (s.started_at_field, s.duration_field, s.status_field, s.direction_field,
                   s.from_field, s.to_field, s.agent_field)
-        try:
-            for response in rpc(request, metadata=self._db._rpc_metadata, timeout=3600):
-                if not response.HasField("document"):
-                    continue
-                doc = response.document
-                values = doc.fields
-                started, duration, status, direction, from_no, to_no, agent = (
-                    _value(values[f]) if f in values else None for f in fields
-                )
-                yield CallRecord(
-                    call_id=doc.name.rsplit("/", 1)[1], started_at=started, duration_seconds=duration,
-                    status=status, direction=direction, from_number=from_no, to_number=to_no, agent_id=agent,
-                )
-        except Exception as exc:  # grpc errors arrive raw on this path
-            code = getattr(exc, "code", None)
-            if callable(code) and str(code()).split(".")[-1] in ("UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL",
-                                                               "RESOURCE_EXHAUSTED", "ABORTED"):
-                raise TransientError(f"Firestore unavailable while reading call logs: {code()}") from exc
-            raise
+        cursor = None
+        while True:
+            structured = query_types.StructuredQuery(base)
+            structured.limit = self.page_size
+            if cursor is not None:
+                structured.start_at = query_types.Cursor(values=cursor, before=False)
+            request = fs_types.RunQueryRequest(parent=parent, structured_query=structured)
+            count, last = 0, None
+            try:
+                for response in rpc(request, metadata=self._db._rpc_metadata, timeout=600):
+                    if not response.HasField("document"):
+                        continue
+                    last = response.document
+                    count += 1
+                    values = last.fields
+                    started, duration, status, direction, from_no, to_no, agent = (
+                        _value(values[f]) if f in values else None for f in fields
+                    )
+                    yield CallRecord(
+                        call_id=last.name.rsplit("/", 1)[1], started_at=started, duration_seconds=duration,
+                        status=status, direction=direction, from_number=from_no, to_number=to_no,
+                        agent_id=agent,
+                    )
+            except Exception as exc:  # grpc errors arrive raw on this path
+                code = getattr(exc, "code", None)
+                if callable(code) and str(code()).split(".")[-1] in (
+                    "UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_EXHAUSTED", "ABORTED"
+                ):
+                    raise TransientError(f"Firestore unavailable while reading call logs: {code()}") from exc
+                raise
+            if count < self.page_size:
+                return
+            cursor = [
+                doc_types.Value.wrap(last.fields[s.started_at_field]),
+                doc_types.Value(reference_value=last.name),
+            ]
 
     def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
         """The whole month as one ordered stream (raw protobufs, no snapshots)."""
@@ -182,8 +203,9 @@ class FirestoreInvoices:
     would only contend for the counter's lock in Firestore and abort each other.
     """
 
-    def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60):
+    def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60, max_seconds: float = 90):
         self._db = db
+        self._max_seconds = max_seconds
         self._col = db.collection(settings.invoices_collection)
         self._counters = db.collection(settings.counters_collection)
         self._max_attempts = max_attempts
@@ -215,7 +237,10 @@ class FirestoreInvoices:
 
         # The client retries an aborted transaction immediately; under heavy contention on one
         # counter (several instances) we also back off between rounds so contenders spread out.
+        deadline = time.monotonic() + self._max_seconds
         for attempt in range(self._max_attempts):
+            if time.monotonic() > deadline:
+                break
             try:
                 with _counter_lock(counter_id):
                     return txn(self._db.transaction(max_attempts=5))
