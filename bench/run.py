@@ -88,18 +88,33 @@ def issue(c, company: str, month: int = 9) -> float:
 
 
 def child_rss(project: str, bucket: str, company: str) -> dict:
-    """Issue in a fresh process and report its peak RSS (so earlier work does not count)."""
-    code = (
-        "import json,resource,sys,time;"
-        f"sys.path.insert(0,{str(ROOT / 'bench')!r});"
-        "import run as b;"
-        f"c=b.container({project!r},{bucket!r});"
-        "from billing.adapters.pdf import render_invoice_pdf;"
-        "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
-        f"t=b.issue(c,{company!r});"
-        "print(json.dumps({'seconds':t,'peak_rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024,"
-        "'rss_before_mb':base/1024}))"
-    )
+    """Issue in a fresh process, sampling its resident memory (VmRSS) every 10 ms meanwhile."""
+    code = f"""
+import json, sys, threading, time
+sys.path.insert(0, {str(ROOT / 'bench')!r})
+import run as b
+from billing.adapters.pdf import render_invoice_pdf
+
+def rss_mb():
+    with open('/proc/self/status') as fh:
+        for line in fh:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+
+c = b.container({project!r}, {bucket!r})
+_ = c.issuance, c.blobs, c.call_logs  # clients built before measuring
+before = rss_mb()
+peak = [before]
+done = threading.Event()
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss_mb())
+        time.sleep(0.01)
+threading.Thread(target=sample, daemon=True).start()
+t = b.issue(c, {company!r})
+done.set()
+print(json.dumps({{'seconds': t, 'rss_before_mb': before, 'peak_rss_mb': max(peak[0], rss_mb())}}))
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -25,7 +25,7 @@ class Issuance:
         self.outcomes = outcomes
         self.calls = []
 
-    def generate(self, company_id, month, year):
+    def generate(self, company_id, month, year, read_slices=None):
         self.calls.append((company_id, month, year))
         outcome = self.outcomes[company_id]
         if isinstance(outcome, Exception):

@@ -165,8 +165,11 @@ class IssuanceService:
 
     # -- issuing -------------------------------------------------------------------------------
 
-    def generate(self, company_id: str, month: Any = None, year: Any = None) -> dict:
-        """The company's invoice for the month: the existing one, or a newly issued one."""
+    def generate(self, company_id: str, month: Any = None, year: Any = None, read_slices: int | None = None) -> dict:
+        """The company's invoice for the month: the existing one, or a newly issued one.
+
+        read_slices overrides how many parallel time slices the month is read in (a run that
+        already issues several companies at once reads each month as one stream)."""
         validate_company_id(company_id)
         company = self.companies.get(company_id)
         if company is None:
@@ -187,7 +190,7 @@ class IssuanceService:
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         recipient = recipient_snapshot(company_id, company, supplier.state_code)
         doc, created, staging = self._rate_and_create(
-            company_id, company, tariff, period, supplier, recipient, now
+            company_id, company, tariff, period, supplier, recipient, now, read_slices or self.settings.read_slices
         )
         if created:
             log.info("invoice created", extra={"json_fields": {
@@ -198,10 +201,12 @@ class IssuanceService:
                      extra={"json_fields": {"invoiceId": inv_id}})
         return self._finish(inv_id, doc)
 
-    def _rate_and_create(self, company_id, company, tariff, period, supplier, recipient, now):
+    def _rate_and_create(self, company_id, company, tariff, period, supplier, recipient, now, slices):
         paths = file_paths(company_id, period.key)
         staging = f"staging/{company_id}/{period.key}/{uuid.uuid4().hex}.csv"
-        usage, totals, csv_digest, csv_rows = self._rate_calls(company_id, tariff, period, supplier, recipient, staging)
+        usage, totals, csv_digest, csv_rows = self._rate_calls(
+            company_id, tariff, period, supplier, recipient, staging, slices
+        )
         invoice_date = now.astimezone(ZoneInfo(period.timezone)).date()
         fy = numbering.financial_year(invoice_date)
         amounts = invoice_amounts_json(totals, usage)
@@ -245,14 +250,14 @@ class IssuanceService:
         )
         return doc, created, staging
 
-    def _rate_calls(self, company_id, tariff, period, supplier, recipient, staging):
+    def _rate_calls(self, company_id, tariff, period, supplier, recipient, staging, slices):
         """Read the month's calls once, rate them and write the CSV to `staging`.
 
         With a call-log source that can cut the month into time slices, the slices are read,
         rated and written in parallel (one CSV part each), then composed in time order."""
         tz = ZoneInfo(period.timezone)
         slicer = getattr(self.calls, "slices", None)
-        sources = slicer(company_id, period, self.settings.read_slices) if slicer and self.settings.read_slices > 1 \
+        sources = slicer(company_id, period, slices) if slicer and slices > 1 \
             else [self.calls.stream(company_id, period)]
         parts = [staging] if len(sources) == 1 else [f"{staging}.part{i:02d}" for i in range(len(sources))]
         csv_name = f"{company_id}_{period.key}_calls.csv"
@@ -264,9 +269,7 @@ class IssuanceService:
                 for call in sources[i]:
                     writer.write(acc.add(call))
                 writer.flush()
-                if len(sources) == 1:
-                    return acc, writer, out
-            return acc, writer, out
+            return acc, writer
 
         if len(sources) == 1:
             # One stream: the trailer goes into the same object, before it is closed.
@@ -283,19 +286,19 @@ class IssuanceService:
         with ThreadPoolExecutor(len(sources), thread_name_prefix="rate-slice") as pool:
             results = list(pool.map(rate_part, range(len(sources))))
         acc = results[0][0]
-        for other, _, _ in results[1:]:
+        for other, _ in results[1:]:
             acc.merge(other)
         usage, totals = self._totals(acc, tariff, supplier, recipient)
         trailer_path = f"{staging}.trailer"
         with self.blobs.writer(trailer_path, FILE_KINDS["csv"], csv_name) as out:
             trailer = CallCsvWriter(out, tz, tariff.rate_per_minute, header=False)
-            trailer.minutes_written = sum((w.minutes_written for _, w, _ in results), Decimal(0))
-            trailer.amount_written = sum((w.amount_written for _, w, _ in results), Decimal(0))
+            trailer.minutes_written = sum((w.minutes_written for _, w in results), Decimal(0))
+            trailer.amount_written = sum((w.amount_written for _, w in results), Decimal(0))
             trailer.finish(totals.chargeable_minutes, totals.call_charges, self._adjustments(totals, tariff))
         digest = self.blobs.compose(parts + [trailer_path], staging, FILE_KINDS["csv"], csv_name)
         for path in parts + [trailer_path]:
             self.blobs.delete(path)
-        return usage, totals, digest, sum(w.rows for _, w, _ in results)
+        return usage, totals, digest, sum(w.rows for _, w in results)
 
     @staticmethod
     def _totals(acc, tariff, supplier, recipient):

@@ -75,13 +75,14 @@ class RunService:
         return {"runId": period.key, "period": period.key, "companies": company_ids,
                 "published": len(company_ids), "status": "started"}
 
-    def process_company(self, company_id: str, month: int, year: int, run_id: str | None = None) -> dict:
+    def process_company(self, company_id: str, month: int, year: int, run_id: str | None = None,
+                        read_slices: int | None = None) -> dict:
         """Issue (and maybe send) one company's invoice; permanent failures are recorded, not raised.
 
         A transient failure is raised so the caller (Pub/Sub) retries."""
         run_id = run_id or f"{year:04d}-{month:02d}"
         try:
-            invoice = self.issuance.generate(company_id, month, year)
+            invoice = self.issuance.generate(company_id, month, year, **({"read_slices": read_slices} if read_slices else {}))
         except TransientError as exc:
             self._mark(run_id, company_id, "retrying", error=exc.detail)
             raise
@@ -123,7 +124,9 @@ class RunService:
 
         def one(cid: str) -> dict:
             try:
-                return self.process_company(cid, period.month, period.year, period.key)
+                # Companies already run in parallel here: one stream per month reads fastest.
+                return self.process_company(cid, period.month, period.year, period.key,
+                                            read_slices=1 if workers > 1 else None)
             except Exception as exc:  # transient here too: report it, the operator reruns the month
                 reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
                 try:
