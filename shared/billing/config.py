@@ -56,7 +56,7 @@ class Settings:
     public_base_url: str = ""
     templates_dir: Path = field(default_factory=lambda: find_templates_dir())
     run_concurrency: int = 8
-    read_slices: int = 4  # the month's calls are read in this many parallel time slices
+    read_slices: int = 2  # the month's calls are read in this many parallel time slices
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -90,7 +90,7 @@ class Settings:
             public_base_url=get("BILLING_PUBLIC_BASE_URL", ""),
             templates_dir=Path(get("BILLING_TEMPLATES_DIR") or find_templates_dir()),
             run_concurrency=_int(get, "BILLING_RUN_CONCURRENCY", 8),
-            read_slices=max(1, min(31, _int(get, "BILLING_READ_SLICES", 4))),
+            read_slices=max(1, min(31, _int(get, "BILLING_READ_SLICES", 2))),
         )
 
 
