@@ -180,7 +180,10 @@ def base_url(request: flask.Request, container: Container) -> str:
 
 def present(doc: dict, request: flask.Request, container: Container) -> dict:
     """The invoice as the API returns it: the stored document, download links, no internals."""
-    body = {k: v for k, v in doc.items() if k not in ("tariff",)}
+    first = ("companyId", "invoiceNumber", "status", "billingPeriod", "usageData", "lineItems", "subtotal",
+             "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
+    body = {k: doc[k] for k in first if k in doc}
+    body.update({k: doc[k] for k in sorted(doc) if k not in body and k != "tariff"})
     files = dict(doc.get("files") or {})
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if doc.get("status") == "issued":
