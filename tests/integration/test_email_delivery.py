@@ -166,3 +166,74 @@ def test_wrong_password_is_permanent_and_never_echoed(smtp_server):
         mailer.send(msg)
     assert err.value.permanent and "not-the-password-123" not in str(err.value)
     assert "not-the-password-123" not in repr(mailer.config)
+
+
+def self_signed(tmp_path):
+    """A throwaway certificate for 127.0.0.1, made at test time."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def message_to(address: str):
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["To"], msg["Subject"] = address, "tls check"
+    msg.set_content("hello")
+    return msg
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_with_authentication(tmp_path, security):
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = emulators.free_port()
+
+    def auth(server, session, envelope, mechanism, auth_data):
+        if auth_data.password == PASSWORD.encode():
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
+
+    if security == "starttls":  # credentials only after STARTTLS
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
+                                authenticator=auth, auth_require_tls=True, auth_exclude_mechanism=["LOGIN"])
+    else:  # implicit TLS from the first byte
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_tls,
+                                authenticator=auth, auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
+    controller.start()
+    try:
+        mailer = SmtpMailer(SmtpConfig("127.0.0.1", port, security, "billing", PASSWORD, "b@voxa.example",
+                                       ca_file=str(cert), timeout=10))
+        message_id = mailer.send(message_to("ops@example.com"))
+        assert len(inbox.messages) == 1 and message_id.endswith("@voxa.example>")
+        # An untrusted certificate is refused (no silent downgrade to plaintext).
+        strict = SmtpMailer(SmtpConfig("127.0.0.1", port, security, "billing", PASSWORD, "b@voxa.example", timeout=10))
+        with pytest.raises(DeliveryFailed):
+            strict.send(message_to("ops@example.com"))
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
