@@ -96,14 +96,15 @@ def wait_until(check, what: str, timeout: float, emulator: Emulator | None = Non
     raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s\n{tail}")
 
 
+RULES = Path(__file__).resolve().parents[2] / "firestore.rules"
+
+
 def start_firestore(port: int, log_dir: Path, timeout: float = 90) -> Emulator:
-    """Start the official Firestore emulator and wait until it answers."""
-    emu = _spawn(
-        "firestore",
-        ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}", "--quiet"],
-        port,
-        log_dir,
-    )
+    """Start the official Firestore emulator (with the project's deny-all rules) and wait for it."""
+    argv = ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}", "--quiet"]
+    if RULES.exists():
+        argv.append(f"--rules={RULES}")
+    emu = _spawn("firestore", argv, port, log_dir)
     wait_until(lambda: http_ok(f"{emu.url}/"), "Firestore emulator", timeout, emu)
     return emu
 

@@ -51,3 +51,18 @@ def test_pubsub_round_trip(pubsub_emulator):
     subscriber.acknowledge(subscription=sub, ack_ids=[received.ack_id])
     publisher.transport.close() if hasattr(publisher, "transport") else None
     subscriber.close()
+
+
+def test_rules_deny_client_access_but_not_the_service(firestore_emulator, firestore_client, firestore_project):
+    """firestore.rules is loaded: an end-user (unauthenticated client) request is refused."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    firestore_client.collection("invoices").document("x").set({"total": 1})  # the service (admin) writes
+    url = (f"{firestore_emulator.url}/v1/projects/{firestore_project}/databases/(default)/documents/invoices/x")
+    with pytest.raises(urllib.error.HTTPError) as err:  # no "Bearer owner": a client, under the rules
+        urllib.request.urlopen(url)
+    assert err.value.code == 403
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer owner"})
+    assert json.loads(urllib.request.urlopen(req).read())["fields"]["total"] == {"integerValue": "1"}
