@@ -90,10 +90,16 @@ class BillingApi:
             if isinstance(exc, MethodNotAllowed):
                 response.headers["Allow"] = ", ".join(exc.valid_methods or [])
             log.warning(f"{status} {exc.name}")
-        except Exception:  # the edge: log the cause, tell the caller nothing internal
-            status = 500
-            log.exception("unhandled error")
-            response = json_response({"detail": UNEXPECTED}, 500)
+        except Exception as exc:  # the edge: log the cause, tell the caller nothing internal
+            if _is_unavailable(exc):
+                status = 503
+                log.error(f"dependency unavailable: {type(exc).__name__}: {exc}")
+                response = json_response({"detail": "A dependency is unavailable; retry later."}, 503,
+                                         headers={"Retry-After": "30"})
+            else:
+                status = 500
+                log.exception("unhandled error")
+                response = json_response({"detail": UNEXPECTED}, 500)
         finally:
             log.info(
                 f"{request.method} {request.path} {status}",
@@ -167,6 +173,14 @@ class BillingApi:
 
     def _run_status(self, request, container, period):
         return json_response(container.runs_service.status(period))
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    """Firestore/Storage unavailable or timed out: the caller may retry (503, not 500)."""
+    from google.api_core import exceptions as gexc
+
+    return isinstance(exc, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.GatewayTimeout,
+                            gexc.TooManyRequests, TimeoutError, ConnectionError))
 
 
 def base_url(request: flask.Request, container: Container) -> str:
