@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from billing.config import Settings
 from billing.domain.rating import CallRecord
@@ -95,3 +96,36 @@ def test_misconfigured_supplier_is_a_clear_configuration_error(supplier, fragmen
         svc.generate("vysedeck", 9, 2025)
     assert fragment in err.value.detail
     assert svc.blobs.objects == {} and svc.invoices.docs == {}
+
+
+durations = st.one_of(
+    st.integers(0, 3000), st.decimals(0, 3000, places=3, allow_nan=False).map(float),
+    st.sampled_from([None, -4, "n/a"]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(durations, max_size=40),
+    st.sampled_from(["per-call", "per-second", "pulse", "aggregate"]),
+    st.decimals("0.01", "9.999", places=3).map(str),
+    st.integers(0, 30), st.integers(0, 500), st.sampled_from([1, 3]),
+)
+def test_csv_always_reconciles_to_the_invoice(ds, policy, rate, included, minimum, slices):
+    companies = {"acme": {"name": "Acme", "billing": {
+        "ratePerMinute": rate, "policy": policy, "pulseSeconds": 45, "includedMinutes": included,
+        "minimumUsageCharge": minimum, "maintenanceFee": 99}}}
+    start = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    calls = [CallRecord(f"c{i:03d}", start + timedelta(hours=17 * i), d, "completed") for i, d in enumerate(ds)]
+    svc = make(SlicedCallLogs, slices, companies=companies, calls={"acme": calls})
+    doc = svc.generate("acme", 9, 2025)
+    data = svc.blobs.objects["invoices/acme/2025-09/acme_2025-09_calls.csv"].decode()
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert len([r for r in rows if r["callId"]]) == doc["usageData"]["totalCalls"] == len(ds)
+    minutes = sum(Decimal(r["billedMinutes"]) for r in rows)
+    shown = Decimal(str(doc["usageData"]["chargeableMinutes"]))
+    if policy == "per-second":  # exact seconds/60 may not terminate; the JSON shows it to 2 places
+        assert abs(minutes - shown) <= Decimal("0.005")
+    else:
+        assert minutes == shown
+    assert sum(Decimal(r["amount"]) for r in rows) == Decimal(str(doc["subtotal"])) - 99
