@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 
 from billing.config import Settings
-from billing.seed import COMPANIES, seed_demo
+from billing.seed import seed_demo
 
 pytestmark = pytest.mark.emulators
 

@@ -1,7 +1,5 @@
-import random
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings, strategies as st
