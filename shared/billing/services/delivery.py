@@ -1,6 +1,6 @@
 """Email delivery of issued invoices, recorded on the invoice, never sent twice by accident.
 
-`deliver` (used by the monthly run) sends once: an invoice already sent is left alone.
+`deliver_quietly` (used by the monthly run) sends once: an invoice already sent is left alone.
 `send(..., force=True)` (the API's /send) resends on purpose. A failed send is recorded
 (status, attempts, last error) and never touches the invoice itself.
 
