@@ -1,41 +1,131 @@
-"""The invoice email: subject and bodies from templates/email, the PDF (and CSV when small) attached."""
+"""The invoice email: subject and bodies from templates/email, the PDF (and CSV when small) attached.
+
+What the email says lives in templates/email (invoice_subject.txt, invoice_body.txt, invoice_body.html)
+so a non-programmer can change the wording. Header values are built with `email.headerregistry.Address`
+and the default policy, and every free-text value that reaches a header is flattened to one line, so a
+company name like "Acme\\r\\nBcc: x@y" cannot add a header.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
 
 from billing.domain.money import format_indian
+from billing.errors import ConfigurationError
+
+TEMPLATE_FILES = ("invoice_subject.txt", "invoice_body.txt", "invoice_body.html")
+BANK_FIELDS = (
+    ("accountName", "Account name"), ("bankName", "Bank"), ("accountNumber", "Account number"),
+    ("ifsc", "IFSC"), ("branch", "Branch"), ("upiId", "UPI ID"),
+)
 
 _envs: dict[str, tuple[jinja2.Environment, jinja2.Environment]] = {}
 
 
-def _environments(templates_dir: Path):
-    key = str(templates_dir)
+def _environments(templates_dir: Path) -> tuple[jinja2.Environment, jinja2.Environment]:
+    """(plain-text env, HTML env with autoescape) over templates_dir/email, cached per directory."""
+    key = str(Path(templates_dir).resolve())
     if key not in _envs:
-        loader = jinja2.FileSystemLoader(str(Path(templates_dir) / "email"))
+        folder = Path(templates_dir) / "email"
+        missing = [name for name in TEMPLATE_FILES if not (folder / name).is_file()]
+        if missing:
+            raise ConfigurationError(f"email templates missing in {folder}: {', '.join(missing)}")
+        loader = jinja2.FileSystemLoader(str(folder))
         text = jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined,
-                                  keep_trailing_newline=True)
+                                  keep_trailing_newline=True, trim_blocks=False)
         html = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
         _envs[key] = (text, html)
     return _envs[key]
 
 
-def _period_name(month_key: str) -> str:
-    try:
-        return date.fromisoformat(f"{month_key}-01").strftime("%B %Y")
-    except ValueError:
-        return month_key
-
-
 def _one_line(value: Any) -> str:
+    """Collapse every run of whitespace (CR, LF, tabs...) into one space: safe in a header."""
     return " ".join(str(value or "").split())
+
+
+def _period_name(period: Mapping[str, Any]) -> str:
+    """{"month": "2025-09", ...} -> "September 2025"."""
+    key = str(period.get("month") or str(period.get("startDate") or "")[:7])
+    try:
+        return date.fromisoformat(f"{key}-01").strftime("%B %Y")
+    except ValueError:
+        return key
+
+
+def _date(text: Any) -> str:
+    """"2025-10-08" -> "08 Oct 2025" (unambiguous for Indian and foreign readers alike)."""
+    try:
+        return date.fromisoformat(str(text)[:10]).strftime("%d %b %Y")
+    except ValueError:
+        return str(text or "")
+
+
+def _rupees(value: Any) -> str:
+    """1798.32 -> "₹ 1,798.32"; Indian digit grouping (1,23,456.78)."""
+    try:
+        return f"₹ {format_indian(Decimal(str(value)))}"
+    except (InvalidOperation, ValueError):
+        return ""
+
+
+def _percent(value: Any) -> str:
+    """18.0 -> "18"; 2.5 -> "2.5"; missing -> ""."""
+    try:
+        return f"{Decimal(str(value)).normalize():f}" if value is not None else ""
+    except (InvalidOperation, ValueError):
+        return ""
+
+
+def _address(value: str, what: str) -> Address:
+    """One mailbox ("a@b.example" or "Name <a@b.example>") as a header-safe Address."""
+    if not value or "\r" in value or "\n" in value:
+        raise ConfigurationError(f"{what} {value!r} is not a valid email address")
+    name, addr = parseaddr(value)
+    try:
+        address = Address(display_name=_one_line(name), addr_spec=addr)
+    except (ValueError, IndexError, TypeError):
+        raise ConfigurationError(f"{what} {value!r} is not a valid email address") from None
+    if not address.username or not address.domain:
+        raise ConfigurationError(f"{what} {value!r} is not a valid email address")
+    return address
+
+
+def _recipients(value: Any) -> list[Address]:
+    """billingEmail: one address, or several separated by commas/semicolons."""
+    text = str(value or "")
+    if not text.strip():
+        raise ConfigurationError("the invoice recipient has no billingEmail")
+    if "\r" in text or "\n" in text:
+        raise ConfigurationError(f"billingEmail {text!r} contains a line break")
+    result = []
+    for name, addr in getaddresses([text.replace(";", ",")]):
+        if addr:
+            result.append(_address(f"{name} <{addr}>" if name else addr, "billingEmail"))
+    if not result:
+        raise ConfigurationError(f"billingEmail {text!r} is not a valid email address")
+    return result
+
+
+def _safe_link(url: Any) -> str | None:
+    """Only http(s) download links make it into the email."""
+    url = str(url or "").strip()
+    return url if url.lower().startswith(("https://", "http://")) and not any(c.isspace() for c in url) else None
+
+
+def attachment_stem(invoice: Mapping[str, Any]) -> str:
+    """"VD/25-26/00001", "vysedeck", "2025-09" -> "VD-25-26-00001_vysedeck_2025-09" (same as the downloads)."""
+    number = str(invoice.get("invoiceNumber", "")).replace("/", "-")
+    month = (invoice.get("billingPeriod") or {}).get("month", "")
+    stem = f"{number}_{invoice.get('companyId', '')}_{month}"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
 
 
 def build_invoice_email(
@@ -43,45 +133,67 @@ def build_invoice_email(
     settings: Mapping[str, Any], sender: str, templates_dir: Path, reply_to: str | None = None,
     max_csv_attachment_bytes: int = 5_000_000,
 ) -> EmailMessage:
+    """The invoice email for invoice["recipient"]["billingEmail"], ready for SmtpMailer.send.
+
+    settings: optional extras for the templates (e.g. supportEmail as a fallback when the invoice's
+    supplier snapshot has none); also passed to the templates as `settings`.
+    Reply-To: reply_to, else the supplier's support email when it differs from the sender.
+    """
+    settings = settings or {}
     supplier = invoice.get("supplier") or {}
     recipient = invoice.get("recipient") or {}
     usage = invoice.get("usageData") or {}
     bank = supplier.get("bank") or {}
+    to = _recipients(recipient.get("billingEmail"))
+    supplier_name = _one_line(supplier.get("legalName"))
+    from_address = _address(sender, "sender")
+    if not from_address.display_name and supplier_name:
+        from_address = Address(display_name=supplier_name, addr_spec=from_address.addr_spec)
+
+    links = {kind: _safe_link(url) for kind, url in (links or {}).items()}
     csv_attached = csv_bytes is not None and len(csv_bytes) <= max_csv_attachment_bytes
+    support = supplier.get("supportEmail") or settings.get("supportEmail") or from_address.addr_spec
+    tax = invoice.get("taxBreakdown") or {}
     context = {
-        "number": invoice.get("invoiceNumber", ""),
-        "supplier": _one_line(supplier.get("legalName")),
-        "recipient": _one_line(recipient.get("legalName")),
-        "period": _period_name((invoice.get("billingPeriod") or {}).get("month", "")),
-        "total": f"₹ {format_indian(Decimal(str(invoice.get('totalAmount', 0))))}",
+        "number": _one_line(invoice.get("invoiceNumber")),
+        "supplier": supplier_name,
+        "recipient": _one_line(recipient.get("legalName")) or "Customer",
+        "period": _period_name(invoice.get("billingPeriod") or {}),
+        "invoice_date": _date(invoice.get("invoiceDate")),
+        "subtotal": _rupees(invoice.get("subtotal")) if invoice.get("subtotal") is not None else "",
+        "gst": _rupees(invoice.get("gstAmount")) if invoice.get("gstAmount") is not None else "",
+        "gst_rate": _percent(tax.get("rate")),
+        "total": _rupees(invoice.get("totalAmount", 0)),
+        "amount_in_words": _one_line(invoice.get("amountInWords")),
         "due_date": _date(invoice.get("dueDate")),
         "calls": usage.get("totalCalls", 0),
         "minutes": usage.get("totalBilledMinutes", 0),
-        "bank": [(label, bank[key]) for key, label in (
-            ("accountName", "Account name"), ("bankName", "Bank"), ("accountNumber", "Account number"),
-            ("ifsc", "IFSC"), ("branch", "Branch"), ("upiId", "UPI")) if bank.get(key)],
+        "bank": [(label, _one_line(bank[key])) for key, label in BANK_FIELDS if bank.get(key)],
         "links": {"pdf": links.get("pdf"), "csv": links.get("csv")},
         "csv_attached": csv_attached,
-        "support": supplier.get("supportEmail") or sender,
+        "csv_too_large": csv_bytes is not None and not csv_attached,
+        "support": _one_line(support),
+        "settings": settings,
     }
     text_env, html_env = _environments(templates_dir)
-    message = EmailMessage()
-    message["Subject"] = _one_line(text_env.get_template("invoice_subject.txt").render(context))
-    message["From"] = formataddr((context["supplier"], sender)) if context["supplier"] else sender
-    message["To"] = recipient.get("billingEmail", "")
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message.set_content(text_env.get_template("invoice_body.txt").render(context))
-    message.add_alternative(html_env.get_template("invoice_body.html").render(context), subtype="html")
-    stem = f"{str(context['number']).replace('/', '-')}_{invoice.get('companyId', '')}_{(invoice.get('billingPeriod') or {}).get('month', '')}"
-    message.add_attachment(pdf_bytes, maintype="application", subtype="pdf", filename=f"{stem}_invoice.pdf")
-    if csv_attached:
-        message.add_attachment(csv_bytes, maintype="text", subtype="csv", filename=f"{stem}_calls.csv")
-    return message
-
-
-def _date(text: Any) -> str:
     try:
-        return date.fromisoformat(str(text)[:10]).strftime("%d %b %Y")
-    except ValueError:
-        return str(text or "")
+        subject = _one_line(text_env.get_template("invoice_subject.txt").render(context))
+        text_body = text_env.get_template("invoice_body.txt").render(context)
+        html_body = html_env.get_template("invoice_body.html").render(context)
+    except jinja2.TemplateError as exc:
+        raise ConfigurationError(f"email template error: {type(exc).__name__}: {exc}") from None
+
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = from_address
+    message["To"] = to
+    reply = reply_to or (support if _one_line(support) != from_address.addr_spec else None)
+    if reply:
+        message["Reply-To"] = _address(_one_line(reply), "reply-to")
+    message.set_content(text_body)
+    message.add_alternative(html_body, subtype="html")
+    stem = attachment_stem(invoice)
+    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=f"{stem}_invoice.pdf")
+    if csv_attached:
+        message.add_attachment(bytes(csv_bytes), maintype="text", subtype="csv", filename=f"{stem}_calls.csv")
+    return message

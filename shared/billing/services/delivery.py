@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from billing.errors import BillingError, ConflictError
+from billing.errors import BillingError, ConfigurationError, ConflictError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,10 @@ class DeliveryService:
         build_message: Callable[..., Any],
         claim: Callable[[str, str, bool, datetime], dict | None],
         public_base_url: str = "",
+        unavailable_reason: str = "email is not configured (SMTP_HOST unset)",
         clock: Callable[[], datetime] = _now,
     ):
+        self.unavailable_reason = unavailable_reason
         self.public_base_url = public_base_url.rstrip("/")
         self.issuance = issuance
         self.invoices = invoices
@@ -60,9 +62,16 @@ class DeliveryService:
         from billing.adapters.smtp_mailer import SmtpConfig, SmtpMailer
         from billing.adapters.firestore_repo import claim_delivery
 
-        config = SmtpConfig.from_env(os.environ)
-        mailer = SmtpMailer(config) if config is not None else None
         settings = container.settings
+        try:
+            config = SmtpConfig.from_env(os.environ)
+        except ConfigurationError as exc:
+            # A bad SMTP setting must never block issuing invoices: sending is skipped with the reason.
+            log.error(f"email disabled: {exc.detail}")
+            config, unavailable = None, f"email is misconfigured: {exc.detail}"
+        else:
+            unavailable = "email is not configured (SMTP_HOST unset)"
+        mailer = SmtpMailer(config) if config is not None else None
 
         def build(invoice, pdf_bytes, csv_bytes, links):
             return build_invoice_email(
@@ -86,6 +95,7 @@ class DeliveryService:
                 container.firestore, settings, inv_id, claim_id, force, now, CLAIM_TIMEOUT
             ),
             public_base_url=settings.public_base_url,
+            unavailable_reason=unavailable,
         )
 
     def send(self, company_id: str, period_key: str, force: bool = False) -> dict:
@@ -129,7 +139,7 @@ class DeliveryService:
             self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
             return record
         if self.mailer is None:
-            record = {"status": "skipped", "reason": "email is not configured (SMTP_HOST unset)"}
+            record = {"status": "skipped", "reason": self.unavailable_reason}
             self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
             if raise_errors:
                 raise ConflictError(record["reason"])
@@ -156,7 +166,8 @@ class DeliveryService:
                 "delivery.status": "failed",
                 "delivery.attempts": attempts,
                 "delivery.lastError": detail,
-                "delivery.permanent": bool(getattr(exc, "permanent", False)),
+                # a bad address or template will not fix itself on retry
+                "delivery.permanent": bool(getattr(exc, "permanent", isinstance(exc, (ConfigurationError, ValidationError)))),
                 "delivery.updatedAt": self.clock().isoformat(),
                 "delivery.claim": None,
             }
