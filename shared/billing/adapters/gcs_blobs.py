@@ -114,15 +114,6 @@ class GcsBlobStore:
         blob = self._bucket.get_blob(path)
         return None if blob is None else blob.size
 
-    def metadata(self, path: str) -> dict | None:
-        blob = self._bucket.get_blob(path)
-        if blob is None:
-            return None
-        return {
-            "md5": blob.md5_hash, "size": blob.size, "generation": blob.generation,
-            "contentType": blob.content_type, "contentDisposition": blob.content_disposition,
-        }
-
     def read(self, path: str) -> bytes:
         try:
             return self._bucket.blob(path).download_as_bytes()

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from billing.config import Settings
 from billing.domain.period import BillingPeriod, parse_period
-from billing.errors import BillingError, TransientError, ValidationError
+from billing.errors import BillingError, NotFoundError, TransientError
 from billing.ports import CompanyRepository, Publisher, RunRepository
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class RunService:
         A transient failure is raised so the caller (Pub/Sub) retries."""
         run_id = run_id or f"{year:04d}-{month:02d}"
         try:
-            invoice = self.issuance.generate(company_id, month, year, **({"read_slices": read_slices} if read_slices else {}))
+            invoice = self.issuance.generate(company_id, month, year, read_slices=read_slices)
         except TransientError as exc:
             self._mark(run_id, company_id, "retrying", error=exc.detail)
             raise
@@ -149,14 +149,9 @@ class RunService:
 
     def status(self, period_key: str) -> dict:
         """The run record with counts per state."""
-        try:
-            BillingPeriod.from_key(period_key, "UTC")
-        except ValidationError:
-            raise
+        BillingPeriod.from_key(period_key, "UTC")  # 422 on a malformed period
         doc = self.runs.get(period_key)
         if doc is None:
-            from billing.errors import NotFoundError
-
             raise NotFoundError(f"No billing run for {period_key}")
         counts: dict[str, int] = {}
         for entry in (doc.get("companies") or {}).values():
