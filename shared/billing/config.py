@@ -60,37 +60,39 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from environment variables; anything unset keeps the field's default."""
         env = os.environ if env is None else env
         get = env.get
+        d, c = cls(), CallLogSchema()
         schema = CallLogSchema(
-            layout=get("BILLING_CALL_LOGS_LAYOUT", "top-level"),
-            collection=get("BILLING_CALL_LOGS_COLLECTION", "callLogs"),
-            company_field=get("BILLING_CALL_FIELD_COMPANY", "companyId"),
-            started_at_field=get("BILLING_CALL_FIELD_STARTED_AT", "startedAt"),
-            duration_field=get("BILLING_CALL_FIELD_DURATION", "durationSeconds"),
-            status_field=get("BILLING_CALL_FIELD_STATUS", "status"),
+            layout=get("BILLING_CALL_LOGS_LAYOUT", c.layout),
+            collection=get("BILLING_CALL_LOGS_COLLECTION", c.collection),
+            company_field=get("BILLING_CALL_FIELD_COMPANY", c.company_field),
+            started_at_field=get("BILLING_CALL_FIELD_STARTED_AT", c.started_at_field),
+            duration_field=get("BILLING_CALL_FIELD_DURATION", c.duration_field),
+            status_field=get("BILLING_CALL_FIELD_STATUS", c.status_field),
         )
         statuses = get("BILLING_NON_BILLABLE_STATUSES")
         return cls(
-            project=get("GOOGLE_CLOUD_PROJECT") or get("GCLOUD_PROJECT") or "demo-billing",
-            bucket=get("BILLING_BUCKET", "demo-billing-invoices"),
+            project=get("GOOGLE_CLOUD_PROJECT") or get("GCLOUD_PROJECT") or d.project,
+            bucket=get("BILLING_BUCKET", d.bucket),
             api_keys=_split(get("BILLING_API_KEYS", "")),
-            default_timezone=get("BILLING_DEFAULT_TIMEZONE", "UTC"),
-            non_billable_statuses=_split(statuses) if statuses is not None else DEFAULT_NON_BILLABLE,
+            default_timezone=get("BILLING_DEFAULT_TIMEZONE", d.default_timezone),
+            non_billable_statuses=_split(statuses) if statuses is not None else d.non_billable_statuses,
             call_logs=schema,
-            companies_collection=get("BILLING_COMPANIES_COLLECTION", "companies"),
-            invoices_collection=get("BILLING_INVOICES_COLLECTION", "invoices"),
-            counters_collection=get("BILLING_COUNTERS_COLLECTION", "invoiceCounters"),
-            runs_collection=get("BILLING_RUNS_COLLECTION", "billingRuns"),
-            settings_document=get("BILLING_SETTINGS_DOCUMENT", "settings/billing"),
-            worker_topic=get("BILLING_WORKER_TOPIC", "billing-company-invoice"),
-            max_event_age_seconds=_int(get, "BILLING_MAX_EVENT_AGE_SECONDS", 24 * 3600),
-            send_email=_bool(get, "BILLING_SEND_EMAIL", False),
-            signed_urls=get("BILLING_SIGNED_URLS", "auto"),
-            public_base_url=get("BILLING_PUBLIC_BASE_URL", ""),
-            templates_dir=Path(get("BILLING_TEMPLATES_DIR") or find_templates_dir()),
-            run_concurrency=_int(get, "BILLING_RUN_CONCURRENCY", 8),
-            read_slices=max(1, min(31, _int(get, "BILLING_READ_SLICES", 2))),
+            companies_collection=get("BILLING_COMPANIES_COLLECTION", d.companies_collection),
+            invoices_collection=get("BILLING_INVOICES_COLLECTION", d.invoices_collection),
+            counters_collection=get("BILLING_COUNTERS_COLLECTION", d.counters_collection),
+            runs_collection=get("BILLING_RUNS_COLLECTION", d.runs_collection),
+            settings_document=get("BILLING_SETTINGS_DOCUMENT", d.settings_document),
+            worker_topic=get("BILLING_WORKER_TOPIC", d.worker_topic),
+            max_event_age_seconds=_int(get, "BILLING_MAX_EVENT_AGE_SECONDS", d.max_event_age_seconds),
+            send_email=_bool(get, "BILLING_SEND_EMAIL", d.send_email),
+            signed_urls=get("BILLING_SIGNED_URLS", d.signed_urls),
+            public_base_url=get("BILLING_PUBLIC_BASE_URL", d.public_base_url),
+            templates_dir=Path(get("BILLING_TEMPLATES_DIR") or d.templates_dir),
+            run_concurrency=_int(get, "BILLING_RUN_CONCURRENCY", d.run_concurrency),
+            read_slices=max(1, min(31, _int(get, "BILLING_READ_SLICES", d.read_slices))),
         )
 
 
