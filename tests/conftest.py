@@ -29,39 +29,33 @@ def emulator_log_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("emulator-logs")
 
 
-def _started(starter, emulator_log_dir):
-    emu = starter(emulators.free_port(), emulator_log_dir)
+def _running(starter, log_dir, env_name: str, address: str):
+    """Start an emulator, point env_name at its `host` or `url` for the session, stop it after."""
+    emu = starter(emulators.free_port(), log_dir)
+    os.environ[env_name] = getattr(emu, address)
     try:
         yield emu
     finally:
+        os.environ.pop(env_name, None)
         emulators.stop(emu)
 
 
 @pytest.fixture(scope="session")
 def firestore_emulator(emulator_log_dir):
     """The official Firestore emulator; FIRESTORE_EMULATOR_HOST points at it for the session."""
-    for emu in _started(emulators.start_firestore, emulator_log_dir):
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emu.host
-        yield emu
-        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    yield from _running(emulators.start_firestore, emulator_log_dir, "FIRESTORE_EMULATOR_HOST", "host")
 
 
 @pytest.fixture(scope="session")
 def pubsub_emulator(emulator_log_dir):
     """The official Pub/Sub emulator; PUBSUB_EMULATOR_HOST points at it for the session."""
-    for emu in _started(emulators.start_pubsub, emulator_log_dir):
-        os.environ["PUBSUB_EMULATOR_HOST"] = emu.host
-        yield emu
-        os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+    yield from _running(emulators.start_pubsub, emulator_log_dir, "PUBSUB_EMULATOR_HOST", "host")
 
 
 @pytest.fixture(scope="session")
 def storage_emulator(emulator_log_dir):
     """fake-gcs-server; STORAGE_EMULATOR_HOST points at it for the session."""
-    for emu in _started(emulators.start_storage, emulator_log_dir):
-        os.environ["STORAGE_EMULATOR_HOST"] = emu.url
-        yield emu
-        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+    yield from _running(emulators.start_storage, emulator_log_dir, "STORAGE_EMULATOR_HOST", "url")
 
 
 @pytest.fixture
