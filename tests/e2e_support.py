@@ -15,7 +15,8 @@ from pathlib import Path
 import emulators
 
 ROOT = Path(__file__).resolve().parents[1]
-API_KEY = "test-key-" + uuid.uuid4().hex[:8]
+API_KEY = "test-key-" + uuid.uuid4().hex[:8]  # an admin key: the e2e tests exercise every route
+READ_KEY = "read-key-" + uuid.uuid4().hex[:8]  # generate/read/download only
 
 
 @dataclass
@@ -56,7 +57,8 @@ def server_env(project: str, bucket: str, extra: dict | None = None) -> dict[str
     env.update({
         "GOOGLE_CLOUD_PROJECT": project,
         "BILLING_BUCKET": bucket,
-        "BILLING_API_KEYS": f"other-key,{API_KEY}",
+        "BILLING_API_KEYS": f"other-key,{READ_KEY}",
+        "BILLING_ADMIN_KEYS": API_KEY,
         "PYTHONPATH": str(ROOT / "shared"),
     })
     env.update(extra or {})

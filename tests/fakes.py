@@ -8,7 +8,9 @@ import hashlib
 import io
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord
@@ -16,63 +18,66 @@ from billing.errors import NotFoundError
 
 
 class FakeCompanies:
-    def __init__(self, docs: Mapping[str, dict] | None = None):
+    def __init__(self, docs: Mapping[str, dict[str, Any]] | None = None):
         self.docs = dict(docs or {})
 
-    def get(self, company_id):
+    def get(self, company_id: str) -> dict[str, Any] | None:
         doc = self.docs.get(company_id)
         return copy.deepcopy(doc) if doc is not None else None
 
-    def list_active(self):
+    def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for cid in sorted(self.docs):
             if self.docs[cid].get("active", True) is not False:
                 yield cid, copy.deepcopy(self.docs[cid])
 
 
 class FakeSettings:
-    def __init__(self, supplier: dict | None):
+    def __init__(self, supplier: dict[str, Any] | None):
         self._supplier = supplier
 
-    def supplier(self):
+    def supplier(self) -> dict[str, Any] | None:
         return copy.deepcopy(self._supplier)
 
 
 class FakeCallLogs:
-    """Calls per company; stream() filters to the period and orders by start, like the query."""
+    """Calls per company, filtered to the period and ordered by start, like the query."""
 
     def __init__(self, calls: Mapping[str, list[CallRecord]] | None = None):
         self.calls = {k: list(v) for k, v in (calls or {}).items()}
         self.streams = 0
 
+    def _ordered(self, company_id: str, start: datetime, end: datetime) -> list[CallRecord]:
+        rows = [c for c in self.calls.get(company_id, []) if c.started_at and start <= c.started_at < end]
+        return sorted(rows, key=lambda c: c.started_at or start)
+
     def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
         self.streams += 1
-        rows = [c for c in self.calls.get(company_id, []) if c.started_at and period.start <= c.started_at < period.end]
-        yield from sorted(rows, key=lambda c: c.started_at)
+        yield from self._ordered(company_id, period.start, period.end)
 
-
-class SlicedCallLogs(FakeCallLogs):
-    """Also offers time slices, like the Firestore adapter, so the parallel path is exercised."""
-
-    def slices(self, company_id, period, count):
+    def slices(self, company_id: str, period: BillingPeriod, count: int) -> list[Iterator[CallRecord]]:
+        """`count` equal time slices of the month (one slice is the whole stream)."""
+        self.streams += 1
         step = (period.end - period.start) / count
         bounds = [period.start + step * i for i in range(count)] + [period.end]
-        rows = sorted(self.calls.get(company_id, []), key=lambda c: c.started_at or period.start)
-        return [iter([c for c in rows if c.started_at and bounds[i] <= c.started_at < bounds[i + 1]])
-                for i in range(count)]
+        return [iter(self._ordered(company_id, bounds[i], bounds[i + 1])) for i in range(count)]
+
+
+SlicedCallLogs = FakeCallLogs  # every source offers slices now; kept for the tests that name it
 
 
 class FakeInvoices:
-    def __init__(self):
-        self.docs: dict[str, dict] = {}
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def get(self, invoice_id):
+    def get(self, invoice_id: str) -> dict[str, Any] | None:
         with self._lock:
             doc = self.docs.get(invoice_id)
             return copy.deepcopy(doc) if doc is not None else None
 
-    def create_numbered(self, invoice_id: str, counter_id: str, build: Callable[[int], dict]):
+    def create_numbered(self, invoice_id: str, counter_id: str,
+                        build: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
         with self._lock:
             if invoice_id in self.docs:
                 return copy.deepcopy(self.docs[invoice_id]), False
@@ -82,7 +87,7 @@ class FakeInvoices:
             self.docs[invoice_id] = copy.deepcopy(doc)
             return doc, True
 
-    def update(self, invoice_id: str, fields: Mapping[str, Any]):
+    def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         with self._lock:
             doc = self.docs[invoice_id]
             for key, value in fields.items():
@@ -92,53 +97,72 @@ class FakeInvoices:
                     target = target.setdefault(part, {})
                 target[parts[-1]] = copy.deepcopy(value)
 
-    def list_for_company(self, company_id, year=None):
+    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
         docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
         if year is not None:
             docs = [d for d in docs if d["billingPeriod"]["month"].startswith(f"{year}-")]
-        return sorted(docs, key=lambda d: d["billingPeriod"]["month"], reverse=True)
+        return sorted(docs, key=lambda d: str(d["billingPeriod"]["month"]), reverse=True)
+
+    def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        with self._lock:
+            delivery = self.docs[invoice_id].setdefault("delivery", {})
+            if delivery.get("status") == "sent" and not force:
+                return None
+            claimed_at = delivery.get("claimedAt")
+            if delivery.get("status") == "sending" and claimed_at:
+                if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
+                    return None
+            delivery.update({"status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
+                             "attempts": int(delivery.get("attempts", 0)) + 1})
+            return copy.deepcopy(delivery)
+
+
+class _FakeWriter:
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self._md5 = hashlib.md5()
+
+    def write(self, data: bytes) -> int:
+        self._md5.update(data)
+        return self.buffer.write(data)
+
+    def md5_base64(self) -> str:
+        return base64.b64encode(self._md5.digest()).decode()
 
 
 class FakeBlobs:
     """Objects in a dict; final objects are create-only, like GCS with if_generation_match=0."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
-        self.meta: dict[str, dict] = {}
+        self.meta: dict[str, dict[str, str]] = {}
         self.writes: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def uri(self, path):
+    def uri(self, path: str) -> str:
         return f"gs://fake-bucket/{path}"
 
     @contextmanager
-    def writer(self, path, content_type, filename):
-        buf = io.BytesIO()
-        md5 = hashlib.md5()
+    def writer(self, path: str, content_type: str, filename: str) -> Iterator[_FakeWriter]:
+        out = _FakeWriter()
+        yield out
+        self._store(path, out.buffer.getvalue(), content_type, filename)
 
-        class W:
-            def write(self, data):
-                md5.update(data)
-                return buf.write(data)
-
-            def md5_base64(self):
-                return base64.b64encode(md5.digest()).decode()
-
-        yield W()
-        self._store(path, buf.getvalue(), content_type, filename)
-
-    def _store(self, path, data, content_type, filename):
+    def _store(self, path: str, data: bytes, content_type: str, filename: str) -> None:
         with self._lock:
             self.objects[path] = data
             self.meta[path] = {"contentType": content_type, "filename": filename}
             self.writes[path] = self.writes.get(path, 0) + 1
 
-    def compose(self, sources, dest, content_type, filename):
+    def compose(self, sources: list[str], dest: str, content_type: str, filename: str) -> str:
+        if len(sources) > 32:
+            raise ValueError("Cloud Storage composes at most 32 objects")
         data = b"".join(self.objects[p] for p in sources)
         self._store(dest, data, content_type, filename)
         return "md5:" + hashlib.md5(data).hexdigest()
 
-    def promote(self, staging_path, final_path):
+    def promote(self, staging_path: str, final_path: str) -> None:
         with self._lock:
             if final_path in self.objects:
                 return
@@ -146,57 +170,68 @@ class FakeBlobs:
             self.meta[final_path] = dict(self.meta[staging_path])
             self.writes[final_path] = self.writes.get(final_path, 0) + 1
 
-    def put_create_only(self, path, data, content_type, filename):
+    def put_create_only(self, path: str, data: bytes, content_type: str, filename: str) -> bool:
         with self._lock:
             if path in self.objects:
                 return False
         self._store(path, data, content_type, filename)
         return True
 
-    def exists(self, path):
+    def exists(self, path: str) -> bool:
         return path in self.objects
 
-    def size(self, path):
+    def size(self, path: str) -> int | None:
         return len(self.objects[path]) if path in self.objects else None
 
-    def read(self, path):
+    def read(self, path: str) -> bytes:
         if path not in self.objects:
             raise NotFoundError(f"file {path} not found")
         return self.objects[path]
 
-    def open_read(self, path):
+    def open_read(self, path: str) -> Iterable[bytes]:
         return iter([self.read(path)])
 
-    def delete(self, path):
+    def delete(self, path: str) -> None:
         with self._lock:
             self.objects.pop(path, None)
 
-    def signed_url(self, path, filename):
+    def signed_url(self, path: str, filename: str) -> str | None:
         return None
 
 
 class FakeRuns:
-    def __init__(self):
-        self.docs: dict[str, dict] = {}
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
 
-    def start(self, run_id, period_key, company_ids, trigger):
+    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict[str, Any]:
         doc = self.docs.setdefault(run_id, {"period": period_key, "companies": {}, "triggers": []})
         for cid in company_ids:
             doc["companies"].setdefault(cid, {"state": "pending"})
         doc["triggers"].append(trigger)
         return copy.deepcopy(doc)
 
-    def mark(self, run_id, company_id, state, **details):
+    def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None:
         self.docs[run_id]["companies"][company_id] = {"state": state, **details}
 
-    def get(self, run_id):
+    def get(self, run_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.docs.get(run_id))
 
 
 class FakePublisher:
-    def __init__(self):
-        self.messages: list[tuple[str, dict, dict]] = []
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, Any], dict[str, str]]] = []
 
-    def publish(self, topic, payload, attributes):
+    def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
         self.messages.append((topic, dict(payload), dict(attributes)))
         return str(len(self.messages))
+
+
+class FakeMailer:
+    """Keeps what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+
+    def send(self, message: EmailMessage) -> str:
+        self.sent.append(message)
+        return f"<{len(self.sent)}@fake>"

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from datetime import datetime, timezone
 from functools import cached_property
+from typing import Any, Callable, Mapping
 
 from billing.config import Settings
+from billing.ports import Clock
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """An SDK error that escaped the adapters but means "unavailable, retry later" (-> 503)."""
+    from billing.adapters.sdk_errors import is_transient
+
+    return is_transient(exc)
 
 
 def on_google_cloud() -> bool:
@@ -17,19 +34,18 @@ def on_google_cloud() -> bool:
 class Container:
     """Builds adapters and services on first use; nothing touches the network at construction."""
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, *, clock: Clock = utc_now,
+                 env: Mapping[str, str] | None = None):
         self.settings = settings or Settings.from_env()
+        self.clock = clock
+        self.env = os.environ if env is None else env
         self._lock = threading.Lock()
 
     @cached_property
-    def firestore(self):
-        from google.cloud import firestore
+    def firestore(self) -> Any:
+        from billing.adapters.firebase_app import firestore_client
 
-        if os.environ.get("FIRESTORE_EMULATOR_HOST"):
-            from google.auth.credentials import AnonymousCredentials
-
-            return firestore.Client(project=self.settings.project, credentials=AnonymousCredentials())
-        return firestore.Client(project=self.settings.project)
+        return firestore_client(self.settings.project, self.env)
 
     @cached_property
     def storage(self):
@@ -85,13 +101,14 @@ class Container:
 
         return FirestoreRuns(self.firestore, self.settings)
 
-    def render_pdf(self, invoice) -> bytes:
+    def render_pdf(self, invoice: Mapping[str, Any]) -> bytes:
         from billing.adapters.pdf import render_invoice_pdf
 
         return render_invoice_pdf(invoice, templates_dir=self.settings.templates_dir)
 
     @cached_property
-    def issuance(self):
+    def issuance(self) -> Any:
+        from billing.adapters.csv_export import CallCsvWriter
         from billing.services.issuance import IssuanceService
 
         return IssuanceService(
@@ -100,9 +117,17 @@ class Container:
             calls=self.call_logs,
             invoices=self.invoices,
             blobs=self.blobs,
+            csv_writer=CallCsvWriter,
             settings=self.settings,
             render_pdf=self.render_pdf,
+            clock=lambda: self.clock(),
         )
+
+    @cached_property
+    def downloads(self) -> Any:
+        from billing.services.downloads import DownloadService
+
+        return DownloadService(issuance=self.issuance, blobs=self.blobs)
 
     @cached_property
     def runs_service(self):
@@ -118,10 +143,40 @@ class Container:
         )
 
     @cached_property
-    def delivery(self):
+    def delivery(self) -> Any:
+        from billing.adapters.email_message import build_invoice_email
+        from billing.adapters.smtp_mailer import SmtpConfig, SmtpMailer
+        from billing.errors import ConfigurationError
         from billing.services.delivery import DeliveryService
 
-        return DeliveryService.from_container(self)
+        try:
+            config = SmtpConfig.from_env(self.env)
+        except ConfigurationError as exc:
+            # A bad SMTP setting must never block issuing invoices: sending is skipped with the reason.
+            log.error(f"email disabled: {exc.detail}")
+            config, unavailable = None, f"email is misconfigured: {exc.detail}"
+        else:
+            unavailable = "email is not configured (SMTP_HOST unset)"
+        templates = self.settings.templates_dir
+
+        def build(invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
+                  links: Mapping[str, str]) -> Any:
+            assert config is not None  # only called when a mailer exists
+            return build_invoice_email(invoice, pdf_bytes=pdf_bytes, csv_bytes=csv_bytes, links=links,
+                                       settings={}, sender=config.sender, reply_to=config.reply_to,
+                                       templates_dir=templates)
+
+        return DeliveryService(
+            issuance=self.issuance,
+            invoices=self.invoices,
+            blobs=self.blobs,
+            downloads=self.downloads,
+            mailer=SmtpMailer(config) if config is not None else None,
+            build_message=build,
+            clock=lambda: self.clock(),
+            public_base_url=self.settings.public_base_url,
+            unavailable_reason=unavailable,
+        )
 
 
 class _Lazy:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from billing.domain.rating import DEFAULT_NON_BILLABLE
 from billing.errors import ConfigurationError
-
-DEFAULT_NON_BILLABLE = ("failed", "no-answer", "busy", "canceled")
 
 
 @dataclass(frozen=True)
@@ -41,8 +40,9 @@ class Settings:
     project: str = "demo-billing"
     bucket: str = "demo-billing-invoices"
     api_keys: tuple[str, ...] = ()
+    admin_keys: tuple[str, ...] = ()  # may also run, void and send
     default_timezone: str = "UTC"
-    non_billable_statuses: tuple[str, ...] = DEFAULT_NON_BILLABLE
+    non_billable_statuses: tuple[str, ...] = tuple(sorted(DEFAULT_NON_BILLABLE))
     call_logs: CallLogSchema = field(default_factory=CallLogSchema)
     companies_collection: str = "companies"
     invoices_collection: str = "invoices"
@@ -77,6 +77,7 @@ class Settings:
             project=get("GOOGLE_CLOUD_PROJECT") or get("GCLOUD_PROJECT") or d.project,
             bucket=get("BILLING_BUCKET", d.bucket),
             api_keys=_split(get("BILLING_API_KEYS", "")),
+            admin_keys=_split(get("BILLING_ADMIN_KEYS", "")),
             default_timezone=get("BILLING_DEFAULT_TIMEZONE", d.default_timezone),
             non_billable_statuses=_split(statuses) if statuses is not None else d.non_billable_statuses,
             call_logs=schema,

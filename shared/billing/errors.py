@@ -1,10 +1,8 @@
-"""One exception family for the whole service; the HTTP edge maps each class to a status code."""
+"""One exception family for the whole service; the HTTP edge maps each class to a status code (web.ERROR_STATUS)."""
 
 
 class BillingError(Exception):
     """Base of every error the service raises on purpose."""
-
-    http_status = 500
 
     def __init__(self, detail: str):
         super().__init__(detail)
@@ -14,34 +12,35 @@ class BillingError(Exception):
 class ValidationError(BillingError):
     """Input that breaks a rule (month 13, negative rate, malformed id...): caller's fault."""
 
-    http_status = 422
-
 
 class NotFoundError(BillingError):
     """A company, invoice or file that does not exist."""
-
-    http_status = 404
 
 
 class ConfigurationError(BillingError):
     """A company or the supplier settings are misconfigured: permanent until someone fixes the data."""
 
-    http_status = 422
-
 
 class ConflictError(BillingError):
     """A real conflict, e.g. an issued invoice whose stored inputs disagree with a retry."""
-
-    http_status = 409
 
 
 class AuthError(BillingError):
     """Missing or wrong API key."""
 
-    http_status = 401
+
+class ForbiddenError(BillingError):
+    """A valid API key whose role may not do this (e.g. a non-admin key starting a run)."""
+
+
+class IntegrityError(BillingError):
+    """Stored state contradicts itself (e.g. an invoice whose staged CSV is gone): needs an operator."""
 
 
 class TransientError(BillingError):
     """A dependency is unavailable or timed out: retrying later may succeed."""
 
-    http_status = 503
+
+
+class UpstreamError(BillingError):
+    """A service we hand work to (e.g. the SMTP relay) refused it."""

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Protocol
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from email.message import EmailMessage
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord
+from billing.domain.rating import CallRecord, RatedCall
+
+Clock = Callable[[], datetime]
+PdfRenderer = Callable[[Mapping[str, Any]], bytes]
 
 
 class CompanyRepository(Protocol):
@@ -26,28 +32,49 @@ class CallLogSource(Protocol):
     def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
         """The company's calls that started in [period.start, period.end), ordered by start."""
 
+    def slices(self, company_id: str, period: BillingPeriod, count: int) -> list[Iterator[CallRecord]]:
+        """The same calls as consecutive time slices (1 to 31 of them), each ordered by start.
+
+        Read one after another they equal stream(); a source may return fewer or more slices than
+        `count` (never more than 31) when the month's size calls for it."""
+
 
 class InvoiceRepository(Protocol):
-    def get(self, invoice_id: str) -> dict | None:
+    def get(self, invoice_id: str) -> dict[str, Any] | None:
         """The invoice document, or None."""
 
     def create_numbered(
-        self, invoice_id: str, counter_id: str, build: Callable[[int], dict]
-    ) -> tuple[dict, bool]:
+        self, invoice_id: str, counter_id: str, build: Callable[[int], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
         """Atomically: return the existing invoice, or take the counter's next number, create it.
 
         Returns (document, created)."""
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
-        """Merge fields into an existing invoice."""
+        """Merge fields (dotted paths allowed) into an existing invoice."""
 
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict]:
+    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
         """The company's invoices, newest period first."""
+
+    def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        """Move the invoice's delivery to "sending" under claim_id, atomically; None when it must
+        not be sent (already sent and not forced, or another sender's claim is younger than the timeout)."""
+
+
+class HashingWriter(Protocol):
+    def write(self, data: bytes) -> int: ...
+
+    def md5_base64(self) -> str:
+        """The base64 MD5 of everything written so far."""
 
 
 class BlobStore(Protocol):
-    def writer(self, path: str, content_type: str, filename: str) -> AbstractContextManager[BinaryIO]:
+    def writer(self, path: str, content_type: str, filename: str) -> AbstractContextManager[HashingWriter]:
         """A streaming writer to a new object (used for staging objects with unique names)."""
+
+    def compose(self, sources: list[str], dest: str, content_type: str, filename: str) -> str:
+        """Concatenate up to 32 objects, in order, into dest; returns a checksum of the result."""
 
     def promote(self, staging_path: str, final_path: str) -> None:
         """Copy a staged object to its final name unless the final one exists (create-only)."""
@@ -74,12 +101,37 @@ class BlobStore(Protocol):
         """gs://bucket/path."""
 
 
+class CallCsvSink(Protocol):
+    """Rated calls as CSV rows, streamed; keeps the column sums the reconciliation rows need."""
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def minutes_written(self) -> Decimal: ...
+
+    @property
+    def amount_written(self) -> Decimal: ...
+
+    def write(self, rated: RatedCall) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]]) -> None:
+        """Write the (label, minutes, amount) reconciliation rows and flush."""
+
+
+class CallCsvFactory(Protocol):
+    def __call__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True) -> CallCsvSink:
+        """A CSV sink writing to `out` (the header row only when asked)."""
+
+
 class RunRepository(Protocol):
-    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict: ...
+    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict[str, Any]: ...
 
     def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None: ...
 
-    def get(self, run_id: str) -> dict | None: ...
+    def get(self, run_id: str) -> dict[str, Any] | None: ...
 
 
 class Publisher(Protocol):
@@ -88,5 +140,11 @@ class Publisher(Protocol):
 
 
 class Mailer(Protocol):
-    def send(self, message) -> str:
-        """Send an email.message.EmailMessage; returns its Message-ID."""
+    def send(self, message: EmailMessage) -> str:
+        """Send an email; returns its Message-ID."""
+
+
+class InvoiceEmailBuilder(Protocol):
+    def __call__(self, invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
+                 links: Mapping[str, str]) -> EmailMessage:
+        """The invoice email, ready for a Mailer."""

@@ -1,4 +1,4 @@
-"""Demo data: supplier settings, three customer companies and their Sep/Oct 2025 call logs.
+"""Demo data (not on the functions' runtime path): supplier, three customer companies, Sep/Oct 2025 calls.
 
 Every id is deterministic, so seeding twice leaves the same data (a re-seed overwrites).
 The GSTINs are fictitious but carry valid checksums; no real person or company is named.
@@ -7,6 +7,7 @@ The GSTINs are fictitious but carry valid checksums; no real person or company i
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from billing.config import Settings
@@ -135,31 +136,15 @@ def demo_call_logs() -> list[tuple[str, dict]]:
     return calls
 
 
-def seed_demo(db, settings: Settings) -> dict:
+def seed_demo(db: Any, settings: Settings) -> dict[str, Any]:
     """Write the demo supplier, companies and call logs through a Firestore client."""
-    batch = db.batch()
-    batch.set(db.document(settings.settings_document), SUPPLIER)
-    for company_id, doc in COMPANIES.items():
-        batch.set(db.collection(settings.companies_collection).document(company_id), doc)
-    batch.commit()
+    from billing.adapters.firestore_layout import FirestoreSeeder
 
-    schema = settings.call_logs
+    seeder = FirestoreSeeder(db, settings)
+    seeder.put_supplier(SUPPLIER)
+    seeder.put_companies(COMPANIES)
     calls = demo_call_logs()
-    for offset in range(0, len(calls), 400):
-        batch = db.batch()
-        for call_id, doc in calls[offset : offset + 400]:
-            if schema.layout == "subcollection":
-                ref = (
-                    db.collection(settings.companies_collection)
-                    .document(doc["companyId"])
-                    .collection(schema.collection)
-                    .document(call_id)
-                )
-            else:
-                ref = db.collection(schema.collection).document(call_id)
-            batch.set(ref, doc)
-        batch.commit()
-
+    seeder.put_calls(calls)
     per_company: dict[str, int] = {}
     for _, doc in calls:
         per_company[doc["companyId"]] = per_company.get(doc["companyId"], 0) + 1

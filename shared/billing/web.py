@@ -14,8 +14,11 @@ import flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from billing.bootstrap import Container
-from billing.errors import AuthError, BillingError, NotFoundError
+from billing.bootstrap import Container, is_unavailable
+from billing.errors import (
+    AuthError, BillingError, ConfigurationError, ConflictError, ForbiddenError, IntegrityError, NotFoundError,
+    TransientError, UpstreamError, ValidationError,
+)
 from billing.logs import request_context, trace_fields
 
 log = logging.getLogger("billing.http")
@@ -40,6 +43,27 @@ ROUTES = Map(
     merge_slashes=False,
 )
 OPEN_ENDPOINTS = {"health", "openapi"}
+ADMIN_ENDPOINTS = {"run", "send"}
+RETRY_AFTER_SECONDS = "30"
+
+# The one table from the BillingError family to HTTP status codes (most specific class first).
+ERROR_STATUS: tuple[tuple[type[BillingError], int], ...] = (
+    (ValidationError, 422),
+    (ConfigurationError, 422),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (AuthError, 401),
+    (ForbiddenError, 403),
+    (TransientError, 503),
+    (UpstreamError, 502),
+    (IntegrityError, 500),
+    (BillingError, 500),
+)
+
+
+def status_for(exc: BillingError) -> int:
+    """The HTTP status of a BillingError, from ERROR_STATUS."""
+    return next(status for cls, status in ERROR_STATUS if isinstance(exc, cls))
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> flask.Response:
@@ -51,16 +75,27 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
     )
 
 
-def check_api_key(request: flask.Request, keys: tuple[str, ...]) -> None:
-    """Constant-time comparison against every configured key; the key itself is never logged."""
-    given = request.headers.get("X-API-Key", "")
-    if not given:
-        raise AuthError("Missing API key: send it in the X-API-Key header")
+def _matches(given: str, keys: tuple[str, ...]) -> bool:
+    """Constant-time comparison against every key (no early exit on the first match)."""
     ok = False
     for key in keys:
         ok |= hmac.compare_digest(given.encode(), key.encode())
-    if not ok:
+    return ok
+
+
+def check_api_key(request: flask.Request, keys: tuple[str, ...], admin_keys: tuple[str, ...] = (),
+                  admin_only: bool = False) -> str:
+    """The caller's role ("admin" or "api"); the key itself is never logged."""
+    given = request.headers.get("X-API-Key", "")
+    if not given:
+        raise AuthError("Missing API key: send it in the X-API-Key header")
+    if _matches(given, admin_keys):
+        return "admin"
+    if not _matches(given, keys):
         raise AuthError("Invalid API key")
+    if admin_only:
+        raise ForbiddenError("This API key may not do this: an admin key (BILLING_ADMIN_KEYS) is required")
+    return "api"
 
 
 class BillingApi:
@@ -80,8 +115,9 @@ class BillingApi:
             response = self._dispatch(request, container)
             status = response.status_code
         except BillingError as exc:
-            status = exc.http_status
-            response = json_response({"detail": exc.detail}, status)
+            status = status_for(exc)
+            headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+            response = json_response({"detail": exc.detail}, status, headers)
             level = logging.WARNING if status < 500 else logging.ERROR
             log.log(level, exc.detail, extra={"json_fields": {"errorType": type(exc).__name__}})
         except HTTPException as exc:
@@ -91,11 +127,11 @@ class BillingApi:
                 response.headers["Allow"] = ", ".join(exc.valid_methods or [])
             log.warning(f"{status} {exc.name}")
         except Exception as exc:  # the edge: log the cause, tell the caller nothing internal
-            if _is_unavailable(exc):
+            if is_unavailable(exc):
                 status = 503
                 log.error(f"dependency unavailable: {type(exc).__name__}: {exc}")
                 response = json_response({"detail": "A dependency is unavailable; retry later."}, 503,
-                                         headers={"Retry-After": "30"})
+                                         headers={"Retry-After": RETRY_AFTER_SECONDS})
             else:
                 status = 500
                 log.exception("unhandled error")
@@ -125,7 +161,8 @@ class BillingApi:
         except NotFound:
             raise NotFoundError(f"No route for {request.method} {request.path}") from None
         if endpoint not in OPEN_ENDPOINTS:
-            check_api_key(request, container.settings.api_keys)
+            settings = container.settings
+            check_api_key(request, settings.api_keys, settings.admin_keys, endpoint in ADMIN_ENDPOINTS)
         handler = getattr(self, f"_{endpoint}")
         return handler(request, container, **args)
 
@@ -149,16 +186,14 @@ class BillingApi:
         return json_response(present(container.issuance.get(company, period), request, container))
 
     def _file(self, request, container, company, period, kind):
-        path, filename, content_type = container.issuance.file(company, period, kind)
-        url = container.blobs.signed_url(path, filename)
-        if url:
-            return flask.redirect(url, code=302)
-        chunks = container.blobs.open_read(path)
+        download = container.downloads.open(company, period, kind)
+        if download.redirect_url:
+            return flask.redirect(download.redirect_url, code=302)
         return flask.Response(
-            flask.stream_with_context(chunks),
-            mimetype=content_type.split(";")[0],
-            content_type=content_type,
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            flask.stream_with_context(download.chunks),
+            mimetype=download.content_type.split(";")[0],
+            content_type=download.content_type,
+            headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
         )
 
     def _send(self, request, container, company, period):
@@ -175,14 +210,6 @@ class BillingApi:
         return json_response(container.runs_service.status(period))
 
 
-def _is_unavailable(exc: Exception) -> bool:
-    """Firestore/Storage unavailable or timed out: the caller may retry (503, not 500)."""
-    from google.api_core import exceptions as gexc
-
-    return isinstance(exc, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.GatewayTimeout,
-                            gexc.TooManyRequests, TimeoutError, ConnectionError))
-
-
 def base_url(request: flask.Request, container: Container) -> str:
     if container.settings.public_base_url:
         return container.settings.public_base_url.rstrip("/")
@@ -192,23 +219,19 @@ def base_url(request: flask.Request, container: Container) -> str:
     return request.host_url.rstrip("/") + prefix
 
 
+INTERNAL_FIELDS = {"tariff", "amountsPaise"}
+
+
 def present(doc: dict, request: flask.Request, container: Container) -> dict:
     """The invoice as the API returns it: the stored document, download links, no internals."""
     first = ("companyId", "invoiceNumber", "status", "billingPeriod", "usageData", "lineItems", "subtotal",
              "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
     body = {k: doc[k] for k in first if k in doc}
-    body.update({k: doc[k] for k in sorted(doc) if k not in body and k != "tariff"})
+    body.update({k: doc[k] for k in sorted(doc) if k not in body and k not in INTERNAL_FIELDS})
     files = dict(doc.get("files") or {})
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if doc.get("status") == "issued":
-        from billing.services.issuance import file_name, file_paths
-
-        paths = file_paths(doc["companyId"], doc["billingPeriod"]["month"])
-        base = f"{base_url(request, container)}/billing/invoices/{doc['companyId']}/{doc['billingPeriod']['month']}"
-        links = {}
-        for kind in ("pdf", "csv"):
-            links[kind] = container.blobs.signed_url(paths[kind], file_name(doc, kind)) or f"{base}/{kind}"
-        body["downloadLinks"] = links
+        body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
     return body
 
 

@@ -174,3 +174,25 @@ def test_subcollection_layout(make_server):
     status, inv = gen(api, "vysedeck")
     assert status == 200, inv
     assert inv["totalAmount"] == 1798.32
+
+
+@pytest.mark.parametrize("method, path, admin_only", [
+    ("POST", "/billing/run?month=9&year=2025", True),
+    ("POST", "/billing/invoices/vysedeck/2025-09/send", True),
+    ("POST", "/billing/generate/vysedeck?month=9&year=2025", False),
+    ("GET", "/billing/invoices/vysedeck", False),
+])
+def test_key_roles(api, method, path, admin_only):
+    """A read key may generate and read; run and send need an admin key (403, nothing written)."""
+    from e2e_support import READ_KEY
+
+    seed_demo(api.db, Settings(project=api.project))
+    before = sorted(d.id for d in api.db.collection("invoices").stream())
+    status, body = api.json(method, path, key=READ_KEY)
+    if admin_only:
+        assert status == 403, body
+        assert "admin key" in body["detail"]
+        assert sorted(d.id for d in api.db.collection("invoices").stream()) == before
+        assert list(api.db.collection("billingRuns").stream()) == []
+    else:
+        assert status == 200, body

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from billing.adapters.csv_export import CallCsvWriter
 from billing.config import Settings
 from billing.domain.rating import CallRecord
 from billing.errors import ConfigurationError, NotFoundError, ValidationError
@@ -32,6 +33,7 @@ def make(source_cls=FakeCallLogs, slices=1, companies=None, supplier=SUPPLIER, c
         calls=source_cls(calls if calls is not None else {"vysedeck": calls_for(VYSEDECK_SEPTEMBER)}),
         invoices=FakeInvoices(),
         blobs=FakeBlobs(),
+        csv_writer=CallCsvWriter,
         settings=Settings(read_slices=slices),
         render_pdf=lambda doc: f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode(),
         clock=lambda: NOW,

@@ -11,7 +11,7 @@ import csv
 import re
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
 from billing.domain.rating import RatedCall
 
@@ -112,20 +112,10 @@ class CallCsvWriter:
         ])
         self.rows += 1
 
-    def finish(self, target_minutes: Decimal, target_amount: Decimal, adjustments) -> None:
-        """Reconciliation rows, so the columns add up to the invoice exactly.
-
-        adjustments: (label, minutes, amount) rows the invoice applies (included minutes, minimum
-        charge); a last row carries what rounding (the policy's and to paise) changed, so the
-        minutes column sums to target_minutes and the amount column to target_amount.
-        """
-        minutes, amount = self.minutes_written, self.amount_written
-        for label, d_minutes, d_amount in adjustments:
-            self._summary_row(label, d_minutes, d_amount)
-            minutes += d_minutes
-            amount += d_amount
-        if minutes != target_minutes or amount != target_amount:
-            self._summary_row("rounding (billing policy and paise)", target_minutes - minutes, target_amount - amount)
+    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]]) -> None:
+        """Write the reconciliation rows (label, minutes, amount) the domain computed, then flush."""
+        for label, minutes, amount in summary_rows:
+            self._summary_row(label, minutes, amount)
         self._enc.flush()
 
     def flush(self) -> None:

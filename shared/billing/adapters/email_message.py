@@ -18,14 +18,11 @@ from typing import Any, Mapping
 
 import jinja2
 
-from billing.domain.money import format_indian
+from billing.adapters.formatting import display_date, rupees
+from billing.domain.invoice import BANK_FIELDS, MAX_CSV_ATTACHMENT_BYTES, download_stem
 from billing.errors import ConfigurationError
 
 TEMPLATE_FILES = ("invoice_subject.txt", "invoice_body.txt", "invoice_body.html")
-BANK_FIELDS = (
-    ("accountName", "Account name"), ("bankName", "Bank"), ("accountNumber", "Account number"),
-    ("ifsc", "IFSC"), ("branch", "Branch"), ("upiId", "UPI ID"),
-)
 
 _envs: dict[str, tuple[jinja2.Environment, jinja2.Environment]] = {}
 
@@ -58,22 +55,6 @@ def _period_name(period: Mapping[str, Any]) -> str:
         return date.fromisoformat(f"{key}-01").strftime("%B %Y")
     except ValueError:
         return key
-
-
-def _date(text: Any) -> str:
-    """"2025-10-08" -> "08 Oct 2025" (unambiguous for Indian and foreign readers alike)."""
-    try:
-        return date.fromisoformat(str(text)[:10]).strftime("%d %b %Y")
-    except ValueError:
-        return str(text or "")
-
-
-def _rupees(value: Any) -> str:
-    """1798.32 -> "₹ 1,798.32"; Indian digit grouping (1,23,456.78)."""
-    try:
-        return f"₹ {format_indian(Decimal(str(value)))}"
-    except (InvalidOperation, ValueError):
-        return ""
 
 
 def _percent(value: Any) -> str:
@@ -120,18 +101,10 @@ def _safe_link(url: Any) -> str | None:
     return url if url.lower().startswith(("https://", "http://")) and not any(c.isspace() for c in url) else None
 
 
-def attachment_stem(invoice: Mapping[str, Any]) -> str:
-    """"VD/25-26/00001", "vysedeck", "2025-09" -> "VD-25-26-00001_vysedeck_2025-09" (same as the downloads)."""
-    number = str(invoice.get("invoiceNumber", "")).replace("/", "-")
-    month = (invoice.get("billingPeriod") or {}).get("month", "")
-    stem = f"{number}_{invoice.get('companyId', '')}_{month}"
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
-
-
 def build_invoice_email(
     invoice: Mapping[str, Any], *, pdf_bytes: bytes, csv_bytes: bytes | None, links: Mapping[str, str],
     settings: Mapping[str, Any], sender: str, templates_dir: Path, reply_to: str | None = None,
-    max_csv_attachment_bytes: int = 5_000_000,
+    max_csv_attachment_bytes: int = MAX_CSV_ATTACHMENT_BYTES,
 ) -> EmailMessage:
     """The invoice email for invoice["recipient"]["billingEmail"], ready for SmtpMailer.send.
 
@@ -159,13 +132,13 @@ def build_invoice_email(
         "supplier": supplier_name,
         "recipient": _one_line(recipient.get("legalName")) or "Customer",
         "period": _period_name(invoice.get("billingPeriod") or {}),
-        "invoice_date": _date(invoice.get("invoiceDate")),
-        "subtotal": _rupees(invoice.get("subtotal")) if invoice.get("subtotal") is not None else "",
-        "gst": _rupees(invoice.get("gstAmount")) if invoice.get("gstAmount") is not None else "",
+        "invoice_date": display_date(invoice.get("invoiceDate")),
+        "subtotal": rupees(invoice.get("subtotal")) if invoice.get("subtotal") is not None else "",
+        "gst": rupees(invoice.get("gstAmount")) if invoice.get("gstAmount") is not None else "",
         "gst_rate": _percent(tax.get("rate")),
-        "total": _rupees(invoice.get("totalAmount", 0)),
+        "total": rupees(invoice.get("totalAmount", 0)),
         "amount_in_words": _one_line(invoice.get("amountInWords")),
-        "due_date": _date(invoice.get("dueDate")),
+        "due_date": display_date(invoice.get("dueDate")),
         "calls": usage.get("totalCalls", 0),
         "minutes": usage.get("totalBilledMinutes", 0),
         "bank": [(label, _one_line(bank[key])) for key, label in BANK_FIELDS if bank.get(key)],
@@ -192,7 +165,7 @@ def build_invoice_email(
         message["Reply-To"] = _address(_one_line(reply), "reply-to")
     message.set_content(text_body)
     message.add_alternative(html_body, subtype="html")
-    stem = attachment_stem(invoice)
+    stem = download_stem(invoice)
     message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=f"{stem}_invoice.pdf")
     if csv_attached:
         message.add_attachment(bytes(csv_bytes), maintype="text", subtype="csv", filename=f"{stem}_calls.csv")

@@ -17,17 +17,11 @@ from google.cloud.firestore_v1.field_path import FieldPath
 from billing.config import CallLogSchema, Settings
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord
+from billing.adapters.sdk_errors import is_transient, transient
 from billing.errors import TransientError
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.TooManyRequests,
-    gexc.Aborted,
-)
 
 
 def _now_iso() -> str:
@@ -244,16 +238,48 @@ class FirestoreInvoices:
             try:
                 with _counter_lock(counter_id):
                     return txn(self._db.transaction(max_attempts=5))
-            except (gexc.Aborted, ValueError) as exc:
-                if isinstance(exc, ValueError) and "Failed to commit" not in str(exc):
-                    raise
-                time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
-            except TRANSIENT as exc:
-                raise TransientError(f"Firestore unavailable while numbering the invoice: {exc}") from exc
+            except Exception as exc:
+                # The client gives up on contention with ValueError raised *from* the last Aborted.
+                if isinstance(exc, gexc.Aborted) or isinstance(exc.__cause__, gexc.Aborted):
+                    time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
+                    continue
+                if is_transient(exc):
+                    raise TransientError(f"Firestore unavailable while numbering the invoice: {exc}") from exc
+                raise
         raise TransientError(f"could not allocate an invoice number for {invoice_id}: too much contention")
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
-        self._col.document(invoice_id).update(dict(fields))
+        with transient(f"updating invoice {invoice_id}"):
+            self._col.document(invoice_id).update(dict(fields))
+
+    def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        """Move the invoice's delivery to "sending" under claim_id, or None when it must not be sent.
+
+        Not sent again: an invoice already sent (unless force), or one another sender is sending
+        right now (a claim younger than timeout_seconds)."""
+        ref = self._col.document(invoice_id)
+
+        @firestore.transactional
+        def txn(transaction: Any) -> dict[str, Any] | None:
+            snap = ref.get(transaction=transaction)
+            delivery = dict((snap.to_dict() or {}).get("delivery") or {})
+            if delivery.get("status") == "sent" and not force:
+                return None
+            claimed_at = delivery.get("claimedAt")
+            if delivery.get("status") == "sending" and claimed_at:
+                if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
+                    return None
+            delivery.update({
+                "status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
+                "attempts": int(delivery.get("attempts", 0)) + 1,
+            })
+            transaction.update(ref, {"delivery": delivery})
+            return delivery
+
+        with transient("claiming the invoice delivery"):
+            result: dict[str, Any] | None = txn(self._db.transaction(max_attempts=20))
+            return result
 
     def list_for_company(self, company_id: str, year: int | None = None) -> list[dict]:
         query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
@@ -299,34 +325,3 @@ class FirestoreRuns:
     def get(self, run_id: str) -> dict | None:
         snap = self._col.document(run_id).get()
         return snap.to_dict() if snap.exists else None
-
-
-def claim_delivery(db, settings: Settings, invoice_id: str, claim_id: str, force: bool,
-                   now: datetime, timeout) -> dict | None:
-    """Move the invoice's delivery to "sending" under claim_id, or None when it must not be sent.
-
-    Not sent again: an invoice already sent (unless force), or one another sender is sending
-    right now (a claim younger than timeout)."""
-    ref = db.collection(settings.invoices_collection).document(invoice_id)
-
-    @firestore.transactional
-    def txn(transaction) -> dict | None:
-        snap = ref.get(transaction=transaction)
-        delivery = dict((snap.to_dict() or {}).get("delivery") or {})
-        if delivery.get("status") == "sent" and not force:
-            return None
-        claimed_at = delivery.get("claimedAt")
-        if delivery.get("status") == "sending" and claimed_at:
-            if now - datetime.fromisoformat(claimed_at) < timeout:
-                return None
-        delivery.update({
-            "status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
-            "attempts": int(delivery.get("attempts", 0)) + 1,
-        })
-        transaction.update(ref, {"delivery": delivery})
-        return delivery
-
-    try:
-        return txn(db.transaction(max_attempts=20))
-    except TRANSIENT as exc:
-        raise TransientError(f"Firestore unavailable while claiming the delivery: {exc}") from exc

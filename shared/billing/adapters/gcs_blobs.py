@@ -12,12 +12,12 @@ from typing import BinaryIO, Callable, Iterator
 from google.api_core import exceptions as gexc
 from google.cloud import storage
 
-from billing.errors import NotFoundError, TransientError
+from billing.adapters.sdk_errors import transient
+from billing.errors import NotFoundError
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
-TRANSIENT = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests, gexc.GatewayTimeout)
 
 
 def content_disposition(filename: str) -> str:
@@ -62,12 +62,10 @@ class GcsBlobStore:
     def writer(self, path: str, content_type: str, filename: str) -> Iterator[_HashingWriter]:
         blob = self._bucket.blob(path)
         blob.content_disposition = content_disposition(filename)
-        try:
+        with transient(f"Cloud Storage, writing {path}"):
             with blob.open("wb", content_type=content_type, chunk_size=8 * 256 * 1024) as raw:
                 hashing = _HashingWriter(raw)
                 yield hashing
-        except TRANSIENT as exc:
-            raise TransientError(f"Cloud Storage unavailable while writing {path}: {exc}") from exc
 
     def promote(self, staging_path: str, final_path: str) -> None:
         final = self._bucket.blob(final_path)
@@ -76,36 +74,32 @@ class GcsBlobStore:
         try:
             # GCS enforces the precondition atomically; the exists() check above also keeps
             # fake-gcs-server (which ignores preconditions on copy) from rewriting it.
-            self._bucket.copy_blob(
-                self._bucket.blob(staging_path), self._bucket, final_path, if_generation_match=0
-            )
+            with transient(f"Cloud Storage, storing {final_path}"):
+                self._bucket.copy_blob(
+                    self._bucket.blob(staging_path), self._bucket, final_path, if_generation_match=0
+                )
         except gexc.PreconditionFailed:
             return
-        except TRANSIENT as exc:
-            raise TransientError(f"Cloud Storage unavailable while storing {final_path}: {exc}") from exc
 
     def compose(self, sources: list[str], dest: str, content_type: str, filename: str) -> str:
         """Concatenate staged parts (at most 32) into one object; returns its CRC32C."""
         blob = self._bucket.blob(dest)
         blob.content_type = content_type
         blob.content_disposition = content_disposition(filename)
-        try:
+        with transient(f"Cloud Storage, composing {dest}"):
             blob.compose([self._bucket.blob(p) for p in sources])
-        except TRANSIENT as exc:
-            raise TransientError(f"Cloud Storage unavailable while composing {dest}: {exc}") from exc
-        blob.reload()
+            blob.reload()
         return f"crc32c:{blob.crc32c}"
 
     def put_create_only(self, path: str, data: bytes, content_type: str, filename: str) -> bool:
         blob = self._bucket.blob(path)
         blob.content_disposition = content_disposition(filename)
         try:
-            blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+            with transient(f"Cloud Storage, writing {path}"):
+                blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
             return True
         except gexc.PreconditionFailed:
             return False
-        except TRANSIENT as exc:
-            raise TransientError(f"Cloud Storage unavailable while writing {path}: {exc}") from exc
 
     def exists(self, path: str) -> bool:
         return self._bucket.blob(path).exists()

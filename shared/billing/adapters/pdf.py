@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from datetime import date
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -28,7 +27,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
-from billing.domain.money import format_indian
+from billing.adapters.formatting import as_decimal, display_date, indian_amount
+from billing.domain.invoice import BANK_FIELDS
 
 _lock = threading.Lock()
 _loaded: dict[str, dict] = {}
@@ -51,21 +51,11 @@ def _branding(templates_dir: Path) -> dict:
 
 
 def _money(value: Any, symbol: str = "") -> str:
-    text = format_indian(Decimal(str(value if value is not None else 0)))
-    return f"{symbol} {text}".strip()
-
-
-def _date(text: str | None) -> str:
-    if not text:
-        return ""
-    try:
-        return date.fromisoformat(str(text)[:10]).strftime("%d %b %Y")
-    except ValueError:
-        return str(text)
+    return f"{symbol} {indian_amount(value)}".strip()
 
 
 def _qty(value: Any) -> str:
-    d = Decimal(str(value))
+    d = as_decimal(value)
     return str(int(d)) if d == d.to_integral_value() else f"{d:.2f}"
 
 
@@ -171,9 +161,9 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
     place = invoice.get("placeOfSupply") or {}
     facts = [
         [labels["invoiceNumber"], invoice.get("invoiceNumber", "")],
-        [labels["invoiceDate"], _date(invoice.get("invoiceDate"))],
-        [labels["dueDate"], _date(invoice.get("dueDate"))],
-        [labels["period"], f"{_date(period.get('startDate'))} – {_date(period.get('endDate'))}"
+        [labels["invoiceDate"], display_date(invoice.get("invoiceDate"))],
+        [labels["dueDate"], display_date(invoice.get("dueDate"))],
+        [labels["period"], f"{display_date(period.get('startDate'))} – {display_date(period.get('endDate'))}"
                            + (f" ({period['timezone']})" if period.get("timezone") else "")],
         [labels["placeOfSupply"], f"{place.get('stateName', '')} ({place.get('stateCode', '')})"],
         [labels["reverseCharge"], "Yes" if invoice.get("reverseCharge") else "No"],
@@ -248,14 +238,9 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
 
     # Payment details and notes.
     bank = supplier.get("bank") or {}
-    pay = [
-        ("Account name", bank.get("accountName")), ("Bank", bank.get("bankName")),
-        ("Account number", bank.get("accountNumber")), ("IFSC", bank.get("ifsc")),
-        ("Branch", bank.get("branch")), ("UPI", bank.get("upiId")),
-    ]
-    pay_rows = [[_p(k, s.small), _p(v, s.body)] for k, v in pay if v]
+    pay_rows = [[_p(label, s.small), _p(bank[key], s.body)] for key, label in BANK_FIELDS if bank.get(key)]
     pay_rows.append([_p("Amount due", s.small),
-                     _p(f"{_money(invoice.get('totalAmount'), cur)} by {_date(invoice.get('dueDate'))}", s.bold)])
+                     _p(f"{_money(invoice.get('totalAmount'), cur)} by {display_date(invoice.get('dueDate'))}", s.bold)])
     pay_table = Table(pay_rows, colWidths=[30 * mm, width * 0.5 - 30 * mm])
     pay_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))

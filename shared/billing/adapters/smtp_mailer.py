@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from typing import Mapping
 
-from billing.errors import BillingError, ConfigurationError
+from billing.errors import BillingError, ConfigurationError, UpstreamError
 
 SECURITY = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -24,10 +24,8 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-class DeliveryFailed(BillingError):
+class DeliveryFailed(UpstreamError):
     """The relay did not take the message; permanent failures will not succeed on retry."""
-
-    http_status = 502
 
     def __init__(self, detail: str, permanent: bool):
         super().__init__(detail)

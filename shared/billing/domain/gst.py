@@ -82,7 +82,7 @@ class TaxBreakdown:
     kind: str
     rate: Decimal
     taxable_value: Decimal
-    components: tuple
+    components: tuple[TaxComponent, ...]
 
     @property
     def total(self) -> Decimal:
@@ -90,19 +90,6 @@ class TaxBreakdown:
 
     def amount(self, name: str) -> Decimal:
         return sum((c.amount for c in self.components if c.name == name), Decimal(0))
-
-    def to_json(self) -> dict:
-        return {
-            "type": self.kind,
-            "rate": float(self.rate),
-            "taxableValue": float(quantize(self.taxable_value)),
-            "components": [
-                {"name": c.name, "rate": float(c.rate), "amount": float(c.amount)} for c in self.components
-            ],
-            "cgst": float(self.amount("CGST")),
-            "sgst": float(self.amount("SGST")),
-            "igst": float(self.amount("IGST")),
-        }
 
 
 def compute_gst(taxable: Decimal, rate_percent: Decimal, supplier_state: str, recipient_state: str) -> TaxBreakdown:

@@ -1,9 +1,8 @@
-"""Money: Decimal rupees, quantized to paise with ROUND_HALF_UP in one place; Indian formatting and words."""
+"""Money: Decimal rupees, quantized to paise with ROUND_HALF_UP in one place; amounts in words."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from billing.errors import ValidationError
@@ -38,23 +37,6 @@ def to_decimal(value, field: str) -> Decimal:
     if not result.is_finite():
         raise ValidationError(f"{field} must be a finite number, got {value!r}")
     return result
-
-
-def format_indian(amount: Decimal) -> str:
-    """1234567.8 -> '12,34,567.80' (Indian digit grouping)."""
-    q = quantize(amount)
-    sign = "-" if q < 0 else ""
-    whole, frac = f"{abs(q):.2f}".split(".")
-    if len(whole) > 3:
-        head, tail = whole[:-3], whole[-3:]
-        groups = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        whole = ",".join(groups + [tail])
-    return f"{sign}{whole}.{frac}"
 
 
 _ONES = ("Zero One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen Fourteen "
@@ -104,69 +86,3 @@ def amount_in_words(amount: Decimal) -> str:
     if paise:
         text += f" and {integer_in_words(paise)} Paise"
     return text + " Only"
-
-
-@dataclass(frozen=True)
-class Money:
-    """An amount of one currency (INR), exact Decimal; refuses floats and mixed currencies."""
-
-    amount: Decimal
-    currency: str = "INR"
-
-    def __post_init__(self):
-        if isinstance(self.amount, float) or not isinstance(self.amount, Decimal):
-            raise TypeError(f"Money needs a Decimal amount, got {type(self.amount).__name__}")
-
-    @classmethod
-    def of(cls, value, currency: str = "INR") -> "Money":
-        if isinstance(value, float):
-            raise TypeError("Money.of refuses floats; pass a str or Decimal")
-        if isinstance(value, bool):
-            raise TypeError("Money.of refuses bools")
-        return cls(Decimal(value), currency)
-
-    @classmethod
-    def zero(cls, currency: str = "INR") -> "Money":
-        return cls(Decimal(0), currency)
-
-    def _same(self, other: "Money") -> None:
-        if not isinstance(other, Money):
-            raise TypeError(f"cannot combine Money with {type(other).__name__}")
-        if other.currency != self.currency:
-            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
-
-    def __add__(self, other: "Money") -> "Money":
-        self._same(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: "Money") -> "Money":
-        self._same(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def __mul__(self, factor) -> "Money":
-        if isinstance(factor, (float, bool)) or not isinstance(factor, (int, Decimal)):
-            raise TypeError("Money can only be multiplied by an int or Decimal")
-        return Money(self.amount * factor, self.currency)
-
-    __rmul__ = __mul__
-
-    def __lt__(self, other: "Money") -> bool:
-        self._same(other)
-        return self.amount < other.amount
-
-    def __le__(self, other: "Money") -> bool:
-        self._same(other)
-        return self.amount <= other.amount
-
-    def quantized(self) -> "Money":
-        return Money(quantize(self.amount), self.currency)
-
-    def format_indian(self) -> str:
-        return format_indian(self.amount)
-
-    def in_words(self) -> str:
-        return amount_in_words(self.amount)
-
-    def to_json(self) -> float:
-        """JSON number with at most two decimals (1524 -> 1524.0)."""
-        return float(quantize(self.amount))

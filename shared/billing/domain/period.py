@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from billing.errors import ConfigurationError, ValidationError
 
 MIN_YEAR = 2000
+MAX_YEAR = 9999
+PERIOD_KEY = re.compile(r"(\d{4})-(\d{2})")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -31,8 +33,8 @@ class BillingPeriod:
     def __post_init__(self):
         if not isinstance(self.month, int) or not 1 <= self.month <= 12:
             raise ValidationError(f"month must be an integer 1-12, got {self.month!r}")
-        if not isinstance(self.year, int) or not MIN_YEAR <= self.year <= 9999:
-            raise ValidationError(f"year must be between {MIN_YEAR} and 9999, got {self.year!r}")
+        if not isinstance(self.year, int) or not MIN_YEAR <= self.year <= MAX_YEAR:
+            raise ValidationError(f"year must be between {MIN_YEAR} and {MAX_YEAR}, got {self.year!r}")
         zone(self.timezone)
 
     @property
@@ -91,7 +93,7 @@ class BillingPeriod:
 
     @classmethod
     def from_key(cls, key: str, tz: str = "UTC") -> "BillingPeriod":
-        match = re.fullmatch(r"(\d{4})-(\d{2})", key or "")
+        match = PERIOD_KEY.fullmatch(key or "") if isinstance(key, str) else None
         if not match:
             raise ValidationError(f"period must look like YYYY-MM, got {key!r}")
         return cls(int(match.group(1)), int(match.group(2)), tz)
@@ -101,6 +103,22 @@ def last_completed_period(now: datetime, tz: str) -> BillingPeriod:
     """The month before the one `now` falls in, in timezone tz (January -> previous December)."""
     local = now.astimezone(zone(tz))
     return BillingPeriod(local.year, local.month, tz).previous()
+
+
+def parse_year(value: object) -> int:
+    """A year filter (e.g. the list route's ?year=): an integer MIN_YEAR..MAX_YEAR."""
+    try:
+        year = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationError(f"year must be an integer, got {value!r}") from None
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationError(f"year must be between {MIN_YEAR} and {MAX_YEAR}, got {year}")
+    return year
+
+
+def invoice_date(now: datetime, tz: str) -> date:
+    """The calendar date of the instant `now` in timezone tz."""
+    return now.astimezone(zone(tz)).date()
 
 
 def _as_int(value, name: str, expected: str) -> int:

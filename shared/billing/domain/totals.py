@@ -12,14 +12,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
-from billing.domain.money import amount_in_words, format_indian, quantize
+from billing.domain.money import quantize
 from billing.domain.rating import Tariff, UsageSummary
-
-
-def json_number(value: Decimal):
-    """int when whole, else a float with at most two decimals."""
-    q = quantize(value)
-    return int(q) if q == q.to_integral_value() else float(q)
 
 
 @dataclass(frozen=True)
@@ -29,15 +23,6 @@ class LineItem:
     rate: Decimal
     amount: Decimal
     unit: str
-
-    def to_json(self) -> dict:
-        return {
-            "description": self.description,
-            "quantity": json_number(self.quantity),
-            "rate": float(self.rate),
-            "amount": float(quantize(self.amount)),
-            "unit": self.unit,
-        }
 
 
 @dataclass(frozen=True)
@@ -52,7 +37,7 @@ class InvoiceTotals:
     subtotal: Decimal
     tax: TaxBreakdown
     total: Decimal
-    line_items: tuple
+    line_items: tuple[LineItem, ...]
 
 
 def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str) -> InvoiceTotals:
@@ -68,13 +53,13 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
-    description = f"Voice agent call charges ({format_minutes(chargeable)} min x Rs {format_indian(tariff.rate_per_minute)}/min)"
+    description = f"Voice agent call charges ({format_minutes(chargeable)} min x Rs {quantize(tariff.rate_per_minute)}/min)"
     if included:
         description += f", after {format_minutes(included)} included min"
     items = [LineItem(description, chargeable, tariff.rate_per_minute, usage_charge, "min")]
     if minimum_adjustment:
         items.append(LineItem(
-            f"Minimum usage charge adjustment (minimum Rs {format_indian(tariff.minimum_usage_charge)})",
+            f"Minimum usage charge adjustment (minimum Rs {quantize(tariff.minimum_usage_charge)})",
             Decimal(1), minimum_adjustment, minimum_adjustment, "month",
         ))
     if fee:
@@ -101,31 +86,3 @@ def format_minutes(minutes: Decimal) -> str:
 
 def due_date(invoice_date: date, terms_days: int) -> date:
     return invoice_date + timedelta(days=terms_days)
-
-
-def invoice_amounts_json(totals: InvoiceTotals, usage: UsageSummary) -> dict:
-    """The amount fields of the invoice document / HTTP response (old names kept)."""
-    return {
-        "usageData": {
-            "totalCalls": usage.total_calls,
-            "totalBilledMinutes": json_number(usage.billed_minutes),
-            "billingPolicy": usage.policy,
-            "billableCalls": usage.billable_calls,
-            "nonBillableCalls": usage.non_billable_calls,
-            "anomalyCount": usage.anomaly_count,
-            "includedMinutesApplied": json_number(totals.included_minutes_applied),
-            "chargeableMinutes": json_number(totals.chargeable_minutes),
-            "totalDurationSeconds": float(quantize(usage.total_duration_seconds)),
-            "daily": [
-                {"date": d.isoformat(), "calls": calls, "minutes": json_number(minutes)}
-                for d, calls, minutes in usage.daily
-            ],
-        },
-        "lineItems": [item.to_json() for item in totals.line_items],
-        "subtotal": float(totals.subtotal),
-        "gstAmount": float(totals.tax.total),
-        "totalAmount": float(totals.total),
-        "taxBreakdown": totals.tax.to_json(),
-        "currency": "INR",
-        "amountInWords": amount_in_words(totals.total),
-    }

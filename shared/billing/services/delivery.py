@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import timedelta
+from typing import Any, Mapping
 
+from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES, file_paths, invoice_id
 from billing.errors import BillingError, ConfigurationError, ConflictError, ValidationError
+from billing.ports import BlobStore, Clock, InvoiceEmailBuilder, InvoiceRepository, Mailer
+from billing.services.downloads import DownloadService
+from billing.services.issuance import IssuanceService
 
 log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
-MAX_CSV_ATTACHMENT = 5_000_000  # larger CSVs are linked, not attached
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class DeliveryService:
@@ -34,76 +33,32 @@ class DeliveryService:
     def __init__(
         self,
         *,
-        issuance,
-        invoices,
-        blobs,
-        mailer,
-        build_message: Callable[..., Any],
-        claim: Callable[[str, str, bool, datetime], dict | None],
+        issuance: IssuanceService,
+        invoices: InvoiceRepository,
+        blobs: BlobStore,
+        downloads: DownloadService,
+        mailer: Mailer | None,
+        build_message: InvoiceEmailBuilder,
+        clock: Clock,
         public_base_url: str = "",
         unavailable_reason: str = "email is not configured (SMTP_HOST unset)",
-        clock: Callable[[], datetime] = _now,
     ):
-        self.unavailable_reason = unavailable_reason
-        self.public_base_url = public_base_url.rstrip("/")
         self.issuance = issuance
         self.invoices = invoices
         self.blobs = blobs
+        self.downloads = downloads
         self.mailer = mailer
         self.build_message = build_message
-        self.claim = claim
         self.clock = clock
+        self.public_base_url = public_base_url.rstrip("/")
+        self.unavailable_reason = unavailable_reason
 
-    @classmethod
-    def from_container(cls, container) -> "DeliveryService":
-        import os
-
-        from billing.adapters.email_message import build_invoice_email
-        from billing.adapters.smtp_mailer import SmtpConfig, SmtpMailer
-        from billing.adapters.firestore_repo import claim_delivery
-
-        settings = container.settings
-        try:
-            config = SmtpConfig.from_env(os.environ)
-        except ConfigurationError as exc:
-            # A bad SMTP setting must never block issuing invoices: sending is skipped with the reason.
-            log.error(f"email disabled: {exc.detail}")
-            config, unavailable = None, f"email is misconfigured: {exc.detail}"
-        else:
-            unavailable = "email is not configured (SMTP_HOST unset)"
-        mailer = SmtpMailer(config) if config is not None else None
-
-        def build(invoice, pdf_bytes, csv_bytes, links):
-            return build_invoice_email(
-                invoice,
-                pdf_bytes=pdf_bytes,
-                csv_bytes=csv_bytes,
-                links=links,
-                settings={},
-                sender=config.sender,
-                reply_to=config.reply_to,
-                templates_dir=settings.templates_dir,
-            )
-
-        return cls(
-            issuance=container.issuance,
-            invoices=container.invoices,
-            blobs=container.blobs,
-            mailer=mailer,
-            build_message=build,
-            claim=lambda inv_id, claim_id, force, now: claim_delivery(
-                container.firestore, settings, inv_id, claim_id, force, now, CLAIM_TIMEOUT
-            ),
-            public_base_url=settings.public_base_url,
-            unavailable_reason=unavailable,
-        )
-
-    def send(self, company_id: str, period_key: str, force: bool = False) -> dict:
+    def send(self, company_id: str, period_key: str, force: bool = False) -> dict[str, Any]:
         """Send the issued invoice's email; with force, also when it was sent before."""
         invoice = self.issuance.get(company_id, period_key)
         return self._deliver(invoice, force=force, raise_errors=True)
 
-    def deliver_quietly(self, invoice: Mapping[str, Any]) -> dict:
+    def deliver_quietly(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
         """Send once if not sent yet; failures are recorded and returned, never raised."""
         try:
             return self._deliver(invoice, force=False, raise_errors=False)
@@ -111,23 +66,7 @@ class DeliveryService:
             log.exception("delivery failed unexpectedly")
             return {"status": "failed", "lastError": f"{type(exc).__name__}: {exc}"}
 
-    def _links(self, invoice: Mapping[str, Any], paths: dict) -> dict:
-        """Signed URLs where signing works, else the API's download routes when a public URL is set."""
-        from billing.services.issuance import file_name
-
-        links = {}
-        for kind, path in paths.items():
-            url = self.blobs.signed_url(path, file_name(invoice, kind))
-            if not url and self.public_base_url:
-                month = invoice["billingPeriod"]["month"]
-                url = f"{self.public_base_url}/billing/invoices/{invoice['companyId']}/{month}/{kind}"
-            if url:
-                links[kind] = url
-        return links
-
-    def _deliver(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool) -> dict:
-        from billing.services.issuance import file_paths, invoice_id
-
+    def _deliver(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool) -> dict[str, Any]:
         if invoice.get("status") != "issued":
             raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is not issued yet; nothing to send")
         company_id = invoice["companyId"]
@@ -139,14 +78,15 @@ class DeliveryService:
             self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
             return record
         if self.mailer is None:
+            if raise_errors:  # the caller asked for this send: answer 409, write nothing
+                raise ConflictError(self.unavailable_reason)
             record = {"status": "skipped", "reason": self.unavailable_reason}
             self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
-            if raise_errors:
-                raise ConflictError(record["reason"])
             return record
 
         claim_id = uuid.uuid4().hex
-        claimed = self.claim(inv_id, claim_id, force, self.clock())
+        claimed = self.invoices.claim_delivery(inv_id, claim_id, force, self.clock(),
+                                               CLAIM_TIMEOUT.total_seconds())
         if claimed is None:
             current = (self.invoices.get(inv_id) or {}).get("delivery", {})
             return {**current, "note": "already sent or being sent; not sent again"}
@@ -156,8 +96,8 @@ class DeliveryService:
         try:
             pdf = self.blobs.read(paths["pdf"])
             size = self.blobs.size(paths["csv"])
-            csv_bytes = self.blobs.read(paths["csv"]) if size is not None and size <= MAX_CSV_ATTACHMENT else None
-            links = self._links(invoice, paths)
+            csv_bytes = self.blobs.read(paths["csv"]) if size is not None and size <= MAX_CSV_ATTACHMENT_BYTES else None
+            links = self.downloads.links(invoice, self.public_base_url or None)
             message = self.build_message(invoice, pdf, csv_bytes, links)
             message_id = self.mailer.send(message)
         except Exception as exc:  # recorded, and the claim released, whatever went wrong

@@ -3,7 +3,8 @@
 The steps, each safe to repeat after a crash:
   1. validate everything (nothing is written on bad input);
   2. an issued invoice is returned as it is;
-  3. stream the month's calls once: rate them and write the CSV to a unique staging object;
+  3. stream the month's calls once, in one or more time slices: rate them and write the CSV to a
+     unique staging object;
   4. one Firestore transaction creates the invoice document (status "issuing") with the next
      invoice number, unless another request created it first (then that one is used);
   5. finish from the document alone: promote the staged CSV, render and upload the PDF
@@ -14,129 +15,55 @@ A retry that finds an "issuing" document resumes at step 5 with the same number 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Callable, Mapping
-from zoneinfo import ZoneInfo
+from typing import Any, Iterator, Mapping
 
-from billing.adapters.csv_export import CallCsvWriter
 from billing.config import Settings
-from billing.domain import gst, numbering
-from billing.domain.period import BillingPeriod, parse_period
-from billing.domain.rating import Tariff, UsageAccumulator
-from billing.domain.totals import compute_totals, due_date, invoice_amounts_json
-from billing.errors import ConfigurationError, NotFoundError, ValidationError
-from billing.ports import BlobStore, CallLogSource, CompanyRepository, InvoiceRepository, SettingsRepository
+from billing.domain import numbering
+from billing.domain.invoice import (
+    FILE_KINDS, InvoiceDraft, StagedCsv, Supplier, build_invoice_document, csv_reconciliation_rows,
+    download_name, file_paths, invoice_id, recipient_snapshot, staging_path, validate_company_id,
+)
+from billing.domain.period import BillingPeriod, invoice_date, parse_period, parse_year
+from billing.domain.rating import CallRecord, Tariff, UsageAccumulator, UsageSummary
+from billing.domain.totals import InvoiceTotals, compute_totals
+from billing.errors import IntegrityError, NotFoundError
+from billing.ports import (
+    BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, InvoiceRepository, PdfRenderer,
+    SettingsRepository,
+)
 
 log = logging.getLogger(__name__)
 
-COMPANY_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
-PERIOD_KEY = re.compile(r"^\d{4}-\d{2}$")
-FILE_KINDS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
+@dataclass(frozen=True)
+class MonthInputs:
+    """What an invoice is computed from: the company, its tariff and the month."""
 
-def validate_company_id(company_id: str) -> str:
-    """companyId: 1-64 characters of a-z, 0-9, '_' and '-'."""
-    if not isinstance(company_id, str) or not COMPANY_ID.match(company_id):
-        shown = company_id if isinstance(company_id, str) and len(company_id) <= 80 else f"{str(company_id)[:80]}..."
-        raise ValidationError(
-            f"company id must be 1-64 characters of a-z, 0-9, '_' or '-', got {shown!r}"
-        )
-    return company_id
+    company_id: str
+    company: Mapping[str, Any]
+    tariff: Tariff
+    period: BillingPeriod
 
+    @property
+    def invoice_id(self) -> str:
+        return invoice_id(self.company_id, self.period.key)
 
-def invoice_id(company_id: str, period_key: str) -> str:
-    return f"{company_id}_{period_key}"
-
-
-def file_paths(company_id: str, period_key: str) -> dict[str, str]:
-    base = f"invoices/{company_id}/{period_key}/{company_id}_{period_key}"
-    return {"pdf": f"{base}_invoice.pdf", "csv": f"{base}_calls.csv"}
-
-
-def file_name(doc: Mapping[str, Any], kind: str) -> str:
-    number = str(doc.get("invoiceNumber", "")).replace("/", "-")
-    month = doc.get("billingPeriod", {}).get("month", "")
-    suffix = "invoice.pdf" if kind == "pdf" else "calls.csv"
-    return f"{number}_{doc.get('companyId')}_{month}_{suffix}"
+    @property
+    def csv_name(self) -> str:
+        return f"{self.company_id}_{self.period.key}_calls.csv"
 
 
 @dataclass(frozen=True)
-class Supplier:
-    """The service operator, as invoices show it."""
-
-    legal_name: str
-    address: str
-    gstin: str | None
-    state_code: str
-    sac_code: str
-    prefix: str
-    raw: Mapping[str, Any]
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any] | None) -> "Supplier":
-        if not doc:
-            raise ConfigurationError("supplier settings (settings/billing) are missing")
-        name = doc.get("legalName")
-        if not name:
-            raise ConfigurationError("supplier settings need legalName")
-        gstin = doc.get("gstin")
-        try:
-            if gstin:
-                gstin = gst.validate_gstin(gstin)
-            state = gst.recipient_state_code(gstin, doc.get("stateCode"), default="")
-        except ValidationError as exc:
-            raise ConfigurationError(f"supplier settings: {exc.detail}") from None
-        if not state:
-            raise ConfigurationError("supplier settings need stateCode or gstin")
-        prefix = numbering.validate_prefix(doc.get("invoicePrefix") or "")
-        return cls(name, doc.get("address", ""), gstin, state, str(doc.get("sacCode") or "998319"), prefix, doc)
-
-    def snapshot(self) -> dict:
-        keep = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin")
-        return {
-            "legalName": self.legal_name,
-            "address": self.address,
-            "gstin": self.gstin,
-            "stateCode": self.state_code,
-            "stateName": gst.STATE_NAMES.get(self.state_code, ""),
-            "sacCode": self.sac_code,
-            **{k: self.raw[k] for k in keep if k in self.raw},
-        }
-
-
-def recipient_snapshot(company_id: str, company: Mapping[str, Any], supplier_state: str) -> dict:
-    """The customer as the invoice shows it; a malformed GSTIN is a configuration error."""
-    gstin = company.get("gstin") or None
-    try:
-        if gstin:
-            gstin = gst.validate_gstin(gstin)
-        state = gst.recipient_state_code(gstin, company.get("stateCode"), default=supplier_state)
-    except ValidationError as exc:
-        raise ConfigurationError(f"company '{company_id}': {exc.detail}") from None
-    name = company.get("name") or company.get("legalName")
-    if not name:
-        raise ConfigurationError(f"company '{company_id}' has no name")
-    return {
-        "companyId": company_id,
-        "legalName": name,
-        "address": company.get("address", ""),
-        "gstin": gstin,
-        "stateCode": state,
-        "stateName": gst.STATE_NAMES.get(state, ""),
-        "billingEmail": company.get("billingEmail"),
-    }
-
-
-def _digest(*parts: Any) -> str:
-    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":")).encode()
-    return hashlib.sha256(blob).hexdigest()
+class _SliceResult:
+    accumulator: UsageAccumulator
+    rows: int
+    minutes: Decimal
+    amount: Decimal
 
 
 class IssuanceService:
@@ -150,26 +77,48 @@ class IssuanceService:
         calls: CallLogSource,
         invoices: InvoiceRepository,
         blobs: BlobStore,
+        csv_writer: CallCsvFactory,
         settings: Settings,
-        render_pdf: Callable[[Mapping[str, Any]], bytes],
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        render_pdf: PdfRenderer,
+        clock: Clock,
     ):
         self.companies = companies
         self.settings_repo = settings_repo
         self.calls = calls
         self.invoices = invoices
         self.blobs = blobs
+        self.csv_writer = csv_writer
         self.settings = settings
         self.render_pdf = render_pdf
         self.clock = clock
 
     # -- issuing -------------------------------------------------------------------------------
 
-    def generate(self, company_id: str, month: Any = None, year: Any = None, read_slices: int | None = None) -> dict:
+    def generate(self, company_id: str, month: Any = None, year: Any = None,
+                 read_slices: int | None = None) -> dict[str, Any]:
         """The company's invoice for the month: the existing one, or a newly issued one.
 
         read_slices overrides how many parallel time slices the month is read in (a run that
         already issues several companies at once reads each month as one stream)."""
+        inputs = self.inputs(company_id, month, year)
+        existing = self.invoices.get(inputs.invoice_id)
+        if existing is not None:
+            return self._finish(existing)
+        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        recipient = recipient_snapshot(company_id, inputs.company, supplier.state_code)
+        draft = self.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices)
+        doc, created = self._number(draft)
+        if created:
+            log.info("invoice created", extra={"json_fields": {
+                "invoiceId": inputs.invoice_id, "invoiceNumber": doc["invoiceNumber"]}})
+        else:
+            self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
+            log.info("invoice already created by a concurrent request",
+                     extra={"json_fields": {"invoiceId": inputs.invoice_id}})
+        return self._finish(doc)
+
+    def inputs(self, company_id: str, month: Any = None, year: Any = None) -> MonthInputs:
+        """The validated company, tariff and month (NotFound / Validation / Configuration errors)."""
         validate_company_id(company_id)
         company = self.companies.get(company_id)
         if company is None:
@@ -179,216 +128,125 @@ class IssuanceService:
             default_timezone=self.settings.default_timezone,
             non_billable_statuses=frozenset(self.settings.non_billable_statuses),
         )
+        period = parse_period(month, year, tariff.timezone, self.clock())
+        return MonthInputs(company_id, company, tariff, period)
+
+    def rate(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
+             slices: int) -> InvoiceDraft:
+        """Read the month once, rate it and stage its CSV: everything but the number."""
+        staging = staging_path(inputs.company_id, inputs.period.key, uuid.uuid4().hex)
+        usage, totals, csv = self._rate_month(inputs, supplier, recipient, staging, slices)
+        paths = file_paths(inputs.company_id, inputs.period.key)
+        return InvoiceDraft(
+            company_id=inputs.company_id, period=inputs.period, tariff=inputs.tariff,
+            tariff_snapshot=dict(inputs.company.get("billing") or {}), supplier=supplier,
+            recipient=recipient, usage=usage, totals=totals, csv=csv,
+            files={kind: self.blobs.uri(path) for kind, path in paths.items()},
+        )
+
+    def _number(self, draft: InvoiceDraft) -> tuple[dict[str, Any], bool]:
+        """Create the invoice with the next number of its financial year (or find it created)."""
         now = self.clock()
-        period = parse_period(month, year, tariff.timezone, now)
-        inv_id = invoice_id(company_id, period.key)
-
-        existing = self.invoices.get(inv_id)
-        if existing is not None:
-            return self._finish(inv_id, existing)
-
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
-        recipient = recipient_snapshot(company_id, company, supplier.state_code)
-        doc, created, staging = self._rate_and_create(
-            company_id, company, tariff, period, supplier, recipient, now, read_slices or self.settings.read_slices
+        issued_on = invoice_date(now, draft.period.timezone)
+        counter = numbering.counter_id(draft.supplier.prefix, numbering.financial_year(issued_on))
+        return self.invoices.create_numbered(
+            draft.invoice_id, counter, lambda seq: build_invoice_document(draft, seq, issued_on, now)
         )
-        if created:
-            log.info("invoice created", extra={"json_fields": {
-                "invoiceId": inv_id, "invoiceNumber": doc["invoiceNumber"]}})
-        else:
-            self.blobs.delete(staging)  # another request won the race; its CSV is the one kept
-            log.info("invoice already created by a concurrent request",
-                     extra={"json_fields": {"invoiceId": inv_id}})
-        return self._finish(inv_id, doc)
 
-    def _rate_and_create(self, company_id, company, tariff, period, supplier, recipient, now, slices):
-        paths = file_paths(company_id, period.key)
-        staging = f"staging/{company_id}/{period.key}/{uuid.uuid4().hex}.csv"
-        usage, totals, csv_digest, csv_rows = self._rate_calls(
-            company_id, tariff, period, supplier, recipient, staging, slices
-        )
-        invoice_date = now.astimezone(ZoneInfo(period.timezone)).date()
-        fy = numbering.financial_year(invoice_date)
-        amounts = invoice_amounts_json(totals, usage)
-        tariff_snapshot = dict(company.get("billing") or {})
-        digest = _digest(tariff_snapshot, recipient, supplier.snapshot(), period.key, csv_digest)
-
-        def build(seq: int) -> dict:
-            return {
-                "invoiceId": invoice_id(company_id, period.key),
-                "companyId": company_id,
-                "invoiceNumber": numbering.format_invoice_number(supplier.prefix, fy, seq),
-                "financialYear": fy,
-                "sequence": seq,
-                "status": "issuing",
-                "invoiceDate": invoice_date.isoformat(),
-                "dueDate": due_date(invoice_date, tariff.payment_terms_days).isoformat(),
-                "billingPeriod": period.to_json(),
-                "supplier": supplier.snapshot(),
-                "recipient": recipient,
-                "placeOfSupply": {
-                    "stateCode": recipient["stateCode"], "stateName": recipient["stateName"],
-                },
-                "reverseCharge": False,
-                **amounts,
-                "anomalies": list(usage.anomalies),
-                "tariff": _jsonable(tariff_snapshot),
-                "files": {
-                    "pdf": self.blobs.uri(paths["pdf"]),
-                    "csv": self.blobs.uri(paths["csv"]),
-                    "csvStaging": staging,
-                    "csvChecksum": csv_digest,
-                    "csvRows": csv_rows,
-                },
-                "inputsDigest": digest,
-                "createdAt": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                "delivery": {"status": "not-sent", "attempts": 0},
-            }
-
-        doc, created = self.invoices.create_numbered(
-            invoice_id(company_id, period.key), numbering.counter_id(supplier.prefix, fy), build
-        )
-        return doc, created, staging
-
-    def _rate_calls(self, company_id, tariff, period, supplier, recipient, staging, slices):
-        """Read the month's calls once, rate them and write the CSV to `staging`.
-
-        With a call-log source that can cut the month into time slices, the slices are read,
-        rated and written in parallel (one CSV part each), then composed in time order."""
-        tz = ZoneInfo(period.timezone)
-        slicer = getattr(self.calls, "slices", None)
-        sources = slicer(company_id, period, slices) if slicer and slices > 1 \
-            else [self.calls.stream(company_id, period)]
-        parts = [staging] if len(sources) == 1 else [f"{staging}.part{i:02d}" for i in range(len(sources))]
-        csv_name = f"{company_id}_{period.key}_calls.csv"
-
-        def rate_part(i: int):
-            acc = UsageAccumulator(tariff, period)
-            with self.blobs.writer(parts[i], FILE_KINDS["csv"], csv_name) as out:
-                writer = CallCsvWriter(out, tz, tariff.rate_per_minute, header=(i == 0))
-                for call in sources[i]:
-                    writer.write(acc.add(call))
-                writer.flush()
-            return acc, writer
-
+    def _rate_month(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
+                    staging: str, slices: int) -> tuple[UsageSummary, InvoiceTotals, StagedCsv]:
+        """Rate each time slice into its own CSV part (in parallel), then compose parts + trailer."""
+        sources = self.calls.slices(inputs.company_id, inputs.period, max(1, slices))
+        parts = [f"{staging}.part{i:02d}" for i in range(len(sources))]
         if len(sources) == 1:
-            # One stream: the trailer goes into the same object, before it is closed.
-            acc = UsageAccumulator(tariff, period)
-            with self.blobs.writer(staging, FILE_KINDS["csv"], csv_name) as out:
-                writer = CallCsvWriter(out, tz, tariff.rate_per_minute)
-                for call in sources[0]:
-                    writer.write(acc.add(call))
-                usage, totals = self._totals(acc, tariff, supplier, recipient)
-                writer.finish(totals.chargeable_minutes, totals.call_charges, self._adjustments(totals, tariff))
-                digest = out.md5_base64()
-            return usage, totals, digest, writer.rows
-
-        with ThreadPoolExecutor(len(sources), thread_name_prefix="rate-slice") as pool:
-            results = list(pool.map(rate_part, range(len(sources))))
-        acc = results[0][0]
-        for other, _ in results[1:]:
-            acc.merge(other)
-        usage, totals = self._totals(acc, tariff, supplier, recipient)
-        trailer_path = f"{staging}.trailer"
-        with self.blobs.writer(trailer_path, FILE_KINDS["csv"], csv_name) as out:
-            trailer = CallCsvWriter(out, tz, tariff.rate_per_minute, header=False)
-            trailer.minutes_written = sum((w.minutes_written for _, w in results), Decimal(0))
-            trailer.amount_written = sum((w.amount_written for _, w in results), Decimal(0))
-            trailer.finish(totals.chargeable_minutes, totals.call_charges, self._adjustments(totals, tariff))
-        digest = self.blobs.compose(parts + [trailer_path], staging, FILE_KINDS["csv"], csv_name)
-        for path in parts + [trailer_path]:
+            results = [self._rate_slice(inputs, sources[0], parts[0], True)]
+        else:
+            with ThreadPoolExecutor(len(sources), thread_name_prefix="rate-slice") as pool:
+                results = list(pool.map(self._rate_slice, [inputs] * len(sources), sources, parts,
+                                        [i == 0 for i in range(len(sources))]))
+        accumulator = results[0].accumulator
+        for other in results[1:]:
+            accumulator.merge(other.accumulator)
+        usage = accumulator.summary()
+        totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"])
+        trailer = f"{staging}.trailer"
+        self._write_trailer(inputs, trailer, results, totals)
+        checksum = self.blobs.compose(parts + [trailer], staging, FILE_KINDS["csv"], inputs.csv_name)
+        for path in parts + [trailer]:
             self.blobs.delete(path)
-        return usage, totals, digest, sum(w.rows for _, w in results)
+        return usage, totals, StagedCsv(staging, checksum, sum(r.rows for r in results))
 
-    @staticmethod
-    def _totals(acc, tariff, supplier, recipient):
-        usage = acc.summary()
-        return usage, compute_totals(usage, tariff, supplier.state_code, recipient["stateCode"])
+    def _rate_slice(self, inputs: MonthInputs, calls: Iterator[CallRecord], part: str,
+                    header: bool) -> _SliceResult:
+        accumulator = UsageAccumulator(inputs.tariff, inputs.period)
+        with self.blobs.writer(part, FILE_KINDS["csv"], inputs.csv_name) as out:
+            writer = self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, header)
+            for call in calls:
+                writer.write(accumulator.add(call))
+            writer.flush()
+        return _SliceResult(accumulator, writer.rows, writer.minutes_written, writer.amount_written)
 
-    @staticmethod
-    def _adjustments(totals, tariff) -> list:
-        adjustments = []
-        if totals.included_minutes_applied:
-            adjustments.append((
-                "included minutes",
-                -totals.included_minutes_applied,
-                -(totals.included_minutes_applied * tariff.rate_per_minute),
-            ))
-        if totals.minimum_adjustment:
-            adjustments.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
-        return adjustments
+    def _write_trailer(self, inputs: MonthInputs, path: str, results: list[_SliceResult],
+                       totals: InvoiceTotals) -> None:
+        minutes = sum((r.minutes for r in results), Decimal(0))
+        amount = sum((r.amount for r in results), Decimal(0))
+        rows = csv_reconciliation_rows(minutes, amount, totals, inputs.tariff)
+        with self.blobs.writer(path, FILE_KINDS["csv"], inputs.csv_name) as out:
+            self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, False).finish(rows)
 
-    def _finish(self, inv_id: str, doc: dict) -> dict:
+    def _finish(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Make an "issuing" invoice complete from its document alone (idempotent)."""
         if doc.get("status") == "issued":
             return doc
-        company_id = doc["companyId"]
-        key = doc["billingPeriod"]["month"]
-        paths = file_paths(company_id, key)
+        inv_id = invoice_id(doc["companyId"], doc["billingPeriod"]["month"])
+        paths = file_paths(doc["companyId"], doc["billingPeriod"]["month"])
         staging = doc["files"].get("csvStaging")
-        if not self.blobs.exists(paths["csv"]):
-            if not staging or not self.blobs.exists(staging):
-                raise ConfigurationError(
-                    f"invoice {doc['invoiceNumber']} is missing its staged CSV ({staging}); "
-                    "it needs an operator"
-                )
-            self.blobs.promote(staging, paths["csv"])
+        self._store_csv(doc, paths["csv"], staging)
         pdf = self.render_pdf(doc)
-        if not self.blobs.put_create_only(paths["pdf"], pdf, FILE_KINDS["pdf"], file_name(doc, "pdf")):
+        if not self.blobs.put_create_only(paths["pdf"], pdf, FILE_KINDS["pdf"], download_name(doc, "pdf")):
             log.info("invoice PDF already stored; kept as it is", extra={"json_fields": {"invoiceId": inv_id}})
-        fields = {
+        self.invoices.update(inv_id, {
             "status": "issued",
-            "issuedAt": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "issuedAt": self.clock().isoformat(timespec="milliseconds"),
             "files.pdfMd5": hashlib.md5(pdf).hexdigest(),
-        }
-        self.invoices.update(inv_id, fields)
+        })
         if staging:
             self.blobs.delete(staging)
         final = self.invoices.get(inv_id)
         return final if final is not None else {**doc, "status": "issued"}
 
+    def _store_csv(self, doc: Mapping[str, Any], final: str, staging: str | None) -> None:
+        if self.blobs.exists(final):
+            return
+        if not staging or not self.blobs.exists(staging):
+            raise IntegrityError(
+                f"invoice {doc['invoiceNumber']} ({doc.get('invoiceId')}) is missing its staged CSV "
+                f"({staging}); it needs an operator"
+            )
+        self.blobs.promote(staging, final)
+
     # -- reading -------------------------------------------------------------------------------
 
-    def get(self, company_id: str, period_key: str) -> dict:
+    def get(self, company_id: str, period_key: str) -> dict[str, Any]:
+        """The company-month's invoice (NotFound when there is none)."""
         validate_company_id(company_id)
-        if not PERIOD_KEY.match(period_key or ""):
-            raise ValidationError(f"period must look like YYYY-MM, got {period_key!r}")
-        BillingPeriod.from_key(period_key, "UTC")
+        BillingPeriod.from_key(period_key)
         doc = self.invoices.get(invoice_id(company_id, period_key))
         if doc is None:
             raise NotFoundError(f"Invoice for company '{company_id}' and period {period_key} not found")
         return doc
 
-    def list(self, company_id: str, year: Any = None) -> list[dict]:
+    def list(self, company_id: str, year: Any = None) -> list[dict[str, Any]]:
+        """The company's invoices, newest first, optionally of one year."""
         validate_company_id(company_id)
-        year_int = None
-        if year not in (None, ""):
-            try:
-                year_int = int(year)
-            except (TypeError, ValueError):
-                raise ValidationError(f"year must be an integer, got {year!r}") from None
-            if not 2000 <= year_int <= 9999:
-                raise ValidationError(f"year must be between 2000 and 9999, got {year_int}")
+        year_int = parse_year(year) if year not in (None, "") else None
         if self.companies.get(company_id) is None:
             raise NotFoundError(f"Company '{company_id}' not found")
         return self.invoices.list_for_company(company_id, year_int)
 
-    def file(self, company_id: str, period_key: str, kind: str) -> tuple[str, str, str]:
-        """(object path, download filename, content type) of an issued invoice's PDF or CSV."""
-        if kind not in FILE_KINDS:
-            raise NotFoundError(f"unknown file kind {kind!r}; expected pdf or csv")
+    def issued(self, company_id: str, period_key: str) -> dict[str, Any]:
+        """The month's invoice, which must be issued (its files exist)."""
         doc = self.get(company_id, period_key)
         if doc.get("status") != "issued":
             raise NotFoundError(f"invoice {doc.get('invoiceNumber')} is not issued yet")
-        return file_paths(company_id, period_key)[kind], file_name(doc, kind), FILE_KINDS[kind]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (Decimal, date, datetime)):
-        return str(value)
-    return value
-
+        return doc

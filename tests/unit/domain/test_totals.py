@@ -5,7 +5,8 @@ from hypothesis import given, settings, strategies as st
 
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, Tariff, rate_calls
-from billing.domain.totals import compute_totals, due_date, invoice_amounts_json
+from billing.domain.presenter import invoice_amounts_json
+from billing.domain.totals import compute_totals, due_date
 
 SEPT = BillingPeriod(2025, 9, "Asia/Kolkata")
 T0 = datetime(2025, 9, 10, 12, 0, tzinfo=timezone.utc)

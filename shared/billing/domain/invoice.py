@@ -1,0 +1,237 @@
+"""The invoice's own rules: ids, file names, the parties it names, and the document it becomes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Mapping
+
+from billing.domain import gst, numbering
+from billing.domain.period import BillingPeriod
+from billing.domain.presenter import invoice_amounts_json, jsonable
+from billing.domain.rating import Tariff, UsageSummary
+from billing.domain.totals import InvoiceTotals, due_date
+from billing.errors import ConfigurationError, ValidationError
+
+COMPANY_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+FILE_KINDS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+DEFAULT_SAC = "998319"
+MAX_CSV_ATTACHMENT_BYTES = 5_000_000  # larger CSVs are linked from the email, not attached
+SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin")
+# The supplier's bank details, in the order invoices and emails show them.
+BANK_FIELDS = (
+    ("accountName", "Account name"), ("bankName", "Bank"), ("accountNumber", "Account number"),
+    ("ifsc", "IFSC"), ("branch", "Branch"), ("upiId", "UPI ID"),
+)
+
+
+def validate_company_id(company_id: object) -> str:
+    """companyId: 1-64 characters of a-z, 0-9, '_' and '-'."""
+    if not isinstance(company_id, str) or not COMPANY_ID.match(company_id):
+        text = str(company_id)
+        shown = company_id if isinstance(company_id, str) and len(text) <= 80 else f"{text[:80]}..."
+        raise ValidationError(f"company id must be 1-64 characters of a-z, 0-9, '_' or '-', got {shown!r}")
+    return company_id
+
+
+def invoice_id(company_id: str, period_key: str) -> str:
+    """The idempotency key of a company-month's first invoice."""
+    return f"{company_id}_{period_key}"
+
+
+def file_paths(company_id: str, period_key: str) -> dict[str, str]:
+    """Where the invoice's PDF and CSV are stored in the bucket."""
+    base = f"invoices/{company_id}/{period_key}/{company_id}_{period_key}"
+    return {"pdf": f"{base}_invoice.pdf", "csv": f"{base}_calls.csv"}
+
+
+def staging_path(company_id: str, period_key: str, token: str) -> str:
+    """A unique staging object for a CSV being written (promoted once the invoice exists)."""
+    return f"staging/{company_id}/{period_key}/{token}.csv"
+
+
+def download_stem(doc: Mapping[str, Any]) -> str:
+    """"VD/25-26/00001", "vysedeck", "2025-09" -> "VD-25-26-00001_vysedeck_2025-09"."""
+    number = str(doc.get("invoiceNumber", "")).replace("/", "-")
+    month = (doc.get("billingPeriod") or {}).get("month", "")
+    stem = f"{number}_{doc.get('companyId', '')}_{month}"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
+
+
+def download_name(doc: Mapping[str, Any], kind: str) -> str:
+    """The file name a browser or a mail client shows for the invoice's PDF or CSV."""
+    return f"{download_stem(doc)}_{'invoice.pdf' if kind == 'pdf' else 'calls.csv'}"
+
+
+def _party_gstin_and_state(gstin: object, state_code: object, default: str) -> tuple[str | None, str]:
+    clean = gst.validate_gstin(str(gstin)) if gstin else None
+    return clean, gst.recipient_state_code(clean, state_code, default)
+
+
+@dataclass(frozen=True)
+class Supplier:
+    """The service operator, as invoices show it."""
+
+    legal_name: str
+    address: str
+    gstin: str | None
+    state_code: str
+    sac_code: str
+    prefix: str
+    extras: Mapping[str, Any]
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any] | None) -> "Supplier":
+        """Validated supplier settings (settings/billing), or ConfigurationError saying what is wrong."""
+        if not doc:
+            raise ConfigurationError("supplier settings (settings/billing) are missing")
+        name = doc.get("legalName")
+        if not name:
+            raise ConfigurationError("supplier settings need legalName")
+        try:
+            gstin, state = _party_gstin_and_state(doc.get("gstin"), doc.get("stateCode"), "")
+        except ValidationError as exc:
+            raise ConfigurationError(f"supplier settings: {exc.detail}") from None
+        if not state:
+            raise ConfigurationError("supplier settings need stateCode or gstin")
+        prefix = numbering.validate_prefix(doc.get("invoicePrefix") or "")
+        extras = {k: doc[k] for k in SUPPLIER_EXTRAS if k in doc}
+        return cls(str(name), str(doc.get("address", "")), gstin, state,
+                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The supplier as stored on (and printed from) each invoice."""
+        return {
+            "legalName": self.legal_name,
+            "address": self.address,
+            "gstin": self.gstin,
+            "stateCode": self.state_code,
+            "stateName": gst.STATE_NAMES.get(self.state_code, ""),
+            "sacCode": self.sac_code,
+            **self.extras,
+        }
+
+
+def recipient_snapshot(company_id: str, company: Mapping[str, Any], supplier_state: str) -> dict[str, Any]:
+    """The customer as the invoice shows it; a malformed GSTIN is a configuration error."""
+    try:
+        gstin, state = _party_gstin_and_state(company.get("gstin"), company.get("stateCode"), supplier_state)
+    except ValidationError as exc:
+        raise ConfigurationError(f"company '{company_id}': {exc.detail}") from None
+    name = company.get("name") or company.get("legalName")
+    if not name:
+        raise ConfigurationError(f"company '{company_id}' has no name")
+    return {
+        "companyId": company_id,
+        "legalName": name,
+        "address": company.get("address", ""),
+        "gstin": gstin,
+        "stateCode": state,
+        "stateName": gst.STATE_NAMES.get(state, ""),
+        "billingEmail": company.get("billingEmail"),
+    }
+
+
+def inputs_digest(*parts: Any) -> str:
+    """SHA-256 over the inputs an invoice was computed from (stable key order)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass(frozen=True)
+class StagedCsv:
+    """The month's CSV as written to its staging object."""
+
+    path: str
+    checksum: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """Everything an invoice says except its number and date (those come from numbering)."""
+
+    company_id: str
+    period: BillingPeriod
+    tariff: Tariff
+    tariff_snapshot: Mapping[str, Any]
+    supplier: Supplier
+    recipient: Mapping[str, Any]
+    usage: UsageSummary
+    totals: InvoiceTotals
+    csv: StagedCsv
+    files: Mapping[str, str]  # kind -> gs:// URI of the final object
+
+    @property
+    def invoice_id(self) -> str:
+        return invoice_id(self.company_id, self.period.key)
+
+    @property
+    def digest(self) -> str:
+        return inputs_digest(dict(self.tariff_snapshot), dict(self.recipient), self.supplier.snapshot(),
+                             self.period.key, self.csv.checksum)
+
+
+def build_invoice_document(draft: InvoiceDraft, seq: int, invoice_date: date, created_at: datetime) -> dict[str, Any]:
+    """The stored invoice (status "issuing") once numbering gave it `seq` on `invoice_date`."""
+    fy = numbering.financial_year(invoice_date)
+    recipient = dict(draft.recipient)
+    return {
+        "invoiceId": draft.invoice_id,
+        "companyId": draft.company_id,
+        "invoiceNumber": numbering.format_invoice_number(draft.supplier.prefix, fy, seq),
+        "financialYear": fy,
+        "sequence": seq,
+        "status": "issuing",
+        "invoiceDate": invoice_date.isoformat(),
+        "dueDate": due_date(invoice_date, draft.tariff.payment_terms_days).isoformat(),
+        "billingPeriod": draft.period.to_json(),
+        "supplier": draft.supplier.snapshot(),
+        "recipient": recipient,
+        "placeOfSupply": {"stateCode": recipient["stateCode"], "stateName": recipient["stateName"]},
+        "reverseCharge": False,
+        **invoice_amounts_json(draft.totals, draft.usage),
+        "anomalies": list(draft.usage.anomalies),
+        "tariff": jsonable(dict(draft.tariff_snapshot)),
+        "files": {
+            "pdf": draft.files["pdf"],
+            "csv": draft.files["csv"],
+            "csvStaging": draft.csv.path,
+            "csvChecksum": draft.csv.checksum,
+            "csvRows": draft.csv.rows,
+        },
+        "inputsDigest": draft.digest,
+        "createdAt": created_at.isoformat(timespec="milliseconds"),
+        "delivery": {"status": "not-sent", "attempts": 0},
+    }
+
+
+def csv_adjustments(totals: InvoiceTotals, tariff: Tariff) -> list[tuple[str, Decimal, Decimal]]:
+    """(label, minutes, amount) rows the invoice applies after rating: included minutes, minimum charge."""
+    rows: list[tuple[str, Decimal, Decimal]] = []
+    if totals.included_minutes_applied:
+        minutes = totals.included_minutes_applied
+        rows.append(("included minutes", -minutes, -(minutes * tariff.rate_per_minute)))
+    if totals.minimum_adjustment:
+        rows.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
+    return rows
+
+
+def csv_reconciliation_rows(
+    minutes_written: Decimal, amount_written: Decimal, totals: InvoiceTotals, tariff: Tariff
+) -> list[tuple[str, Decimal, Decimal]]:
+    """The CSV's trailing rows, so its minutes and amount columns add up to the invoice exactly.
+
+    The adjustments the invoice applies come first; a last row carries what rounding (the
+    policy's and to paise) changed."""
+    rows = csv_adjustments(totals, tariff)
+    minutes = minutes_written + sum((m for _, m, _ in rows), Decimal(0))
+    amount = amount_written + sum((a for _, _, a in rows), Decimal(0))
+    if minutes != totals.chargeable_minutes or amount != totals.call_charges:
+        rows.append(("rounding (billing policy and paise)", totals.chargeable_minutes - minutes,
+                     totals.call_charges - amount))
+    return rows
