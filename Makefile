@@ -33,6 +33,8 @@ demo: $(STAMP)
 	$(PY) infra/local/demo.py
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+# Not on the functions' runtime path: demo seeding and the operator's console script.
+PACKAGE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "seed.py", "cli.py")
 
 
 def runtime_requirements() -> list[str]:
@@ -35,7 +37,7 @@ def stage(dest: Path) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     shutil.copy2(ROOT / "functions" / "main.py", dest / "main.py")
-    shutil.copytree(ROOT / "shared" / "billing", dest / "billing", ignore=IGNORE)
+    shutil.copytree(ROOT / "shared" / "billing", dest / "billing", ignore=PACKAGE_IGNORE)
     shutil.copytree(ROOT / "templates", dest / "templates", ignore=IGNORE)
     (dest / "requirements.txt").write_text("\n".join(runtime_requirements()) + "\n")
     (dest / ".gcloudignore").write_text("__pycache__/\n*.pyc\n")

@@ -33,6 +33,9 @@ def test_staged_folder_serves_the_http_function(tmp_path):
     assert sorted(p.name for p in bundle.iterdir()) == [".gcloudignore", "billing", "main.py", "requirements.txt", "templates"]
     requirements = (bundle / "requirements.txt").read_text().split()
     assert all("==" in r for r in requirements) and any(r.startswith("functions-framework==") for r in requirements)
+    names = {r.split("==")[0] for r in requirements}
+    assert {"firebase-admin", "babel"} <= names and not names & {"tqdm", "google-cloud-scheduler"}
+    assert not (bundle / "billing" / "seed.py").exists() and not (bundle / "billing" / "cli.py").exists()
 
     port = emulators.free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
