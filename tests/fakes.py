@@ -10,7 +10,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord
@@ -69,6 +69,7 @@ class FakeInvoices:
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
+        self.counter_writes: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
@@ -76,16 +77,35 @@ class FakeInvoices:
             doc = self.docs.get(invoice_id)
             return copy.deepcopy(doc) if doc is not None else None
 
-    def create_numbered(self, invoice_id: str, counter_id: str,
-                        build: Callable[[int], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         with self._lock:
             if invoice_id in self.docs:
                 return copy.deepcopy(self.docs[invoice_id]), False
-            seq = self.counters.get(counter_id, 1)
-            doc = build(seq)
-            self.counters[counter_id] = seq + 1
             self.docs[invoice_id] = copy.deepcopy(doc)
-            return doc, True
+            return copy.deepcopy(doc), True
+
+    def pending_drafts(self, limit: int) -> list[str]:
+        with self._lock:
+            drafts = [(d["createdAt"], i) for i, d in self.docs.items() if d.get("status") == "draft"]
+        return [i for _, i in sorted(drafts)[:limit]]
+
+    def number_drafts(self, invoice_ids: Sequence[str], counter_id: str,
+                      number: Callable[[Mapping[str, Any], int], dict[str, Any]]) -> list[dict[str, Any]]:
+        with self._lock:
+            seq = self.counters.get(counter_id, 1)
+            first, result = seq, []
+            for invoice_id in invoice_ids:
+                doc = self.docs.get(invoice_id)
+                if doc is None:
+                    continue
+                if doc.get("status") == "draft":
+                    doc.update(copy.deepcopy(number(doc, seq)))
+                    seq += 1
+                result.append(copy.deepcopy(doc))
+            if seq > first:
+                self.counters[counter_id] = seq
+                self.counter_writes[counter_id] = self.counter_writes.get(counter_id, 0) + 1
+            return result
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from email.message import EmailMessage
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall
@@ -43,12 +43,19 @@ class InvoiceRepository(Protocol):
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         """The invoice document, or None."""
 
-    def create_numbered(
-        self, invoice_id: str, counter_id: str, build: Callable[[int], dict[str, Any]]
-    ) -> tuple[dict[str, Any], bool]:
-        """Atomically: return the existing invoice, or take the counter's next number, create it.
+    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create the invoice unless it exists (create-only); returns (document, created)."""
 
-        Returns (document, created)."""
+    def pending_drafts(self, limit: int) -> list[str]:
+        """Ids of invoices still waiting for a number ("draft"), oldest first."""
+
+    def number_drafts(
+        self, invoice_ids: Sequence[str], counter_id: str,
+        number: Callable[[Mapping[str, Any], int], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """In one transaction: each listed invoice still "draft" takes the counter's next number
+        (in list order) and the fields number(doc, seq) returns; the counter is written once.
+        Returns the listed invoices that exist, as they are afterwards."""
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         """Merge fields (dotted paths allowed) into an existing invoice."""

@@ -219,7 +219,7 @@ def base_url(request: flask.Request, container: Container) -> str:
     return request.host_url.rstrip("/") + prefix
 
 
-INTERNAL_FIELDS = {"tariff", "amountsPaise"}
+INTERNAL_FIELDS = {"tariff", "amountsPaise", "terms"}
 
 
 def present(doc: dict, request: flask.Request, container: Container) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -196,3 +198,15 @@ def test_key_roles(api, method, path, admin_only):
         assert list(api.db.collection("billingRuns").stream()) == []
     else:
         assert status == 200, body
+
+
+def test_seed_example_json_is_what_the_api_always_returned(api):
+    """The seed invoice's JSON, field for field and in order, as recorded before the architecture
+    rework (volatile fields aside: timestamps, links with this server's port, bucket URIs)."""
+    golden = json.loads((Path(__file__).parent / "golden" / "seed_invoice_2025-09.json").read_text())
+    seed_demo(api.db, Settings(project=api.project))
+    status, body = api.json("POST", "/billing/generate/vysedeck?month=9&year=2025")
+    assert status == 200, body
+    volatile = {"createdAt", "issuedAt", "downloadLinks", "files"}
+    assert [k for k in body if k not in volatile] == list(golden)
+    assert {k: v for k, v in body.items() if k not in volatile} == golden

@@ -40,7 +40,8 @@ def container(storage_emulator, firestore_emulator, crash_at: str | None = None)
 def arm(c: Container, step: str) -> None:
     """Make the next call of one step raise (once)."""
     targets = {
-        "after-csv-staged": (c.invoices, "create_numbered"),       # CSV uploaded, no invoice doc yet
+        "after-csv-staged": (c.invoices, "create_draft"),          # CSV uploaded, no invoice doc yet
+        "after-draft-created": (c.invoices, "number_drafts"),      # doc "draft", no number yet
         "after-invoice-written": (c.blobs, "promote"),               # doc "issuing", CSV not final yet
         "before-pdf-upload": (c.blobs, "put_create_only"),           # CSV final, no PDF
         "after-pdf-upload": (c.invoices, "update"),                  # PDF stored, not marked issued
@@ -72,7 +73,7 @@ STABLE = ("invoiceNumber", "subtotal", "gstAmount", "totalAmount", "lineItems", 
           "usageData", "invoiceDate", "dueDate", "billingPeriod", "inputsDigest", "status")
 
 
-@pytest.mark.parametrize("step", ["after-csv-staged", "after-invoice-written", "before-pdf-upload", "after-pdf-upload"])
+@pytest.mark.parametrize("step", ["after-csv-staged", "after-draft-created", "after-invoice-written", "before-pdf-upload", "after-pdf-upload"])
 def test_crash_then_retry_gives_the_uninterrupted_result(storage_emulator, firestore_emulator, reference, step):
     ref_doc, ref_files = reference
     c = container(storage_emulator, firestore_emulator, crash_at=step)

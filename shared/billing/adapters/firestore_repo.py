@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -190,9 +190,10 @@ def _counter_lock(counter_id: str) -> threading.Lock:
 
 
 class FirestoreInvoices:
-    """invoices/{companyId}_{YYYY-MM}, numbered from invoiceCounters/{prefix}_{FY} in one transaction.
+    """invoices/{id}: created as drafts, numbered from invoiceCounters/{prefix}_{FY} in transactions.
 
-    The transaction is what guarantees one number per invoice and no gaps, across instances.
+    A transaction numbers one invoice (on demand) or a batch of drafts (the monthly run); it is
+    what guarantees one number per invoice and no gaps, across instances.
     Within one process, transactions on the same counter are also queued behind a lock: they
     would only contend for the counter's lock in Firestore and abort each other.
     """
@@ -208,26 +209,59 @@ class FirestoreInvoices:
         snap = self._col.document(invoice_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def create_numbered(
-        self, invoice_id: str, counter_id: str, build: Callable[[int], dict]
-    ) -> tuple[dict, bool]:
-        inv_ref = self._col.document(invoice_id)
+    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create the invoice unless it exists (create-only); returns (document, created)."""
+        ref = self._col.document(invoice_id)
+        try:
+            with transient(f"creating invoice {invoice_id}"):
+                ref.create(doc)
+            return doc, True
+        except gexc.AlreadyExists:
+            existing = self.get(invoice_id)
+            if existing is None:  # deleted in between: never by this service
+                raise TransientError(f"invoice {invoice_id} vanished while being created") from None
+            return existing, False
+
+    def pending_drafts(self, limit: int) -> list[str]:
+        """Ids of invoices still waiting for a number, oldest first."""
+        query = (self._col.where(filter=FieldFilter("status", "==", "draft"))
+                 .order_by("createdAt").order_by("__name__").limit(limit))
+        with transient("listing draft invoices"):
+            return [snap.id for snap in query.select([]).stream()]
+
+    def number_drafts(
+        self, invoice_ids: Sequence[str], counter_id: str,
+        number: Callable[[Mapping[str, Any], int], dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """One transaction: the listed invoices still "draft" take the counter's next numbers in order.
+
+        The counter document is written once per transaction (its `writes` field counts them)."""
+        refs = [self._col.document(i) for i in invoice_ids]
         ctr_ref = self._counters.document(counter_id)
 
         @firestore.transactional
-        def txn(transaction) -> tuple[dict, bool]:
-            snap = inv_ref.get(transaction=transaction)
-            if snap.exists:
-                return snap.to_dict(), False
+        def txn(transaction: Any) -> list[dict[str, Any]]:
+            snaps = list(transaction.get_all(refs)) if refs else []
+            docs = {snap.id: snap.to_dict() for snap in snaps if snap.exists}
             counter = ctr_ref.get(transaction=transaction)
-            seq = int((counter.to_dict() or {}).get("next", 1)) if counter.exists else 1
-            doc = build(seq)
-            transaction.set(
-                ctr_ref,
-                {"next": seq + 1, "lastInvoiceId": invoice_id, "updatedAt": _now_iso()},
-            )
-            transaction.create(inv_ref, doc)
-            return doc, True
+            state = (counter.to_dict() or {}) if counter.exists else {}
+            seq = int(state.get("next", 1))
+            first = seq
+            result = []
+            for ref in refs:
+                doc = docs.get(ref.id)
+                if doc is None:
+                    continue
+                if doc.get("status") == "draft":
+                    fields = number(doc, seq)
+                    transaction.update(ref, fields)
+                    doc = {**doc, **fields}
+                    seq += 1
+                result.append(doc)
+            if seq > first:
+                transaction.set(ctr_ref, {"next": seq, "writes": int(state.get("writes", 0)) + 1,
+                                          "lastInvoiceId": refs[-1].id, "updatedAt": _now_iso()})
+            return result
 
         # The client retries an aborted transaction immediately; under heavy contention on one
         # counter (several instances) we also back off between rounds so contenders spread out.
@@ -244,9 +278,9 @@ class FirestoreInvoices:
                     time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
                     continue
                 if is_transient(exc):
-                    raise TransientError(f"Firestore unavailable while numbering the invoice: {exc}") from exc
+                    raise TransientError(f"Firestore unavailable while numbering invoices: {exc}") from exc
                 raise
-        raise TransientError(f"could not allocate an invoice number for {invoice_id}: too much contention")
+        raise TransientError(f"could not number {len(refs)} invoice(s) on {counter_id}: too much contention")
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         with transient(f"updating invoice {invoice_id}"):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from billing.domain import gst, numbering
-from billing.domain.period import BillingPeriod
+from billing.domain.period import BillingPeriod, zone
 from billing.domain.presenter import invoice_amounts_json, jsonable
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.totals import InvoiceTotals, due_date
@@ -20,6 +20,7 @@ from billing.errors import ConfigurationError, ValidationError
 COMPANY_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 FILE_KINDS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 DEFAULT_SAC = "998319"
+SUPPLIER_TIMEZONE = "Asia/Kolkata"
 MAX_CSV_ATTACHMENT_BYTES = 5_000_000  # larger CSVs are linked from the email, not attached
 SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin")
 # The supplier's bank details, in the order invoices and emails show them.
@@ -83,6 +84,7 @@ class Supplier:
     sac_code: str
     prefix: str
     extras: Mapping[str, Any]
+    timezone: str = "Asia/Kolkata"  # the calendar of invoice dates and financial years
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any] | None) -> "Supplier":
@@ -99,9 +101,14 @@ class Supplier:
         if not state:
             raise ConfigurationError("supplier settings need stateCode or gstin")
         prefix = numbering.validate_prefix(doc.get("invoicePrefix") or "")
+        tz = str(doc.get("timezone") or SUPPLIER_TIMEZONE)
+        try:
+            zone(tz)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"supplier settings: {exc.detail}") from None
         extras = {k: doc[k] for k in SUPPLIER_EXTRAS if k in doc}
         return cls(str(name), str(doc.get("address", "")), gstin, state,
-                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras)
+                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras, tz)
 
     def snapshot(self) -> dict[str, Any]:
         """The supplier as stored on (and printed from) each invoice."""
@@ -176,19 +183,13 @@ class InvoiceDraft:
                              self.period.key, self.csv.checksum)
 
 
-def build_invoice_document(draft: InvoiceDraft, seq: int, invoice_date: date, created_at: datetime) -> dict[str, Any]:
-    """The stored invoice (status "issuing") once numbering gave it `seq` on `invoice_date`."""
-    fy = numbering.financial_year(invoice_date)
+def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
+    """The stored invoice before numbering (status "draft"): every amount, no number or date yet."""
     recipient = dict(draft.recipient)
     return {
         "invoiceId": draft.invoice_id,
         "companyId": draft.company_id,
-        "invoiceNumber": numbering.format_invoice_number(draft.supplier.prefix, fy, seq),
-        "financialYear": fy,
-        "sequence": seq,
-        "status": "issuing",
-        "invoiceDate": invoice_date.isoformat(),
-        "dueDate": due_date(invoice_date, draft.tariff.payment_terms_days).isoformat(),
+        "status": "draft",
         "billingPeriod": draft.period.to_json(),
         "supplier": draft.supplier.snapshot(),
         "recipient": recipient,
@@ -197,6 +198,7 @@ def build_invoice_document(draft: InvoiceDraft, seq: int, invoice_date: date, cr
         **invoice_amounts_json(draft.totals, draft.usage),
         "anomalies": list(draft.usage.anomalies),
         "tariff": jsonable(dict(draft.tariff_snapshot)),
+        "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
         "files": {
             "pdf": draft.files["pdf"],
             "csv": draft.files["csv"],
@@ -207,6 +209,20 @@ def build_invoice_document(draft: InvoiceDraft, seq: int, invoice_date: date, cr
         "inputsDigest": draft.digest,
         "createdAt": created_at.isoformat(timespec="milliseconds"),
         "delivery": {"status": "not-sent", "attempts": 0},
+    }
+
+
+def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, invoice_date: date) -> dict[str, Any]:
+    """What numbering adds to a draft (status "issuing"): number, financial year, dates."""
+    fy = numbering.financial_year(invoice_date)
+    terms = int((doc.get("terms") or {}).get("paymentTermsDays", 7))
+    return {
+        "invoiceNumber": numbering.format_invoice_number(prefix, fy, seq),
+        "financialYear": fy,
+        "sequence": seq,
+        "status": "issuing",
+        "invoiceDate": invoice_date.isoformat(),
+        "dueDate": due_date(invoice_date, terms).isoformat(),
     }
 
 

@@ -2,14 +2,15 @@
 
 The steps, each safe to repeat after a crash:
   1. validate everything (nothing is written on bad input);
-  2. an issued invoice is returned as it is;
-  3. stream the month's calls once, in one or more time slices: rate them and write the CSV to a
-     unique staging object;
-  4. one Firestore transaction creates the invoice document (status "issuing") with the next
-     invoice number, unless another request created it first (then that one is used);
+  2. an existing invoice is taken up where it stands (issued: returned as it is);
+  3. draft: stream the month's calls once, in one or more time slices, rate them, write the CSV
+     to a unique staging object, and create the invoice document create-only as a "draft"
+     (every amount, no number); if another request created it first, that one is used;
+  4. number: a transaction on the financial year's counter gives drafts their numbers and
+     invoice date (one draft on demand; a batch of hundreds in the monthly run's sequencer);
   5. finish from the document alone: promote the staged CSV, render and upload the PDF
      (create-only, deterministic bytes), mark the invoice "issued".
-A retry that finds an "issuing" document resumes at step 5 with the same number and inputs.
+A retry that finds a "draft" resumes at step 4, an "issuing" one at step 5.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from billing.config import Settings
 from billing.domain import numbering
 from billing.domain.invoice import (
-    FILE_KINDS, InvoiceDraft, StagedCsv, Supplier, build_invoice_document, csv_reconciliation_rows,
-    download_name, file_paths, invoice_id, recipient_snapshot, staging_path, validate_company_id,
+    FILE_KINDS, InvoiceDraft, StagedCsv, Supplier, csv_reconciliation_rows, download_name, draft_document,
+    file_paths, invoice_id, numbering_fields, recipient_snapshot, staging_path, validate_company_id,
 )
 from billing.domain.period import BillingPeriod, invoice_date, parse_period, parse_year
 from billing.domain.rating import CallRecord, Tariff, UsageAccumulator, UsageSummary
@@ -100,22 +101,47 @@ class IssuanceService:
 
         read_slices overrides how many parallel time slices the month is read in (a run that
         already issues several companies at once reads each month as one stream)."""
+        doc = self.draft(company_id, month, year, read_slices)
+        if doc.get("status") == "draft":
+            doc = self.number([doc["invoiceId"]])[0]
+        return self.finish(doc)
+
+    def draft(self, company_id: str, month: Any = None, year: Any = None,
+              read_slices: int | None = None) -> dict[str, Any]:
+        """The month's invoice document: the existing one, or a new draft (rated, CSV staged)."""
         inputs = self.inputs(company_id, month, year)
         existing = self.invoices.get(inputs.invoice_id)
         if existing is not None:
-            return self._finish(existing)
+            return existing
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         recipient = recipient_snapshot(company_id, inputs.company, supplier.state_code)
         draft = self.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices)
-        doc, created = self._number(draft)
-        if created:
-            log.info("invoice created", extra={"json_fields": {
-                "invoiceId": inputs.invoice_id, "invoiceNumber": doc["invoiceNumber"]}})
-        else:
+        doc, created = self.invoices.create_draft(inputs.invoice_id, draft_document(draft, self.clock()))
+        if not created:
             self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
-            log.info("invoice already created by a concurrent request",
+            log.info("invoice already drafted by a concurrent request",
                      extra={"json_fields": {"invoiceId": inputs.invoice_id}})
-        return self._finish(doc)
+        return doc
+
+    def number(self, invoice_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Give the listed drafts the next numbers, in order, in one transaction, dated now.
+
+        The invoice date and financial year follow the supplier's calendar."""
+        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        issued_on = invoice_date(self.clock(), supplier.timezone)
+        counter = numbering.counter_id(supplier.prefix, numbering.financial_year(issued_on))
+        docs = self.invoices.number_drafts(
+            invoice_ids, counter, lambda doc, seq: numbering_fields(doc, supplier.prefix, seq, issued_on)
+        )
+        for doc in docs:
+            log.info("invoice numbered", extra={"json_fields": {
+                "invoiceId": doc.get("invoiceId"), "invoiceNumber": doc.get("invoiceNumber")}})
+        return docs
+
+    def number_pending(self, batch_size: int = 300) -> list[dict[str, Any]]:
+        """Number the oldest waiting drafts, one batch (one counter write); [] when none wait."""
+        pending = self.invoices.pending_drafts(batch_size)
+        return self.number(pending) if pending else []
 
     def inputs(self, company_id: str, month: Any = None, year: Any = None) -> MonthInputs:
         """The validated company, tariff and month (NotFound / Validation / Configuration errors)."""
@@ -142,15 +168,6 @@ class IssuanceService:
             tariff_snapshot=dict(inputs.company.get("billing") or {}), supplier=supplier,
             recipient=recipient, usage=usage, totals=totals, csv=csv,
             files={kind: self.blobs.uri(path) for kind, path in paths.items()},
-        )
-
-    def _number(self, draft: InvoiceDraft) -> tuple[dict[str, Any], bool]:
-        """Create the invoice with the next number of its financial year (or find it created)."""
-        now = self.clock()
-        issued_on = invoice_date(now, draft.period.timezone)
-        counter = numbering.counter_id(draft.supplier.prefix, numbering.financial_year(issued_on))
-        return self.invoices.create_numbered(
-            draft.invoice_id, counter, lambda seq: build_invoice_document(draft, seq, issued_on, now)
         )
 
     def _rate_month(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
@@ -194,10 +211,12 @@ class IssuanceService:
         with self.blobs.writer(path, FILE_KINDS["csv"], inputs.csv_name) as out:
             self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, False).finish(rows)
 
-    def _finish(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """Make an "issuing" invoice complete from its document alone (idempotent)."""
+    def finish(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Make a numbered ("issuing") invoice complete from its document alone (idempotent)."""
         if doc.get("status") == "issued":
             return doc
+        if doc.get("status") != "issuing":
+            raise IntegrityError(f"invoice {doc.get('invoiceId')} is {doc.get('status')!r}, not numbered yet")
         inv_id = invoice_id(doc["companyId"], doc["billingPeriod"]["month"])
         paths = file_paths(doc["companyId"], doc["billingPeriod"]["month"])
         staging = doc["files"].get("csvStaging")
