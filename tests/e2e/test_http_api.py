@@ -47,8 +47,8 @@ def test_seed_example_end_to_end(api):
     assert inv["usageData"]["billingPolicy"] == "per-call"
     assert [(i["quantity"], i["rate"], i["amount"]) for i in inv["lineItems"]] == [(12, 2.0, 24.0), (1, 1500.0, 1500.0)]
     assert (inv["subtotal"], inv["gstAmount"], inv["totalAmount"]) == (1524.0, 274.32, 1798.32)
-    assert inv["billingPeriod"]["startDate"] == "2025-09-01T00:00:00"
-    assert inv["billingPeriod"]["endDate"] == "2025-09-30T23:59:59"
+    assert inv["billingPeriod"]["startDate"] == "2025-09-01T00:00:00+05:30"  # vysedeck bills in IST
+    assert inv["billingPeriod"]["endDate"] == "2025-09-30T23:59:59+05:30"
     # The new ones.
     assert inv["status"] == "issued"
     assert inv["invoiceNumber"].startswith("VX/") and inv["invoiceNumber"].endswith("/00001")
@@ -202,11 +202,39 @@ def test_key_roles(api, method, path, admin_only):
 
 def test_seed_example_json_is_what_the_api_always_returned(api):
     """The seed invoice's JSON, field for field and in order, as recorded before the architecture
-    rework (volatile fields aside: timestamps, links with this server's port, bucket URIs)."""
+    rework (volatile fields aside: timestamps, links with this server's port, bucket URIs), with
+    the period's dates carrying their offset as the old API's did."""
     golden = json.loads((Path(__file__).parent / "golden" / "seed_invoice_2025-09.json").read_text())
     seed_demo(api.db, Settings(project=api.project))
     status, body = api.json("POST", "/billing/generate/vysedeck?month=9&year=2025")
     assert status == 200, body
-    volatile = {"createdAt", "issuedAt", "downloadLinks", "files"}
+    volatile = {"createdAt", "issuedAt", "downloadLinks", "files", "invoiceDate", "dueDate"}
     assert [k for k in body if k not in volatile] == list(golden)
     assert {k: v for k, v in body.items() if k not in volatile} == golden
+
+
+def test_an_old_client_parses_the_dates_as_before(api):
+    """Parse the response the way the old API's Python callers do: aware datetimes that compare."""
+    from datetime import datetime, timedelta
+
+    seed_demo(api.db, Settings(project=api.project))
+    _, inv = api.json("POST", "/billing/generate/vysedeck?month=9&year=2025")
+    issued = datetime.fromisoformat(inv["invoiceDate"])
+    due = datetime.fromisoformat(inv["dueDate"])
+    start = datetime.fromisoformat(inv["billingPeriod"]["startDate"])
+    end = datetime.fromisoformat(inv["billingPeriod"]["endDate"])
+    assert all(d.tzinfo is not None for d in (issued, due, start, end))
+    assert issued.utcoffset() == timedelta(hours=5, minutes=30)  # the supplier's calendar (IST)
+    assert due - issued == timedelta(days=7)
+    assert start < end < issued  # comparing aware values never raises
+    assert end - start == timedelta(days=30) - timedelta(seconds=1)
+
+
+def test_a_utc_company_gets_exactly_the_old_period_strings(api):
+    seed_demo(api.db, Settings(project=api.project))
+    api.db.collection("companies").document("utcco").set(
+        {"name": "UTC Co", "billing": {"ratePerMinute": 1, "timezone": "UTC"}})
+    status, inv = api.json("POST", "/billing/generate/utcco?month=9&year=2025")
+    assert status == 200, inv
+    assert inv["billingPeriod"]["startDate"] == "2025-09-01T00:00:00+00:00"
+    assert inv["billingPeriod"]["endDate"] == "2025-09-30T23:59:59+00:00"

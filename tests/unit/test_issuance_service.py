@@ -47,7 +47,8 @@ def test_seed_example_is_issued_with_files(source_cls, slices):
     doc = svc.generate("vysedeck", 9, 2025)
     assert (doc["subtotal"], doc["gstAmount"], doc["totalAmount"]) == (1524.0, 274.32, 1798.32)
     assert doc["invoiceNumber"] == "VX/25-26/00001" and doc["status"] == "issued"
-    assert doc["invoiceDate"] == "2025-10-02" and doc["dueDate"] == "2025-10-09"
+    # The numbering instant in the supplier's calendar (IST), with its offset, as the old API sent it.
+    assert doc["invoiceDate"] == "2025-10-02T11:30:00+05:30" and doc["dueDate"] == "2025-10-09T11:30:00+05:30"
     objects = svc.blobs.objects
     assert sorted(objects) == ["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv",
                                "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice.pdf"]

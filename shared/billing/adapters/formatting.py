@@ -23,6 +23,11 @@ def indian_amount(value: object) -> str:
     return format_decimal(quantize(as_decimal(value)), format=INDIAN_PATTERN, locale=LOCALE)
 
 
+def rate_amount(value: object) -> str:
+    """A per-unit rate at its own precision (2 to 4 decimals), grouped the Indian way: 0.125 -> '0.125'."""
+    return format_decimal(as_decimal(value), format="#,##,##0.00##", locale=LOCALE)
+
+
 def rupees(value: object, symbol: str = "₹") -> str:
     """1798.32 -> '₹ 1,798.32'; '' when the value is not a number."""
     try:

@@ -27,7 +27,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
-from billing.adapters.formatting import as_decimal, display_date, indian_amount
+from billing.adapters.formatting import as_decimal, display_date, indian_amount, rate_amount
 from billing.domain.invoice import BANK_FIELDS
 
 _lock = threading.Lock()
@@ -189,7 +189,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
         rows.append([
             _p(n, s.body), _p(item.get("description", ""), s.body), _p(sac, s.body),
             _p(f"{_qty(item.get('quantity', 0))} {item.get('unit', '')}".strip(), s.right),
-            _p(_money(item.get("rate")), s.right), _p(_money(item.get("amount")), s.right),
+            _p(rate_amount(item.get("rate")), s.right), _p(_money(item.get("amount")), s.right),
         ])
     n_items = len(rows)
     rows.append(["", _p("Taxable value", s.bold), "", "", "", _p(_money(invoice.get("subtotal")), s.right_bold)])

@@ -62,7 +62,13 @@ def validate_state_code(code) -> str:
 def recipient_state_code(gstin: str | None, state_code: str | None, default: str) -> str:
     """stateCode if given, else the GSTIN's first two digits, else default (the supplier's state)."""
     if state_code not in (None, ""):
-        return validate_state_code(state_code)
+        code = validate_state_code(state_code)
+        if gstin and validate_gstin(gstin)[:2] != code:
+            raise ValidationError(
+                f"stateCode {code!r} contradicts GSTIN {gstin!r}, whose state code is {gstin[:2]!r}; "
+                "fix one of them (the GSTIN's state decides CGST/SGST vs IGST)"
+            )
+        return code
     if gstin:
         return validate_state_code(validate_gstin(gstin)[:2])
     return default

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -212,17 +212,21 @@ def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
     }
 
 
-def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, invoice_date: date) -> dict[str, Any]:
-    """What numbering adds to a draft (status "issuing"): number, financial year, dates."""
-    fy = numbering.financial_year(invoice_date)
+def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, issued_at: datetime) -> dict[str, Any]:
+    """What numbering adds to a draft (status "issuing"): number, financial year, dates.
+
+    issued_at is the numbering instant in the supplier's timezone: invoiceDate is that instant
+    with its offset (the old API's format), dueDate the same time paymentTermsDays later, and the
+    financial year is that of its calendar date."""
+    fy = numbering.financial_year(issued_at.date())
     terms = int((doc.get("terms") or {}).get("paymentTermsDays", 7))
     return {
         "invoiceNumber": numbering.format_invoice_number(prefix, fy, seq),
         "financialYear": fy,
         "sequence": seq,
         "status": "issuing",
-        "invoiceDate": invoice_date.isoformat(),
-        "dueDate": due_date(invoice_date, terms).isoformat(),
+        "invoiceDate": issued_at.isoformat(),
+        "dueDate": due_date(issued_at, terms).isoformat(),
     }
 
 

@@ -55,12 +55,13 @@ class BillingPeriod:
 
     @property
     def start_date(self) -> str:
-        return datetime(self.year, self.month, 1).isoformat()
+        """The first instant, with the timezone's offset (the old API's format)."""
+        return self.start.isoformat()
 
     @property
     def end_date(self) -> str:
-        nxt = self.next()
-        return (datetime(nxt.year, nxt.month, 1) - timedelta(seconds=1)).isoformat()
+        """The last second, with the offset in force then (wall-clock arithmetic in the zone)."""
+        return (self.end - timedelta(seconds=1)).isoformat()
 
     @property
     def days(self) -> list[date]:
@@ -116,9 +117,9 @@ def parse_year(value: object) -> int:
     return year
 
 
-def invoice_date(now: datetime, tz: str) -> date:
-    """The calendar date of the instant `now` in timezone tz."""
-    return now.astimezone(zone(tz)).date()
+def local_time(now: datetime, tz: str) -> datetime:
+    """The instant `now` on the wall clock of timezone tz (aware)."""
+    return now.astimezone(zone(tz))
 
 
 def _as_int(value, name: str, expected: str) -> int:

@@ -56,7 +56,9 @@ class Tariff:
             raise ConfigurationError("company has no billing settings (billing.ratePerMinute is required)")
 
         def number(field: str, default=None, required=False) -> Decimal:
-            value = billing.get(field, default)
+            value = billing.get(field)
+            if value is None:  # absent and null both mean "the default"
+                value = default
             if value is None:
                 if required:
                     raise ConfigurationError(f"billing.{field} is required")

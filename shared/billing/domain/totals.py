@@ -8,12 +8,15 @@ maintenance fee -> subtotal -> GST -> total.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import TypeVar
 from decimal import Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
 from billing.domain.money import quantize
 from billing.domain.rating import Tariff, UsageSummary
+
+DateOrTime = TypeVar("DateOrTime", date, datetime)
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,13 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
-    description = f"Voice agent call charges ({format_minutes(chargeable)} min x Rs {quantize(tariff.rate_per_minute)}/min)"
+    description = f"Voice agent call charges ({format_minutes(chargeable)} min x ₹ {rate_text(tariff.rate_per_minute)}/min)"
     if included:
         description += f", after {format_minutes(included)} included min"
     items = [LineItem(description, chargeable, tariff.rate_per_minute, usage_charge, "min")]
     if minimum_adjustment:
         items.append(LineItem(
-            f"Minimum usage charge adjustment (minimum Rs {quantize(tariff.minimum_usage_charge)})",
+            f"Minimum usage charge adjustment (minimum ₹ {quantize(tariff.minimum_usage_charge)})",
             Decimal(1), minimum_adjustment, minimum_adjustment, "month",
         ))
     if fee:
@@ -79,10 +82,17 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     )
 
 
+def rate_text(rate: Decimal) -> str:
+    """A rate at the precision it is computed with, at least two decimals: 2 -> '2.00', 0.125 -> '0.125'."""
+    exact = rate.normalize()
+    return f"{rate:.2f}" if exact == quantize(rate) else format(exact, "f")
+
+
 def format_minutes(minutes: Decimal) -> str:
     q = quantize(minutes)
     return str(int(q)) if q == q.to_integral_value() else f"{q:.2f}"
 
 
-def due_date(invoice_date: date, terms_days: int) -> date:
+def due_date(invoice_date: DateOrTime, terms_days: int) -> DateOrTime:
+    """The payment due date (or instant): terms_days after the invoice's."""
     return invoice_date + timedelta(days=terms_days)

@@ -29,7 +29,7 @@ from billing.domain.invoice import (
     FILE_KINDS, InvoiceDraft, StagedCsv, Supplier, csv_reconciliation_rows, download_name, draft_document,
     file_paths, invoice_id, numbering_fields, recipient_snapshot, staging_path, validate_company_id,
 )
-from billing.domain.period import BillingPeriod, invoice_date, parse_period, parse_year
+from billing.domain.period import BillingPeriod, local_time, parse_period, parse_year
 from billing.domain.rating import CallRecord, Tariff, UsageAccumulator, UsageSummary
 from billing.domain.totals import InvoiceTotals, compute_totals
 from billing.errors import IntegrityError, NotFoundError
@@ -128,10 +128,10 @@ class IssuanceService:
 
         The invoice date and financial year follow the supplier's calendar."""
         supplier = Supplier.from_doc(self.settings_repo.supplier())
-        issued_on = invoice_date(self.clock(), supplier.timezone)
-        counter = numbering.counter_id(supplier.prefix, numbering.financial_year(issued_on))
+        issued_at = local_time(self.clock(), supplier.timezone)
+        counter = numbering.counter_id(supplier.prefix, numbering.financial_year(issued_at.date()))
         docs = self.invoices.number_drafts(
-            invoice_ids, counter, lambda doc, seq: numbering_fields(doc, supplier.prefix, seq, issued_on)
+            invoice_ids, counter, lambda doc, seq: numbering_fields(doc, supplier.prefix, seq, issued_at)
         )
         for doc in docs:
             log.info("invoice numbered", extra={"json_fields": {

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.adapters.formatting import display_date, indian_amount, rupees
+from billing.adapters.formatting import display_date, indian_amount, rate_amount, rupees
 
 
 @pytest.mark.parametrize("value, text", [
@@ -22,3 +22,7 @@ def test_rupees_and_dates():
     assert display_date("2025-10-08") == "08 Oct 2025"
     assert display_date("2025-10-08T06:27:57+05:30") == "08 Oct 2025"
     assert display_date(None) == ""
+
+
+def test_rates_keep_their_precision():
+    assert [rate_amount(v) for v in (2, 0.125, 1.5, "0.1234", 1500)] == ["2.00", "0.125", "1.50", "0.1234", "1,500.00"]

@@ -25,7 +25,7 @@ INVOICE = {
     "usageData": {"totalCalls": 13, "billableCalls": 12, "totalBilledMinutes": 12, "billingPolicy": "per-call",
                   "anomalyCount": 0, "daily": [{"date": f"2025-09-{d:02d}", "calls": 1, "minutes": d % 4} for d in range(1, 31)]},
     "lineItems": [
-        {"description": "Voice agent call charges (12 min x Rs 2.00/min)", "quantity": 12, "rate": 2.0, "amount": 24.0, "unit": "min"},
+        {"description": "Voice agent call charges (12 min x ₹ 2.00/min)", "quantity": 12, "rate": 2.0, "amount": 24.0, "unit": "min"},
         {"description": "Monthly maintenance fee", "quantity": 1, "rate": 1500.0, "amount": 1500.0, "unit": "month"}],
     "subtotal": 1524.0, "gstAmount": 274.32, "totalAmount": 1798.32,
     "taxBreakdown": {"type": "intra-state", "rate": 18.0, "taxableValue": 1524.0, "components": [

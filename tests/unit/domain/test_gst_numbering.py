@@ -26,8 +26,9 @@ def test_bad_gstins_are_refused(gstin, fragment):
 
 
 def test_recipient_state_from_state_code_then_gstin_then_supplier():
-    assert recipient_state_code("27AAPFU0939F1ZV", "29", "07") == "29"
+    assert recipient_state_code("27AAPFU0939F1ZV", "27", "07") == "27"
     assert recipient_state_code("27AAPFU0939F1ZV", None, "07") == "27"
+    assert recipient_state_code(None, "29", "07") == "29"
     assert recipient_state_code(None, None, "07") == "07"
     with pytest.raises(ValidationError):
         recipient_state_code(None, "00", "07")
@@ -68,3 +69,11 @@ def test_invoice_number_format_and_limits():
     with pytest.raises(ConfigurationError):
         format_invoice_number("VD", "25-26", 0)
     assert counter_id("VD", "25-26") == "VD_25-26"
+
+
+def test_a_state_code_contradicting_the_gstin_names_both():
+    gstin = "29AAGCV4821K1ZX"
+    assert recipient_state_code(gstin, "29", "27") == "29"
+    with pytest.raises(ValidationError) as err:
+        recipient_state_code(gstin, "27", "29")
+    assert "'27'" in err.value.detail and gstin in err.value.detail and "'29'" in err.value.detail

@@ -14,9 +14,13 @@ def test_half_open_month_with_old_api_dates():
     p = BillingPeriod(2025, 9, "UTC")
     assert p.start == datetime(2025, 9, 1, tzinfo=ZoneInfo("UTC"))
     assert p.end == datetime(2025, 10, 1, tzinfo=ZoneInfo("UTC"))
-    assert p.start_date == "2025-09-01T00:00:00"
-    assert p.end_date == "2025-09-30T23:59:59"
+    assert p.start_date == "2025-09-01T00:00:00+00:00"  # exactly the old API's strings for UTC
+    assert p.end_date == "2025-09-30T23:59:59+00:00"
     assert p.key == "2025-09"
+    ist = BillingPeriod(2025, 9, "Asia/Kolkata")
+    assert (ist.start_date, ist.end_date) == ("2025-09-01T00:00:00+05:30", "2025-09-30T23:59:59+05:30")
+    dst = BillingPeriod(2025, 3, "America/Los_Angeles")  # DST starts 9 March: each end has its offset
+    assert (dst.start_date, dst.end_date) == ("2025-03-01T00:00:00-08:00", "2025-03-31T23:59:59-07:00")
 
 
 def test_last_fraction_of_a_second_belongs_to_the_month():
@@ -33,9 +37,9 @@ def test_timezone_decides_the_month_of_a_call():
 
 
 def test_february_leap_and_common_years():
-    assert BillingPeriod(2024, 2).end_date == "2024-02-29T23:59:59"
+    assert BillingPeriod(2024, 2).end_date == "2024-02-29T23:59:59+00:00"
     assert len(BillingPeriod(2024, 2).days) == 29
-    assert BillingPeriod(2025, 2).end_date == "2025-02-28T23:59:59"
+    assert BillingPeriod(2025, 2).end_date == "2025-02-28T23:59:59+00:00"
 
 
 def test_december_rolls_into_january():

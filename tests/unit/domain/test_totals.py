@@ -86,3 +86,19 @@ def test_invariants(ds, rate, fee, included, minimum, policy, recipient, gst_rat
         assert totals.tax.amount("CGST") == totals.tax.amount("SGST")
     for value in (totals.subtotal, totals.tax.total, totals.total):
         assert value == value.quantize(Decimal("0.01"))
+
+
+def test_rates_are_printed_at_the_precision_they_are_computed_with():
+    from billing.domain.totals import rate_text
+
+    assert [rate_text(Decimal(v)) for v in ("2", "1.5", "0.125", "0.1234", "1000")] == [
+        "2.00", "1.50", "0.125", "0.1234", "1000.00"]
+    t = Tariff.from_mapping({"ratePerMinute": "0.125"})
+    u = rate_calls([CallRecord("c", datetime(2025, 9, 2, tzinfo=timezone.utc), 120)], t, BillingPeriod(2025, 9))
+    item = compute_totals(u, t, "29", "29").line_items[0]
+    assert item.description == "Voice agent call charges (2 min x ₹ 0.125/min)" and item.amount == Decimal("0.25")
+
+
+def test_a_null_gst_rate_means_the_default():
+    assert Tariff.from_mapping({"ratePerMinute": 2, "gstRate": None}).gst_rate == 18
+    assert Tariff.from_mapping({"ratePerMinute": 2, "gstRate": 0}).gst_rate == 0
