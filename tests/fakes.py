@@ -126,7 +126,7 @@ class FakeInvoices:
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
         with self._lock:
-            delivery = self.docs[invoice_id].setdefault("delivery", {})
+            delivery: dict[str, Any] = self.docs[invoice_id].setdefault("delivery", {})
             if delivery.get("status") == "sent" and not force:
                 return None
             claimed_at = delivery.get("claimedAt")

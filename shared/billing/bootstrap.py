@@ -7,10 +7,22 @@ import os
 import threading
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from billing.config import Settings
-from billing.ports import Clock
+from billing.ports import (
+    BlobStore,
+    CallLogSource,
+    Clock,
+    CompanyRepository,
+    InvoiceRepository,
+    Publisher,
+    RunRepository,
+    SettingsRepository,
+)
+
+if TYPE_CHECKING:
+    from billing.services.runs import RunService
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +60,8 @@ class Container:
         return firestore_client(self.settings.project, self.env)
 
     @cached_property
-    def storage(self):
-        from google.cloud import storage
+    def storage(self) -> Any:
+        import google.cloud.storage as storage
 
         if os.environ.get("STORAGE_EMULATOR_HOST"):
             from google.auth.credentials import AnonymousCredentials
@@ -58,13 +70,13 @@ class Container:
         return storage.Client(project=self.settings.project)
 
     @cached_property
-    def publisher(self):
+    def publisher(self) -> Publisher:
         from billing.adapters.pubsub_publisher import PubSubPublisher
 
         return PubSubPublisher(self.settings.project)
 
     @cached_property
-    def blobs(self):
+    def blobs(self) -> BlobStore:
         from billing.adapters.gcs_blobs import GcsBlobStore, iam_signer
 
         mode = self.settings.signed_urls
@@ -72,31 +84,31 @@ class Container:
         return GcsBlobStore(self.storage, self.settings.bucket, signer=signer)
 
     @cached_property
-    def companies(self):
+    def companies(self) -> CompanyRepository:
         from billing.adapters.firestore_repo import FirestoreCompanies
 
         return FirestoreCompanies(self.firestore, self.settings)
 
     @cached_property
-    def supplier_settings(self):
+    def supplier_settings(self) -> SettingsRepository:
         from billing.adapters.firestore_repo import FirestoreSettings
 
         return FirestoreSettings(self.firestore, self.settings)
 
     @cached_property
-    def call_logs(self):
+    def call_logs(self) -> CallLogSource:
         from billing.adapters.firestore_repo import FirestoreCallLogs
 
         return FirestoreCallLogs(self.firestore, self.settings)
 
     @cached_property
-    def invoices(self):
+    def invoices(self) -> InvoiceRepository:
         from billing.adapters.firestore_repo import FirestoreInvoices
 
         return FirestoreInvoices(self.firestore, self.settings)
 
     @cached_property
-    def runs(self):
+    def runs(self) -> RunRepository:
         from billing.adapters.firestore_repo import FirestoreRuns
 
         return FirestoreRuns(self.firestore, self.settings)
@@ -130,7 +142,7 @@ class Container:
         return DownloadService(issuance=self.issuance, blobs=self.blobs)
 
     @cached_property
-    def runs_service(self):
+    def runs_service(self) -> RunService:
         from billing.services.runs import RunService
 
         return RunService(
@@ -182,10 +194,10 @@ class Container:
 class _Lazy:
     """Builds the wrapped adapter on its first use."""
 
-    def __init__(self, factory):
+    def __init__(self, factory: Callable[[], Any]):
         self._factory = factory
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._factory(), name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -26,7 +27,7 @@ class CallLogSchema:
     to_field: str = "toNumber"
     agent_field: str = "agentId"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.layout not in ("top-level", "subcollection"):
             raise ConfigurationError(
                 f"BILLING_CALL_LOGS_LAYOUT must be 'top-level' or 'subcollection', got {self.layout!r}"
@@ -111,7 +112,7 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _int(get, name: str, default: int) -> int:
+def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
     raw = get(name)
     if raw in (None, ""):
         return default
@@ -121,7 +122,7 @@ def _int(get, name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _bool(get, name: str, default: bool) -> bool:
+def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
     raw = get(name)
     if raw in (None, ""):
         return default

@@ -6,9 +6,10 @@ import contextvars
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
-request_context: contextvars.ContextVar[dict] = contextvars.ContextVar("request_context", default={})
+request_context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar("request_context", default={})
 
 _configured = False
 
@@ -46,7 +47,7 @@ def setup_logging(level: int = logging.INFO) -> None:
     _configured = True
 
 
-def trace_fields(project: str, trace_header: str | None, request_id: str) -> dict:
+def trace_fields(project: str, trace_header: str | None, request_id: str) -> dict[str, str]:
     """Cloud Logging's trace correlation fields from X-Cloud-Trace-Context / traceparent."""
     fields = {"requestId": request_id}
     trace_id = None

@@ -7,6 +7,7 @@ The GSTINs are fictitious but carry valid checksums; no real person or company i
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import EllipsisType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,13 +93,15 @@ COMPANIES = {
 VYSEDECK_SEPTEMBER = [0, 45, 60, 30, 12.5, 59, 60, 1, 33, 47, 58, 20, 60]
 
 
-def demo_call_logs() -> list[tuple[str, dict]]:
+def demo_call_logs() -> list[tuple[str, dict[str, Any]]]:
     """(callId, document) pairs for every demo company, September and October 2025."""
-    calls: list[tuple[str, dict]] = []
+    calls: list[tuple[str, dict[str, Any]]] = []
 
-    def add(company, when, duration, status="completed", **extra):
+    def add(
+        company: str, when: datetime, duration: float | str | EllipsisType, status: str = "completed", **extra: Any
+    ) -> None:
         call_id = f"{company}-{when.strftime('%Y%m%dT%H%M%S')}-{len(calls):04d}"
-        doc = {
+        doc: dict[str, Any] = {
             "companyId": company,
             "startedAt": when.astimezone(timezone.utc),
             "status": status,

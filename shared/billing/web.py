@@ -8,11 +8,12 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response as BaseResponse  # what flask.redirect returns
 
 from billing.bootstrap import Container, is_unavailable
 from billing.errors import (
@@ -66,7 +67,7 @@ def status_for(exc: BillingError) -> int:
     return next(status for cls, status in ERROR_STATUS if isinstance(exc, cls))
 
 
-def json_response(body: Any, status: int = 200, headers: dict | None = None) -> flask.Response:
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> flask.Response:
     return flask.Response(
         json.dumps(body, default=str, ensure_ascii=False),
         status=status,
@@ -104,7 +105,7 @@ class BillingApi:
     def __init__(self, container_factory: Callable[[], Container]):
         self._container = container_factory
 
-    def __call__(self, request: flask.Request) -> flask.Response:
+    def __call__(self, request: flask.Request) -> BaseResponse:
         started = time.monotonic()
         container = self._container()
         request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
@@ -151,7 +152,7 @@ class BillingApi:
         response.headers["X-Request-Id"] = request_id
         return response
 
-    def _dispatch(self, request: flask.Request, container: Container) -> flask.Response:
+    def _dispatch(self, request: flask.Request, container: Container) -> BaseResponse:
         path = request.path
         if path == LEGACY_PREFIX or path.startswith(LEGACY_PREFIX + "/"):
             path = path[len(LEGACY_PREFIX):] or "/"
@@ -163,29 +164,29 @@ class BillingApi:
         if endpoint not in OPEN_ENDPOINTS:
             settings = container.settings
             check_api_key(request, settings.api_keys, settings.admin_keys, endpoint in ADMIN_ENDPOINTS)
-        handler = getattr(self, f"_{endpoint}")
+        handler: Callable[..., BaseResponse] = getattr(self, f"_{endpoint}")
         return handler(request, container, **args)
 
     # -- endpoints ---------------------------------------------------------------------------
 
-    def _health(self, request, container):
+    def _health(self, request: flask.Request, container: Container) -> flask.Response:
         return json_response({"message": "Billing API is running!"})
 
-    def _openapi(self, request, container):
+    def _openapi(self, request: flask.Request, container: Container) -> flask.Response:
         return flask.Response(OPENAPI_PATH.read_bytes(), mimetype="application/json")
 
-    def _generate(self, request, container, company):
+    def _generate(self, request: flask.Request, container: Container, company: str) -> flask.Response:
         doc = container.issuance.generate(company, request.args.get("month"), request.args.get("year"))
         return json_response(present(doc, request, container))
 
-    def _list(self, request, container, company):
+    def _list(self, request: flask.Request, container: Container, company: str) -> flask.Response:
         docs = container.issuance.list(company, request.args.get("year"))
         return json_response({"companyId": company, "invoices": [summary(d) for d in docs]})
 
-    def _invoice(self, request, container, company, period):
+    def _invoice(self, request: flask.Request, container: Container, company: str, period: str) -> flask.Response:
         return json_response(present(container.issuance.get(company, period), request, container))
 
-    def _file(self, request, container, company, period, kind):
+    def _file(self, request: flask.Request, container: Container, company: str, period: str, kind: str) -> BaseResponse:
         download = container.downloads.open(company, period, kind)
         if download.redirect_url:
             return flask.redirect(download.redirect_url, code=302)
@@ -196,17 +197,17 @@ class BillingApi:
             headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
         )
 
-    def _send(self, request, container, company, period):
+    def _send(self, request: flask.Request, container: Container, company: str, period: str) -> flask.Response:
         result = container.delivery.send(company, period, force=True)
         return json_response(result)
 
-    def _run(self, request, container):
+    def _run(self, request: flask.Request, container: Container) -> flask.Response:
         result = container.runs_service.start_run(
             request.args.get("month"), request.args.get("year"), trigger="http"
         )
         return json_response(result, 202)
 
-    def _run_status(self, request, container, period):
+    def _run_status(self, request: flask.Request, container: Container, period: str) -> flask.Response:
         return json_response(container.runs_service.status(period))
 
 
@@ -222,7 +223,7 @@ def base_url(request: flask.Request, container: Container) -> str:
 INTERNAL_FIELDS = {"tariff", "amountsPaise", "terms"}
 
 
-def present(doc: dict, request: flask.Request, container: Container) -> dict:
+def present(doc: Mapping[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:
     """The invoice as the API returns it: the stored document, download links, no internals."""
     first = ("companyId", "invoiceNumber", "status", "billingPeriod", "usageData", "lineItems", "subtotal",
              "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
@@ -235,7 +236,7 @@ def present(doc: dict, request: flask.Request, container: Container) -> dict:
     return body
 
 
-def summary(doc: dict) -> dict:
+def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
     keep = (
         "invoiceNumber", "companyId", "status", "invoiceDate", "dueDate", "billingPeriod",
         "subtotal", "gstAmount", "totalAmount", "currency",

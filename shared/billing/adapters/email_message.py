@@ -123,7 +123,7 @@ def build_invoice_email(
     if not from_address.display_name and supplier_name:
         from_address = Address(display_name=supplier_name, addr_spec=from_address.addr_spec)
 
-    links = {kind: _safe_link(url) for kind, url in (links or {}).items()}
+    safe_links = {kind: _safe_link(url) for kind, url in (links or {}).items()}
     csv_attached = csv_bytes is not None and len(csv_bytes) <= max_csv_attachment_bytes
     support = supplier.get("supportEmail") or settings.get("supportEmail") or from_address.addr_spec
     tax = invoice.get("taxBreakdown") or {}
@@ -142,7 +142,7 @@ def build_invoice_email(
         "calls": usage.get("totalCalls", 0),
         "minutes": usage.get("totalBilledMinutes", 0),
         "bank": [(label, _one_line(bank[key])) for key, label in BANK_FIELDS if bank.get(key)],
-        "links": {"pdf": links.get("pdf"), "csv": links.get("csv")},
+        "links": {"pdf": safe_links.get("pdf"), "csv": safe_links.get("csv")},
         "csv_attached": csv_attached,
         "csv_too_large": csv_bytes is not None and not csv_attached,
         "support": _one_line(support),
@@ -167,6 +167,6 @@ def build_invoice_email(
     message.add_alternative(html_body, subtype="html")
     stem = download_stem(invoice)
     message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=f"{stem}_invoice.pdf")
-    if csv_attached:
+    if csv_attached and csv_bytes is not None:  # csv_attached implies csv_bytes; said again for mypy
         message.add_attachment(bytes(csv_bytes), maintype="text", subtype="csv", filename=f"{stem}_calls.csv")
     return message

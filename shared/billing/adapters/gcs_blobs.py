@@ -7,10 +7,10 @@ import hashlib
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, cast
 
+import google.cloud.storage as storage  # untyped (no py.typed): an ignore_missing_imports override
 from google.api_core import exceptions as gexc
-from google.cloud import storage
 
 from billing.adapters.sdk_errors import transient
 from billing.errors import NotFoundError
@@ -102,7 +102,7 @@ class GcsBlobStore:
             return False
 
     def exists(self, path: str) -> bool:
-        return self._bucket.blob(path).exists()
+        return cast(bool, self._bucket.blob(path).exists())
 
     def size(self, path: str) -> int | None:
         blob = self._bucket.get_blob(path)
@@ -110,7 +110,7 @@ class GcsBlobStore:
 
     def read(self, path: str) -> bytes:
         try:
-            return self._bucket.blob(path).download_as_bytes()
+            return cast(bytes, self._bucket.blob(path).download_as_bytes())
         except gexc.NotFound:
             raise NotFoundError(f"file {path} not found") from None
 
@@ -148,13 +148,13 @@ def iam_signer(expiration: timedelta = timedelta(minutes=15)) -> Callable[[stora
     def sign(blob: storage.Blob, filename: str) -> str:
         if not credentials.valid:
             credentials.refresh(Request())
-        return blob.generate_signed_url(
+        return cast(str, blob.generate_signed_url(
             version="v4",
             expiration=expiration,
             method="GET",
             service_account_email=getattr(credentials, "service_account_email", None),
             access_token=credentials.token,
             response_disposition=content_disposition(filename),
-        )
+        ))
 
     return sign

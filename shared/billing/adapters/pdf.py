@@ -13,7 +13,7 @@ import threading
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, Sequence
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
@@ -24,19 +24,20 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
 from billing.adapters.formatting import as_decimal, display_date, indian_amount, rate_amount
 from billing.domain.invoice import BANK_FIELDS
 
 _lock = threading.Lock()
-_loaded: dict[str, dict] = {}
+_loaded: dict[str, dict[str, Any]] = {}
 
 FONT, BOLD = "InvoiceSans", "InvoiceSans-Bold"
 
 
-def _branding(templates_dir: Path) -> dict:
+def _branding(templates_dir: Path) -> dict[str, Any]:
     """branding.json, with its fonts registered once per process."""
     key = str(templates_dir)
     with _lock:
@@ -60,7 +61,7 @@ def _qty(value: Any) -> str:
 
 
 class _Styles:
-    def __init__(self, brand: dict):
+    def __init__(self, brand: Mapping[str, Any]) -> None:
         text = colors.HexColor(brand.get("textColor", "#222222"))
         self.accent = colors.HexColor(brand.get("accentColor", "#1F4E79"))
         self.light = colors.HexColor(brand.get("lightColor", "#EAF1F8"))
@@ -77,11 +78,11 @@ class _Styles:
                                       spaceBefore=4, spaceAfter=2)
 
 
-def _p(text: Any, style) -> Paragraph:
+def _p(text: Any, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text if text is not None else "")).replace("\n", "<br/>"), style)
 
 
-def _party(label: str, party: Mapping[str, Any], labels: dict, s: _Styles) -> list:
+def _party(label: str, party: Mapping[str, Any], labels: Mapping[str, str], s: _Styles) -> list[Paragraph]:
     state = party.get("stateName") or ""
     code = party.get("stateCode") or ""
     rows = [
@@ -96,12 +97,13 @@ def _party(label: str, party: Mapping[str, Any], labels: dict, s: _Styles) -> li
     return rows
 
 
-def _daily_chart(daily: list[dict], s: _Styles, width: float) -> Drawing:
+def _daily_chart(daily: Sequence[Mapping[str, Any]], s: _Styles, width: float) -> Drawing:
     height = 38 * mm
     drawing = Drawing(width, height)
     chart = VerticalBarChart()
     chart.x, chart.y = 28, 16
-    chart.width, chart.height = width - 36, height - 30
+    # types-reportlab declares PlotArea.width/height as int; reportlab takes any number (isNumber).
+    chart.width, chart.height = width - 36, height - 30  # type: ignore[assignment]
     minutes = [float(d.get("minutes", 0)) for d in daily] or [0]
     chart.data = [minutes]
     chart.bars[0].fillColor = s.accent
@@ -138,7 +140,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
     usage = invoice.get("usageData") or {}
     tax = invoice.get("taxBreakdown") or {}
     width = A4[0] - 30 * mm
-    story: list = []
+    story: list[Flowable] = []
 
     # Header: supplier left, title right.
     header = Table(
@@ -182,9 +184,11 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
 
     # Line items and tax.
     sac = supplier.get("sacCode", "")
-    rows = [[_p(h, ParagraphStyle("h", parent=s.bold, textColor=colors.white, alignment=a))
-             for h, a in (("#", 0), ("Description", 0), ("SAC", 0), ("Qty", TA_RIGHT),
-                          (f"Rate ({cur})", TA_RIGHT), (f"Amount ({cur})", TA_RIGHT))]]
+    headings: tuple[tuple[str, Literal[0, 2]], ...] = (
+        ("#", 0), ("Description", 0), ("SAC", 0), ("Qty", TA_RIGHT),
+        (f"Rate ({cur})", TA_RIGHT), (f"Amount ({cur})", TA_RIGHT))
+    rows: list[list[Paragraph | str]] = [
+        [_p(h, ParagraphStyle("h", parent=s.bold, textColor=colors.white, alignment=a)) for h, a in headings]]
     for n, item in enumerate(invoice.get("lineItems") or [], start=1):
         rows.append([
             _p(n, s.body), _p(item.get("description", ""), s.body), _p(sac, s.body),
@@ -227,7 +231,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
     summary = Table([[_p(k, s.small), _p(v, s.body)] for k, v in summary_rows], colWidths=[36 * mm, 24 * mm])
     summary.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                                  ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
-    left = [summary]
+    left: list[Flowable] = [summary]
     if anomalies:
         left.append(_p(f"{anomalies} call log(s) could not be rated (e.g. missing or negative duration) and "
                        "were billed nothing; each is listed with its reason in the CSV.", s.small))
@@ -254,7 +258,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
     contact = supplier.get("supportEmail")
     number = invoice.get("invoiceNumber", "")
 
-    def on_page(canvas, doc):
+    def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setStrokeColor(s.accent)
         canvas.line(15 * mm, 14 * mm, A4[0] - 15 * mm, 14 * mm)

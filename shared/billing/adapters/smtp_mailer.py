@@ -95,7 +95,7 @@ class SmtpConfig:
             reply_to=reply_to, timeout=timeout, verify_tls=raw_verify in _TRUE, ca_file=ca_file,
         )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.security not in SECURITY:
             raise ConfigurationError(f"SMTP security must be one of {', '.join(SECURITY)}, got {self.security!r}")
 
@@ -137,6 +137,7 @@ class SmtpMailer:
         where = f"{cfg.host}:{cfg.port}"
         stage = "connect"
         try:
+            client: smtplib.SMTP
             if cfg.security == "ssl":
                 client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
             else:
@@ -266,7 +267,7 @@ def _refusals(refused: Mapping[str, tuple[int, bytes]]) -> str:
     return "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in refused.items())
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 

@@ -52,14 +52,14 @@ def validate_gstin(gstin: str) -> str:
     return value
 
 
-def validate_state_code(code) -> str:
+def validate_state_code(code: object) -> str:
     text = str(code).strip().zfill(2) if code is not None else ""
     if text not in STATE_NAMES:
         raise ValidationError(f"unknown GST state code {code!r}")
     return text
 
 
-def recipient_state_code(gstin: str | None, state_code: str | None, default: str) -> str:
+def recipient_state_code(gstin: str | None, state_code: object, default: str) -> str:
     """stateCode if given, else the GSTIN's first two digits, else default (the supplier's state)."""
     if state_code not in (None, ""):
         code = validate_state_code(state_code)

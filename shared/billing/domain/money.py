@@ -17,7 +17,7 @@ def quantize(amount: Decimal) -> Decimal:
     return Decimal(amount).quantize(PAISA, rounding=ROUND_HALF_UP)
 
 
-def to_decimal(value, field: str) -> Decimal:
+def to_decimal(value: object, field: str) -> Decimal:
     """A configuration number (int, str, Decimal, or a float from Firestore/JSON) as an exact Decimal."""
     if isinstance(value, bool) or value is None:
         raise ValidationError(f"{field} must be a number, got {value!r}")

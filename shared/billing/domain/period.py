@@ -30,7 +30,7 @@ class BillingPeriod:
     month: int
     timezone: str = "UTC"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not isinstance(self.month, int) or not 1 <= self.month <= 12:
             raise ValidationError(f"month must be an integer 1-12, got {self.month!r}")
         if not isinstance(self.year, int) or not MIN_YEAR <= self.year <= MAX_YEAR:
@@ -88,7 +88,7 @@ class BillingPeriod:
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.tz).date()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str]:
         return {"startDate": self.start_date, "endDate": self.end_date, "month": self.key,
                 "timezone": self.timezone}
 
@@ -122,7 +122,7 @@ def local_time(now: datetime, tz: str) -> datetime:
     return now.astimezone(zone(tz))
 
 
-def _as_int(value, name: str, expected: str) -> int:
+def _as_int(value: object, name: str, expected: str) -> int:
     if isinstance(value, bool):
         raise ValidationError(f"{name} must be {expected}, got {value!r}")
     if isinstance(value, int):
@@ -133,7 +133,7 @@ def _as_int(value, name: str, expected: str) -> int:
     return int(text)
 
 
-def parse_period(month, year, tz: str, now: datetime) -> BillingPeriod:
+def parse_period(month: object, year: object, tz: str, now: datetime) -> BillingPeriod:
     """The requested month (default: last completed), refusing bad values and unfinished months."""
     zone(tz)
     if month in (None, "") and year in (None, ""):
