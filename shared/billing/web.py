@@ -62,6 +62,18 @@ ERROR_STATUS: tuple[tuple[type[BillingError], int], ...] = (
 )
 
 
+PUBLIC_DETAIL = {
+    500: UNEXPECTED,
+    502: "The email relay did not accept the message; the invoice's delivery status says when to retry.",
+}
+PUBLIC_DELIVERY_FIELDS = ("status", "attempts", "to", "sentAt", "messageId", "reason", "permanent", "note")
+
+
+def public_delivery(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A delivery record without internals (claim ids, the relay's raw error text)."""
+    return {k: record[k] for k in PUBLIC_DELIVERY_FIELDS if k in record}
+
+
 def status_for(exc: BillingError) -> int:
     """The HTTP status of a BillingError, from ERROR_STATUS."""
     return next(status for cls, status in ERROR_STATUS if isinstance(exc, cls))
@@ -118,7 +130,9 @@ class BillingApi:
         except BillingError as exc:
             status = status_for(exc)
             headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
-            response = json_response({"detail": exc.detail}, status, headers)
+            # Internal faults and upstream replies (an SMTP server's raw text) stay in the log.
+            public = PUBLIC_DETAIL.get(status, exc.detail) if status >= 500 and status != 503 else exc.detail
+            response = json_response({"detail": public}, status, headers)
             level = logging.WARNING if status < 500 else logging.ERROR
             log.log(level, exc.detail, extra={"json_fields": {"errorType": type(exc).__name__}})
         except HTTPException as exc:
@@ -199,7 +213,7 @@ class BillingApi:
 
     def _send(self, request: flask.Request, container: Container, company: str, period: str) -> flask.Response:
         result = container.delivery.send(company, period, force=True)
-        return json_response(result)
+        return json_response(public_delivery(result))
 
     def _run(self, request: flask.Request, container: Container) -> flask.Response:
         result = container.runs_service.start_run(
@@ -231,6 +245,8 @@ def present(doc: Mapping[str, Any], request: flask.Request, container: Container
     body.update({k: doc[k] for k in sorted(doc) if k not in body and k not in INTERNAL_FIELDS})
     files = dict(doc.get("files") or {})
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
+    if "delivery" in body:
+        body["delivery"] = public_delivery(body["delivery"])
     if doc.get("status") == "issued":
         body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
     return body

@@ -238,3 +238,21 @@ def test_a_utc_company_gets_exactly_the_old_period_strings(api):
     assert status == 200, inv
     assert inv["billingPeriod"]["startDate"] == "2025-09-01T00:00:00+00:00"
     assert inv["billingPeriod"]["endDate"] == "2025-09-30T23:59:59+00:00"
+
+
+def test_responses_carry_no_internals_and_send_writes_nothing_on_4xx(api):
+    seed_demo(api.db, Settings(project=api.project))
+    api.json("POST", "/billing/generate/vysedeck?month=9&year=2025")
+    ref = api.db.document("invoices/vysedeck_2025-09")
+    ref.update({"delivery.lastError": "550 5.1.1 <accounts@vysedeck.example>: raw relay text",
+                "delivery.claim": "claim-123", "delivery.status": "failed"})
+    before = ref.get().to_dict()
+    status, body = api.json("GET", "/billing/invoices/vysedeck/2025-09")
+    assert status == 200
+    text = json.dumps(body)
+    for internal in ("raw relay text", "claim-123", "csvStaging", "staging/", "amountsPaise", "tariff"):
+        assert internal not in text, internal
+    assert body["delivery"] == {"status": "failed", "attempts": 0}
+    status, body = api.json("POST", "/billing/invoices/vysedeck/2025-09/send")  # no SMTP configured
+    assert status == 409, body
+    assert ref.get().to_dict() == before
