@@ -66,8 +66,8 @@ def server_env(project: str, bucket: str, extra: dict | None = None) -> dict[str
 
 
 def start_server(env: dict[str, str], log_path: Path, source: Path | None = None, cwd: Path | None = None,
-                 target: str = "billing_http", signature: str | None = None):
-    port = emulators.free_port()
+                 target: str = "billing_http", signature: str | None = None, port: int | None = None):
+    port = port or emulators.free_port()
     argv = [
         str(Path(sys.executable).parent / "functions-framework"),
         "--source", str(source or ROOT / "functions" / "main.py"),

@@ -139,7 +139,9 @@ class Container:
     def downloads(self) -> Any:
         from billing.services.downloads import DownloadService
 
-        return DownloadService(issuance=self.issuance, blobs=self.blobs)
+        return DownloadService(issuance=self.issuance, blobs=self.blobs, clock=lambda: self.clock(),
+                               signing_key=self.settings.link_signing_key,
+                               link_ttl_seconds=self.settings.link_ttl_seconds)
 
     @cached_property
     def runs_service(self) -> RunService:

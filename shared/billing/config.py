@@ -55,6 +55,8 @@ class Settings:
     send_email: bool = False
     signed_urls: str = "auto"  # auto: sign on Google Cloud, stream through the function elsewhere
     public_base_url: str = ""
+    link_signing_key: str = ""  # HMAC key of download links that open without an API key
+    link_ttl_seconds: int = 7 * 24 * 3600
     templates_dir: Path = field(default_factory=lambda: find_templates_dir())
     run_concurrency: int = 8
     read_slices: int = 2  # the month's calls are read in this many parallel time slices
@@ -92,6 +94,8 @@ class Settings:
             send_email=_bool(get, "BILLING_SEND_EMAIL", d.send_email),
             signed_urls=get("BILLING_SIGNED_URLS", d.signed_urls),
             public_base_url=get("BILLING_PUBLIC_BASE_URL", d.public_base_url),
+            link_signing_key=get("BILLING_LINK_SIGNING_KEY", d.link_signing_key),
+            link_ttl_seconds=_int(get, "BILLING_LINK_TTL_SECONDS", d.link_ttl_seconds),
             templates_dir=Path(get("BILLING_TEMPLATES_DIR") or d.templates_dir),
             run_concurrency=_int(get, "BILLING_RUN_CONCURRENCY", d.run_concurrency),
             read_slices=max(1, min(31, _int(get, "BILLING_READ_SLICES", d.read_slices))),

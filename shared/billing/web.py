@@ -175,7 +175,11 @@ class BillingApi:
             endpoint, args = adapter.match(path, method=request.method)
         except NotFound:
             raise NotFoundError(f"No route for {request.method} {request.path}") from None
-        if endpoint not in OPEN_ENDPOINTS:
+        signed = endpoint == "file" and "signature" in request.args and "X-API-Key" not in request.headers
+        if signed:  # a customer's link from an email: its HMAC signature stands in for the key
+            container.downloads.verify(args["company"], args["period"], args["kind"],
+                                       request.args.get("expires", ""), request.args.get("signature", ""))
+        elif endpoint not in OPEN_ENDPOINTS:
             settings = container.settings
             check_api_key(request, settings.api_keys, settings.admin_keys, endpoint in ADMIN_ENDPOINTS)
         handler: Callable[..., BaseResponse] = getattr(self, f"_{endpoint}")

@@ -138,8 +138,10 @@ class GcsBlobStore:
         return self._signer(self._bucket.blob(path), filename)
 
 
-def iam_signer(expiration: timedelta = timedelta(minutes=15)) -> Callable[[storage.Blob, str], str]:
-    """V4 signing with the runtime's own identity through IAM signBlob (no key file)."""
+def iam_signer(expiration: timedelta = timedelta(days=7)) -> Callable[[storage.Blob, str], str]:
+    """V4 signing with the runtime's own identity through IAM signBlob (no key file).
+
+    Seven days is V4's maximum: links in customer emails keep opening for a week."""
     import google.auth
     from google.auth.transport.requests import Request
 

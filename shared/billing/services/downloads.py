@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlencode
 
 from billing.domain.invoice import FILE_KINDS, download_name, file_paths
-from billing.errors import NotFoundError
-from billing.ports import BlobStore
+from billing.errors import ForbiddenError, NotFoundError, ValidationError
+from billing.ports import BlobStore, Clock
 from billing.services.issuance import IssuanceService
 
 
@@ -24,9 +27,38 @@ class Download:
 class DownloadService:
     """Links for responses and emails, and the files behind the download routes."""
 
-    def __init__(self, *, issuance: IssuanceService, blobs: BlobStore):
+    def __init__(self, *, issuance: IssuanceService, blobs: BlobStore, clock: Clock,
+                 signing_key: str = "", link_ttl_seconds: int = 7 * 24 * 3600):
         self.issuance = issuance
         self.blobs = blobs
+        self.clock = clock
+        self._key = signing_key.encode()
+        self.link_ttl_seconds = link_ttl_seconds
+
+    def _signature(self, company_id: str, period_key: str, kind: str, expires: int) -> str:
+        message = f"{company_id}/{period_key}/{kind}/{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def _route(self, route_base: str, company_id: str, period_key: str, kind: str) -> str:
+        """The download route; with a signing key, a link that opens without an API key until it expires."""
+        url = f"{route_base.rstrip('/')}/billing/invoices/{company_id}/{period_key}/{kind}"
+        if not self._key:
+            return url
+        expires = int(self.clock().timestamp()) + self.link_ttl_seconds
+        query = urlencode({"expires": expires, "signature": self._signature(company_id, period_key, kind, expires)})
+        return f"{url}?{query}"
+
+    def verify(self, company_id: str, period_key: str, kind: str, expires: str, signature: str) -> None:
+        """A signed link's proof (no API key needed): ForbiddenError when tampered with or expired."""
+        if not self._key:
+            raise ForbiddenError("signed links are not enabled here; send X-API-Key instead")
+        if not expires.isdigit() or len(expires) > 12:
+            raise ValidationError(f"expires must be a Unix time, got {expires!r}")
+        expected = self._signature(company_id, period_key, kind, int(expires))
+        if not hmac.compare_digest(expected, signature):
+            raise ForbiddenError("this download link is not valid (it was changed or is not ours)")
+        if int(expires) < self.clock().timestamp():
+            raise ForbiddenError("this download link has expired; ask for the invoice to be sent again")
 
     def links(self, invoice: Mapping[str, Any], route_base: str | None) -> dict[str, str]:
         """kind -> URL: signed where possible, else `{route_base}/billing/invoices/.../{kind}`."""
@@ -36,7 +68,7 @@ class DownloadService:
         for kind in FILE_KINDS:
             url = self.blobs.signed_url(paths[kind], download_name(invoice, kind))
             if not url and route_base:
-                url = f"{route_base.rstrip('/')}/billing/invoices/{company}/{month}/{kind}"
+                url = self._route(route_base, company, month, kind)
             if url:
                 links[kind] = url
         return links
