@@ -38,6 +38,11 @@ def paise(value: Decimal) -> int:
     return int(quantize(value) * 100)
 
 
+def paise_to_rupees(amount: int) -> float:
+    """Integer paise as a JSON number of rupees (27432 -> 274.32)."""
+    return float(Decimal(amount) / 100)
+
+
 def line_item_json(item: LineItem) -> dict[str, Any]:
     return {
         "description": item.description,

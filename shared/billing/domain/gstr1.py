@@ -1,0 +1,209 @@
+"""GSTR-1: a month's invoices and credit notes in the JSON layout of the GST portal's offline tool.
+
+Field names follow the portal's JSON (the same keys ERPNext's india-compliance app maps):
+b2b[].ctin/inv[].inum/idt/val/pos/rchrg/inv_typ/itms[].num/itm_det{txval,rt,iamt,camt,samt,csamt};
+b2cl[].pos/inv[]; b2cs[] rows by supply type, place of supply and rate; cdnr[].ctin/nt[] and
+cdnur[] with ntty/nt_num/nt_dt; hsn.hsn_b2b/hsn_b2c[] (SAC summary, B2B and B2C apart);
+doc_issue.doc_det[] (number ranges per series, totals, cancelled).
+
+Amounts are summed in integer paise (each document's `amountsPaise`) and turned into rupees once,
+so every figure reconciles to the paisa with the documents. A voided invoice is reported as issued
+and its credit note as a credit note (that is how the law sees them: nothing is deleted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Mapping
+
+from billing.domain.presenter import paise_to_rupees, rate_number
+
+B2CL_LIMIT_FROM_AUG_2024 = 100_000_00  # paise: inter-state B2C invoices above Rs 1 lakh are B2CL
+B2CL_LIMIT_BEFORE = 250_000_00
+B2CL_LIMIT_CHANGED = date(2024, 8, 1)
+DOC_INVOICES = (1, "Invoices for outward supply")
+DOC_CREDIT_NOTES = (5, "Credit Note")
+AMOUNT_KEYS = ("txval", "iamt", "camt", "samt", "csamt")
+
+
+def b2cl_limit(on: date) -> int:
+    """The B2C-large threshold (paise) in force on a date."""
+    return B2CL_LIMIT_FROM_AUG_2024 if on >= B2CL_LIMIT_CHANGED else B2CL_LIMIT_BEFORE
+
+
+def portal_date(iso: str) -> str:
+    """'2025-10-02T11:30:00+05:30' -> '02-10-2025' (the portal's dd-mm-yyyy)."""
+    day = date.fromisoformat(str(iso)[:10])
+    return day.strftime("%d-%m-%Y")
+
+
+def _paise(doc: Mapping[str, Any], key: str, json_key: str) -> int:
+    """An amount in paise: from amountsPaise, else from the document's JSON number."""
+    stored = (doc.get("amountsPaise") or {}).get(key)
+    if stored is not None:
+        return int(stored)
+    value = doc.get(json_key) if json_key else (doc.get("taxBreakdown") or {}).get(key)
+    return int((Decimal(str(value or 0)) * 100).to_integral_value())
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """A document's taxable value and taxes, in paise."""
+
+    txval: int
+    iamt: int
+    camt: int
+    samt: int
+    total: int
+    rate: Decimal
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> "Amounts":
+        tax = doc.get("taxBreakdown") or {}
+        return cls(
+            txval=_paise(doc, "subtotal", "subtotal"),
+            iamt=_paise(doc, "igst", ""),
+            camt=_paise(doc, "cgst", ""),
+            samt=_paise(doc, "sgst", ""),
+            total=_paise(doc, "total", "totalAmount"),
+            rate=Decimal(str(tax.get("rate", 0))),
+        )
+
+    def item(self, sign: int = 1) -> dict[str, Any]:
+        return {"num": 1, "itm_det": {
+            "txval": paise_to_rupees(sign * self.txval), "rt": rate_number(self.rate),
+            "iamt": paise_to_rupees(sign * self.iamt), "camt": paise_to_rupees(sign * self.camt),
+            "samt": paise_to_rupees(sign * self.samt), "csamt": 0,
+        }}
+
+
+@dataclass
+class _Series:
+    """The numbers of one document series seen in the month (for doc_issue)."""
+
+    numbers: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, number: str, sequence: int) -> None:
+        self.numbers.append((sequence, number))
+
+    def row(self, num: int) -> dict[str, Any]:
+        ordered = sorted(self.numbers)
+        return {"num": num, "from": ordered[0][1], "to": ordered[-1][1], "totnum": len(ordered),
+                "cancel": 0, "net_issue": len(ordered)}
+
+
+@dataclass
+class _Totals:
+    """Running paise sums of one summary row (b2cs or hsn)."""
+
+    txval: int = 0
+    iamt: int = 0
+    camt: int = 0
+    samt: int = 0
+
+    def add(self, amounts: Amounts, sign: int) -> None:
+        self.txval += sign * amounts.txval
+        self.iamt += sign * amounts.iamt
+        self.camt += sign * amounts.camt
+        self.samt += sign * amounts.samt
+
+    def json(self) -> dict[str, Any]:
+        return {"txval": paise_to_rupees(self.txval), "iamt": paise_to_rupees(self.iamt),
+                "camt": paise_to_rupees(self.camt), "samt": paise_to_rupees(self.samt), "csamt": 0}
+
+
+class Gstr1Builder:
+    """Feed it the month's invoices and credit notes one at a time; `result()` is the return."""
+
+    def __init__(self, supplier_gstin: str, supplier_state: str, year: int, month: int):
+        self.gstin = supplier_gstin
+        self.state = supplier_state
+        self.fp = f"{month:02d}{year:04d}"
+        self._b2b: dict[str, list[dict[str, Any]]] = {}
+        self._b2cl: dict[str, list[dict[str, Any]]] = {}
+        self._b2cs: dict[tuple[str, str, Decimal], _Totals] = {}
+        self._cdnr: dict[str, list[dict[str, Any]]] = {}
+        self._cdnur: list[dict[str, Any]] = []
+        self._hsn: dict[tuple[str, str, Decimal], _Totals] = {}
+        self._series: dict[tuple[int, str], _Series] = {}
+
+    def _series_of(self, kind: tuple[int, str], number: str) -> _Series:
+        prefix = number.rsplit("/", 1)[0]
+        return self._series.setdefault((kind[0], prefix), _Series())
+
+    def add_invoice(self, doc: Mapping[str, Any]) -> None:
+        """An invoice dated in the month (issued or since voided)."""
+        amounts = Amounts.of(doc)
+        number, issued = str(doc["invoiceNumber"]), str(doc["invoiceDate"])
+        pos = str((doc.get("placeOfSupply") or {}).get("stateCode") or self.state)
+        ctin = (doc.get("recipient") or {}).get("gstin")
+        sac = str((doc.get("supplier") or {}).get("sacCode") or "")
+        self._series_of(DOC_INVOICES, number).add(number, int(doc.get("sequence") or 0))
+        entry = {"inum": number, "idt": portal_date(issued), "val": paise_to_rupees(amounts.total), "pos": pos}
+        if ctin:
+            self._b2b.setdefault(str(ctin), []).append({
+                **entry, "rchrg": "Y" if doc.get("reverseCharge") else "N", "inv_typ": "R",
+                "itms": [amounts.item()]})
+        elif pos != self.state and amounts.total > b2cl_limit(date.fromisoformat(issued[:10])):
+            self._b2cl.setdefault(pos, []).append({"inum": number, "idt": entry["idt"], "val": entry["val"],
+                                                   "itms": [amounts.item()]})
+        else:
+            self._b2cs_row(pos, amounts).add(amounts, 1)
+        self._hsn_row("b2b" if ctin else "b2c", sac, amounts.rate).add(amounts, 1)
+
+    def add_credit_note(self, doc: Mapping[str, Any]) -> None:
+        """A credit note dated in the month, crediting its original invoice in full."""
+        amounts = Amounts.of(doc)
+        number, dated = str(doc["creditNoteNumber"]), str(doc["creditNoteDate"])
+        original = doc.get("originalInvoice") or {}
+        pos = str((doc.get("placeOfSupply") or {}).get("stateCode") or self.state)
+        ctin = (doc.get("recipient") or {}).get("gstin")
+        sac = str(doc.get("sacCode") or (doc.get("supplier") or {}).get("sacCode") or "")
+        self._series_of(DOC_CREDIT_NOTES, number).add(number, int(doc.get("sequence") or 0))
+        note = {"ntty": "C", "nt_num": number, "nt_dt": portal_date(dated), "val": paise_to_rupees(amounts.total),
+                "pos": pos}
+        original_total = _paise({"totalAmount": original.get("totalAmount")}, "total", "totalAmount")
+        if ctin:
+            self._cdnr.setdefault(str(ctin), []).append({**note, "rchrg": "N", "inv_typ": "R",
+                                                        "itms": [amounts.item()]})
+        elif pos != self.state and original_total > b2cl_limit(date.fromisoformat(str(original["invoiceDate"])[:10])):
+            self._cdnur.append({"typ": "B2CL", **note, "itms": [amounts.item()]})
+        else:  # a B2C (small) credit reduces the month's B2CS figures for that state and rate
+            self._b2cs_row(pos, amounts).add(amounts, -1)
+        self._hsn_row("b2b" if ctin else "b2c", sac, amounts.rate).add(amounts, -1)
+
+    def _b2cs_row(self, pos: str, amounts: Amounts) -> _Totals:
+        supply = "INTRA" if pos == self.state else "INTER"
+        return self._b2cs.setdefault((supply, pos, amounts.rate), _Totals())
+
+    def _hsn_row(self, part: str, sac: str, rate: Decimal) -> _Totals:
+        return self._hsn.setdefault((part, sac, rate), _Totals())
+
+    def result(self) -> dict[str, Any]:
+        """The GSTR-1 JSON."""
+        b2cs = [{"sply_ty": supply, "pos": pos, "typ": "OE", "rt": rate_number(rate), **totals.json()}
+                for (supply, pos, rate), totals in sorted(self._b2cs.items())]
+        hsn: dict[str, list[dict[str, Any]]] = {"hsn_b2b": [], "hsn_b2c": []}
+        for (part, sac, rate), totals in sorted(self._hsn.items()):
+            rows = hsn[f"hsn_{part}"]
+            rows.append({"num": len(rows) + 1, "hsn_sc": sac, "desc": "", "uqc": "NA", "qty": 0,
+                         "rt": rate_number(rate), **totals.json()})
+        docs: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        for (doc_num, _prefix), series in sorted(self._series.items()):
+            kind = DOC_INVOICES if doc_num == DOC_INVOICES[0] else DOC_CREDIT_NOTES
+            rows = docs.setdefault(kind, [])
+            rows.append(series.row(len(rows) + 1))
+        return {
+            "gstin": self.gstin,
+            "fp": self.fp,
+            "b2b": [{"ctin": ctin, "inv": inv} for ctin, inv in sorted(self._b2b.items())],
+            "b2cl": [{"pos": pos, "inv": inv} for pos, inv in sorted(self._b2cl.items())],
+            "b2cs": b2cs,
+            "cdnr": [{"ctin": ctin, "nt": nt} for ctin, nt in sorted(self._cdnr.items())],
+            "cdnur": self._cdnur,
+            "hsn": hsn,
+            "doc_issue": {"doc_det": [{"doc_num": num, "doc_typ": name, "docs": rows}
+                                      for (num, name), rows in sorted(docs.items())]},
+        }
