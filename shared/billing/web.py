@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import flask
+import functions_framework
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
@@ -32,7 +33,7 @@ ROUTES = Map(
         Rule("/billing/invoices/<path:company>/<period>/<any(pdf, csv):kind>", endpoint="file", methods=["GET"]),
         Rule("/billing/invoices/<path:company>/<period>/send", endpoint="send", methods=["POST"]),
         Rule("/billing/invoices/<company>/<period>", endpoint="invoice", methods=["GET"]),
-        Rule("/billing/invoices/<path:company>", endpoint="list", methods=["GET"]),
+        Rule("/billing/invoices/<company>", endpoint="list", methods=["GET"]),
         Rule("/billing/run", endpoint="run", methods=["POST"]),
         Rule("/billing/runs/<period>", endpoint="run_status", methods=["GET"]),
     ],
@@ -218,3 +219,12 @@ def summary(doc: dict) -> dict:
         "subtotal", "gstAmount", "totalAmount", "currency",
     )
     return {k: doc.get(k) for k in keep}
+
+
+def _framework_error(exc: HTTPException) -> flask.Response:
+    """What functions-framework answers before BillingApi runs (a path its router cannot match, e.g.
+    one with a newline; /favicon.ico): JSON {"detail"} like every other error, not Flask's HTML."""
+    return json_response({"detail": exc.description or exc.name}, exc.code or 500)
+
+
+functions_framework.errorhandler(HTTPException)(_framework_error)  # a no-op outside functions-framework
