@@ -16,6 +16,7 @@ import emulators
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "test-key-" + uuid.uuid4().hex[:8]
+ADMIN_KEY = "test-admin-" + uuid.uuid4().hex[:8]
 
 
 @dataclass
@@ -61,6 +62,12 @@ def server_env(project: str, bucket: str, extra: dict | None = None) -> dict[str
     })
     env.update(extra or {})
     return env
+
+
+def admin_env(extra: dict | None = None) -> dict[str, str]:
+    """Extra server environment with an admin key: ADMIN_KEY in BILLING_ADMIN_KEYS (run, void, send),
+    and in BILLING_API_KEYS too, so a server that reads only that variable accepts it as well."""
+    return {"BILLING_API_KEYS": f"other-key,{API_KEY},{ADMIN_KEY}", "BILLING_ADMIN_KEYS": ADMIN_KEY, **(extra or {})}
 
 
 def start_server(env: dict[str, str], log_path: Path, source: Path | None = None, cwd: Path | None = None,
