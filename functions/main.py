@@ -6,10 +6,13 @@ import functions_framework
 
 from billing.bootstrap import get_container
 from billing.logs import setup_logging
-from billing.web import BillingApi
+from billing.web import BillingApi, framework_error
+from werkzeug.exceptions import HTTPException
 
 setup_logging()
 _api = BillingApi(get_container)
+# What functions-framework answers before BillingApi runs (an unroutable path, /favicon.ico) is JSON too.
+functions_framework.errorhandler(HTTPException)(framework_error)
 
 
 @functions_framework.http

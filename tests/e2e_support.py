@@ -17,6 +17,7 @@ import emulators
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "test-key-" + uuid.uuid4().hex[:8]  # an admin key: the e2e tests exercise every route
 READ_KEY = "read-key-" + uuid.uuid4().hex[:8]  # generate/read/download only
+ADMIN_KEY = "test-admin-" + uuid.uuid4().hex[:8]
 
 
 @dataclass
@@ -63,6 +64,12 @@ def server_env(project: str, bucket: str, extra: dict | None = None) -> dict[str
     })
     env.update(extra or {})
     return env
+
+
+def admin_env(extra: dict | None = None) -> dict[str, str]:
+    """Extra server environment with an admin key: ADMIN_KEY in BILLING_ADMIN_KEYS (run, void, send),
+    and in BILLING_API_KEYS too, so a server that reads only that variable accepts it as well."""
+    return {"BILLING_API_KEYS": f"other-key,{API_KEY},{ADMIN_KEY}", "BILLING_ADMIN_KEYS": ADMIN_KEY, **(extra or {})}
 
 
 def start_server(env: dict[str, str], log_path: Path, source: Path | None = None, cwd: Path | None = None,

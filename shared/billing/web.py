@@ -36,7 +36,7 @@ ROUTES = Map(
         Rule("/billing/invoices/<path:company>/<period>/<any(pdf, csv):kind>", endpoint="file", methods=["GET"]),
         Rule("/billing/invoices/<path:company>/<period>/send", endpoint="send", methods=["POST"]),
         Rule("/billing/invoices/<company>/<period>", endpoint="invoice", methods=["GET"]),
-        Rule("/billing/invoices/<path:company>", endpoint="list", methods=["GET"]),
+        Rule("/billing/invoices/<company>", endpoint="list", methods=["GET"]),
         Rule("/billing/run", endpoint="run", methods=["POST"]),
         Rule("/billing/runs/<period>", endpoint="run_status", methods=["GET"]),
     ],
@@ -262,3 +262,9 @@ def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
         "subtotal", "gstAmount", "totalAmount", "currency",
     )
     return {k: doc.get(k) for k in keep}
+
+
+def framework_error(exc: HTTPException) -> flask.Response:
+    """What functions-framework answers before BillingApi runs (a path its router cannot match, e.g.
+    one with a newline; /favicon.ico): JSON {"detail"} like every other error, not Flask's HTML."""
+    return json_response({"detail": exc.description or exc.name}, exc.code or 500)

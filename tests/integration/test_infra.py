@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -100,3 +101,102 @@ def test_dry_run_needs_no_cloud(capsys):
     assert infra.main(["--project", "acme-billing", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert '"schedule": "0 2 1 * *"' in out and "billing-dead-letter" in out
+
+
+# -- cloudbuild.yaml: least privilege and deploy flags -------------------------------------------
+
+CLOUDBUILD = Path(__file__).resolve().parents[2] / "cloudbuild.yaml"
+
+
+def cloudbuild():
+    import yaml
+
+    return yaml.safe_load(CLOUDBUILD.read_text())
+
+
+def rendered(text: str, subs: dict) -> str:
+    """Cloud Build's substitution of ${_X}, ${PROJECT_ID}, ${PROJECT_NUMBER}; $$ stays a literal $."""
+    subs = {**subs, "PROJECT_ID": "acme-billing", "PROJECT_NUMBER": "123456789"}
+    for _ in range(3):  # substitutions that use others (dynamicSubstitutions)
+        text = re.sub(r"(?<!\$)\$\{(\w+)\}", lambda m: str(subs[m.group(1)]), text)
+    return text.replace("$$", "$")
+
+
+def step(build: dict, step_id: str) -> dict:
+    [found] = [s for s in build["steps"] if s["id"] == step_id]
+    return found
+
+
+def deploy_flags(build: dict, step_id: str) -> dict[str, str]:
+    args = [rendered(a, build["substitutions"]) for a in step(build, step_id)["args"]]
+    assert args[:2] == ["functions", "deploy"]
+    return dict(a[2:].split("=", 1) if "=" in a else (a[2:], "") for a in args if a.startswith("--"))
+
+
+def commands(build: dict) -> list[str]:
+    """Every shell command of every bash step, continuation lines joined, substitutions applied."""
+    out = []
+    for s in build["steps"]:
+        if s.get("entrypoint") == "bash":
+            script = rendered(s["args"][-1], build["substitutions"]).replace("\\\n", " ")
+            out += [" ".join(line.split()) for line in script.splitlines() if line.strip()]
+    return out
+
+
+def test_builder_images_are_pinned():
+    build = cloudbuild()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", build["substitutions"]["_GCLOUD_VERSION"])
+    for s in build["steps"]:
+        image = rendered(s["name"], build["substitutions"])
+        assert re.fullmatch(r"[\w./-]+:\d+\.\d+\.\d+(-[a-z]+)?", image), (s["id"], image)
+    assert ":latest" not in "".join(rendered(s["name"], build["substitutions"]) for s in build["steps"])
+
+
+def test_no_project_wide_secret_or_publisher_grant():
+    build = cloudbuild()
+    cmds = commands(build)
+    for cmd in cmds:
+        if "roles/secretmanager.secretAccessor" in cmd:
+            assert "gcloud secrets add-iam-policy-binding" in cmd, cmd
+        if "roles/pubsub.publisher" in cmd:
+            assert "gcloud pubsub topics add-iam-policy-binding" in cmd, cmd
+        if "projects add-iam-policy-binding" in cmd:
+            assert re.findall(r"--role=(\S+)", cmd) == ["roles/datastore.user"], cmd
+    iam = " ".join(cmds)
+    http_sa, events_sa = (rendered(build["substitutions"][k], build["substitutions"]) for k in ("_HTTP_SA", "_EVENTS_SA"))
+    # Which secret for whom, one binding per secret.
+    assert re.findall(r"bind_secret (\S+) (\S+)", iam) == [
+        ("billing-api-keys", http_sa), ("billing-admin-keys", http_sa),
+        ("billing-smtp-password", http_sa), ("billing-smtp-password", events_sa)]
+    assert re.findall(r"bind_topic (\S+) (\S+)", iam)[0] == ("billing-company-invoice", http_sa)
+
+
+def test_two_service_accounts_http_apart_from_events():
+    build = cloudbuild()
+    subs = build["substitutions"]
+    http_sa, events_sa = rendered(subs["_HTTP_SA"], subs), rendered(subs["_EVENTS_SA"], subs)
+    assert http_sa != events_sa and all(sa.endswith("@acme-billing.iam.gserviceaccount.com") for sa in (http_sa, events_sa))
+    http = deploy_flags(build, "deploy-http")
+    assert http["service-account"] == http_sa
+    assert http["set-secrets"] == ("BILLING_API_KEYS=billing-api-keys:latest,BILLING_ADMIN_KEYS=billing-admin-keys:latest,"
+                                   "SMTP_PASSWORD=billing-smtp-password:latest")
+    for fn in ("deploy-monthly", "deploy-worker"):
+        flags = deploy_flags(build, fn)
+        assert flags["service-account"] == flags["trigger-service-account"] == events_sa
+        assert "BILLING_API_KEYS" not in flags.get("set-secrets", "") and "ADMIN" not in flags.get("set-secrets", "")
+    created = [c for c in commands(build) if "service-accounts create" in c]
+    assert created and "service-accounts describe" in " ".join(commands(build))  # created only when missing
+
+
+def test_timeouts_sizing_and_one_timezone():
+    build = cloudbuild()
+    trigger, worker = deploy_flags(build, "deploy-monthly"), deploy_flags(build, "deploy-worker")
+    assert trigger["timeout"] == worker["timeout"] == "540s"
+    assert int(worker["max-instances"]) >= 1 and int(worker["concurrency"]) >= 1 and worker["memory"].endswith("i")
+    tz = build["substitutions"]["_TIMEZONE"]
+    for fn in ("deploy-http", "deploy-monthly", "deploy-worker"):
+        env = dict(pair.split("=", 1) for pair in deploy_flags(build, fn)["set-env-vars"].split(","))
+        assert env["BILLING_DEFAULT_TIMEZONE"] == tz
+    [scheduler] = [c for c in commands(build) if "setup_scheduler.py" in c]
+    assert f"--timezone {tz}" in scheduler
+    assert CLOUDBUILD.read_text().count("Asia/Kolkata") == 1  # only the substitution's default
