@@ -81,7 +81,7 @@ class Container:
 
     @cached_property
     def runs(self):
-        from billing.adapters.firestore_repo import FirestoreRuns
+        from billing.adapters.firestore_runs import FirestoreRuns
 
         return FirestoreRuns(self.firestore, self.settings)
 
