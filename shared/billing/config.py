@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from billing.errors import ConfigurationError
 
@@ -143,7 +143,7 @@ def _bool(get, name: str, default: bool) -> bool:
 RUN_MODES = ("pubsub", "in-process")
 
 
-def _run_mode(get) -> str:
+def _run_mode(get: Callable[[str], str | None]) -> str:
     """BILLING_RUN_MODE, or by default pubsub on Google Cloud / next to a Pub/Sub emulator, else in-process."""
     raw = (get("BILLING_RUN_MODE") or "").strip().lower()
     if not raw:

@@ -45,14 +45,17 @@ class FirestoreRuns:
         @firestore.transactional
         def txn(transaction: Any) -> dict[str, Any]:
             snap = ref.get(transaction=transaction)
-            doc: dict[str, Any] = snap.to_dict() if snap.exists else {"period": period_key, "createdAt": _now_iso()}
+            doc: dict[str, Any] = (snap.to_dict() or {}) if snap.exists else {"period": period_key,
+                                                                              "createdAt": _now_iso()}
             doc["triggers"] = list(doc.get("triggers") or [])[-(MAX_TRIGGERS - 1):] + [
                 {"at": _now_iso(), "by": trigger}]
             doc["updatedAt"] = _now_iso()
             transaction.set(ref, doc)
             return doc
 
-        return _guard(lambda: txn(self._db.transaction(max_attempts=20)), "recording the run trigger")
+        summary: dict[str, Any] = _guard(lambda: txn(self._db.transaction(max_attempts=20)),
+                                         "recording the run trigger")
+        return summary
 
     def summary(self, run_id: str) -> dict[str, Any] | None:
         snap = _guard(lambda: self._col.document(run_id).get(), "reading the run")
@@ -67,7 +70,8 @@ class FirestoreRuns:
             query = self._companies(run_id).select(["state", "at", "fanout", "invoiceNumber"])
             return {snap.id: snap.to_dict() or {} for snap in query.stream()}
 
-        return _guard(read, "reading the run's companies")
+        states: dict[str, dict[str, Any]] = _guard(read, "reading the run's companies")
+        return states
 
     def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
         items = list(entries.items())

@@ -19,7 +19,7 @@ BATCH_MAX_LATENCY = 0.01
 
 
 def _client() -> Any:
-    from google.cloud import pubsub_v1
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     settings = pubsub_v1.types.BatchSettings(
         max_messages=BATCH_MAX_MESSAGES, max_bytes=BATCH_MAX_BYTES, max_latency=BATCH_MAX_LATENCY)
