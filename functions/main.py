@@ -35,3 +35,11 @@ def billing_company_worker(cloud_event):
     from billing.events import handle_company_message
 
     handle_company_message(cloud_event, get_container())
+
+
+@functions_framework.cloud_event
+def billing_dead_letter(cloud_event):
+    """Dead-letter topic -> the company's run record says why its message was given up on."""
+    from billing.events import handle_dead_letter
+
+    handle_dead_letter(cloud_event, get_container())

@@ -2,10 +2,15 @@
 
 - topics: billing-monthly-trigger (Scheduler -> monthly function), billing-company-invoice
   (fan-out -> worker), billing-dead-letter (+ a pull subscription that keeps dead letters 7 days);
-- the Cloud Scheduler job `billing-monthly-run` (0 2 1 * *, time zone configurable) publishing
-  {"trigger": "scheduler"} to the monthly topic;
+- the Cloud Scheduler job `billing-monthly-run` publishing {"trigger": "scheduler"} to the monthly
+  topic every hour of the 1st and 2nd of each month (`0 * 1,2 * *`, time zone configurable). Each
+  firing bills the latest month that has ended anywhere (UTC+14) for the companies whose own month
+  has ended and that are not done yet: companies west of the Scheduler's zone are billed by a later
+  firing, and dead-lettered or failed companies are replayed every hour for two days;
 - a dead-letter policy on the push subscriptions Eventarc created for the two functions
   (`gcloud functions deploy --trigger-topic` creates the Eventarc trigger and its subscription).
+  Deploy `billing_dead_letter` with `--trigger-topic billing-dead-letter` so a dead-lettered
+  company is marked failed on its run record with the reason.
 
     python infra/setup_scheduler.py --project P --region asia-south1 [--timezone Asia/Kolkata] [--dry-run]
 """
@@ -25,14 +30,14 @@ WORKER_TOPIC = "billing-company-invoice"
 DEAD_LETTER_TOPIC = "billing-dead-letter"
 DEAD_LETTER_SUB = "billing-dead-letter-sub"
 JOB_ID = "billing-monthly-run"
-SCHEDULE = "0 2 1 * *"
+SCHEDULE = "0 * 1,2 * *"  # hourly over the first two days: every timezone's month has ended by then
 
 
 def build_job(project: str, region: str, timezone: str, topic_path: str, schedule: str = SCHEDULE) -> scheduler_v1.Job:
     """The Scheduler job, exactly as it is sent."""
     return scheduler_v1.Job(
         name=f"projects/{project}/locations/{region}/jobs/{JOB_ID}",
-        description="Monthly usage billing: publishes to the monthly trigger topic",
+        description="Monthly usage billing: hourly on the 1st and 2nd, bills companies whose month has ended",
         schedule=schedule,
         time_zone=timezone,
         pubsub_target=scheduler_v1.PubsubTarget(

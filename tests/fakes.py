@@ -255,3 +255,90 @@ class FakeMailer:
     def send(self, message: EmailMessage) -> str:
         self.sent.append(message)
         return f"<{len(self.sent)}@fake>"
+
+
+class MemoryRuns:
+    """The RunRepository port in memory: a summary and one entry per company, like Firestore."""
+
+    def __init__(self):
+        self.summaries: dict[str, dict] = {}
+        self.companies: dict[str, dict[str, dict]] = {}
+        self._lock = threading.Lock()
+
+    def record_trigger(self, run_id, period_key, trigger):
+        with self._lock:
+            doc = self.summaries.setdefault(run_id, {"period": period_key, "triggers": []})
+            doc["triggers"] = doc["triggers"][-19:] + [{"by": trigger}]
+            return copy.deepcopy(doc)
+
+    def summary(self, run_id):
+        return copy.deepcopy(self.summaries.get(run_id))
+
+    def save_fanout(self, run_id, fanout):
+        with self._lock:
+            self.summaries.setdefault(run_id, {})["fanout"] = copy.deepcopy(dict(fanout))
+
+    def states(self, run_id):
+        return copy.deepcopy(self.companies.get(run_id, {}))
+
+    def _write(self, run_id, company_id, fields):
+        entry = self.companies.setdefault(run_id, {}).setdefault(company_id, {"companyId": company_id})
+        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason"):
+            entry.pop(name, None)
+        entry.update({"at": "2000-01-01T00:00:00+00:00", **copy.deepcopy(dict(fields))})
+        return entry
+
+    def set_states(self, run_id, entries):
+        with self._lock:
+            for company_id, fields in entries.items():
+                self._write(run_id, company_id, fields)
+
+    def mark(self, run_id, company_id, state, *, unless_done=False, **details):
+        with self._lock:
+            current = self.companies.get(run_id, {}).get(company_id, {})
+            if unless_done and current.get("state") == "done":
+                return False
+            entry = self._write(run_id, company_id, {"state": state, **details})
+            entry["attempts"] = entry.get("attempts", 0) + 1
+            return True
+
+    def company(self, run_id, company_id):
+        return copy.deepcopy(self.companies.get(run_id, {}).get(company_id))
+
+    def counts(self, run_id, states):
+        entries = self.companies.get(run_id, {}).values()
+        return {s: sum(1 for e in entries if e.get("state") == s) for s in states}
+
+    def in_state(self, run_id, state, page_size, after):
+        ids = sorted(cid for cid, e in self.companies.get(run_id, {}).items()
+                     if e.get("state") == state and (after is None or cid > after))
+        page = [copy.deepcopy(self.companies[run_id][cid]) for cid in ids[:page_size]]
+        return page, (ids[page_size - 1] if len(ids) > page_size else None)
+
+    def state_of(self, run_id):
+        """companyId -> state, for assertions."""
+        return {cid: e.get("state") for cid, e in self.companies.get(run_id, {}).items()}
+
+
+class MemoryPublisher:
+    """Keeps published messages; publish_many's wait() may be told to fail (a killed fan-out)."""
+
+    def __init__(self, fail_after_batches: int | None = None):
+        self.messages: list[tuple[str, dict, dict]] = []
+        self.fail_after_batches = fail_after_batches
+        self.batches = 0
+
+    def publish(self, topic, payload, attributes):
+        self.messages.append((topic, dict(payload), dict(attributes)))
+        return str(len(self.messages))
+
+    def publish_many(self, topic, messages):
+        self.batches += 1
+        if self.fail_after_batches is not None and self.batches > self.fail_after_batches:
+            raise KeyboardInterrupt("fan-out stopped")  # like a process killed mid-fan-out
+        for payload, attributes in messages:
+            self.publish(topic, payload, attributes)
+        return lambda: len(messages)
+
+    def companies(self, topic="billing-company-invoice"):
+        return [p["companyId"] for t, p, _ in self.messages if t == topic]

@@ -1,4 +1,9 @@
-"""The local stack: `up` starts the emulators + HTTP function on the firebase.json ports, `down` stops them.
+"""The local stack: `up` starts the emulators and the functions, `down` stops them.
+
+`up` serves the HTTP API and the three CloudEvent functions (monthly trigger, company worker,
+dead letters) with functions-framework, and creates the Pub/Sub topics and the emulator's push
+subscriptions to them: Scheduler message -> trigger -> one message per company -> worker, on a
+laptop. Publish {"month": 9, "year": 2025} to billing-monthly-trigger, or POST /billing/run.
 
     python infra/local/stack.py up      # idempotent: a running stack is left alone
     python infra/local/stack.py down    # stops exactly what `up` recorded, also after a crash
@@ -16,15 +21,26 @@ from pathlib import Path
 import emulators as emu
 
 ROOT = Path(__file__).resolve().parents[2]
-STATE_DIR = ROOT / ".stack"
+STATE_DIR = Path(os.environ.get("BILLING_STACK_DIR") or ROOT / ".stack")
 STATE = STATE_DIR / "processes.json"
 FIREBASE = json.loads((ROOT / "firebase.json").read_text())["emulators"]
 PORTS = {
-    "firestore": FIREBASE["firestore"]["port"],
-    "pubsub": FIREBASE["pubsub"]["port"],
-    "storage": FIREBASE["storage"]["port"],
+    "firestore": int(os.environ.get("BILLING_FIRESTORE_PORT") or FIREBASE["firestore"]["port"]),
+    "pubsub": int(os.environ.get("BILLING_PUBSUB_PORT") or FIREBASE["pubsub"]["port"]),
+    "storage": int(os.environ.get("BILLING_STORAGE_PORT") or FIREBASE["storage"]["port"]),
     "http": int(os.environ.get("BILLING_HTTP_PORT", "8000")),
+    "trigger": int(os.environ.get("BILLING_TRIGGER_PORT", "8001")),
+    "worker": int(os.environ.get("BILLING_WORKER_PORT", "8002")),
+    "dead-letter": int(os.environ.get("BILLING_DEAD_LETTER_PORT", "8003")),
 }
+# name -> (target in functions/main.py, signature type, topic it is pushed from)
+FUNCTIONS = {
+    "http": ("billing_http", "http", None),
+    "trigger": ("billing_monthly_trigger", "cloudevent", "billing-monthly-trigger"),
+    "worker": ("billing_company_worker", "cloudevent", "billing-company-invoice"),
+    "dead-letter": ("billing_dead_letter", "cloudevent", "billing-dead-letter"),
+}
+MAX_DELIVERY_ATTEMPTS = 5
 
 
 def stack_env() -> dict[str, str]:
@@ -56,23 +72,63 @@ def create_bucket(env: dict[str, str]) -> None:
         pass
 
 
-def start_http(port: int, env: dict[str, str], log_dir: Path) -> emu.Emulator:
+def start_function(name: str, port: int, env: dict[str, str], log_dir: Path) -> emu.Emulator:
+    """One function served by functions-framework on 127.0.0.1:port, in its own process group."""
+    target, signature, _ = FUNCTIONS[name]
     bin_dir = Path(sys.executable).parent
     argv = [
         str(bin_dir / "functions-framework"),
-        "--source", str(ROOT / "functions" / "main.py"),
-        "--target", "billing_http", "--host", "127.0.0.1", "--port", str(port),
+        "--source", str(ROOT / "functions" / "main.py"), "--target", target,
+        "--signature-type", signature, "--host", "127.0.0.1", "--port", str(port),
     ]
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / "http.log"
+    log_path = log_dir / f"{name}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
         )
-    record = emu.Emulator("http", port, proc.pid, str(log_path))
-    emu.wait_until(lambda: emu.http_ok(f"http://127.0.0.1:{port}/"), "HTTP function", 60, record)
+    record = emu.Emulator(name, port, proc.pid, str(log_path))
+    ready = (lambda: emu.http_ok(f"http://127.0.0.1:{port}/")) if signature == "http" else (lambda: emu.port_open(port))
+    emu.wait_until(ready, f"{name} function", 60, record)
     return record
+
+
+def create_pubsub(env: dict[str, str]) -> list[str]:
+    """Topics and push subscriptions to the local functions; idempotent, endpoints kept current."""
+    os.environ.update(env)
+    from google.api_core.exceptions import AlreadyExists
+    from google.cloud import pubsub_v1
+
+    project = env["GOOGLE_CLOUD_PROJECT"]
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    pushed = {name: publisher.topic_path(project, topic) for name, (_, _, topic) in FUNCTIONS.items() if topic}
+    for topic in pushed.values():  # every topic first: the worker's dead-letter policy names one
+        try:
+            publisher.create_topic(name=topic)
+        except AlreadyExists:
+            pass
+    try:
+        return [_push_subscription(publisher, subscriber, project, topic, name) for name, topic in pushed.items()]
+    finally:
+        subscriber.close()
+
+
+def _push_subscription(publisher, subscriber, project: str, topic: str, name: str) -> str:
+    from google.api_core.exceptions import AlreadyExists
+
+    path = subscriber.subscription_path(project, f"{name}-push")
+    endpoint = f"http://127.0.0.1:{PORTS[name]}/{topic}"
+    request = {"name": path, "topic": topic, "push_config": {"push_endpoint": endpoint},
+               "ack_deadline_seconds": 600}
+    if name == "worker":  # as on Google Cloud: give up after a few attempts, to the dead-letter function
+        request["dead_letter_policy"] = {"dead_letter_topic": publisher.topic_path(project, "billing-dead-letter"),
+                                         "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS}
+    try:
+        subscriber.create_subscription(request=request)
+    except AlreadyExists:
+        subscriber.modify_push_config(subscription=path, push_config={"push_endpoint": endpoint})
+    return f"{path.rsplit('/', 1)[1]} -> {endpoint}"
 
 
 def up() -> None:
@@ -87,23 +143,26 @@ def up() -> None:
     try:
         for name, starter in starters.items():
             if name in running:
-                print(f"{name:9} already running on :{PORTS[name]}")
+                print(f"{name:11} already running on :{PORTS[name]}")
                 continue
             if emu.port_open(PORTS[name]):
                 raise SystemExit(f"port {PORTS[name]} for {name} is taken by another process; stop it first")
             record = starter(PORTS[name], STATE_DIR)
             started.append(record)
             emu.save(started, STATE)
-            print(f"{name:9} up on :{record.port}")
+            print(f"{name:11} up on :{record.port}")
         create_bucket(env)
-        if "http" not in running:
-            if emu.port_open(PORTS["http"]):
-                raise SystemExit(f"port {PORTS['http']} for the HTTP function is taken; stop it first")
-            started.append(start_http(PORTS["http"], env, STATE_DIR))
+        for name, (target, _, _) in FUNCTIONS.items():
+            if name in running:
+                print(f"{name:11} already running on :{PORTS[name]}")
+                continue
+            if emu.port_open(PORTS[name]):
+                raise SystemExit(f"port {PORTS[name]} for the {name} function is taken; stop it first")
+            started.append(start_function(name, PORTS[name], env, STATE_DIR))
             emu.save(started, STATE)
-            print(f"http      up on :{PORTS['http']} (functions-framework, target billing_http)")
-        else:
-            print(f"http      already running on :{PORTS['http']}")
+            print(f"{name:11} up on :{PORTS[name]} (functions-framework, target {target})")
+        for line in create_pubsub(env):
+            print(f"push        {line}")
     except BaseException:
         emu.save(started, STATE)
         raise
@@ -117,7 +176,7 @@ def down() -> None:
     records = emu.load(STATE)
     for record in reversed(records):
         emu.stop(record)
-        print(f"{record.name:9} stopped")
+        print(f"{record.name:11} stopped")
     if STATE.exists():
         STATE.unlink()
     if not records:
@@ -127,7 +186,7 @@ def down() -> None:
 def status() -> int:
     records = emu.load(STATE)
     for record in records:
-        print(f"{record.name:9} :{record.port} {'up' if _alive(record) else 'DOWN'} (pgid {record.pgid})")
+        print(f"{record.name:11} :{record.port} {'up' if _alive(record) else 'DOWN'} (pgid {record.pgid})")
     return 0 if records and all(_alive(r) for r in records) else 1
 
 

@@ -109,7 +109,7 @@ class Container:
 
     @cached_property
     def runs(self) -> RunRepository:
-        from billing.adapters.firestore_repo import FirestoreRuns
+        from billing.adapters.firestore_runs import FirestoreRuns
 
         return FirestoreRuns(self.firestore, self.settings)
 

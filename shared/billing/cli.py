@@ -63,19 +63,21 @@ def main(argv: list[str] | None = None) -> int:
 def _run(container, args) -> int:
     from tqdm import tqdm
 
-    service = container.runs_service
-    companies = [cid for cid, _ in container.companies.list_active()]
-    bar = tqdm(total=len(companies), unit="company", disable=args.no_progress, file=sys.stderr)
+    bar = tqdm(unit="company", disable=args.no_progress, file=sys.stderr)
 
     def progress(result: dict) -> None:
         bar.update(1)
         bar.set_postfix_str(f"{result['companyId']}: {result['state']}")
 
-    outcome = service.run_in_process(args.month, args.year, args.concurrency, progress)
+    outcome = container.runs_service.run_in_process(args.month, args.year, args.concurrency, progress)
     bar.close()
-    print(f"billing run {outcome.period}: {len(outcome.done)} invoiced, {len(outcome.failed)} failed")
+    earlier = f" ({len(outcome.earlier)} in an earlier run)" if outcome.earlier else ""
+    print(f"billing run {outcome.period}: {len(outcome.done)} invoiced{earlier}, {len(outcome.failed)} failed, "
+          f"{len(outcome.waiting)} waiting")
     for cid, number in sorted(outcome.done.items()):
         print(f"  done    {cid}: {number}")
+    for cid, reason in sorted(outcome.waiting.items()):
+        print(f"  waiting {cid}: {reason} (run again once it has)")
     for cid, reason in sorted(outcome.failed.items()):
         print(f"  FAILED  {cid}: {reason}")
     return 0 if outcome.ok else 1

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from billing.domain.rating import DEFAULT_NON_BILLABLE
 from billing.errors import ConfigurationError
@@ -60,6 +60,10 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: find_templates_dir())
     run_concurrency: int = 8
     read_slices: int = 2  # the month's calls are read in this many parallel time slices
+    monthly_topic: str = "billing-monthly-trigger"
+    run_mode: str = "pubsub"  # "pubsub": fan out through Pub/Sub | "in-process": bill here (the droplet)
+    run_fanout_chunk: int = 250  # companies per cursor step of the fan-out (and per batched write)
+    run_republish_after_seconds: int = 1800  # a firing republishes a company pending longer than this
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -99,6 +103,11 @@ class Settings:
             templates_dir=Path(get("BILLING_TEMPLATES_DIR") or d.templates_dir),
             run_concurrency=_int(get, "BILLING_RUN_CONCURRENCY", d.run_concurrency),
             read_slices=max(1, min(31, _int(get, "BILLING_READ_SLICES", d.read_slices))),
+            monthly_topic=get("BILLING_MONTHLY_TOPIC", d.monthly_topic),
+            run_mode=_run_mode(get),
+            run_fanout_chunk=max(1, min(500, _int(get, "BILLING_RUN_FANOUT_CHUNK", d.run_fanout_chunk))),
+            run_republish_after_seconds=_int(get, "BILLING_RUN_REPUBLISH_AFTER_SECONDS",
+                                             d.run_republish_after_seconds),
         )
 
 
@@ -135,3 +144,16 @@ def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+RUN_MODES = ("pubsub", "in-process")
+
+
+def _run_mode(get: Callable[[str], str | None]) -> str:
+    """BILLING_RUN_MODE, or by default pubsub on Google Cloud / next to a Pub/Sub emulator, else in-process."""
+    raw = (get("BILLING_RUN_MODE") or "").strip().lower()
+    if not raw:
+        return "pubsub" if get("K_SERVICE") or get("PUBSUB_EMULATOR_HOST") else "in-process"
+    if raw not in RUN_MODES:
+        raise ConfigurationError(f"BILLING_RUN_MODE must be one of {', '.join(RUN_MODES)}, got {raw!r}")
+    return raw

@@ -7,18 +7,27 @@ import binascii
 import json
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping, Protocol
 
+from billing.config import Settings
 from billing.errors import BillingError, TransientError
+from billing.services.runs import RunService
 
 log = logging.getLogger("billing.events")
 
+# Attributes Pub/Sub adds to a message it forwards to a dead-letter topic.
+DEAD_LETTER_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
+DEAD_LETTER_SUBSCRIPTION = "CloudPubSubDeadLetterSourceSubscription"
 
-def decode_message(cloud_event) -> dict[str, Any]:
+
+class EventContainer(Protocol):
+    settings: Settings
+    runs_service: RunService
+
+
+def decode_message(cloud_event: Any) -> dict[str, Any]:
     """The JSON payload of a Pub/Sub messagePublished event ({} for an empty message)."""
-    data = cloud_event.data or {}
-    message = data.get("message", {}) if isinstance(data, dict) else {}
-    raw = message.get("data")
+    raw = _message(cloud_event).get("data")
     if not raw:
         return {}
     try:
@@ -30,7 +39,19 @@ def decode_message(cloud_event) -> dict[str, Any]:
     return payload
 
 
-def event_age_seconds(cloud_event, now: datetime) -> float | None:
+def _message(cloud_event: Any) -> Mapping[str, Any]:
+    data = cloud_event.data or {}
+    message = data.get("message", {}) if isinstance(data, dict) else {}
+    return message if isinstance(message, dict) else {}
+
+
+def message_attributes(cloud_event: Any) -> dict[str, str]:
+    """The Pub/Sub message's attributes."""
+    attributes = _message(cloud_event).get("attributes") or {}
+    return {str(k): str(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {}
+
+
+def event_age_seconds(cloud_event: Any, now: datetime) -> float | None:
     """Seconds since the event was published (None when the event carries no time)."""
     stamp = cloud_event["time"] if "time" in cloud_event.get_attributes() else None
     if not stamp:
@@ -41,35 +62,37 @@ def event_age_seconds(cloud_event, now: datetime) -> float | None:
     return (now - published).total_seconds()
 
 
-def _too_old(cloud_event, container) -> bool:
+def _too_old(cloud_event: Any, container: EventContainer) -> str | None:
+    """Why the event is dropped as too old (logged), or None to process it."""
     age = event_age_seconds(cloud_event, datetime.now(timezone.utc))
     limit = container.settings.max_event_age_seconds
-    if age is not None and age > limit:
-        log.error("dropping event older than the configured age", extra={"json_fields": {
-            "eventId": cloud_event["id"], "ageSeconds": round(age), "maxAgeSeconds": limit}})
-        return True
-    return False
+    if age is None or age <= limit:
+        return None
+    log.error("dropping event older than the configured age", extra={"json_fields": {
+        "eventId": cloud_event["id"], "ageSeconds": round(age), "maxAgeSeconds": limit}})
+    return (f"message dropped unprocessed: {age / 3600:.1f} h old, over BILLING_MAX_EVENT_AGE_SECONDS "
+            f"({limit} s); run the month again to bill it")
 
 
-def handle_monthly_trigger(cloud_event, container) -> None:
-    """Scheduler message -> run record + one message per active company."""
+def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
+    """Scheduler message -> run record + one message per due company (resumes a cut-short fan-out)."""
     if _too_old(cloud_event, container):
-        return
+        return  # the next hourly firing runs the month again
     try:
         payload = decode_message(cloud_event)
-        container.runs_service.start_run(payload.get("month"), payload.get("year"), trigger="scheduler")
+        container.runs_service.start_run(payload.get("month"), payload.get("year"),
+                                         trigger=str(payload.get("trigger") or "scheduler"),
+                                         fanout_id=str(cloud_event["id"]))
     except (ValueError, BillingError) as exc:
         if isinstance(exc, TransientError):
-            raise  # Pub/Sub redelivers
+            raise  # Pub/Sub redelivers; the fan-out resumes at its cursor
         detail = getattr(exc, "detail", str(exc))
         log.error(f"monthly trigger refused its message: {detail}", extra={"json_fields": {
             "eventId": cloud_event["id"], "error": detail}})
 
 
-def handle_company_message(cloud_event, container) -> None:
+def handle_company_message(cloud_event: Any, container: EventContainer) -> None:
     """One company's invoice; transient failures raise (retry), permanent ones are recorded."""
-    if _too_old(cloud_event, container):
-        return
     try:
         payload = decode_message(cloud_event)
         company_id = str(payload["companyId"])
@@ -78,4 +101,32 @@ def handle_company_message(cloud_event, container) -> None:
         log.error(f"worker message is malformed; acknowledged without retry: {exc}", extra={"json_fields": {
             "eventId": cloud_event["id"], "error": str(exc)}})
         return
+    reason = _too_old(cloud_event, container)
+    if reason:
+        container.runs_service.record_undelivered(payload, reason, "EventTooOld")
+        return
     container.runs_service.process_company(company_id, month, year, payload.get("runId"))
+
+
+def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
+    """A message Pub/Sub gave up on: mark its company failed with the reason (unless done)."""
+    try:
+        payload = decode_message(cloud_event)
+    except ValueError as exc:
+        log.error(f"dead-lettered message is not JSON; dropped: {exc}", extra={"json_fields": {
+            "eventId": cloud_event["id"]}})
+        return
+    attributes = message_attributes(cloud_event)
+    data = cloud_event.data if isinstance(cloud_event.data, dict) else {}
+    attempts = attributes.get(DEAD_LETTER_COUNT) or data.get("deliveryAttempt") or "?"
+    source = attributes.get(DEAD_LETTER_SUBSCRIPTION, "its subscription")
+    reason = (f"dead-lettered after {attempts} delivery attempts on {source}; "
+              "the next firing (or POST /billing/run for the month) replays it")
+    fields = {"eventId": cloud_event["id"], "attempts": attempts, "payload": payload}
+    if "companyId" not in payload:
+        log.error("monthly trigger message dead-lettered; the next firing runs the month again",
+                  extra={"json_fields": fields})
+        return
+    marked = container.runs_service.record_undelivered(payload, reason, "DeadLettered")
+    log.error("worker message dead-lettered" + ("" if marked else " (company already done)"),
+              extra={"json_fields": fields})

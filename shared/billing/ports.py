@@ -134,16 +134,47 @@ class CallCsvFactory(Protocol):
 
 
 class RunRepository(Protocol):
-    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict[str, Any]: ...
+    """billingRuns/{YYYY-MM} (a small summary) and billingRuns/{YYYY-MM}/companies/{id} (one per company)."""
 
-    def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None: ...
+    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> dict[str, Any]:
+        """Create the summary if needed, append the trigger (capped); returns the summary."""
 
-    def get(self, run_id: str) -> dict[str, Any] | None: ...
+    def summary(self, run_id: str) -> dict[str, Any] | None:
+        """The summary document, or None."""
+
+    def save_fanout(self, run_id: str, fanout: Mapping[str, Any]) -> None:
+        """Replace the summary's fan-out progress (id, cursor, counts, finished)."""
+
+    def states(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """companyId -> {state, at} for every company recorded on the run."""
+
+    def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
+        """Write many companies' states at once (batched); fields not given are removed."""
+
+    def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
+             **details: Any) -> bool:
+        """Record one company's state (attempts counted); False when unless_done found it done."""
+
+    def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
+        """One company's record, or None."""
+
+    def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
+        """How many companies are in each state (aggregation queries, no document reads)."""
+
+    def in_state(self, run_id: str, state: str, page_size: int,
+                 after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the companies in a state, by id after `after`; and the next page's token."""
 
 
 class Publisher(Protocol):
     def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
         """Publish a JSON message; returns the message id once the broker has it."""
+
+    def publish_many(
+        self, topic: str, messages: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]
+    ) -> Callable[[], int]:
+        """Start publishing every message (batched, asynchronously); the returned wait() blocks
+        until the broker has them all and returns how many, or raises TransientError."""
 
 
 class Mailer(Protocol):

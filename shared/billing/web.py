@@ -220,13 +220,15 @@ class BillingApi:
         return json_response(public_delivery(result))
 
     def _run(self, request: flask.Request, container: Container) -> flask.Response:
-        result = container.runs_service.start_run(
+        result = container.runs_service.request_run(
             request.args.get("month"), request.args.get("year"), trigger="http"
         )
-        return json_response(result, 202)
+        status_url = f"{base_url(request, container)}/billing/runs/{result['period']}"
+        return json_response({**result, "statusUrl": status_url}, 202, headers={"Location": status_url})
 
     def _run_status(self, request: flask.Request, container: Container, period: str) -> flask.Response:
-        return json_response(container.runs_service.status(period))
+        return json_response(container.runs_service.status(
+            period, request.args.get("pageSize"), request.args.get("pageToken")))
 
 
 def base_url(request: flask.Request, container: Container) -> str:

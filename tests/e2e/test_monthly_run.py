@@ -78,6 +78,11 @@ def invoices(db):
     return {d.id: d.to_dict() for d in db.collection("invoices").stream()}
 
 
+def run_states(db, key="2025-09"):
+    """companyId -> its run record (billingRuns/{key}/companies/{companyId})."""
+    return {d.id: d.to_dict() for d in db.collection(f"billingRuns/{key}/companies").stream()}
+
+
 def test_scheduler_message_bills_every_active_company_once(pipeline):
     db, publisher = pipeline["db"], pipeline["publisher"]
     topic = pipeline["topics"]["billing-monthly-trigger"]
@@ -86,35 +91,34 @@ def test_scheduler_message_bills_every_active_company_once(pipeline):
 
     expected = {"vysedeck_2025-09", "webxpress_2025-09", "dcgpac_2025-09"}
     wait_for(lambda: {k for k, v in invoices(db).items() if v["status"] == "issued"} == expected)
-    run = wait_for(lambda: (db.document("billingRuns/2025-09").get().to_dict() or {}).get("companies", {}).get(
-        "dcgpac", {}).get("state") == "done" and db.document("billingRuns/2025-09").get().to_dict())
-    assert sorted(run["companies"]) == ["dcgpac", "vysedeck", "webxpress"]
+    wait_for(lambda: {cid: e["state"] for cid, e in run_states(db).items()} == dict.fromkeys(
+        ("dcgpac", "vysedeck", "webxpress"), "done"))
     first = invoices(db)
     assert "sleepy_2025-09" not in first
 
     # At-least-once delivery: the same message twice more changes nothing.
     for _ in range(2):
         publisher.publish(topic, message, source="cloud-scheduler").result(timeout=30)
-    wait_for(lambda: len(db.document("billingRuns/2025-09").get().to_dict()["triggers"]) == 3)
-    time.sleep(3)  # let the re-fanned-out worker messages land
+    summary = wait_for(lambda: (lambda d: len(d["triggers"]) == 3 and d["fanout"]["finished"] and d)(
+        db.document("billingRuns/2025-09").get().to_dict()))
+    assert (summary["fanout"]["published"], summary["fanout"]["skipped"]) == (0, 3)
+    time.sleep(3)  # anything wrongly re-fanned-out would land now
     again = invoices(db)
     assert {k: (v["invoiceNumber"], v["totalAmount"], v["status"]) for k, v in again.items()} == {
         k: (v["invoiceNumber"], v["totalAmount"], v["status"]) for k, v in first.items()}
     assert [c.to_dict()["next"] for c in db.collection("invoiceCounters").stream()] == [4]
-    state = db.document("billingRuns/2025-09").get().to_dict()["companies"]
-    assert {cid: e["state"] for cid, e in state.items()} == {"vysedeck": "done", "webxpress": "done", "dcgpac": "done"}
+    assert {cid: e["state"] for cid, e in run_states(db).items()} == {
+        "vysedeck": "done", "webxpress": "done", "dcgpac": "done"}
 
 
 def test_permanent_failure_is_recorded_and_acknowledged(pipeline):
     db, publisher = pipeline["db"], pipeline["publisher"]
     db.collection("companies").document("broken").set({"name": "Broken", "billing": {"ratePerMinute": "two"}})
     publisher.publish(pipeline["topics"]["billing-monthly-trigger"], b'{"month": 9, "year": 2025}').result(timeout=30)
-    run = wait_for(lambda: all(
-        e.get("state") in ("done", "failed")
-        for e in ((db.document("billingRuns/2025-09").get().to_dict() or {}).get("companies") or {"x": {}}).values()
-    ) and db.document("billingRuns/2025-09").get().to_dict())
-    assert run["companies"]["broken"]["state"] == "failed"
-    assert "ratePerMinute" in run["companies"]["broken"]["error"]
+    states = wait_for(lambda: (lambda r: len(r) == 4 and all(e["state"] in ("done", "failed") for e in r.values())
+                               and r)(run_states(db)))
+    assert states["broken"]["state"] == "failed" and states["broken"]["errorType"] == "ConfigurationError"
+    assert "ratePerMinute" in states["broken"]["error"]
     assert {k for k in invoices(db)} == {"vysedeck_2025-09", "webxpress_2025-09", "dcgpac_2025-09"}
     # Acknowledged, not retried forever: the worker saw the broken company's message once.
     time.sleep(3)
@@ -143,5 +147,5 @@ def test_cli_run_exits_non_zero_naming_the_failed_company(firestore_emulator, st
     # A rerun of the month changes nothing for the invoiced ones and still reports the failure.
     again = subprocess.run([cli, "run", "--month", "9", "--year", "2025", "--no-progress"],
                            env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 1 and "3 invoiced, 1 failed" in again.stdout
+    assert again.returncode == 1 and "3 invoiced (3 in an earlier run), 1 failed" in again.stdout
     assert [c.to_dict()["next"] for c in db.collection("invoiceCounters").stream()] == [4]

@@ -81,7 +81,7 @@ def test_scheduler_job_is_exactly_what_the_monthly_run_needs():
     [_, (kind, parent, sent)] = client.requests
     assert (kind, parent) == ("create", "projects/acme-billing/locations/asia-south1")
     assert sent.name == "projects/acme-billing/locations/asia-south1/jobs/billing-monthly-run"
-    assert sent.schedule == "0 2 1 * *" and sent.time_zone == "Asia/Kolkata"
+    assert sent.schedule == "0 * 1,2 * *" and sent.time_zone == "Asia/Kolkata"
     assert sent.pubsub_target.topic_name == topic
     assert json.loads(sent.pubsub_target.data) == {"trigger": "scheduler"}
     assert dict(sent.pubsub_target.attributes) == {"source": "cloud-scheduler"}
@@ -100,7 +100,7 @@ def test_scheduler_job_is_exactly_what_the_monthly_run_needs():
 def test_dry_run_needs_no_cloud(capsys):
     assert infra.main(["--project", "acme-billing", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert '"schedule": "0 2 1 * *"' in out and "billing-dead-letter" in out
+    assert '"schedule": "0 * 1,2 * *"' in out and "billing-dead-letter" in out
 
 
 # -- cloudbuild.yaml: least privilege and deploy flags -------------------------------------------
@@ -200,3 +200,21 @@ def test_timeouts_sizing_and_one_timezone():
     [scheduler] = [c for c in commands(build) if "setup_scheduler.py" in c]
     assert f"--timezone {tz}" in scheduler
     assert CLOUDBUILD.read_text().count("Asia/Kolkata") == 1  # only the substitution's default
+
+
+def test_hourly_firings_cover_the_month_end_of_every_timezone():
+    """Every firing of `0 * 1,2 * *` in Asia/Kolkata names the same period, and between the first
+    and the last firing the month ends in every zone from UTC+14 to UTC-12."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from billing.domain.period import BillingPeriod, last_completed_period
+    from billing.services.runs import EARLIEST_ZONE
+
+    ist = ZoneInfo("Asia/Kolkata")
+    firings = [datetime(2025, 11, day, hour, tzinfo=ist) for day in (1, 2) for hour in range(24)]
+    assert {last_completed_period(f, EARLIEST_ZONE).key for f in firings} == {"2025-10"}
+    for offset in range(-12, 15):
+        zone_end = BillingPeriod(2025, 10, f"Etc/GMT{-offset:+d}" if offset else "UTC").end
+        assert any(f >= zone_end for f in firings), offset
+    assert firings[-1].astimezone(timezone.utc) - BillingPeriod(2025, 10, "Etc/GMT+12").end >= timedelta(hours=24)

@@ -1,19 +1,23 @@
-"""The run service and the CloudEvent handlers, over in-memory fakes."""
+"""The run service and the CloudEvent handlers over in-memory fakes: assertions on the run record."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from cloudevents.http import CloudEvent
 
+from billing.adapters.csv_export import CallCsvWriter
 from billing.config import Settings
-from billing.errors import ConfigurationError, TransientError
-from billing.events import handle_company_message, handle_monthly_trigger
+from billing.errors import ConfigurationError, TransientError, ValidationError
+from billing.events import handle_company_message, handle_dead_letter, handle_monthly_trigger
+from billing.seed import SUPPLIER
+from billing.services.issuance import IssuanceService
 from billing.services.runs import RunService
-from fakes import FakeCompanies, FakePublisher, FakeRuns
+from fakes import FakeBlobs, FakeCallLogs, FakeCompanies, FakeInvoices, FakeSettings, MemoryPublisher, MemoryRuns
 
 NOW = datetime(2025, 10, 5, tzinfo=timezone.utc)
 
@@ -23,51 +27,203 @@ class Issuance:
 
     def __init__(self, outcomes):
         self.outcomes = outcomes
-        self.calls = []
+        self.issued = []
 
     def generate(self, company_id, month, year, read_slices=None):
-        self.calls.append((company_id, month, year))
         outcome = self.outcomes[company_id]
         if isinstance(outcome, Exception):
             raise outcome
+        self.issued.append(company_id)
         return {"invoiceNumber": outcome}
 
 
-def service(outcomes, active=None):
+def service(outcomes, active=None, publisher=None, **settings):
     companies = FakeCompanies({cid: {"name": cid} for cid in outcomes} | (active or {}))
-    return RunService(companies=companies, runs=FakeRuns(), issuance=Issuance(outcomes),
-                      settings=Settings(), publisher=FakePublisher(), clock=lambda: NOW)
+    return RunService(companies=companies, runs=MemoryRuns(), issuance=Issuance(outcomes),
+                      settings=Settings(**settings), publisher=publisher or MemoryPublisher(), clock=lambda: NOW)
 
 
-def test_start_run_fans_out_to_active_companies_only():
+def deliver(svc, month=None, year=None):
+    """Process every worker message published so far, like the worker function would."""
+    for _, payload, _ in list(svc.publisher.messages):
+        if payload.get("companyId"):
+            svc.process_company(payload["companyId"], payload["month"], payload["year"], payload["runId"])
+    svc.publisher.messages.clear()
+
+
+def test_start_run_fans_out_to_active_companies_only_and_records_them_pending():
     svc = service({"a": "N1", "b": "N2"}, active={"z": {"name": "z", "active": False}})
     result = svc.start_run(None, None)
-    assert result["period"] == "2025-09"
+    assert (result["period"], result["published"], result["companies"]) == ("2025-09", 2, 2)
     assert [(t, p["companyId"], p["month"], p["year"]) for t, p, _ in svc.publisher.messages] == [
         ("billing-company-invoice", "a", 9, 2025), ("billing-company-invoice", "b", 9, 2025)]
-    assert svc.runs.get("2025-09")["companies"] == {"a": {"state": "pending"}, "b": {"state": "pending"}}
+    assert svc.runs.state_of("2025-09") == {"a": "pending", "b": "pending"}
+    fanout = svc.runs.summary("2025-09")["fanout"]
+    assert (fanout["finished"], fanout["cursor"], fanout["position"], fanout["published"]) == (True, "b", 2, 2)
 
 
 def test_permanent_failure_is_recorded_transient_failure_raises():
     svc = service({"ok": "N1", "bad": ConfigurationError("billing.ratePerMinute is required"),
                    "flaky": TransientError("Firestore unavailable")})
-    svc.runs.start("2025-09", "2025-09", ["ok", "bad", "flaky"], "test")
     assert svc.process_company("ok", 9, 2025)["state"] == "done"
     assert svc.process_company("bad", 9, 2025) == {
         "companyId": "bad", "state": "failed", "error": "billing.ratePerMinute is required"}
     with pytest.raises(TransientError):
         svc.process_company("flaky", 9, 2025)
-    states = {cid: e["state"] for cid, e in svc.runs.get("2025-09")["companies"].items()}
-    assert states == {"ok": "done", "bad": "failed", "flaky": "retrying"}
+    assert svc.runs.state_of("2025-09") == {"ok": "done", "bad": "failed", "flaky": "retrying"}
+    assert svc.runs.company("2025-09", "ok")["invoiceNumber"] == "N1"
+    assert svc.runs.company("2025-09", "bad")["errorType"] == "ConfigurationError"
 
 
-def test_run_in_process_reports_every_company():
+def test_run_in_process_reports_every_company_and_a_rerun_bills_only_the_rest():
     svc = service({"a": "N1", "b": ConfigurationError("no rate"), "c": RuntimeError("boom")})
     seen = []
     outcome = svc.run_in_process(9, 2025, concurrency=2, on_progress=seen.append)
     assert outcome.done == {"a": "N1"}
     assert outcome.failed == {"b": "no rate", "c": "RuntimeError: boom"}
     assert not outcome.ok and len(seen) == 3
+    assert svc.runs.state_of("2025-09") == {"a": "done", "b": "failed", "c": "failed"}
+
+    svc.issuance.outcomes.update({"b": "N2", "c": "N3"})
+    again = svc.run_in_process(9, 2025)
+    assert again.ok and again.done == {"a": "N1", "b": "N2", "c": "N3"} and again.earlier == {"a"}
+    assert sorted(svc.issuance.issued) == ["a", "b", "c"]  # a was not issued again
+    assert svc.runs.state_of("2025-09") == {"a": "done", "b": "done", "c": "done"}
+
+
+def test_a_rerun_publishes_only_the_companies_not_done():
+    svc = service({"a": "N1", "b": ConfigurationError("no rate"), "c": "N3"})
+    svc.start_run(9, 2025)
+    svc.publisher.messages = [m for m in svc.publisher.messages if m[1]["companyId"] != "c"]  # c still in flight
+    deliver(svc)
+    assert svc.runs.state_of("2025-09") == {"a": "done", "b": "failed", "c": "pending"}
+    svc.start_run(9, 2025)  # another firing: failed b is replayed, recently published c is not doubled
+    assert svc.publisher.companies() == ["b"]
+
+
+def test_a_fan_out_stopped_halfway_resumes_at_its_cursor():
+    ids = [f"c{i:02d}" for i in range(10)]
+    svc = service({cid: f"N{cid}" for cid in ids}, publisher=MemoryPublisher(fail_after_batches=2),
+                  run_fanout_chunk=3)
+    with pytest.raises(KeyboardInterrupt):
+        svc.start_run(9, 2025, fanout_id="event-1")
+    fanout = svc.runs.summary("2025-09")["fanout"]
+    assert (fanout["finished"], fanout["position"], fanout["cursor"]) == (False, 3, "c02")
+    first = svc.publisher.companies()
+    assert first == ids[:6]  # the second chunk was handed over but never confirmed
+
+    svc.publisher = MemoryPublisher()
+    result = svc.start_run(9, 2025, fanout_id="event-1")  # Pub/Sub redelivers the same event
+    assert svc.publisher.companies() == ids[3:]
+    assert (result["resumedFrom"], result["published"]) == (3, 10)
+    assert svc.runs.summary("2025-09")["fanout"]["finished"] is True
+
+    svc.publisher = MemoryPublisher()
+    assert svc.start_run(9, 2025, fanout_id="event-1")["status"] == "already fanned out"
+    assert svc.publisher.companies() == []
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_every_timezone_is_billed_once_its_month_has_ended_and_none_is_failed_for_it():
+    zones = {"akl": "Pacific/Auckland", "kol": "Asia/Kolkata", "utc": "UTC", "lax": "America/Los_Angeles"}
+    companies = {cid: {"name": cid, "billing": {"ratePerMinute": 2, "maintenanceFee": 100, "timezone": tz}}
+                 for cid, tz in zones.items()}
+    clock = Clock(datetime(2025, 11, 1, 2, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))))
+    runs, invoices = MemoryRuns(), FakeInvoices()
+    issuance = IssuanceService(companies=FakeCompanies(companies), settings_repo=FakeSettings(SUPPLIER),
+                               calls=FakeCallLogs({}), invoices=invoices, blobs=FakeBlobs(), settings=Settings(),
+                               csv_writer=CallCsvWriter, render_pdf=lambda doc: b"PDF", clock=clock)
+    svc = RunService(companies=FakeCompanies(companies), runs=runs, issuance=issuance, settings=Settings(),
+                     publisher=MemoryPublisher(), clock=clock)
+
+    def fire():
+        result = svc.start_run(None, None, fanout_id=f"firing-{clock.now.isoformat()}")
+        published = svc.publisher.companies()
+        deliver(svc)
+        assert runs.counts("2025-10", ["failed"]) == {"failed": 0}
+        return result["period"], sorted(published)
+
+    assert fire() == ("2025-10", ["akl", "kol"])  # 02:00 IST on the 1st
+    assert runs.state_of("2025-10") == {"akl": "done", "kol": "done", "utc": "waiting", "lax": "waiting"}
+    assert "ends 2025-11-01T00:00:00-07:00 in America/Los_Angeles" in runs.company("2025-10", "lax")["reason"]
+    # A worker handed a company too early (a stale or manual message) records waiting, not failed.
+    assert svc.process_company("lax", 10, 2025)["state"] == "waiting"
+
+    clock.now = datetime(2025, 11, 1, 0, 30, tzinfo=timezone.utc)  # 06:00 IST
+    assert fire() == ("2025-10", ["utc"])
+    clock.now = datetime(2025, 11, 1, 7, 30, tzinfo=timezone.utc)  # 00:30 in Los Angeles
+    assert fire() == ("2025-10", ["lax"])
+    clock.now = datetime(2025, 11, 2, 17, 30, tzinfo=timezone.utc)  # the last hourly firing
+    assert fire() == ("2025-10", [])
+    assert runs.state_of("2025-10") == dict.fromkeys(zones, "done")
+    numbers = sorted(doc["invoiceNumber"] for doc in invoices.docs.values())
+    assert [int(n.rsplit("/", 1)[1]) for n in numbers] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("now, period", [
+    (datetime(2025, 10, 31, 9, 59, tzinfo=timezone.utc), "2025-09"),  # 23:59 in UTC+14: October not over
+    (datetime(2025, 10, 31, 10, 0, tzinfo=timezone.utc), "2025-10"),  # October ended in Kiribati
+    (datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc), "2025-12"),
+])
+def test_a_firing_without_a_month_bills_the_latest_month_ended_anywhere(now, period):
+    svc = service({"a": "N1"})
+    svc.clock = lambda: now
+    assert svc.period().key == period
+
+
+def test_a_named_month_that_has_ended_nowhere_is_refused():
+    svc = service({"a": "N1"})
+    with pytest.raises(ValidationError, match="has not ended"):
+        svc.start_run(10, 2025)
+    assert svc.runs.summaries == {}
+
+
+def test_status_counts_every_state_and_pages_the_failed_companies():
+    svc = service({f"f{i}": ConfigurationError(f"bad {i}") for i in range(5)} | {"ok": "N1"})
+    svc.run_in_process(9, 2025)
+    first = svc.status("2025-09", page_size="2")
+    assert first["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "done": 1, "failed": 5}
+    assert first["total"] == 6
+    assert [(f["companyId"], f["error"], f["errorType"]) for f in first["failed"]] == [
+        ("f0", "bad 0", "ConfigurationError"), ("f1", "bad 1", "ConfigurationError")]
+    pages = [first["failed"]]
+    token = first["nextPageToken"]
+    while token:
+        page = svc.status("2025-09", page_size="2", page_token=token)
+        pages.append(page["failed"])
+        token = page["nextPageToken"]
+    assert [[f["companyId"] for f in p] for p in pages] == [["f0", "f1"], ["f2", "f3"], ["f4"]]
+    with pytest.raises(ValidationError):
+        svc.status("2025-09", page_size="0")
+    with pytest.raises(ValidationError):
+        svc.status("2025-09", page_token="../x")
+
+
+def test_request_run_pubsub_mode_publishes_one_trigger_message():
+    svc = service({"a": "N1"})
+    result = svc.request_run(9, 2025)
+    assert result["status"] == "requested" and result["period"] == "2025-09"
+    assert [(t, p) for t, p, _ in svc.publisher.messages] == [
+        ("billing-monthly-trigger", {"month": 9, "year": 2025, "trigger": "http"})]
+    assert svc.runs.summaries == {}  # the trigger function writes the run, not the HTTP request
+
+
+def test_request_run_in_process_mode_bills_in_the_background():
+    svc = service({"a": "N1", "b": "N2"}, run_mode="in-process")
+    assert svc.request_run()["status"] == "started"
+    deadline = time.monotonic() + 10
+    while svc.runs.state_of("2025-09") != {"a": "done", "b": "done"}:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert svc.publisher.messages == []
+    assert svc.runs.summaries["2025-09"]["triggers"] == [{"by": "http"}]
 
 
 class Container:
@@ -76,38 +232,81 @@ class Container:
         self.settings = Settings(max_event_age_seconds=max_age)
 
 
-def event(payload, published: datetime):
-    data = {"message": {"data": base64.b64encode(json.dumps(payload).encode()).decode(), "messageId": "1"}}
+def event(payload, published: datetime, attributes=None, event_id="evt-1"):
+    data = {"message": {"data": base64.b64encode(json.dumps(payload).encode()).decode(), "messageId": event_id,
+                        "attributes": attributes or {}}}
     return CloudEvent({"type": "google.cloud.pubsub.topic.v1.messagePublished", "source": "//pubsub/x",
-                       "id": "evt-1", "time": published.isoformat()}, data)
+                       "id": event_id, "time": published.isoformat()}, data)
 
 
 def test_worker_issues_the_named_company():
     svc = service({"a": "N1"})
-    svc.runs.start("2025-09", "2025-09", ["a"], "test")
-    handle_company_message(event({"companyId": "a", "month": 9, "year": 2025}, datetime.now(timezone.utc)), Container(svc))
-    assert svc.issuance.calls == [("a", 9, 2025)]
+    handle_company_message(event({"companyId": "a", "month": 9, "year": 2025}, datetime.now(timezone.utc)),
+                           Container(svc))
+    assert svc.runs.company("2025-09", "a")["state"] == "done"
+    assert svc.runs.company("2025-09", "a")["invoiceNumber"] == "N1"
 
 
-def test_events_older_than_the_limit_are_dropped_with_a_log(caplog):
+def test_monthly_trigger_event_fans_out_under_its_event_id():
+    svc = service({"a": "N1"})
+    handle_monthly_trigger(event({"trigger": "scheduler"}, datetime.now(timezone.utc), event_id="m-7"),
+                           Container(svc))
+    assert svc.runs.summary("2025-09")["fanout"]["id"] == "m-7"
+    assert svc.runs.state_of("2025-09") == {"a": "pending"}
+
+
+def test_events_older_than_the_limit_are_dropped_and_the_company_marked(caplog):
     svc = service({"a": "N1"})
     old = datetime.now(timezone.utc) - timedelta(hours=2)
     with caplog.at_level("ERROR", logger="billing.events"):
-        handle_company_message(event({"companyId": "a", "month": 9, "year": 2025}, old), Container(svc, 3600))
+        handle_company_message(event({"companyId": "a", "month": 9, "year": 2025, "runId": "2025-09"}, old),
+                               Container(svc, 3600))
         handle_monthly_trigger(event({}, old), Container(svc, 3600))
-    assert svc.issuance.calls == [] and svc.publisher.messages == []
+    assert svc.issuance.issued == [] and svc.publisher.messages == []
     assert caplog.text.count("dropping event older than the configured age") == 2
+    record = svc.runs.company("2025-09", "a")
+    assert record["state"] == "failed" and record["errorType"] == "EventTooOld"
+    assert "BILLING_MAX_EVENT_AGE_SECONDS" in record["error"]
+
+
+def test_a_dead_lettered_message_marks_its_company_failed_with_the_reason():
+    svc = service({"a": "N1", "b": "N2"})
+    svc.process_company("b", 9, 2025)
+    attrs = {"CloudPubSubDeadLetterSourceDeliveryCount": "10",
+             "CloudPubSubDeadLetterSourceSubscription": "projects/p/subscriptions/worker"}
+    for cid in ("a", "b"):
+        handle_dead_letter(event({"companyId": cid, "month": 9, "year": 2025, "runId": "2025-09"},
+                                 datetime.now(timezone.utc), attrs), Container(svc))
+    record = svc.runs.company("2025-09", "a")
+    assert (record["state"], record["errorType"]) == ("failed", "DeadLettered")
+    assert "after 10 delivery attempts on projects/p/subscriptions/worker" in record["error"]
+    assert svc.runs.company("2025-09", "b")["state"] == "done"  # done before it was dead-lettered: kept
 
 
 def test_malformed_worker_message_is_acknowledged_not_retried(caplog):
     svc = service({"a": "N1"})
     with caplog.at_level("ERROR", logger="billing.events"):
         handle_company_message(event({"month": 9}, datetime.now(timezone.utc)), Container(svc))
-    assert "malformed" in caplog.text and svc.issuance.calls == []
+    assert "malformed" in caplog.text and svc.runs.companies == {}
 
 
 def test_monthly_trigger_with_a_bad_month_logs_and_acks(caplog):
     svc = service({"a": "N1"})
     with caplog.at_level("ERROR", logger="billing.events"):
         handle_monthly_trigger(event({"month": 13, "year": 2025}, datetime.now(timezone.utc)), Container(svc))
-    assert "month must be" in caplog.text and svc.publisher.messages == []
+    assert "month must be" in caplog.text and svc.publisher.messages == [] and svc.runs.summaries == {}
+
+
+@pytest.mark.parametrize("env, mode", [
+    ({}, "in-process"),
+    ({"PUBSUB_EMULATOR_HOST": "127.0.0.1:8085"}, "pubsub"),
+    ({"K_SERVICE": "billing-http"}, "pubsub"),
+    ({"K_SERVICE": "x", "BILLING_RUN_MODE": "in-process"}, "in-process"),
+])
+def test_run_mode_follows_configuration(env, mode):
+    assert Settings.from_env(env).run_mode == mode
+
+
+def test_an_unknown_run_mode_is_refused():
+    with pytest.raises(ConfigurationError, match="BILLING_RUN_MODE"):
+        Settings.from_env({"BILLING_RUN_MODE": "carrier-pigeon"})

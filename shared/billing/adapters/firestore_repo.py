@@ -1,4 +1,4 @@
-"""Firestore adapters: companies, supplier settings, call logs (streamed), invoices with numbering, runs."""
+"""Firestore adapters: companies, supplier settings, call logs (streamed), invoices with numbering."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
-from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.config import CallLogSchema, Settings
 from billing.domain.period import BillingPeriod
@@ -321,41 +320,3 @@ class FirestoreInvoices:
         if year is not None:
             docs = [d for d in docs if str(d.get("billingPeriod", {}).get("month", "")).startswith(f"{year}-")]
         return sorted(docs, key=lambda d: d.get("billingPeriod", {}).get("month", ""), reverse=True)
-
-
-class FirestoreRuns:
-    """billingRuns/{YYYY-MM}: which companies are done, failed (with reason) or pending."""
-
-    def __init__(self, db: firestore.Client, settings: Settings):
-        self._col = db.collection(settings.runs_collection)
-
-    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict:
-        ref = self._col.document(run_id)
-
-        @firestore.transactional
-        def txn(transaction) -> dict:
-            snap = ref.get(transaction=transaction)
-            doc = snap.to_dict() if snap.exists else {
-                "period": period_key, "createdAt": _now_iso(), "companies": {}, "triggers": [],
-            }
-            for cid in company_ids:
-                doc["companies"].setdefault(cid, {"state": "pending"})
-            doc["triggers"] = (doc.get("triggers") or [])[-19:] + [{"at": _now_iso(), "by": trigger}]
-            doc["updatedAt"] = _now_iso()
-            transaction.set(ref, doc)
-            return doc
-
-        return txn(self._col._client.transaction(max_attempts=20))
-
-    def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None:
-        entry = {"state": state, "at": _now_iso(), **details}
-        # update() with a field path replaces this company's entry whole (no stale error left).
-        path = FieldPath("companies", company_id).to_api_repr()
-        try:
-            self._col.document(run_id).update({path: entry, "updatedAt": _now_iso()})
-        except gexc.NotFound:  # a worker message without a run record (published by hand)
-            self._col.document(run_id).set({"companies": {company_id: entry}, "updatedAt": _now_iso()}, merge=True)
-
-    def get(self, run_id: str) -> dict | None:
-        snap = self._col.document(run_id).get()
-        return snap.to_dict() if snap.exists else None

@@ -1,21 +1,49 @@
-"""The monthly run: fan out one job per active company, record done / failed / pending per company."""
+"""The monthly run: fan out one job per company whose month has ended, record each company's state.
+
+Run records (DESIGN 3): a small summary `billingRuns/{YYYY-MM}` and one document per company
+`billingRuns/{YYYY-MM}/companies/{companyId}`; counts come from aggregation queries.
+
+A firing without month/year bills the latest month that has ended anywhere on Earth (UTC+14):
+every company whose own month has ended is published, the others wait for a later firing
+(the Scheduler fires hourly over the first two days of each month).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from billing.config import Settings
 from billing.domain.period import BillingPeriod, parse_period
-from billing.errors import BillingError, NotFoundError, TransientError
+from billing.errors import BillingError, NotFoundError, TransientError, ValidationError
 from billing.ports import CompanyRepository, Publisher, RunRepository
 
 log = logging.getLogger(__name__)
 
-PERMANENT = "failed"
+PENDING, WAITING, RETRYING, DONE, FAILED = "pending", "waiting", "retrying", "done", "failed"
+PERMANENT = FAILED
+STATES = (PENDING, WAITING, RETRYING, DONE, FAILED)
+# The first timezone in which any month ends (Kiribati, UTC+14; the Etc sign is inverted).
+EARLIEST_ZONE = "Etc/GMT-14"
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+TOKEN = re.compile(r"[a-z0-9_-]{1,64}")
+
+Message = tuple[Mapping[str, Any], Mapping[str, str]]
+
+
+class Issuer(Protocol):
+    def generate(self, company_id: str, month: Any = None, year: Any = None,
+                 read_slices: int | None = None) -> Mapping[str, Any]: ...
+
+
+class Deliverer(Protocol):
+    def deliver_quietly(self, invoice: Mapping[str, Any]) -> Any: ...
 
 
 @dataclass
@@ -23,26 +51,56 @@ class RunOutcome:
     """What an in-process run did, per company."""
 
     period: str
-    done: dict[str, str] = field(default_factory=dict)  # companyId -> invoiceNumber
+    done: dict[str, str | None] = field(default_factory=dict)  # companyId -> invoiceNumber
     failed: dict[str, str] = field(default_factory=dict)  # companyId -> reason
+    waiting: dict[str, str] = field(default_factory=dict)  # companyId -> why not yet
+    earlier: set[str] = field(default_factory=set)  # done by an earlier run of the month
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
 
+@dataclass
+class _Fanout:
+    """Progress of one fan-out, saved in the summary as its resume cursor."""
+
+    id: str
+    total: int
+    started_at: str
+    cursor: str = ""  # the last company id whose message the broker confirmed
+    position: int = 0  # companies passed, in id order
+    published: int = 0
+    waiting: int = 0
+    skipped: int = 0
+    resumed_from: int | None = None
+    finished: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"id": self.id, "total": self.total, "startedAt": self.started_at, "cursor": self.cursor,
+                "position": self.position, "published": self.published, "waiting": self.waiting,
+                "skipped": self.skipped, "resumedFrom": self.resumed_from, "finished": self.finished}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> "_Fanout":
+        return cls(id=str(doc["id"]), total=int(doc.get("total", 0)), started_at=str(doc.get("startedAt", "")),
+                   cursor=str(doc.get("cursor", "")), position=int(doc.get("position", 0)),
+                   published=int(doc.get("published", 0)), waiting=int(doc.get("waiting", 0)),
+                   skipped=int(doc.get("skipped", 0)), finished=bool(doc.get("finished", False)))
+
+
 class RunService:
-    """Starts runs (Pub/Sub fan-out or in-process) and processes one company of a run."""
+    """Starts runs (Pub/Sub fan-out or in-process), processes one company, reports a run."""
 
     def __init__(
         self,
         *,
         companies: CompanyRepository,
         runs: RunRepository,
-        issuance,
+        issuance: Issuer,
         settings: Settings,
         publisher: Publisher | None = None,
-        delivery=None,
+        delivery: Deliverer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ):
         self.companies = companies
@@ -52,50 +110,197 @@ class RunService:
         self.publisher = publisher
         self.delivery = delivery
         self.clock = clock
+        self._running: set[str] = set()
+        self._running_lock = threading.Lock()
+
+    # -- which month, which companies ------------------------------------------------------------
 
     def period(self, month: Any = None, year: Any = None) -> BillingPeriod:
-        """The run's month: the one named, or the last completed one in the service's timezone."""
-        return parse_period(month, year, self.settings.default_timezone, self.clock())
+        """The run's month: the one named (ended somewhere), or the latest one ended in UTC+14."""
+        return parse_period(month, year, EARLIEST_ZONE, self.clock())
 
-    def start_run(self, month: Any = None, year: Any = None, trigger: str = "scheduler") -> dict:
-        """Record the run and publish one message per active company (idempotent per month)."""
+    def month_end(self, company: Mapping[str, Any] | None, period: BillingPeriod) -> BillingPeriod | None:
+        """The period in the company's own timezone, or None when its timezone is unusable."""
+        billing = (company or {}).get("billing")
+        tz = (billing.get("timezone") if isinstance(billing, Mapping) else None) or self.settings.default_timezone
+        try:
+            return BillingPeriod(period.year, period.month, str(tz))
+        except BillingError:
+            return None  # issuance reports the configuration error; it is not "not yet"
+
+    def not_yet(self, company: Mapping[str, Any] | None, period: BillingPeriod, now: datetime) -> str | None:
+        """Why the company's month has not ended yet at `now`, or None when it can be billed."""
+        own = self.month_end(company, period)
+        if own is None or own.end <= now:
+            return None
+        return f"{period.key} ends {own.end.isoformat()} in {own.timezone}"
+
+    # -- starting a run --------------------------------------------------------------------------
+
+    def request_run(self, month: Any = None, year: Any = None, trigger: str = "http") -> dict[str, Any]:
+        """The manual trigger: publish to the monthly topic (pubsub mode) or bill here in the background."""
+        period = self.period(month, year)
+        if self.settings.run_mode == "in-process":
+            return self.start_in_background(period, trigger)
+        publisher = self._publisher()
+        publisher.publish(self.settings.monthly_topic,
+                          {"month": period.month, "year": period.year, "trigger": trigger}, {"source": trigger})
+        return {"runId": period.key, "period": period.key, "mode": "pubsub", "status": "requested"}
+
+    def start_run(self, month: Any = None, year: Any = None, trigger: str = "scheduler",
+                  fanout_id: str | None = None) -> dict[str, Any]:
+        """Publish one message per company that is due and not done; resume a fan-out cut short.
+
+        fanout_id is the triggering event's id: a redelivery of the same event continues from the
+        summary's cursor instead of starting again."""
+        publisher = self._publisher()
+        period, now = self.period(month, year), self.clock()
+        summary = self.runs.record_trigger(period.key, period.key, trigger)
+        last = dict(summary.get("fanout") or {})
+        if fanout_id and last.get("id") == fanout_id and last.get("finished"):
+            return self._fanout_result(period, _Fanout.from_doc(last), "already fanned out")
+        companies = sorted(self.companies.list_active(), key=lambda item: item[0])
+        fanout = self._begin(last, fanout_id, len(companies))
+        states = self.runs.states(period.key)
+        remaining = [(cid, doc) for cid, doc in companies if cid > fanout.cursor]
+        self._fan_out(publisher, period, now, remaining, states, last, fanout)
+        log.info("billing run fanned out", extra={"json_fields": {"runId": period.key, "trigger": trigger,
+                                                                 **fanout.to_doc()}})
+        return self._fanout_result(period, fanout, "fanned out")
+
+    def _publisher(self) -> Publisher:
         if self.publisher is None:
             raise BillingError("no publisher configured for the Pub/Sub fan-out")
-        period = self.period(month, year)
-        company_ids = [cid for cid, _ in self.companies.list_active()]
-        self.runs.start(period.key, period.key, company_ids, trigger)
-        for cid in company_ids:
-            self.publisher.publish(
-                self.settings.worker_topic,
-                {"companyId": cid, "month": period.month, "year": period.year, "runId": period.key},
-                {"companyId": cid, "period": period.key},
-            )
-        log.info("billing run fanned out", extra={"json_fields": {
-            "runId": period.key, "companies": len(company_ids), "trigger": trigger}})
-        return {"runId": period.key, "period": period.key, "companies": company_ids,
-                "published": len(company_ids), "status": "started"}
+        return self.publisher
+
+    def _begin(self, last: Mapping[str, Any], fanout_id: str | None, total: int) -> _Fanout:
+        """The same event's unfinished fan-out resumed at its cursor, or a new one from the start."""
+        if fanout_id and last.get("id") == fanout_id:
+            resumed = _Fanout.from_doc(last)
+            resumed.total, resumed.resumed_from = total, resumed.position
+            return resumed
+        return _Fanout(id=fanout_id or uuid.uuid4().hex, total=total, started_at=self.clock().isoformat())
+
+    def _fan_out(self, publisher: Publisher, period: BillingPeriod, now: datetime,
+                 remaining: Sequence[tuple[str, Mapping[str, Any]]], states: Mapping[str, Mapping[str, Any]],
+                 last: Mapping[str, Any], fanout: _Fanout) -> None:
+        """Chunk by chunk: record states, publish (batched), and advance the cursor once confirmed.
+
+        The next chunk is handed to the publisher before the previous one is waited for, so
+        the broker always has work; the cursor only moves past confirmed messages."""
+        in_flight: tuple[Callable[[], int], str, int] | None = None
+        size = self.settings.run_fanout_chunk
+        for start in range(0, len(remaining), size):
+            chunk = remaining[start:start + size]
+            entries, messages = self._plan(period, now, chunk, states, last, fanout)
+            if entries:
+                self.runs.set_states(period.key, entries)
+            wait = publisher.publish_many(self.settings.worker_topic, messages) if messages else (lambda: 0)
+            if in_flight is not None:
+                self._confirm(period, fanout, *in_flight)
+            in_flight = (wait, chunk[-1][0], fanout.position + len(chunk))
+        if in_flight is not None:
+            self._confirm(period, fanout, *in_flight)
+        fanout.finished = True
+        self.runs.save_fanout(period.key, fanout.to_doc())
+
+    def _confirm(self, period: BillingPeriod, fanout: _Fanout, wait: Callable[[], int], cursor: str,
+                 position: int) -> None:
+        fanout.published += wait()
+        fanout.cursor, fanout.position = cursor, position
+        self.runs.save_fanout(period.key, fanout.to_doc())
+
+    def _plan(self, period: BillingPeriod, now: datetime, chunk: Sequence[tuple[str, Mapping[str, Any]]],
+              states: Mapping[str, Mapping[str, Any]], last: Mapping[str, Any],
+              fanout: _Fanout) -> tuple[dict[str, dict[str, Any]], list[Message]]:
+        """Which companies of the chunk to publish, and the states to record for them."""
+        entries: dict[str, dict[str, Any]] = {}
+        messages: list[Message] = []
+        for cid, doc in chunk:
+            current = states.get(cid) or {}
+            if current.get("state") == DONE or self._queued(cid, current, last, now):
+                fanout.skipped += 1
+                continue
+            reason = self.not_yet(doc, period, now)
+            if reason:
+                fanout.waiting += 1
+                if current.get("state") != WAITING:
+                    entries[cid] = {"state": WAITING, "reason": reason, "at": now.isoformat()}
+                continue
+            entries[cid] = {"state": PENDING, "fanout": fanout.id, "at": now.isoformat()}
+            messages.append(({"companyId": cid, "month": period.month, "year": period.year, "runId": period.key},
+                             {"companyId": cid, "period": period.key}))
+        return entries, messages
+
+    def _queued(self, cid: str, current: Mapping[str, Any], last: Mapping[str, Any], now: datetime) -> bool:
+        """Published recently by a fan-out that confirmed it: another copy would only add load."""
+        if current.get("state") not in (PENDING, RETRYING) or current.get("fanout") != last.get("id"):
+            return False
+        if not (last.get("finished") or cid <= str(last.get("cursor", ""))):
+            return False
+        try:
+            at = datetime.fromisoformat(str(current.get("at")))
+        except ValueError:
+            return False
+        return (now - at).total_seconds() < self.settings.run_republish_after_seconds
+
+    @staticmethod
+    def _fanout_result(period: BillingPeriod, fanout: _Fanout, status: str) -> dict[str, Any]:
+        return {"runId": period.key, "period": period.key, "status": status, "companies": fanout.total,
+                "published": fanout.published, "waiting": fanout.waiting, "skipped": fanout.skipped,
+                "resumedFrom": fanout.resumed_from}
+
+    # -- one company -----------------------------------------------------------------------------
 
     def process_company(self, company_id: str, month: int, year: int, run_id: str | None = None,
-                        read_slices: int | None = None) -> dict:
+                        read_slices: int | None = None) -> dict[str, Any]:
         """Issue (and maybe send) one company's invoice; permanent failures are recorded, not raised.
 
-        A transient failure is raised so the caller (Pub/Sub) retries."""
+        A company whose month has not ended in its own timezone is recorded as waiting (a later
+        firing publishes it again). A transient failure is raised so the caller (Pub/Sub) retries."""
         run_id = run_id or f"{year:04d}-{month:02d}"
+        reason = self._not_yet_for(company_id, month, year)
+        if reason:
+            self._mark(run_id, company_id, WAITING, reason=reason)
+            return {"companyId": company_id, "state": WAITING, "reason": reason}
         try:
             invoice = self.issuance.generate(company_id, month, year, read_slices=read_slices)
         except TransientError as exc:
-            self._mark(run_id, company_id, "retrying", error=exc.detail)
+            self._mark(run_id, company_id, RETRYING, error=exc.detail)
             raise
         except BillingError as exc:
-            self._mark(run_id, company_id, PERMANENT, error=exc.detail, errorType=type(exc).__name__)
+            self._mark(run_id, company_id, FAILED, error=exc.detail, errorType=type(exc).__name__)
             log.warning("company failed permanently", extra={"json_fields": {
                 "runId": run_id, "companyId": company_id, "error": exc.detail}})
-            return {"companyId": company_id, "state": PERMANENT, "error": exc.detail}
+            return {"companyId": company_id, "state": FAILED, "error": exc.detail}
         details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
         if self.delivery is not None and self.settings.send_email:
             details["delivery"] = self.delivery.deliver_quietly(invoice)
-        self._mark(run_id, company_id, "done", **details)
-        return {"companyId": company_id, "state": "done", **details}
+        self._mark(run_id, company_id, DONE, **details)
+        return {"companyId": company_id, "state": DONE, **details}
+
+    def _not_yet_for(self, company_id: str, month: int, year: int) -> str | None:
+        """Why this company's month has not ended yet (None: bill it, or let issuance refuse it)."""
+        try:
+            period = BillingPeriod(int(year), int(month), EARLIEST_ZONE)
+        except (BillingError, TypeError, ValueError):
+            return None
+        return self.not_yet(self.companies.get(company_id), period, self.clock())
+
+    def record_undelivered(self, payload: Mapping[str, Any], reason: str, error_type: str) -> bool:
+        """A worker message that will never be processed (dead-lettered, too old): the company is
+        marked failed with the reason, unless it is already done. False when nothing was marked."""
+        try:
+            company_id, month, year = str(payload["companyId"]), int(payload["month"]), int(payload["year"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        run_id = str(payload.get("runId") or f"{year:04d}-{month:02d}")
+        try:
+            return self.runs.mark(run_id, company_id, FAILED, unless_done=True, error=reason, errorType=error_type)
+        except BillingError:
+            raise
+        except Exception as exc:
+            raise TransientError(f"could not update run record {run_id}: {exc}") from exc
 
     def _mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None:
         """Record a company's state on the run. If that fails the error propagates: the
@@ -107,53 +312,125 @@ class RunService:
                 "runId": run_id, "companyId": company_id, "state": state, "error": str(exc)}})
             raise TransientError(f"could not update run record {run_id}: {exc}") from exc
 
+    # -- in-process runs (the droplet: CLI and POST /billing/run) -------------------------------
+
     def run_in_process(
         self,
         month: Any = None,
         year: Any = None,
         concurrency: int | None = None,
-        on_progress: Callable[[dict], None] | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
         trigger: str = "cli",
     ) -> RunOutcome:
-        """Bill every active company here, with a bounded pool (the droplet's cron; no Pub/Sub)."""
-        period = self.period(month, year)
-        company_ids = [cid for cid, _ in self.companies.list_active()]
-        self.runs.start(period.key, period.key, company_ids, trigger)
+        """Bill every due company not yet done, here, with a bounded pool (no Pub/Sub)."""
+        period, now = self.period(month, year), self.clock()
+        self.runs.record_trigger(period.key, period.key, trigger)
         outcome = RunOutcome(period.key)
+        todo = self._prepare_in_process(period, now, outcome)
         workers = max(1, concurrency or self.settings.run_concurrency)
-
-        def one(cid: str) -> dict:
-            try:
-                # Companies already run in parallel here: one stream per month reads fastest.
-                return self.process_company(cid, period.month, period.year, period.key,
-                                            read_slices=1 if workers > 1 else None)
-            except Exception as exc:  # transient here too: report it, the operator reruns the month
-                reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
-                try:
-                    self._mark(period.key, cid, PERMANENT, error=reason)
-                except TransientError:
-                    pass  # reported below and in the exit status either way
-                return {"companyId": cid, "state": PERMANENT, "error": reason}
-
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="billing-run") as pool:
-            futures = [pool.submit(one, cid) for cid in company_ids]
+            futures = [pool.submit(self._one_in_process, cid, period, workers) for cid in todo]
             for future in as_completed(futures):
                 result = future.result()
-                if result["state"] == "done":
-                    outcome.done[result["companyId"]] = result.get("invoiceNumber")
-                else:
-                    outcome.failed[result["companyId"]] = result.get("error", "")
+                _tally(outcome, result)
                 if on_progress:
                     on_progress(result)
         return outcome
 
-    def status(self, period_key: str) -> dict:
-        """The run record with counts per state."""
+    def _prepare_in_process(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> list[str]:
+        """Record pending / waiting companies; returns the ones to bill now."""
+        states = self.runs.states(period.key)
+        entries: dict[str, dict[str, Any]] = {}
+        todo: list[str] = []
+        for cid, doc in sorted(self.companies.list_active(), key=lambda item: item[0]):
+            current = states.get(cid) or {}
+            if current.get("state") == DONE:
+                outcome.done[cid] = current.get("invoiceNumber")
+                outcome.earlier.add(cid)
+            elif reason := self.not_yet(doc, period, now):
+                outcome.waiting[cid] = reason
+                entries[cid] = {"state": WAITING, "reason": reason}
+            else:
+                todo.append(cid)
+                entries[cid] = {"state": PENDING}
+        self.runs.set_states(period.key, entries)
+        return todo
+
+    def _one_in_process(self, cid: str, period: BillingPeriod, workers: int) -> dict[str, Any]:
+        try:
+            # Companies already run in parallel here: one stream per month reads fastest.
+            return self.process_company(cid, period.month, period.year, period.key,
+                                        read_slices=1 if workers > 1 else None)
+        except Exception as exc:  # transient here too: report it, the operator reruns the month
+            reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
+            try:
+                self._mark(period.key, cid, FAILED, error=reason, errorType=type(exc).__name__)
+            except TransientError:
+                pass  # reported below and in the exit status either way
+            return {"companyId": cid, "state": FAILED, "error": reason}
+
+    def start_in_background(self, period: BillingPeriod, trigger: str = "http") -> dict[str, Any]:
+        """Run the month in a background thread of this process (one at a time per month)."""
+        result = {"runId": period.key, "period": period.key, "mode": "in-process"}
+        with self._running_lock:
+            if period.key in self._running:
+                return {**result, "status": "already running"}
+            self._running.add(period.key)
+        thread = threading.Thread(target=self._background, args=(period, trigger), daemon=True,
+                                  name=f"billing-run-{period.key}")
+        thread.start()
+        return {**result, "status": "started"}
+
+    def _background(self, period: BillingPeriod, trigger: str) -> None:
+        try:
+            outcome = self.run_in_process(period.month, period.year, trigger=trigger)
+            log.info("background billing run finished", extra={"json_fields": {
+                "runId": period.key, "done": len(outcome.done), "failed": len(outcome.failed),
+                "waiting": len(outcome.waiting)}})
+        except Exception:  # a thread has no caller: the run record and this log are the report
+            log.exception("background billing run stopped", extra={"json_fields": {"runId": period.key}})
+        finally:
+            with self._running_lock:
+                self._running.discard(period.key)
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def status(self, period_key: str, page_size: Any = None, page_token: str | None = None) -> dict[str, Any]:
+        """Counts per state and a page of the failed companies with their reasons."""
         BillingPeriod.from_key(period_key, "UTC")  # 422 on a malformed period
-        doc = self.runs.get(period_key)
-        if doc is None:
+        size = _page_size(page_size)
+        if page_token is not None and not TOKEN.fullmatch(page_token):
+            raise ValidationError("pageToken is not one this API returned")
+        summary = self.runs.summary(period_key)
+        counts = self.runs.counts(period_key, STATES)
+        if summary is None and not any(counts.values()):
             raise NotFoundError(f"No billing run for {period_key}")
-        counts: dict[str, int] = {}
-        for entry in (doc.get("companies") or {}).values():
-            counts[entry.get("state", "pending")] = counts.get(entry.get("state", "pending"), 0) + 1
-        return {"runId": period_key, **doc, "counts": counts}
+        failed, next_token = self.runs.in_state(period_key, FAILED, size, page_token)
+        keep = ("createdAt", "updatedAt", "triggers", "fanout")
+        return {"runId": period_key, "period": period_key, **{k: (summary or {}).get(k) for k in keep},
+                "counts": counts, "total": sum(counts.values()),
+                "failed": [_failure(entry) for entry in failed], "nextPageToken": next_token}
+
+
+def _tally(outcome: RunOutcome, result: Mapping[str, Any]) -> None:
+    cid, state = str(result["companyId"]), result["state"]
+    if state == DONE:
+        outcome.done[cid] = result.get("invoiceNumber")
+    elif state == WAITING:
+        outcome.waiting[cid] = str(result.get("reason", ""))
+    else:
+        outcome.failed[cid] = str(result.get("error", ""))
+
+
+def _failure(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: entry.get(k) for k in ("companyId", "error", "errorType", "at", "attempts")}
+
+
+def _page_size(raw: Any) -> int:
+    if raw in (None, ""):
+        return DEFAULT_PAGE_SIZE
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+        raise ValidationError(f"pageSize must be an integer 1-{MAX_PAGE_SIZE}, got {raw!r}")
+    return int(text)
+

@@ -1,0 +1,136 @@
+"""Firestore run records: a small summary per month and one document per company.
+
+    billingRuns/{YYYY-MM}                      period, createdAt, triggers (last 20), fanout
+    billingRuns/{YYYY-MM}/companies/{id}       companyId, state, at, attempts, error, errorType, ...
+
+No document grows with the number of companies, and workers only ever write their own company's
+document (Firestore sustains about one write per second per document).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
+
+from billing.adapters.sdk_errors import transient
+from billing.config import Settings
+
+MAX_TRIGGERS = 20
+BATCH_WRITES = 400  # under Firestore's 500 writes per batch
+CLEARED = ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason")
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class FirestoreRuns:
+    """The RunRepository port on Firestore."""
+
+    def __init__(self, db: firestore.Client, settings: Settings):
+        self._db = db
+        self._col = db.collection(settings.runs_collection)
+
+    def _companies(self, run_id: str) -> Any:
+        return self._col.document(run_id).collection("companies")
+
+    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> dict[str, Any]:
+        """Create the summary if needed and append the trigger, keeping the last MAX_TRIGGERS."""
+        ref = self._col.document(run_id)
+
+        @firestore.transactional
+        def txn(transaction: Any) -> dict[str, Any]:
+            snap = ref.get(transaction=transaction)
+            doc: dict[str, Any] = (snap.to_dict() or {}) if snap.exists else {"period": period_key,
+                                                                              "createdAt": _now_iso()}
+            doc["triggers"] = list(doc.get("triggers") or [])[-(MAX_TRIGGERS - 1):] + [
+                {"at": _now_iso(), "by": trigger}]
+            doc["updatedAt"] = _now_iso()
+            transaction.set(ref, doc)
+            return doc
+
+        summary: dict[str, Any] = _guard(lambda: txn(self._db.transaction(max_attempts=20)),
+                                         "recording the run trigger")
+        return summary
+
+    def summary(self, run_id: str) -> dict[str, Any] | None:
+        snap = _guard(lambda: self._col.document(run_id).get(), "reading the run")
+        return snap.to_dict() if snap.exists else None
+
+    def save_fanout(self, run_id: str, fanout: Mapping[str, Any]) -> None:
+        _guard(lambda: self._col.document(run_id).set(
+            {"fanout": dict(fanout), "updatedAt": _now_iso()}, merge=True), "saving the fan-out cursor")
+
+    def states(self, run_id: str) -> dict[str, dict[str, Any]]:
+        def read() -> dict[str, dict[str, Any]]:
+            query = self._companies(run_id).select(["state", "at", "fanout", "invoiceNumber"])
+            return {snap.id: snap.to_dict() or {} for snap in query.stream()}
+
+        states: dict[str, dict[str, Any]] = _guard(read, "reading the run's companies")
+        return states
+
+    def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
+        items = list(entries.items())
+        for start in range(0, len(items), BATCH_WRITES):
+            batch = self._db.batch()
+            for company_id, fields in items[start:start + BATCH_WRITES]:
+                batch.set(self._companies(run_id).document(company_id), _entry(company_id, fields), merge=True)
+            _guard(batch.commit, "writing the run's companies")
+
+    def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
+             **details: Any) -> bool:
+        ref = self._companies(run_id).document(company_id)
+        fields = {**_entry(company_id, {"state": state, **details}), "attempts": firestore.Increment(1)}
+        if not unless_done:
+            _guard(lambda: ref.set(fields, merge=True), "updating the run record")
+            return True
+
+        @firestore.transactional
+        def txn(transaction: Any) -> bool:
+            snap = ref.get(transaction=transaction)
+            if snap.exists and (snap.to_dict() or {}).get("state") == "done":
+                return False
+            transaction.set(ref, fields, merge=True)
+            return True
+
+        return bool(_guard(lambda: txn(self._db.transaction(max_attempts=20)), "updating the run record"))
+
+    def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
+        snap = _guard(lambda: self._companies(run_id).document(company_id).get(), "reading the run record")
+        return snap.to_dict() if snap.exists else None
+
+    def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for state in states:
+            query = self._companies(run_id).where(filter=FieldFilter("state", "==", state)).count(alias="n")
+            rows = _guard(query.get, "counting the run's companies")
+            result[state] = int(rows[0][0].value) if rows else 0
+        return result
+
+    def in_state(self, run_id: str, state: str, page_size: int,
+                 after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        query = (self._companies(run_id).where(filter=FieldFilter("state", "==", state))
+                 .order_by(FieldPath.document_id()).limit(page_size + 1))
+        if after:
+            query = query.start_after({FieldPath.document_id(): self._companies(run_id).document(after)})
+        snaps = _guard(lambda: list(query.stream()), "listing the run's companies")
+        page = [{"companyId": s.id, **(s.to_dict() or {})} for s in snaps[:page_size]]
+        return page, (page[-1]["companyId"] if len(snaps) > page_size else None)
+
+
+def _entry(company_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A company's record as written: given fields, a timestamp, and stale details removed."""
+    entry: dict[str, Any] = {"companyId": company_id, "at": _now_iso(), **fields}
+    for name in CLEARED:
+        entry.setdefault(name, firestore.DELETE_FIELD)
+    return entry
+
+
+def _guard(call: Any, doing: str) -> Any:
+    """Run a Firestore call; unavailable/timeouts become TransientError (Pub/Sub retries)."""
+    with transient(f"Firestore, {doing}"):
+        return call()
