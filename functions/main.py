@@ -43,3 +43,11 @@ def billing_dead_letter(cloud_event):
     from billing.events import handle_dead_letter
 
     handle_dead_letter(cloud_event, get_container())
+
+
+@functions_framework.cloud_event
+def billing_sequencer(cloud_event):
+    """Number waiting draft invoices in batches; deployed with max instances 1 (the single writer)."""
+    from billing.events import handle_sequencer_message
+
+    handle_sequencer_message(cloud_event, get_container())

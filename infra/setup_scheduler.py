@@ -27,6 +27,7 @@ from google.protobuf import duration_pb2, field_mask_pb2
 
 MONTHLY_TOPIC = "billing-monthly-trigger"
 WORKER_TOPIC = "billing-company-invoice"
+SEQUENCER_TOPIC = "billing-sequencer"
 DEAD_LETTER_TOPIC = "billing-dead-letter"
 DEAD_LETTER_SUB = "billing-dead-letter-sub"
 JOB_ID = "billing-monthly-run"
@@ -72,9 +73,9 @@ def ensure_job(client, job: scheduler_v1.Job) -> str:
 
 
 def ensure_topics(publisher, subscriber, project: str) -> dict[str, str]:
-    """The three topics and the dead-letter subscription; existing ones are left as they are."""
+    """The four topics and the dead-letter subscription; existing ones are left as they are."""
     done = {}
-    for name in (MONTHLY_TOPIC, WORKER_TOPIC, DEAD_LETTER_TOPIC):
+    for name in (MONTHLY_TOPIC, WORKER_TOPIC, SEQUENCER_TOPIC, DEAD_LETTER_TOPIC):
         path = publisher.topic_path(project, name)
         try:
             publisher.create_topic(name=path)

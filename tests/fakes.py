@@ -96,11 +96,10 @@ class FakeInvoices:
             first, result = seq, []
             for invoice_id in invoice_ids:
                 doc = self.docs.get(invoice_id)
-                if doc is None:
+                if doc is None or doc.get("status") != "draft":
                     continue
-                if doc.get("status") == "draft":
-                    doc.update(copy.deepcopy(number(doc, seq)))
-                    seq += 1
+                doc.update(copy.deepcopy(number(doc, seq)))
+                seq += 1
                 result.append(copy.deepcopy(doc))
             if seq > first:
                 self.counters[counter_id] = seq

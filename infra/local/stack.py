@@ -1,9 +1,9 @@
 """The local stack: `up` starts the emulators and the functions, `down` stops them.
 
-`up` serves the HTTP API and the three CloudEvent functions (monthly trigger, company worker,
-dead letters) with functions-framework, and creates the Pub/Sub topics and the emulator's push
-subscriptions to them: Scheduler message -> trigger -> one message per company -> worker, on a
-laptop. Publish {"month": 9, "year": 2025} to billing-monthly-trigger, or POST /billing/run.
+`up` serves the HTTP API and the four CloudEvent functions (monthly trigger, company worker,
+dead letters, sequencer) with functions-framework, and creates the Pub/Sub topics and the emulator's push
+subscriptions to them: Scheduler message -> trigger -> one message per company -> worker ->
+sequencer (numbers drafts in batches) -> worker (finishes), on a laptop. Publish {"month": 9, "year": 2025} to billing-monthly-trigger, or POST /billing/run.
 
     python infra/local/stack.py up      # idempotent: a running stack is left alone
     python infra/local/stack.py down    # stops exactly what `up` recorded, also after a crash
@@ -32,6 +32,7 @@ PORTS = {
     "trigger": int(os.environ.get("BILLING_TRIGGER_PORT", "8001")),
     "worker": int(os.environ.get("BILLING_WORKER_PORT", "8002")),
     "dead-letter": int(os.environ.get("BILLING_DEAD_LETTER_PORT", "8003")),
+    "sequencer": int(os.environ.get("BILLING_SEQUENCER_PORT", "8004")),
 }
 # name -> (target in functions/main.py, signature type, topic it is pushed from)
 FUNCTIONS = {
@@ -39,6 +40,7 @@ FUNCTIONS = {
     "trigger": ("billing_monthly_trigger", "cloudevent", "billing-monthly-trigger"),
     "worker": ("billing_company_worker", "cloudevent", "billing-company-invoice"),
     "dead-letter": ("billing_dead_letter", "cloudevent", "billing-dead-letter"),
+    "sequencer": ("billing_sequencer", "cloudevent", "billing-sequencer"),
 }
 MAX_DELIVERY_ATTEMPTS = 5
 
@@ -49,6 +51,7 @@ def stack_env() -> dict[str, str]:
         "GOOGLE_CLOUD_PROJECT": os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-billing"),
         "BILLING_BUCKET": os.environ.get("BILLING_BUCKET", "demo-billing-invoices"),
         "BILLING_API_KEYS": os.environ.get("BILLING_API_KEYS", "local-dev-key"),
+        "BILLING_ADMIN_KEYS": os.environ.get("BILLING_ADMIN_KEYS", "local-admin-key"),
         "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{PORTS['firestore']}",
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{PORTS['pubsub']}",
         "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{PORTS['storage']}",
@@ -168,7 +171,8 @@ def up() -> None:
         raise
     print("stack is up; environment for the CLI:")
     for key, value in env.items():
-        shown = "***" if key == "BILLING_API_KEYS" and value != "local-dev-key" else value
+        local = {"BILLING_API_KEYS": "local-dev-key", "BILLING_ADMIN_KEYS": "local-admin-key"}
+        shown = "***" if key in local and value != local[key] else value
         print(f"  export {key}={shown}")
 
 

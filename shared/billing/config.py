@@ -64,6 +64,10 @@ class Settings:
     run_mode: str = "pubsub"  # "pubsub": fan out through Pub/Sub | "in-process": bill here (the droplet)
     run_fanout_chunk: int = 250  # companies per cursor step of the fan-out (and per batched write)
     run_republish_after_seconds: int = 1800  # a firing republishes a company pending longer than this
+    sequencer_topic: str = "billing-sequencer"  # drafts waiting for numbers (one sequencer instance)
+    numbering_batch: int = 300  # drafts numbered per counter transaction (Firestore: <= 500 writes)
+    sequencer_settle_seconds: float = 2.0  # wait this long for more drafts while companies are rating
+    sequencer_max_seconds: int = 420  # a sequencer invocation numbers whatever waits after this
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -108,6 +112,9 @@ class Settings:
             run_fanout_chunk=max(1, min(500, _int(get, "BILLING_RUN_FANOUT_CHUNK", d.run_fanout_chunk))),
             run_republish_after_seconds=_int(get, "BILLING_RUN_REPUBLISH_AFTER_SECONDS",
                                              d.run_republish_after_seconds),
+            sequencer_topic=get("BILLING_SEQUENCER_TOPIC", d.sequencer_topic),
+            numbering_batch=max(1, min(400, _int(get, "BILLING_NUMBERING_BATCH", d.numbering_batch))),
+            sequencer_max_seconds=_int(get, "BILLING_SEQUENCER_MAX_SECONDS", d.sequencer_max_seconds),
         )
 
 

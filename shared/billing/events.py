@@ -105,7 +105,22 @@ def handle_company_message(cloud_event: Any, container: EventContainer) -> None:
     if reason:
         container.runs_service.record_undelivered(payload, reason, "EventTooOld")
         return
+    if payload.get("step") == "finish":  # the sequencer numbered it: files, email, done
+        container.runs_service.finish_company(company_id, month, year, payload.get("runId"))
+        return
     container.runs_service.process_company(company_id, month, year, payload.get("runId"))
+
+
+def handle_sequencer_message(cloud_event: Any, container: EventContainer) -> None:
+    """Drafts are waiting: number them in batches (this function runs as a single instance)."""
+    try:
+        payload = decode_message(cloud_event)
+    except ValueError as exc:
+        log.error(f"sequencer message is not JSON; numbering anyway: {exc}")
+        payload = {}
+    numbered = container.runs_service.sequence(payload.get("runId"))
+    log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered,
+                                                                "runId": payload.get("runId")}})
 
 
 def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:

@@ -55,7 +55,7 @@ class InvoiceRepository(Protocol):
     ) -> list[dict[str, Any]]:
         """In one transaction: each listed invoice still "draft" takes the counter's next number
         (in list order) and the fields number(doc, seq) returns; the counter is written once.
-        Returns the listed invoices that exist, as they are afterwards."""
+        Returns the invoices it numbered (not those already numbered by someone else)."""
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         """Merge fields (dotted paths allowed) into an existing invoice."""

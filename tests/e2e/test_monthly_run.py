@@ -53,11 +53,13 @@ def pipeline(firestore_emulator, storage_emulator, pubsub_emulator, tmp_path):
     env = server_env(project, bucket, {"BILLING_DEFAULT_TIMEZONE": "Asia/Kolkata"})
     monthly = start_server(env, tmp_path / "monthly.log", target="billing_monthly_trigger", signature="cloudevent")
     worker = start_server(env, tmp_path / "worker.log", target="billing_company_worker", signature="cloudevent")
+    sequencer = start_server(env, tmp_path / "sequencer.log", target="billing_sequencer", signature="cloudevent")
 
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
     topics = {}
-    for name, server in (("billing-monthly-trigger", monthly), ("billing-company-invoice", worker)):
+    for name, server in (("billing-monthly-trigger", monthly), ("billing-company-invoice", worker),
+                         ("billing-sequencer", sequencer)):
         topic = publisher.topic_path(project, name)
         publisher.create_topic(name=topic)
         subscriber.create_subscription(request={
@@ -69,7 +71,7 @@ def pipeline(firestore_emulator, storage_emulator, pubsub_emulator, tmp_path):
         topics[name] = topic
     yield {"project": project, "bucket": bucket, "db": db, "publisher": publisher, "topics": topics,
            "logs": (Path(monthly.log), Path(worker.log))}
-    for server in (monthly, worker):
+    for server in (monthly, worker, sequencer):
         emulators.stop(server)
     subscriber.close()
 

@@ -129,7 +129,7 @@ def project(firestore_emulator, storage_emulator, pubsub_emulator):
     storage.Client(project=name, credentials=AnonymousCredentials()).create_bucket(bucket)
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     topics = {}
-    for topic in ("billing-monthly-trigger", "billing-company-invoice"):
+    for topic in ("billing-monthly-trigger", "billing-company-invoice", "billing-sequencer"):
         topics[topic] = publisher.topic_path(name, topic)
         publisher.create_topic(name=topics[topic])
     yield {"project": name, "bucket": bucket, "publisher": publisher, "subscriber": subscriber, "topics": topics,
@@ -151,8 +151,11 @@ def test_scheduler_message_bills_every_company_once_through_two_workers(project,
     trigger = start_server(env, tmp_path / "trigger.log", target="billing_monthly_trigger", signature="cloudevent")
     workers = [start_server(env, tmp_path / f"worker{i}.log", target="billing_company_worker", signature="cloudevent")
                for i in range(2)]
+    sequencer = start_server(env, tmp_path / "sequencer.log", target="billing_sequencer", signature="cloudevent")
     proxy = RoundRobin([w.port for w in workers])
     try:
+        push_subscription(subscriber, project["project"], topics["billing-sequencer"], "sequencer-push",
+                          sequencer.port)
         push_subscription(subscriber, project["project"], topics["billing-monthly-trigger"], "trigger-push",
                           trigger.port)
         push_subscription(subscriber, project["project"], topics["billing-company-invoice"], "worker-push",
@@ -166,10 +169,15 @@ def test_scheduler_message_bills_every_company_once_through_two_workers(project,
         numbers = sorted(int(d["invoiceNumber"].rsplit("/", 1)[1]) for d in invoices.values())
         assert numbers == list(range(1, COMPANIES + 1))
         assert min(proxy.sent) > 0, proxy.sent  # both worker processes billed companies
+        # Numbered in batches by the sequencer: the counter document was written a few times, not 200.
+        [counter_doc] = [c.to_dict() for c in db.collection("invoiceCounters").stream()]
+        assert counter_doc["next"] == COMPANIES + 1
+        assert counter_doc["writes"] <= -(-COMPANIES // 100), counter_doc
 
         container = Container(Settings(project=project["project"], bucket=project["bucket"]))
         status = container.runs_service.status(KEY)
-        assert status["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "done": COMPANIES, "failed": 0}
+        assert status["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": COMPANIES,
+                                    "failed": 0}
         assert status["failed"] == [] and status["fanout"]["published"] == COMPANIES
         assert largest_run_document(db) < 64 * 1024
 
@@ -187,7 +195,7 @@ def test_scheduler_message_bills_every_company_once_through_two_workers(project,
             k: v["invoiceNumber"] for k, v in invoices.items()}
     finally:
         proxy.close()
-        for server in [trigger, *workers]:
+        for server in [trigger, *workers, sequencer]:
             emulators.stop(server)
 
 

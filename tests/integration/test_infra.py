@@ -30,10 +30,10 @@ def test_topics_and_dead_letter_subscription_are_created_once(pubsub):
     publisher, subscriber, project = pubsub
     assert infra.ensure_topics(publisher, subscriber, project) == {
         "billing-monthly-trigger": "created", "billing-company-invoice": "created",
-        "billing-dead-letter": "created", "billing-dead-letter-sub": "created"}
+        "billing-sequencer": "created", "billing-dead-letter": "created", "billing-dead-letter-sub": "created"}
     assert set(infra.ensure_topics(publisher, subscriber, project).values()) == {"exists"}
     topics = sorted(t.name.rsplit("/", 1)[1] for t in publisher.list_topics(request={"project": f"projects/{project}"}))
-    assert topics == ["billing-company-invoice", "billing-dead-letter", "billing-monthly-trigger"]
+    assert topics == ["billing-company-invoice", "billing-dead-letter", "billing-monthly-trigger", "billing-sequencer"]
     sub = subscriber.get_subscription(subscription=subscriber.subscription_path(project, "billing-dead-letter-sub"))
     assert sub.topic.endswith("/topics/billing-dead-letter")
 

@@ -41,13 +41,13 @@ def _post(url: str, key: str) -> tuple[int, dict]:
 
 
 def test_manual_run_on_the_local_stack_goes_through_pubsub_to_the_worker(tmp_path):
-    names = ("FIRESTORE", "PUBSUB", "STORAGE", "HTTP", "TRIGGER", "WORKER", "DEAD_LETTER")
+    names = ("FIRESTORE", "PUBSUB", "STORAGE", "HTTP", "TRIGGER", "WORKER", "DEAD_LETTER", "SEQUENCER")
     ports = {name: emulators.free_port() for name in names}
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("BILLING_") and not k.endswith("_EMULATOR_HOST")}
     env.update({f"BILLING_{name}_PORT": str(port) for name, port in ports.items()})
     env.update({"BILLING_STACK_DIR": str(tmp_path / "stack"), "GOOGLE_CLOUD_PROJECT": "stack-test",
-                "BILLING_API_KEYS": "stack-key"})
+                "BILLING_API_KEYS": "read-key", "BILLING_ADMIN_KEYS": "stack-key"})
     try:
         out = _stack("up", env)
         assert "billing-company-invoice" in out and f"127.0.0.1:{ports['WORKER']}" in out

@@ -13,7 +13,9 @@ from cloudevents.http import CloudEvent
 from billing.adapters.csv_export import CallCsvWriter
 from billing.config import Settings
 from billing.errors import ConfigurationError, TransientError, ValidationError
-from billing.events import handle_company_message, handle_dead_letter, handle_monthly_trigger
+from billing.events import (
+    handle_company_message, handle_dead_letter, handle_monthly_trigger, handle_sequencer_message,
+)
 from billing.seed import SUPPLIER
 from billing.services.issuance import IssuanceService
 from billing.services.runs import RunService
@@ -23,32 +25,79 @@ NOW = datetime(2025, 10, 5, tzinfo=timezone.utc)
 
 
 class Issuance:
-    """Issues by table: a company id maps to an invoice number or an exception to raise."""
+    """Issues by table: a company id maps to an invoice number or an exception to raise.
+
+    Like the real service it drafts, numbers drafts in batches (counting the batches) and finishes."""
 
     def __init__(self, outcomes):
         self.outcomes = outcomes
         self.issued = []
+        self.docs = {}
+        self.batches = 0
 
-    def generate(self, company_id, month, year, read_slices=None):
+    def _check(self, company_id):
         outcome = self.outcomes[company_id]
         if isinstance(outcome, Exception):
             raise outcome
-        self.issued.append(company_id)
-        return {"invoiceNumber": outcome}
+        return outcome
+
+    def generate(self, company_id, month, year, read_slices=None):
+        doc = self.draft(company_id, month, year)
+        if doc["status"] == "draft":
+            self._number([company_id])
+        return self.finish(self.docs[company_id])
+
+    def draft(self, company_id, month, year, read_slices=None):
+        self._check(company_id)
+        key = f"{year:04d}-{month:02d}"
+        doc = self.docs.setdefault(company_id, {"companyId": company_id, "invoiceId": f"{company_id}_{key}",
+                                                "status": "draft", "billingPeriod": {"month": key}})
+        return dict(doc)
+
+    def pending_count(self, limit):
+        return min(limit, sum(d["status"] == "draft" for d in self.docs.values()))
+
+    def _number(self, company_ids):
+        self.batches += 1
+        for cid in company_ids:
+            self.docs[cid].update(status="issuing", invoiceNumber=self._check(cid))
+        return [dict(self.docs[cid]) for cid in company_ids]
+
+    def number_pending(self, batch_size=300):
+        waiting = sorted(cid for cid, d in self.docs.items() if d["status"] == "draft")[:batch_size]
+        return self._number(waiting) if waiting else []
+
+    def finish(self, doc):
+        cid = doc["companyId"]
+        if self.docs[cid]["status"] != "issued":
+            self.issued.append(cid)
+            self.docs[cid]["status"] = "issued"
+        return dict(self.docs[cid])
+
+    def get(self, company_id, period_key):
+        return dict(self.docs[company_id])
 
 
 def service(outcomes, active=None, publisher=None, **settings):
     companies = FakeCompanies({cid: {"name": cid} for cid in outcomes} | (active or {}))
     return RunService(companies=companies, runs=MemoryRuns(), issuance=Issuance(outcomes),
-                      settings=Settings(**settings), publisher=publisher or MemoryPublisher(), clock=lambda: NOW)
+                      settings=Settings(**settings), publisher=publisher or MemoryPublisher(), clock=lambda: NOW,
+                      sleep=lambda seconds: None)
 
 
 def deliver(svc, month=None, year=None):
-    """Process every worker message published so far, like the worker function would."""
-    for _, payload, _ in list(svc.publisher.messages):
-        if payload.get("companyId"):
-            svc.process_company(payload["companyId"], payload["month"], payload["year"], payload["runId"])
-    svc.publisher.messages.clear()
+    """Process every message published so far, and those they cause, like the worker and the
+    sequencer functions would."""
+    while svc.publisher.messages:
+        messages = list(svc.publisher.messages)
+        svc.publisher.messages.clear()
+        for topic, payload, _ in messages:
+            if topic == svc.settings.sequencer_topic:
+                svc.sequence(payload.get("runId"))
+            elif payload.get("step") == "finish":
+                svc.finish_company(payload["companyId"], payload["month"], payload["year"], payload["runId"])
+            elif payload.get("companyId"):
+                svc.process_company(payload["companyId"], payload["month"], payload["year"], payload["runId"])
 
 
 def test_start_run_fans_out_to_active_companies_only_and_records_them_pending():
@@ -65,7 +114,7 @@ def test_start_run_fans_out_to_active_companies_only_and_records_them_pending():
 def test_permanent_failure_is_recorded_transient_failure_raises():
     svc = service({"ok": "N1", "bad": ConfigurationError("billing.ratePerMinute is required"),
                    "flaky": TransientError("Firestore unavailable")})
-    assert svc.process_company("ok", 9, 2025)["state"] == "done"
+    assert svc.process_company("ok", 9, 2025, batched=False)["state"] == "done"
     assert svc.process_company("bad", 9, 2025) == {
         "companyId": "bad", "state": "failed", "error": "billing.ratePerMinute is required"}
     with pytest.raises(TransientError):
@@ -189,7 +238,7 @@ def test_status_counts_every_state_and_pages_the_failed_companies():
     svc = service({f"f{i}": ConfigurationError(f"bad {i}") for i in range(5)} | {"ok": "N1"})
     svc.run_in_process(9, 2025)
     first = svc.status("2025-09", page_size="2")
-    assert first["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "done": 1, "failed": 5}
+    assert first["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": 1, "failed": 5}
     assert first["total"] == 6
     assert [(f["companyId"], f["error"], f["errorType"]) for f in first["failed"]] == [
         ("f0", "bad 0", "ConfigurationError"), ("f1", "bad 1", "ConfigurationError")]
@@ -243,6 +292,14 @@ def test_worker_issues_the_named_company():
     svc = service({"a": "N1"})
     handle_company_message(event({"companyId": "a", "month": 9, "year": 2025}, datetime.now(timezone.utc)),
                            Container(svc))
+    assert svc.runs.company("2025-09", "a")["state"] == "drafted"  # rated; the sequencer numbers it
+    [(topic, payload, _)] = svc.publisher.messages
+    assert topic == "billing-sequencer"
+    svc.publisher.messages.clear()
+    handle_sequencer_message(event(payload, datetime.now(timezone.utc)), Container(svc))
+    [(topic, finish, _)] = svc.publisher.messages
+    assert topic == "billing-company-invoice" and finish["step"] == "finish"
+    handle_company_message(event(finish, datetime.now(timezone.utc)), Container(svc))
     assert svc.runs.company("2025-09", "a")["state"] == "done"
     assert svc.runs.company("2025-09", "a")["invoiceNumber"] == "N1"
 
@@ -271,7 +328,7 @@ def test_events_older_than_the_limit_are_dropped_and_the_company_marked(caplog):
 
 def test_a_dead_lettered_message_marks_its_company_failed_with_the_reason():
     svc = service({"a": "N1", "b": "N2"})
-    svc.process_company("b", 9, 2025)
+    svc.process_company("b", 9, 2025, batched=False)
     attrs = {"CloudPubSubDeadLetterSourceDeliveryCount": "10",
              "CloudPubSubDeadLetterSourceSubscription": "projects/p/subscriptions/worker"}
     for cid in ("a", "b"):
@@ -310,3 +367,18 @@ def test_run_mode_follows_configuration(env, mode):
 def test_an_unknown_run_mode_is_refused():
     with pytest.raises(ConfigurationError, match="BILLING_RUN_MODE"):
         Settings.from_env({"BILLING_RUN_MODE": "carrier-pigeon"})
+
+
+def test_a_run_numbers_its_invoices_in_batches_not_one_transaction_each():
+    """Workers draft, the sequencer numbers the drafts in batches and hands them back to finish."""
+    ids = [f"c{i:03d}" for i in range(250)]
+    svc = service({cid: f"N{cid}" for cid in ids}, numbering_batch=100)
+    svc.start_run(9, 2025)
+    deliver(svc)
+    assert svc.runs.state_of("2025-09") == {cid: "done" for cid in ids}
+    assert sorted(svc.issuance.issued) == ids
+    assert svc.issuance.batches == 3  # ceil(250 / 100) counter transactions, not 250
+
+    in_process = service({cid: f"N{cid}" for cid in ids}, numbering_batch=100)
+    assert in_process.run_in_process(9, 2025, concurrency=4).ok
+    assert in_process.issuance.batches == 3

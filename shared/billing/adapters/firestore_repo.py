@@ -232,7 +232,8 @@ class FirestoreInvoices:
         self, invoice_ids: Sequence[str], counter_id: str,
         number: Callable[[Mapping[str, Any], int], dict[str, Any]],
     ) -> list[dict[str, Any]]:
-        """One transaction: the listed invoices still "draft" take the counter's next numbers in order.
+        """One transaction: the listed invoices still "draft" take the counter's next numbers in order;
+        returns those it numbered.
 
         The counter document is written once per transaction (its `writes` field counts them)."""
         refs = [self._col.document(i) for i in invoice_ids]
@@ -249,14 +250,12 @@ class FirestoreInvoices:
             result = []
             for ref in refs:
                 doc = docs.get(ref.id)
-                if doc is None:
-                    continue
-                if doc.get("status") == "draft":
-                    fields = number(doc, seq)
-                    transaction.update(ref, fields)
-                    doc = {**doc, **fields}
-                    seq += 1
-                result.append(doc)
+                if doc is None or doc.get("status") != "draft":
+                    continue  # gone, or numbered by someone else meanwhile
+                fields = number(doc, seq)
+                transaction.update(ref, fields)
+                result.append({**doc, **fields})
+                seq += 1
             if seq > first:
                 transaction.set(ctr_ref, {"next": seq, "writes": int(state.get("writes", 0)) + 1,
                                           "lastInvoiceId": refs[-1].id, "updatedAt": _now_iso()})

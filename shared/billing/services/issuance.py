@@ -103,8 +103,16 @@ class IssuanceService:
         already issues several companies at once reads each month as one stream)."""
         doc = self.draft(company_id, month, year, read_slices)
         if doc.get("status") == "draft":
-            doc = self.number([doc["invoiceId"]])[0]
+            numbered = self.number([doc["invoiceId"]])
+            doc = numbered[0] if numbered else self._numbered_elsewhere(doc["invoiceId"])
         return self.finish(doc)
+
+    def _numbered_elsewhere(self, inv_id: str) -> dict[str, Any]:
+        """The invoice another request (or the sequencer) numbered while this one tried."""
+        doc = self.invoices.get(inv_id)
+        if doc is None:
+            raise IntegrityError(f"invoice {inv_id} disappeared while being numbered")
+        return doc
 
     def draft(self, company_id: str, month: Any = None, year: Any = None,
               read_slices: int | None = None) -> dict[str, Any]:
@@ -137,6 +145,10 @@ class IssuanceService:
             log.info("invoice numbered", extra={"json_fields": {
                 "invoiceId": doc.get("invoiceId"), "invoiceNumber": doc.get("invoiceNumber")}})
         return docs
+
+    def pending_count(self, limit: int) -> int:
+        """How many drafts wait for a number (counted up to limit)."""
+        return len(self.invoices.pending_drafts(limit))
 
     def number_pending(self, batch_size: int = 300) -> list[dict[str, Any]]:
         """Number the oldest waiting drafts, one batch (one counter write); [] when none wait."""

@@ -6,6 +6,11 @@ Run records (DESIGN 3): a small summary `billingRuns/{YYYY-MM}` and one document
 A firing without month/year bills the latest month that has ended anywhere on Earth (UTC+14):
 every company whose own month has ended is published, the others wait for a later firing
 (the Scheduler fires hourly over the first two days of each month).
+
+Numbering in batches: workers rate each company's month into a draft invoice (in parallel) and
+wake the sequencer; the sequencer (one instance) numbers the waiting drafts in batches of up to
+`numbering_batch` per counter transaction, in draft order, and hands each numbered invoice back to
+the workers to finish (PDF, CSV, email). No invoice of a run takes its own counter transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -27,8 +33,9 @@ from billing.ports import CompanyRepository, Publisher, RunRepository
 log = logging.getLogger(__name__)
 
 PENDING, WAITING, RETRYING, DONE, FAILED = "pending", "waiting", "retrying", "done", "failed"
+DRAFTED = "drafted"  # rated; waiting for the sequencer's number
 PERMANENT = FAILED
-STATES = (PENDING, WAITING, RETRYING, DONE, FAILED)
+STATES = (PENDING, WAITING, RETRYING, DRAFTED, DONE, FAILED)
 # The first timezone in which any month ends (Kiribati, UTC+14; the Etc sign is inverted).
 EARLIEST_ZONE = "Etc/GMT-14"
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
@@ -39,7 +46,18 @@ Message = tuple[Mapping[str, Any], Mapping[str, str]]
 
 class Issuer(Protocol):
     def generate(self, company_id: str, month: Any = None, year: Any = None,
-                 read_slices: int | None = None) -> Mapping[str, Any]: ...
+                 read_slices: int | None = None) -> dict[str, Any]: ...
+
+    def draft(self, company_id: str, month: Any = None, year: Any = None,
+              read_slices: int | None = None) -> dict[str, Any]: ...
+
+    def number_pending(self, batch_size: int = 300) -> list[dict[str, Any]]: ...
+
+    def pending_count(self, limit: int) -> int: ...
+
+    def finish(self, doc: dict[str, Any]) -> dict[str, Any]: ...
+
+    def get(self, company_id: str, period_key: str) -> dict[str, Any]: ...
 
 
 class Deliverer(Protocol):
@@ -102,7 +120,9 @@ class RunService:
         publisher: Publisher | None = None,
         delivery: Deliverer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        sleep: Callable[[float], None] = time.sleep,
     ):
+        self.sleep = sleep
         self.companies = companies
         self.runs = runs
         self.issuance = issuance
@@ -253,8 +273,9 @@ class RunService:
     # -- one company -----------------------------------------------------------------------------
 
     def process_company(self, company_id: str, month: int, year: int, run_id: str | None = None,
-                        read_slices: int | None = None) -> dict[str, Any]:
-        """Issue (and maybe send) one company's invoice; permanent failures are recorded, not raised.
+                        read_slices: int | None = None, batched: bool = True, wake: bool = True) -> dict[str, Any]:
+        """Rate one company's month into a draft and wake the sequencer (batched numbering); or,
+        with batched=False, issue it whole here. Permanent failures are recorded, not raised.
 
         A company whose month has not ended in its own timezone is recorded as waiting (a later
         firing publishes it again). A transient failure is raised so the caller (Pub/Sub) retries."""
@@ -263,8 +284,37 @@ class RunService:
         if reason:
             self._mark(run_id, company_id, WAITING, reason=reason)
             return {"companyId": company_id, "state": WAITING, "reason": reason}
+
+        def step() -> dict[str, Any]:
+            if not batched:
+                return self._finished(run_id, self.issuance.generate(company_id, month, year, read_slices=read_slices))
+            doc = self.issuance.draft(company_id, month, year, read_slices=read_slices)
+            if doc.get("status") != "draft":
+                return self._finished(run_id, self.issuance.finish(doc))
+            self._mark(run_id, company_id, DRAFTED, invoiceId=doc.get("invoiceId"))
+            if wake:
+                self._wake_sequencer(run_id)
+            return {"companyId": company_id, "state": DRAFTED}
+
+        return self._guarded(run_id, company_id, step)
+
+    def finish_company(self, company_id: str, month: int, year: int, run_id: str | None = None) -> dict[str, Any]:
+        """The sequencer numbered this company's invoice: finish it (files, email), mark it done."""
+        run_id = run_id or f"{year:04d}-{month:02d}"
+
+        def step() -> dict[str, Any]:
+            doc = self.issuance.get(company_id, f"{year:04d}-{month:02d}")
+            if doc.get("status") == "draft":  # not numbered after all: ask again
+                self._wake_sequencer(run_id)
+                return {"companyId": company_id, "state": DRAFTED}
+            return self._finished(run_id, self.issuance.finish(doc))
+
+        return self._guarded(run_id, company_id, step)
+
+    def _guarded(self, run_id: str, company_id: str, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a company's step; transient errors raise (redelivery), permanent ones are recorded."""
         try:
-            invoice = self.issuance.generate(company_id, month, year, read_slices=read_slices)
+            return step()
         except TransientError as exc:
             self._mark(run_id, company_id, RETRYING, error=exc.detail)
             raise
@@ -273,11 +323,53 @@ class RunService:
             log.warning("company failed permanently", extra={"json_fields": {
                 "runId": run_id, "companyId": company_id, "error": exc.detail}})
             return {"companyId": company_id, "state": FAILED, "error": exc.detail}
+
+    def _finished(self, run_id: str, invoice: Mapping[str, Any]) -> dict[str, Any]:
+        """An issued invoice: email it (once, when configured) and mark its company done."""
+        company_id = str(invoice["companyId"])
         details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
         if self.delivery is not None and self.settings.send_email:
             details["delivery"] = self.delivery.deliver_quietly(invoice)
         self._mark(run_id, company_id, DONE, **details)
         return {"companyId": company_id, "state": DONE, **details}
+
+    def _wake_sequencer(self, run_id: str) -> None:
+        publisher = self._publisher()
+        publisher.publish(self.settings.sequencer_topic, {"runId": run_id}, {"runId": run_id})
+
+    # -- the sequencer: numbers in batches -------------------------------------------------------
+
+    def sequence(self, run_id: str | None = None) -> int:
+        """Number the waiting drafts in batches (one counter write each) and hand each numbered
+        invoice to the workers to finish. Waits briefly while the run's companies are still being
+        rated, so that batches fill up. Returns how many invoices it numbered."""
+        deadline = time.monotonic() + self.settings.sequencer_max_seconds
+        batch, numbered, last_seen = self.settings.numbering_batch, 0, -1
+        while True:
+            waiting = self.issuance.pending_count(batch)
+            if waiting == 0:
+                return numbered
+            rating = sum(self.runs.counts(run_id, (PENDING, RETRYING)).values()) if run_id else 0
+            # Wait for a fuller batch only while drafts keep arriving (and not past the deadline).
+            if waiting < batch and rating and waiting != last_seen and time.monotonic() < deadline:
+                last_seen = waiting
+                self.sleep(self.settings.sequencer_settle_seconds)
+                continue
+            docs = self.issuance.number_pending(batch)
+            numbered += len(docs)
+            last_seen = -1
+            self._hand_back(docs)
+
+    def _hand_back(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        messages: list[Message] = []
+        for doc in docs:
+            month_key = str(doc["billingPeriod"]["month"])
+            year, month = int(month_key[:4]), int(month_key[5:7])
+            payload = {"step": "finish", "companyId": doc["companyId"], "month": month, "year": year,
+                       "runId": month_key, "invoiceId": doc.get("invoiceId")}
+            messages.append((payload, {"companyId": str(doc["companyId"]), "period": month_key}))
+        if messages:
+            self._publisher().publish_many(self.settings.worker_topic, messages)()
 
     def _not_yet_for(self, company_id: str, month: int, year: int) -> str | None:
         """Why this company's month has not ended yet (None: bill it, or let issuance refuse it)."""
@@ -329,12 +421,13 @@ class RunService:
         todo = self._prepare_in_process(period, now, outcome)
         workers = max(1, concurrency or self.settings.run_concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="billing-run") as pool:
-            futures = [pool.submit(self._one_in_process, cid, period, workers) for cid in todo]
-            for future in as_completed(futures):
-                result = future.result()
-                _tally(outcome, result)
-                if on_progress:
-                    on_progress(result)
+            # 1. rate every company into a draft, in parallel; 2. number the drafts here, in batches
+            # (this process is the run's only sequencer); 3. finish the numbered ones, in parallel.
+            drafted = self._in_pool(pool, todo, lambda cid: self._one_in_process(cid, period, workers),
+                                    outcome, on_progress)
+            while self.issuance.number_pending(self.settings.numbering_batch):
+                pass
+            self._in_pool(pool, drafted, lambda cid: self._finish_in_process(cid, period), outcome, on_progress)
         return outcome
 
     def _prepare_in_process(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> list[str]:
@@ -356,11 +449,32 @@ class RunService:
         self.runs.set_states(period.key, entries)
         return todo
 
+    @staticmethod
+    def _in_pool(pool: ThreadPoolExecutor, company_ids: Sequence[str], work: Callable[[str], dict[str, Any]],
+                 outcome: RunOutcome, on_progress: Callable[[dict[str, Any]], None] | None) -> list[str]:
+        """Run `work` for each company; tally finished ones; return the ids left drafted."""
+        drafted = []
+        for future in as_completed([pool.submit(work, cid) for cid in company_ids]):
+            result = future.result()
+            if result["state"] == DRAFTED:
+                drafted.append(str(result["companyId"]))
+                continue
+            _tally(outcome, result)
+            if on_progress:
+                on_progress(result)
+        return sorted(drafted)
+
+    def _finish_in_process(self, cid: str, period: BillingPeriod) -> dict[str, Any]:
+        return self._reported(cid, period, lambda: self.finish_company(cid, period.month, period.year, period.key))
+
     def _one_in_process(self, cid: str, period: BillingPeriod, workers: int) -> dict[str, Any]:
+        # Companies already run in parallel here: one stream per month reads fastest.
+        return self._reported(cid, period, lambda: self.process_company(
+            cid, period.month, period.year, period.key, read_slices=1 if workers > 1 else None, wake=False))
+
+    def _reported(self, cid: str, period: BillingPeriod, step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
-            # Companies already run in parallel here: one stream per month reads fastest.
-            return self.process_company(cid, period.month, period.year, period.key,
-                                        read_slices=1 if workers > 1 else None)
+            return step()
         except Exception as exc:  # transient here too: report it, the operator reruns the month
             reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
             try:
