@@ -168,7 +168,10 @@ def test_no_project_wide_secret_or_publisher_grant():
     assert re.findall(r"bind_secret (\S+) (\S+)", iam) == [
         ("billing-api-keys", http_sa), ("billing-admin-keys", http_sa),
         ("billing-smtp-password", http_sa), ("billing-smtp-password", events_sa)]
-    assert re.findall(r"bind_topic (\S+) (\S+)", iam)[0] == ("billing-company-invoice", http_sa)
+    # The HTTP function starts runs by publishing the Scheduler's message; it publishes nothing else.
+    assert re.findall(r"bind_topic (\S+) (\S+)", iam)[0] == ("billing-monthly-trigger", http_sa)
+    sequencer = deploy_flags(build, "deploy-sequencer")
+    assert (sequencer["max-instances"], sequencer["concurrency"], sequencer["timeout"]) == ("1", "1", "540s")
 
 
 def test_two_service_accounts_http_apart_from_events():
