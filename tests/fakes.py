@@ -218,33 +218,6 @@ class FakeBlobs:
         return None
 
 
-class FakeRuns:
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    def start(self, run_id: str, period_key: str, company_ids: list[str], trigger: str) -> dict[str, Any]:
-        doc = self.docs.setdefault(run_id, {"period": period_key, "companies": {}, "triggers": []})
-        for cid in company_ids:
-            doc["companies"].setdefault(cid, {"state": "pending"})
-        doc["triggers"].append(trigger)
-        return copy.deepcopy(doc)
-
-    def mark(self, run_id: str, company_id: str, state: str, **details: Any) -> None:
-        self.docs[run_id]["companies"][company_id] = {"state": state, **details}
-
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.docs.get(run_id))
-
-
-class FakePublisher:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any], dict[str, str]]] = []
-
-    def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
-        self.messages.append((topic, dict(payload), dict(attributes)))
-        return str(len(self.messages))
-
-
 class FakeMailer:
     """Keeps what it was asked to send."""
 
@@ -259,40 +232,41 @@ class FakeMailer:
 class MemoryRuns:
     """The RunRepository port in memory: a summary and one entry per company, like Firestore."""
 
-    def __init__(self):
-        self.summaries: dict[str, dict] = {}
-        self.companies: dict[str, dict[str, dict]] = {}
+    def __init__(self) -> None:
+        self.summaries: dict[str, dict[str, Any]] = {}
+        self.companies: dict[str, dict[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def record_trigger(self, run_id, period_key, trigger):
+    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> dict[str, Any]:
         with self._lock:
             doc = self.summaries.setdefault(run_id, {"period": period_key, "triggers": []})
             doc["triggers"] = doc["triggers"][-19:] + [{"by": trigger}]
             return copy.deepcopy(doc)
 
-    def summary(self, run_id):
+    def summary(self, run_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.summaries.get(run_id))
 
-    def save_fanout(self, run_id, fanout):
+    def save_fanout(self, run_id: str, fanout: Mapping[str, Any]) -> None:
         with self._lock:
             self.summaries.setdefault(run_id, {})["fanout"] = copy.deepcopy(dict(fanout))
 
-    def states(self, run_id):
+    def states(self, run_id: str) -> dict[str, dict[str, Any]]:
         return copy.deepcopy(self.companies.get(run_id, {}))
 
-    def _write(self, run_id, company_id, fields):
+    def _write(self, run_id: str, company_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         entry = self.companies.setdefault(run_id, {}).setdefault(company_id, {"companyId": company_id})
         for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason"):
             entry.pop(name, None)
         entry.update({"at": "2000-01-01T00:00:00+00:00", **copy.deepcopy(dict(fields))})
         return entry
 
-    def set_states(self, run_id, entries):
+    def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
         with self._lock:
             for company_id, fields in entries.items():
                 self._write(run_id, company_id, fields)
 
-    def mark(self, run_id, company_id, state, *, unless_done=False, **details):
+    def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
+             **details: Any) -> bool:
         with self._lock:
             current = self.companies.get(run_id, {}).get(company_id, {})
             if unless_done and current.get("state") == "done":
@@ -301,20 +275,21 @@ class MemoryRuns:
             entry["attempts"] = entry.get("attempts", 0) + 1
             return True
 
-    def company(self, run_id, company_id):
+    def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.companies.get(run_id, {}).get(company_id))
 
-    def counts(self, run_id, states):
+    def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
         entries = self.companies.get(run_id, {}).values()
         return {s: sum(1 for e in entries if e.get("state") == s) for s in states}
 
-    def in_state(self, run_id, state, page_size, after):
+    def in_state(self, run_id: str, state: str, page_size: int,
+                 after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         ids = sorted(cid for cid, e in self.companies.get(run_id, {}).items()
                      if e.get("state") == state and (after is None or cid > after))
         page = [copy.deepcopy(self.companies[run_id][cid]) for cid in ids[:page_size]]
         return page, (ids[page_size - 1] if len(ids) > page_size else None)
 
-    def state_of(self, run_id):
+    def state_of(self, run_id: str) -> dict[str, Any]:
         """companyId -> state, for assertions."""
         return {cid: e.get("state") for cid, e in self.companies.get(run_id, {}).items()}
 
@@ -323,15 +298,16 @@ class MemoryPublisher:
     """Keeps published messages; publish_many's wait() may be told to fail (a killed fan-out)."""
 
     def __init__(self, fail_after_batches: int | None = None):
-        self.messages: list[tuple[str, dict, dict]] = []
+        self.messages: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.fail_after_batches = fail_after_batches
         self.batches = 0
 
-    def publish(self, topic, payload, attributes):
+    def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
         self.messages.append((topic, dict(payload), dict(attributes)))
         return str(len(self.messages))
 
-    def publish_many(self, topic, messages):
+    def publish_many(self, topic: str, messages: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]
+                     ) -> Callable[[], int]:
         self.batches += 1
         if self.fail_after_batches is not None and self.batches > self.fail_after_batches:
             raise KeyboardInterrupt("fan-out stopped")  # like a process killed mid-fan-out
@@ -339,5 +315,5 @@ class MemoryPublisher:
             self.publish(topic, payload, attributes)
         return lambda: len(messages)
 
-    def companies(self, topic="billing-company-invoice"):
+    def companies(self, topic: str = "billing-company-invoice") -> list[str]:
         return [p["companyId"] for t, p, _ in self.messages if t == topic]

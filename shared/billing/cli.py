@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from billing.errors import BillingError
 
@@ -60,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
-def _run(container, args) -> int:
+def _run(container: Any, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     bar = tqdm(unit="company", disable=args.no_progress, file=sys.stderr)
 
-    def progress(result: dict) -> None:
+    def progress(result: dict[str, Any]) -> None:
         bar.update(1)
         bar.set_postfix_str(f"{result['companyId']}: {result['state']}")
 

@@ -33,11 +33,11 @@ class FirestoreCompanies:
     def __init__(self, db: firestore.Client, settings: Settings):
         self._col = db.collection(settings.companies_collection)
 
-    def get(self, company_id: str) -> dict | None:
+    def get(self, company_id: str) -> dict[str, Any] | None:
         snap = self._col.document(company_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def list_active(self) -> Iterator[tuple[str, dict]]:
+    def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for snap in self._col.order_by("__name__").stream():
             doc = snap.to_dict() or {}
             if doc.get("active", True) is not False:
@@ -50,7 +50,7 @@ class FirestoreSettings:
     def __init__(self, db: firestore.Client, settings: Settings):
         self._ref = db.document(settings.settings_document)
 
-    def supplier(self) -> dict | None:
+    def supplier(self) -> dict[str, Any] | None:
         snap = self._ref.get()
         return snap.to_dict() if snap.exists else None
 
@@ -204,7 +204,7 @@ class FirestoreInvoices:
         self._counters = db.collection(settings.counters_collection)
         self._max_attempts = max_attempts
 
-    def get(self, invoice_id: str) -> dict | None:
+    def get(self, invoice_id: str) -> dict[str, Any] | None:
         snap = self._col.document(invoice_id).get()
         return snap.to_dict() if snap.exists else None
 
@@ -269,7 +269,8 @@ class FirestoreInvoices:
                 break
             try:
                 with _counter_lock(counter_id):
-                    return txn(self._db.transaction(max_attempts=5))
+                    numbered: list[dict[str, Any]] = txn(self._db.transaction(max_attempts=5))
+                    return numbered
             except Exception as exc:
                 # The client gives up on contention with ValueError raised *from* the last Aborted.
                 if isinstance(exc, gexc.Aborted) or isinstance(exc.__cause__, gexc.Aborted):
@@ -313,9 +314,9 @@ class FirestoreInvoices:
             result: dict[str, Any] | None = txn(self._db.transaction(max_attempts=20))
             return result
 
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict]:
+    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
         query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
-        docs = [snap.to_dict() for snap in query.stream()]
+        docs: list[dict[str, Any]] = [snap.to_dict() or {} for snap in query.stream()]
         if year is not None:
             docs = [d for d in docs if str(d.get("billingPeriod", {}).get("month", "")).startswith(f"{year}-")]
         return sorted(docs, key=lambda d: d.get("billingPeriod", {}).get("month", ""), reverse=True)
