@@ -57,6 +57,8 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: find_templates_dir())
     run_concurrency: int = 8
     read_slices: int = 2  # the month's calls are read in this many parallel time slices
+    credit_notes_collection: str = "creditNotes"
+    credit_note_counters_collection: str = "creditNoteCounters"  # apart from invoiceCounters
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -94,6 +96,9 @@ class Settings:
             templates_dir=Path(get("BILLING_TEMPLATES_DIR") or d.templates_dir),
             run_concurrency=_int(get, "BILLING_RUN_CONCURRENCY", d.run_concurrency),
             read_slices=max(1, min(31, _int(get, "BILLING_READ_SLICES", d.read_slices))),
+            credit_notes_collection=get("BILLING_CREDIT_NOTES_COLLECTION", d.credit_notes_collection),
+            credit_note_counters_collection=get("BILLING_CREDIT_NOTE_COUNTERS_COLLECTION",
+                                                d.credit_note_counters_collection),
         )
 
 

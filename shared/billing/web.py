@@ -34,6 +34,12 @@ ROUTES = Map(
         Rule("/billing/generate/<path:company>", endpoint="generate", methods=["POST"]),
         Rule("/billing/invoices/<path:company>/<period>/<any(pdf, csv):kind>", endpoint="file", methods=["GET"]),
         Rule("/billing/invoices/<path:company>/<period>/send", endpoint="send", methods=["POST"]),
+        Rule("/billing/invoices/<path:company>/<period>/void", endpoint="void", methods=["POST"]),
+        Rule("/billing/invoices/<path:company>/<period>/reconcile", endpoint="reconcile", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>/<credit_note_id>/pdf", endpoint="credit_note_pdf", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>/<credit_note_id>", endpoint="credit_note", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>", endpoint="credit_notes", methods=["GET"]),
+        Rule("/billing/preview/<path:company>", endpoint="preview", methods=["GET"]),
         Rule("/billing/invoices/<company>/<period>", endpoint="invoice", methods=["GET"]),
         Rule("/billing/invoices/<path:company>", endpoint="list", methods=["GET"]),
         Rule("/billing/run", endpoint="run", methods=["POST"]),
@@ -43,7 +49,7 @@ ROUTES = Map(
     merge_slashes=False,
 )
 OPEN_ENDPOINTS = {"health", "openapi"}
-ADMIN_ENDPOINTS = {"run", "send"}
+ADMIN_ENDPOINTS = {"run", "send", "void"}
 RETRY_AFTER_SECONDS = "30"
 
 # The one table from the BillingError family to HTTP status codes (most specific class first).
@@ -183,10 +189,43 @@ class BillingApi:
         return json_response({"companyId": company, "invoices": [summary(d) for d in docs]})
 
     def _invoice(self, request, container, company, period):
-        return json_response(present(container.issuance.get(company, period), request, container))
+        current, history = container.issuance.history(company, period)
+        body = present(current, request, container)
+        body["history"] = [history_entry(d) for d in history]
+        return json_response(body)
+
+    def _void(self, request, container, company, period):
+        result = container.corrections.void(company, period, request.get_json(silent=True))
+        reissued = result["reissued"]
+        return json_response({
+            "voided": present(result["voided"], request, container),
+            "creditNote": present_credit_note(result["creditNote"], request, container),
+            "reissued": present(reissued, request, container) if reissued else None,
+        })
+
+    def _reconcile(self, request, container, company, period):
+        return json_response(container.reconcile.reconcile(company, period))
+
+    def _preview(self, request, container, company):
+        doc = container.issuance.preview(company, request.args.get("month"), request.args.get("year"))
+        return json_response({k: v for k, v in doc.items() if k not in INTERNAL_FIELDS})
+
+    def _credit_notes(self, request, container, company):
+        notes = container.corrections.list(company)
+        return json_response({"companyId": company,
+                              "creditNotes": [present_credit_note(n, request, container) for n in notes]})
+
+    def _credit_note(self, request, container, company, credit_note_id):
+        return json_response(present_credit_note(container.corrections.get(company, credit_note_id),
+                                                 request, container))
+
+    def _credit_note_pdf(self, request, container, company, credit_note_id):
+        return self._download(container.corrections.open_pdf(company, credit_note_id))
 
     def _file(self, request, container, company, period, kind):
-        download = container.downloads.open(company, period, kind)
+        return self._download(container.downloads.open(company, period, kind))
+
+    def _download(self, download):
         if download.redirect_url:
             return flask.redirect(download.redirect_url, code=302)
         return flask.Response(
@@ -240,4 +279,28 @@ def summary(doc: dict) -> dict:
         "invoiceNumber", "companyId", "status", "invoiceDate", "dueDate", "billingPeriod",
         "subtotal", "gstAmount", "totalAmount", "currency",
     )
-    return {k: doc.get(k) for k in keep}
+    body = {k: doc.get(k) for k in keep}
+    body.update({k: doc[k] for k in ("invoiceId", "revision", "voidedBy", "replacedBy") if k in doc})
+    return body
+
+
+def history_entry(doc: dict) -> dict:
+    """One invoice of a month's history: its summary, and why and by what it was voided."""
+    body = summary(doc)
+    body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
+    body.setdefault("revision", 0)
+    return body
+
+
+CREDIT_NOTE_INTERNAL = {"amountsPaise"}
+
+
+def present_credit_note(doc: dict, request: flask.Request, container: Container) -> dict:
+    """The credit note as the API returns it, with its PDF's download link once issued."""
+    body = {k: v for k, v in doc.items() if k not in CREDIT_NOTE_INTERNAL}
+    body["files"] = {"pdf": (doc.get("files") or {}).get("pdf")}
+    if doc.get("status") == "issued":
+        base = base_url(request, container)
+        body["downloadLinks"] = {
+            "pdf": f"{base}/billing/credit-notes/{doc['companyId']}/{doc['creditNoteId']}/pdf"}
+    return body

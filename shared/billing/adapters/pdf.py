@@ -302,7 +302,8 @@ def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) 
     return buffer.getvalue()
 
 
-def _finish_credit_note(doc_: Mapping[str, Any], story: list, brand: dict, cn: dict, s: _Styles, width: float,
+def _finish_credit_note(doc_: Mapping[str, Any], story: list[Any], brand: dict[str, Any], cn: dict[str, Any],
+                        s: _Styles, width: float,
                         supplier: Mapping[str, Any]) -> bytes:
     """The credit note's last parts: why it was issued, what it credits, notes, footer."""
     labels = cn["labels"]
