@@ -181,7 +181,8 @@ class BillingApi:
         return flask.Response(OPENAPI_PATH.read_bytes(), mimetype="application/json")
 
     def _generate(self, request, container, company):
-        doc = container.issuance.generate(company, request.args.get("month"), request.args.get("year"))
+        doc = container.issuance.generate(company, request.args.get("month"), request.args.get("year"),
+                                          reissue_void=True)  # DESIGN 9: generate issues a voided month's reissue
         return json_response(present(doc, request, container))
 
     def _list(self, request, container, company):

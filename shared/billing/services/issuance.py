@@ -117,11 +117,12 @@ class IssuanceService:
     # -- issuing -------------------------------------------------------------------------------
 
     def generate(self, company_id: str, month: Any = None, year: Any = None,
-                 read_slices: int | None = None, reissue_void: bool = True) -> dict[str, Any]:
+                 read_slices: int | None = None, reissue_void: bool = False) -> dict[str, Any]:
         """The company's invoice for the month: the current one, or a newly issued one.
 
-        When every invoice of the month is void, a reissue is issued (reissue_void=False returns
-        the last void one instead: the monthly run must not undo an operator's void).
+        When every invoice of the month is void, the last void one is returned as it is, unless
+        reissue_void (POST /billing/generate) asks for the month's reissue: the monthly run, which
+        does not ask, never undoes an operator's void without reissue.
         read_slices overrides how many parallel time slices the month is read in (a run that
         already issues several companies at once reads each month as one stream)."""
         doc = self.draft(company_id, month, year, read_slices, reissue_void)
@@ -130,7 +131,7 @@ class IssuanceService:
         return self.finish(doc)
 
     def draft(self, company_id: str, month: Any = None, year: Any = None,
-              read_slices: int | None = None, reissue_void: bool = True) -> dict[str, Any]:
+              read_slices: int | None = None, reissue_void: bool = False) -> dict[str, Any]:
         """The month's invoice document: the current one, or a new draft (rated, CSV staged).
 
         A new draft is the month's first invoice, or its next reissue when all before it are void."""
