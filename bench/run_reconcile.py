@@ -72,7 +72,13 @@ t = time.perf_counter()
 out = c.reconcile.reconcile({company!r}, '2025-09')
 seconds = time.perf_counter() - t
 done.set()
-print(json.dumps({{'seconds': seconds, 'rss_before_mb': before, 'peak_rss_mb': max(peak[0], rss_mb()),
+peak_mb = max(peak[0], rss_mb())
+from billing.domain.period import BillingPeriod
+t = time.perf_counter()
+read = sum(1 for _ in c.call_logs.stream({company!r}, BillingPeriod(2025, 9, 'Asia/Kolkata')))
+floor = time.perf_counter() - t
+print(json.dumps({{'seconds': seconds, 'rss_before_mb': before, 'peak_rss_mb': peak_mb,
+                  'floor_s': floor, 'floor_calls': read,
                   'ru_maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   'added': out['added'], 'removed': out['removed'], 'changed': out['changed'],
                   'billed_calls': out['billed']['calls'], 'current_calls': out['current']['calls'],
@@ -126,6 +132,7 @@ def main() -> int:
     print(f"\nreconcile benchmark ({results['machine']}, {results['date']})")
     for r in (small, large):
         print(f"  N = {r['calls']:>7}: reconcile {r['seconds']:6.2f} s ({r['calls'] / r['seconds']:,.0f} calls/s), "
+              f"reading the month alone {r['floor_s']:6.2f} s (x{r['seconds'] / r['floor_s']:.2f}), "
               f"peak RSS {r['peak_rss_mb']:.1f} MB (before {r['rss_before_mb']:.1f} MB); "
               f"{r['added']} added, {r['removed']} removed, {r['changed']} changed")
     print(f"  peak RSS growth from N/10 to N: {large['peak_rss_mb'] - small['peak_rss_mb']:+.1f} MB")

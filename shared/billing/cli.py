@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from billing.errors import BillingError
 
@@ -89,7 +90,7 @@ def _run(container, args) -> int:
     return 0 if outcome.ok else 1
 
 
-def _reconcile(container, args) -> int:
+def _reconcile(container: Any, args: argparse.Namespace) -> int:
     """One line per company whose month's calls differ from its current invoice; 1 when any did."""
     from billing.domain.period import BillingPeriod
     from billing.errors import NotFoundError

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container, is_unavailable
 from billing.errors import (
@@ -195,7 +196,7 @@ class BillingApi:
         body["history"] = [history_entry(d) for d in history]
         return json_response(body)
 
-    def _void(self, request, container, company, period):
+    def _void(self, request: flask.Request, container: Container, company: str, period: str) -> flask.Response:
         result = container.corrections.void(company, period, request.get_json(silent=True))
         reissued = result["reissued"]
         return json_response({
@@ -204,29 +205,33 @@ class BillingApi:
             "reissued": present(reissued, request, container) if reissued else None,
         })
 
-    def _reconcile(self, request, container, company, period):
+    def _reconcile(self, request: flask.Request, container: Container, company: str,
+                   period: str) -> flask.Response:
         return json_response(container.reconcile.reconcile(company, period))
 
-    def _preview(self, request, container, company):
+    def _preview(self, request: flask.Request, container: Container, company: str) -> flask.Response:
         doc = container.issuance.preview(company, request.args.get("month"), request.args.get("year"))
         return json_response({k: v for k, v in doc.items() if k not in INTERNAL_FIELDS})
 
-    def _credit_notes(self, request, container, company):
+    def _credit_notes(self, request: flask.Request, container: Container, company: str) -> flask.Response:
         notes = container.corrections.list(company)
         return json_response({"companyId": company,
                               "creditNotes": [present_credit_note(n, request, container) for n in notes]})
 
-    def _credit_note(self, request, container, company, credit_note_id):
+    def _credit_note(self, request: flask.Request, container: Container, company: str,
+                     credit_note_id: str) -> flask.Response:
         return json_response(present_credit_note(container.corrections.get(company, credit_note_id),
                                                  request, container))
 
-    def _credit_note_pdf(self, request, container, company, credit_note_id):
+    def _credit_note_pdf(self, request: flask.Request, container: Container, company: str,
+                         credit_note_id: str) -> WerkzeugResponse:
         return self._download(container.corrections.open_pdf(company, credit_note_id))
 
-    def _file(self, request, container, company, period, kind):
+    def _file(self, request: flask.Request, container: Container, company: str, period: str,
+              kind: str) -> WerkzeugResponse:
         return self._download(container.downloads.open(company, period, kind))
 
-    def _download(self, download):
+    def _download(self, download: Any) -> WerkzeugResponse:
         if download.redirect_url:
             return flask.redirect(download.redirect_url, code=302)
         return flask.Response(
@@ -275,7 +280,7 @@ def present(doc: dict, request: flask.Request, container: Container) -> dict:
     return body
 
 
-def summary(doc: dict) -> dict:
+def summary(doc: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "invoiceNumber", "companyId", "status", "invoiceDate", "dueDate", "billingPeriod",
         "subtotal", "gstAmount", "totalAmount", "currency",
@@ -285,7 +290,7 @@ def summary(doc: dict) -> dict:
     return body
 
 
-def history_entry(doc: dict) -> dict:
+def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """One invoice of a month's history: its summary, and why and by what it was voided."""
     body = summary(doc)
     body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
@@ -296,7 +301,7 @@ def history_entry(doc: dict) -> dict:
 CREDIT_NOTE_INTERNAL = {"amountsPaise"}
 
 
-def present_credit_note(doc: dict, request: flask.Request, container: Container) -> dict:
+def present_credit_note(doc: dict[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:
     """The credit note as the API returns it, with its PDF's download link once issued."""
     body = {k: v for k, v in doc.items() if k not in CREDIT_NOTE_INTERNAL}
     body["files"] = {"pdf": (doc.get("files") or {}).get("pdf")}
