@@ -197,7 +197,7 @@ class BillingApi:
         return json_response(body)
 
     def _void(self, request: flask.Request, container: Container, company: str, period: str) -> flask.Response:
-        result = container.corrections.void(company, period, request.get_json(silent=True))
+        result = container.corrections.void(company, period, request.get_json(force=True, silent=True))
         reissued = result["reissued"]
         return json_response({
             "voided": present(result["voided"], request, container),
