@@ -317,3 +317,48 @@ class MemoryPublisher:
 
     def companies(self, topic: str = "billing-company-invoice") -> list[str]:
         return [p["companyId"] for t, p, _ in self.messages if t == topic]
+
+
+class FakeCreditNotes:
+    """creditNotes/ over a FakeInvoices: void_invoice is atomic under the invoices' lock."""
+
+    def __init__(self, invoices: FakeInvoices) -> None:
+        self.invoices = invoices
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.counters: dict[str, int] = {}
+
+    def get(self, credit_note_id: str) -> dict[str, Any] | None:
+        with self.invoices._lock:
+            doc = self.docs.get(credit_note_id)
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        with self.invoices._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
+        return sorted(docs, key=lambda d: (d["creditNoteDate"], d["financialYear"], d["sequence"]))
+
+    def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
+        with self.invoices._lock:
+            doc = self.docs[credit_note_id]
+            for key, value in fields.items():
+                target = doc
+                parts = key.split(".")
+                for part in parts[:-1]:
+                    target = target.setdefault(part, {})
+                target[parts[-1]] = copy.deepcopy(value)
+
+    def void_invoice(
+        self, invoice_id: str, credit_note_id: str, counter_id: str,
+        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        with self.invoices._lock:
+            invoice = self.invoices.docs.get(invoice_id)
+            existing = self.docs.get(credit_note_id)
+            if invoice is None or invoice.get("status") != "issued" or existing is not None:
+                return copy.deepcopy(invoice), copy.deepcopy(existing)
+            seq = self.counters.get(counter_id, 1)
+            note, fields = build(copy.deepcopy(invoice), seq)
+            self.docs[credit_note_id] = copy.deepcopy(note)
+            invoice.update(copy.deepcopy(fields))
+            self.counters[counter_id] = seq + 1
+            return copy.deepcopy(invoice), copy.deepcopy(note)

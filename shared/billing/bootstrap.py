@@ -136,6 +136,39 @@ class Container:
         )
 
     @cached_property
+    def credit_notes(self) -> Any:
+        from billing.adapters.firestore_credit_notes import FirestoreCreditNotes
+
+        return FirestoreCreditNotes(self.firestore, self.settings)
+
+    def render_credit_note_pdf(self, credit_note: Mapping[str, Any]) -> bytes:
+        from billing.adapters.pdf import render_credit_note_pdf
+
+        return render_credit_note_pdf(credit_note, templates_dir=self.settings.templates_dir)
+
+    @cached_property
+    def corrections(self) -> Any:
+        from billing.services.corrections import CorrectionService
+
+        return CorrectionService(
+            issuance=self.issuance,
+            invoices=self.invoices,
+            credit_notes=self.credit_notes,
+            settings_repo=self.supplier_settings,
+            blobs=self.blobs,
+            render_credit_note=self.render_credit_note_pdf,
+            clock=lambda: self.clock(),
+        )
+
+    @cached_property
+    def reconcile(self) -> Any:
+        from billing.adapters.csv_import import read_billed_calls
+        from billing.services.reconcile import ReconcileService
+
+        return ReconcileService(issuance=self.issuance, calls=self.call_logs, blobs=self.blobs,
+                                read_billed=read_billed_calls, settings=self.settings)
+
+    @cached_property
     def downloads(self) -> Any:
         from billing.services.downloads import DownloadService
 

@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("period", help="YYYY-MM")
 
     sub.add_parser("seed-demo", help="write the demo supplier, companies and call logs")
+
+    rec = sub.add_parser("reconcile", help="compare a month's calls now with what its invoices billed; "
+                                           "exit 1 when any company drifted (for a cron alert)")
+    rec.add_argument("company", nargs="?", help="one company (default: every active company with an invoice)")
+    rec.add_argument("--month", type=int, required=True)
+    rec.add_argument("--year", type=int, required=True)
     return parser
 
 
@@ -50,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "send":
             print(json.dumps(container.delivery.send(args.company, args.period, force=True), indent=2))
             return 0
+        if args.command == "reconcile":
+            return _reconcile(container, args)
         if args.command == "seed-demo":
             from billing.seed import seed_demo
 
@@ -82,6 +90,38 @@ def _run(container: Any, args: argparse.Namespace) -> int:
     for cid, reason in sorted(outcome.failed.items()):
         print(f"  FAILED  {cid}: {reason}")
     return 0 if outcome.ok else 1
+
+
+def _reconcile(container: Any, args: argparse.Namespace) -> int:
+    """One line per company whose month's calls differ from its current invoice; 1 when any did."""
+    from billing.domain.period import BillingPeriod
+    from billing.errors import NotFoundError
+
+    period = BillingPeriod(args.year, args.month).key
+    companies = [args.company] if args.company else [cid for cid, _ in container.companies.list_active()]
+    drifted = checked = 0
+    for company in companies:
+        try:
+            invoice = container.issuance.get(company, period)
+        except NotFoundError:
+            if args.company:
+                raise
+            continue
+        if invoice.get("status") != "issued":
+            if args.company:
+                print(f"{company} {period}: invoice {invoice.get('invoiceNumber')} is {invoice.get('status')}, "
+                      "not reconciled", file=sys.stderr)
+            continue
+        result = container.reconcile.reconcile_invoice(invoice)
+        checked += 1
+        if result["drifted"]:
+            drifted += 1
+            d = result["difference"]
+            print(f"DRIFT {company} {period} {result['invoiceNumber']}: {result['added']} added, "
+                  f"{result['removed']} removed, {result['changed']} changed; difference {d['calls']:+d} calls, "
+                  f"{d['billedMinutes']:+} billed minutes, {d['callCharges']:+.2f} call charges")
+    print(f"reconciled {checked} issued invoice(s) of {period}: {drifted} drifted", file=sys.stderr)
+    return 1 if drifted else 0
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ class Settings:
     numbering_batch: int = 300  # drafts numbered per counter transaction (Firestore: <= 500 writes)
     sequencer_settle_seconds: float = 2.0  # wait this long for more drafts while companies are rating
     sequencer_max_seconds: int = 420  # a sequencer invocation numbers whatever waits after this
+    credit_notes_collection: str = "creditNotes"
+    credit_note_counters_collection: str = "creditNoteCounters"  # apart from invoiceCounters
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -115,6 +117,9 @@ class Settings:
             sequencer_topic=get("BILLING_SEQUENCER_TOPIC", d.sequencer_topic),
             numbering_batch=max(1, min(400, _int(get, "BILLING_NUMBERING_BATCH", d.numbering_batch))),
             sequencer_max_seconds=_int(get, "BILLING_SEQUENCER_MAX_SECONDS", d.sequencer_max_seconds),
+            credit_notes_collection=get("BILLING_CREDIT_NOTES_COLLECTION", d.credit_notes_collection),
+            credit_note_counters_collection=get("BILLING_CREDIT_NOTE_COUNTERS_COLLECTION",
+                                                d.credit_note_counters_collection),
         )
 
 

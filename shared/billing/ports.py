@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequenc
 
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall
+from billing.domain.reconcile import BilledCall
 
 Clock = Callable[[], datetime]
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
@@ -67,6 +68,30 @@ class InvoiceRepository(Protocol):
                        timeout_seconds: float) -> dict[str, Any] | None:
         """Move the invoice's delivery to "sending" under claim_id, atomically; None when it must
         not be sent (already sent and not forced, or another sender's claim is younger than the timeout)."""
+
+
+class CreditNoteRepository(Protocol):
+    def get(self, credit_note_id: str) -> dict[str, Any] | None:
+        """The credit note document, or None."""
+
+    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        """The company's credit notes, oldest first."""
+
+    def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
+        """Merge fields (dotted paths allowed) into an existing credit note."""
+
+    def void_invoice(
+        self, invoice_id: str, credit_note_id: str, counter_id: str,
+        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """In one transaction: if the invoice is "issued", build(invoice, seq) gives the credit note
+        (created with the counter's next number, seq) and the fields voiding the invoice; both are
+        written and the counter advanced. An invoice in any other state is left as it is.
+        Returns (invoice as it is afterwards or None, its credit note or None)."""
+
+
+BilledCallReader = Callable[[Iterable[bytes]], Iterator[BilledCall]]
+"""Parses an invoice's stored CSV (its bytes, in chunks) into the billed calls, in file order."""
 
 
 class HashingWriter(Protocol):

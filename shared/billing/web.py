@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 import flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.wrappers import Response as BaseResponse  # what flask.redirect returns
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container, is_unavailable
 from billing.errors import (
@@ -35,6 +35,12 @@ ROUTES = Map(
         Rule("/billing/generate/<path:company>", endpoint="generate", methods=["POST"]),
         Rule("/billing/invoices/<path:company>/<period>/<any(pdf, csv):kind>", endpoint="file", methods=["GET"]),
         Rule("/billing/invoices/<path:company>/<period>/send", endpoint="send", methods=["POST"]),
+        Rule("/billing/invoices/<path:company>/<period>/void", endpoint="void", methods=["POST"]),
+        Rule("/billing/invoices/<path:company>/<period>/reconcile", endpoint="reconcile", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>/<credit_note_id>/pdf", endpoint="credit_note_pdf", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>/<credit_note_id>", endpoint="credit_note", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>", endpoint="credit_notes", methods=["GET"]),
+        Rule("/billing/preview/<path:company>", endpoint="preview", methods=["GET"]),
         Rule("/billing/invoices/<company>/<period>", endpoint="invoice", methods=["GET"]),
         Rule("/billing/invoices/<company>", endpoint="list", methods=["GET"]),
         Rule("/billing/run", endpoint="run", methods=["POST"]),
@@ -44,7 +50,7 @@ ROUTES = Map(
     merge_slashes=False,
 )
 OPEN_ENDPOINTS = {"health", "openapi"}
-ADMIN_ENDPOINTS = {"run", "send"}
+ADMIN_ENDPOINTS = {"run", "send", "void"}
 RETRY_AFTER_SECONDS = "30"
 
 # The one table from the BillingError family to HTTP status codes (most specific class first).
@@ -117,7 +123,7 @@ class BillingApi:
     def __init__(self, container_factory: Callable[[], Container]):
         self._container = container_factory
 
-    def __call__(self, request: flask.Request) -> BaseResponse:
+    def __call__(self, request: flask.Request) -> WerkzeugResponse:
         started = time.monotonic()
         container = self._container()
         request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
@@ -166,7 +172,7 @@ class BillingApi:
         response.headers["X-Request-Id"] = request_id
         return response
 
-    def _dispatch(self, request: flask.Request, container: Container) -> BaseResponse:
+    def _dispatch(self, request: flask.Request, container: Container) -> WerkzeugResponse:
         path = request.path
         if path == LEGACY_PREFIX or path.startswith(LEGACY_PREFIX + "/"):
             path = path[len(LEGACY_PREFIX):] or "/"
@@ -182,7 +188,7 @@ class BillingApi:
         elif endpoint not in OPEN_ENDPOINTS:
             settings = container.settings
             check_api_key(request, settings.api_keys, settings.admin_keys, endpoint in ADMIN_ENDPOINTS)
-        handler: Callable[..., BaseResponse] = getattr(self, f"_{endpoint}")
+        handler: Callable[..., WerkzeugResponse] = getattr(self, f"_{endpoint}")
         return handler(request, container, **args)
 
     # -- endpoints ---------------------------------------------------------------------------
@@ -194,7 +200,8 @@ class BillingApi:
         return flask.Response(OPENAPI_PATH.read_bytes(), mimetype="application/json")
 
     def _generate(self, request: flask.Request, container: Container, company: str) -> flask.Response:
-        doc = container.issuance.generate(company, request.args.get("month"), request.args.get("year"))
+        doc = container.issuance.generate(company, request.args.get("month"), request.args.get("year"),
+                                          reissue_void=True)  # DESIGN 9: generate issues a voided month's reissue
         return json_response(present(doc, request, container))
 
     def _list(self, request: flask.Request, container: Container, company: str) -> flask.Response:
@@ -202,10 +209,47 @@ class BillingApi:
         return json_response({"companyId": company, "invoices": [summary(d) for d in docs]})
 
     def _invoice(self, request: flask.Request, container: Container, company: str, period: str) -> flask.Response:
-        return json_response(present(container.issuance.get(company, period), request, container))
+        current, history = container.issuance.history(company, period)
+        body = present(current, request, container)
+        body["history"] = [history_entry(d) for d in history]
+        return json_response(body)
 
-    def _file(self, request: flask.Request, container: Container, company: str, period: str, kind: str) -> BaseResponse:
-        download = container.downloads.open(company, period, kind)
+    def _void(self, request: flask.Request, container: Container, company: str, period: str) -> flask.Response:
+        result = container.corrections.void(company, period, request.get_json(force=True, silent=True))
+        reissued = result["reissued"]
+        return json_response({
+            "voided": present(result["voided"], request, container),
+            "creditNote": present_credit_note(result["creditNote"], request, container),
+            "reissued": present(reissued, request, container) if reissued else None,
+        })
+
+    def _reconcile(self, request: flask.Request, container: Container, company: str,
+                   period: str) -> flask.Response:
+        return json_response(container.reconcile.reconcile(company, period))
+
+    def _preview(self, request: flask.Request, container: Container, company: str) -> flask.Response:
+        doc = container.issuance.preview(company, request.args.get("month"), request.args.get("year"))
+        return json_response({k: v for k, v in doc.items() if k not in INTERNAL_FIELDS})
+
+    def _credit_notes(self, request: flask.Request, container: Container, company: str) -> flask.Response:
+        notes = container.corrections.list(company)
+        return json_response({"companyId": company,
+                              "creditNotes": [present_credit_note(n, request, container) for n in notes]})
+
+    def _credit_note(self, request: flask.Request, container: Container, company: str,
+                     credit_note_id: str) -> flask.Response:
+        return json_response(present_credit_note(container.corrections.get(company, credit_note_id),
+                                                 request, container))
+
+    def _credit_note_pdf(self, request: flask.Request, container: Container, company: str,
+                         credit_note_id: str) -> WerkzeugResponse:
+        return self._download(container.corrections.open_pdf(company, credit_note_id))
+
+    def _file(self, request: flask.Request, container: Container, company: str, period: str,
+              kind: str) -> WerkzeugResponse:
+        return self._download(container.downloads.open(company, period, kind))
+
+    def _download(self, download: Any) -> WerkzeugResponse:
         if download.redirect_url:
             return flask.redirect(download.redirect_url, code=302)
         return flask.Response(
@@ -263,7 +307,31 @@ def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
         "invoiceNumber", "companyId", "status", "invoiceDate", "dueDate", "billingPeriod",
         "subtotal", "gstAmount", "totalAmount", "currency",
     )
-    return {k: doc.get(k) for k in keep}
+    body = {k: doc.get(k) for k in keep}
+    body.update({k: doc[k] for k in ("invoiceId", "revision", "voidedBy", "replacedBy") if k in doc})
+    return body
+
+
+def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    """One invoice of a month's history: its summary, and why and by what it was voided."""
+    body = summary(doc)
+    body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
+    body.setdefault("revision", 0)
+    return body
+
+
+CREDIT_NOTE_INTERNAL = {"amountsPaise"}
+
+
+def present_credit_note(doc: dict[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:
+    """The credit note as the API returns it, with its PDF's download link once issued."""
+    body = {k: v for k, v in doc.items() if k not in CREDIT_NOTE_INTERNAL}
+    body["files"] = {"pdf": (doc.get("files") or {}).get("pdf")}
+    if doc.get("status") == "issued":
+        base = base_url(request, container)
+        body["downloadLinks"] = {
+            "pdf": f"{base}/billing/credit-notes/{doc['companyId']}/{doc['creditNoteId']}/pdf"}
+    return body
 
 
 def framework_error(exc: HTTPException) -> flask.Response:

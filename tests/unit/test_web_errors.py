@@ -12,7 +12,7 @@ class Boom:
     def __init__(self, exc):
         self.exc = exc
 
-    def generate(self, *args):
+    def generate(self, *args, **kwargs):
         raise self.exc
 
 

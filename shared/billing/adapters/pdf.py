@@ -130,8 +130,21 @@ def _daily_chart(daily: Sequence[Mapping[str, Any]], s: _Styles, width: float) -
 
 def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> bytes:
     """The invoice document as PDF bytes (A4, deterministic)."""
-    brand = _branding(Path(templates_dir))
+    return _render(invoice, Path(templates_dir), credit_note=False)
+
+
+def render_credit_note_pdf(credit_note: Mapping[str, Any], *, templates_dir: Path) -> bytes:
+    """A GST credit note (CGST rule 53) as PDF bytes: the invoice's layout titled "Credit Note",
+    naming the original invoice and the reason; no usage summary or payment details."""
+    return _render(credit_note, Path(templates_dir), credit_note=True)
+
+
+def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) -> bytes:
+    brand = _branding(templates_dir)
     labels = brand["labels"]
+    cn = {**brand.get("creditNote", {}), "labels": {**labels, **brand.get("creditNote", {}).get("labels", {})}}
+    if credit_note:
+        labels = cn["labels"]
     s = _Styles(brand)
     cur = brand.get("currencySymbol", "₹")
     supplier = invoice.get("supplier") or {}
@@ -149,7 +162,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
              _p(f"{labels['gstin']}: {supplier.get('gstin') or labels['unregistered']}", s.body),
              _p(f"{labels['state']}: {supplier.get('stateName', '')} (code {supplier.get('stateCode', '')})", s.body),
              _p(" · ".join(x for x in (supplier.get("supportEmail"), supplier.get("phone")) if x), s.small)],
-            [_p(brand.get("title", "TAX INVOICE"), s.title),
+            [_p(cn.get("title", "CREDIT NOTE") if credit_note else brand.get("title", "TAX INVOICE"), s.title),
              Paragraph(escape(brand.get("copyLabel", "")), ParagraphStyle("c", parent=s.small, alignment=TA_RIGHT))],
         ]],
         colWidths=[width * 0.62, width * 0.38],
@@ -161,10 +174,18 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
 
     # Invoice facts and parties.
     place = invoice.get("placeOfSupply") or {}
+    original = invoice.get("originalInvoice") or {}
     facts = [
+        [labels["creditNoteNumber"], invoice.get("creditNoteNumber", "")],
+        [labels["creditNoteDate"], display_date(invoice.get("creditNoteDate"))],
+        [labels["originalInvoice"], original.get("invoiceNumber", "")],
+        [labels["originalInvoiceDate"], display_date(original.get("invoiceDate"))],
+    ] if credit_note else [
         [labels["invoiceNumber"], invoice.get("invoiceNumber", "")],
         [labels["invoiceDate"], display_date(invoice.get("invoiceDate"))],
         [labels["dueDate"], display_date(invoice.get("dueDate"))],
+    ]
+    facts += [
         [labels["period"], f"{display_date(period.get('startDate'))} – {display_date(period.get('endDate'))}"
                            + (f" ({period['timezone']})" if period.get("timezone") else "")],
         [labels["placeOfSupply"], f"{place.get('stateName', '')} ({place.get('stateCode', '')})"],
@@ -202,7 +223,8 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
         rate_text = f"{rate.normalize():f}"
         rows.append(["", _p(f"{comp.get('name')} @ {rate_text}%", s.body), "", "", "",
                      _p(_money(comp.get("amount")), s.right)])
-    rows.append(["", _p("Total", ParagraphStyle("t", parent=s.bold, fontSize=10)), "", "", "",
+    rows.append(["", _p(cn.get("totalLabel", "Total credited") if credit_note else "Total",
+                        ParagraphStyle("t", parent=s.bold, fontSize=10)), "", "", "",
                  _p(_money(invoice.get("totalAmount"), cur), ParagraphStyle("tr", parent=s.right_bold, fontSize=10))])
     items = Table(rows, colWidths=[8 * mm, width - 8 * mm - 20 * mm - 24 * mm - 26 * mm - 30 * mm, 20 * mm,
                                    24 * mm, 26 * mm, 30 * mm], repeatRows=1)
@@ -217,6 +239,9 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
     ]))
     story += [items, Spacer(1, 2 * mm),
               _p(f"Amount in words: {invoice.get('amountInWords', '')}", s.bold), Spacer(1, 5 * mm)]
+
+    if credit_note:
+        return _finish_credit_note(invoice, story, brand, cn, s, width, supplier)
 
     # Usage summary with the daily chart.
     anomalies = int(usage.get("anomalyCount", 0) or 0)
@@ -275,6 +300,46 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=22 * mm,
         title=f"Tax invoice {number}", author=supplier.get("legalName", ""), subject="GST tax invoice",
+        creator="billing", producer="billing", invariant=1,
+    )
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buffer.getvalue()
+
+
+def _finish_credit_note(doc_: Mapping[str, Any], story: list[Any], brand: dict[str, Any], cn: dict[str, Any],
+                        s: _Styles, width: float,
+                        supplier: Mapping[str, Any]) -> bytes:
+    """The credit note's last parts: why it was issued, what it credits, notes, footer."""
+    labels = cn["labels"]
+    original = doc_.get("originalInvoice") or {}
+    story += [_p(labels["reason"], s.heading), _p(doc_.get("reason", ""), s.body), Spacer(1, 3 * mm),
+              _p(cn.get("creditText", "").format(number=original.get("invoiceNumber", ""),
+                                                 date=display_date(original.get("invoiceDate"))), s.body),
+              Spacer(1, 3 * mm)]
+    notes = [_p(n, s.small) for n in cn.get("notes", [])]
+    if notes:
+        story += [_p("Notes", s.heading), *notes]
+    footer_lines = list(cn.get("footer", brand.get("footer", [])))
+    contact = supplier.get("supportEmail")
+    number = doc_.get("creditNoteNumber", "")
+
+    def on_page(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setStrokeColor(s.accent)
+        canvas.line(15 * mm, 14 * mm, A4[0] - 15 * mm, 14 * mm)
+        canvas.setFont(FONT, 7)
+        canvas.setFillColor(s.muted)
+        y = 10 * mm
+        for line in footer_lines + ([f"Questions about this credit note: {contact}"] if contact else []):
+            canvas.drawString(15 * mm, y, line)
+            y -= 3.2 * mm
+        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"{number} · page {doc.page}")
+        canvas.restoreState()
+
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=22 * mm,
+        title=f"Credit note {number}", author=supplier.get("legalName", ""), subject="GST credit note",
         creator="billing", producer="billing", invariant=1,
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)

@@ -39,15 +39,32 @@ def validate_company_id(company_id: object) -> str:
     return company_id
 
 
-def invoice_id(company_id: str, period_key: str) -> str:
-    """The idempotency key of a company-month's first invoice."""
-    return f"{company_id}_{period_key}"
+def invoice_id(company_id: str, period_key: str, revision: int = 0) -> str:
+    """The idempotency key of a company-month's invoice: the first `{c}_{YYYY-MM}`, reissues `..._r{k}`."""
+    base = f"{company_id}_{period_key}"
+    return f"{base}_r{revision}" if revision else base
 
 
-def file_paths(company_id: str, period_key: str) -> dict[str, str]:
-    """Where the invoice's PDF and CSV are stored in the bucket."""
-    base = f"invoices/{company_id}/{period_key}/{company_id}_{period_key}"
+def file_paths(company_id: str, period_key: str, revision: int = 0) -> dict[str, str]:
+    """Where the invoice's PDF and CSV are stored in the bucket (each revision its own; the first
+    invoice's paths are those every invoice had before reissues existed)."""
+    base = f"invoices/{company_id}/{period_key}/{invoice_id(company_id, period_key, revision)}"
     return {"pdf": f"{base}_invoice.pdf", "csv": f"{base}_calls.csv"}
+
+
+def revision_of(doc: Mapping[str, Any]) -> int:
+    """0 for a month's first invoice, k for its k-th reissue (documents before reissues have no field)."""
+    return int(doc.get("revision") or 0)
+
+
+def document_id(doc: Mapping[str, Any]) -> str:
+    """The stored invoice's id, from its company, month and revision."""
+    return invoice_id(str(doc["companyId"]), str(doc["billingPeriod"]["month"]), revision_of(doc))
+
+
+def document_file_paths(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The stored invoice's PDF and CSV paths."""
+    return file_paths(str(doc["companyId"]), str(doc["billingPeriod"]["month"]), revision_of(doc))
 
 
 def staging_path(company_id: str, period_key: str, token: str) -> str:
@@ -85,6 +102,7 @@ class Supplier:
     prefix: str
     extras: Mapping[str, Any]
     timezone: str = "Asia/Kolkata"  # the calendar of invoice dates and financial years
+    credit_note_prefix: str = "CN"
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any] | None) -> "Supplier":
@@ -107,8 +125,14 @@ class Supplier:
         except ConfigurationError as exc:
             raise ConfigurationError(f"supplier settings: {exc.detail}") from None
         extras = {k: doc[k] for k in SUPPLIER_EXTRAS if k in doc}
+        cn_prefix = doc.get("creditNotePrefix") or "CN"
+        try:
+            numbering.validate_prefix(cn_prefix)
+        except ConfigurationError:
+            raise ConfigurationError(
+                f"creditNotePrefix must be 1-4 characters of A-Z, a-z, 0-9 or '-', got {cn_prefix!r}") from None
         return cls(str(name), str(doc.get("address", "")), gstin, state,
-                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras, tz)
+                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras, tz, str(cn_prefix))
 
     def snapshot(self) -> dict[str, Any]:
         """The supplier as stored on (and printed from) each invoice."""
@@ -172,10 +196,11 @@ class InvoiceDraft:
     totals: InvoiceTotals
     csv: StagedCsv
     files: Mapping[str, str]  # kind -> gs:// URI of the final object
+    revision: int = 0  # k for the month's k-th reissue
 
     @property
     def invoice_id(self) -> str:
-        return invoice_id(self.company_id, self.period.key)
+        return invoice_id(self.company_id, self.period.key, self.revision)
 
     @property
     def digest(self) -> str:
@@ -209,7 +234,21 @@ def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
         "inputsDigest": draft.digest,
         "createdAt": created_at.isoformat(timespec="milliseconds"),
         "delivery": {"status": "not-sent", "attempts": 0},
+        **({"revision": draft.revision, "replaces": invoice_id(draft.company_id, draft.period.key, draft.revision - 1)}
+           if draft.revision else {}),
     }
+
+
+def preview_document(draft: InvoiceDraft, as_of: datetime) -> dict[str, Any]:
+    """The invoice as it would be issued now (status "preview"): every amount, no number, date or files."""
+    doc = draft_document(draft, as_of)
+    for key in ("files", "inputsDigest", "delivery", "createdAt", "revision", "replaces"):
+        doc.pop(key, None)
+    doc.pop("invoiceId")
+    local_now = as_of.astimezone(draft.period.tz)
+    return {**doc, "status": "preview", "asOf": as_of.isoformat(timespec="seconds"),
+            "monthToDate": draft.period.contains(as_of), "previewThrough": min(local_now, draft.period.end).isoformat(
+                timespec="seconds")}
 
 
 def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, issued_at: datetime) -> dict[str, Any]:

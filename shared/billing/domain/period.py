@@ -122,6 +122,11 @@ def local_time(now: datetime, tz: str) -> datetime:
     return now.astimezone(zone(tz))
 
 
+def invoice_date(now: datetime, tz: str) -> date:
+    """The calendar date of the instant `now` in timezone tz."""
+    return local_time(now, tz).date()
+
+
 def _as_int(value: object, name: str, expected: str) -> int:
     if isinstance(value, bool):
         raise ValidationError(f"{name} must be {expected}, got {value!r}")

@@ -16,7 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import Any, Mapping
 
-from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES, file_paths, invoice_id
+from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES, document_file_paths, document_id
 from billing.errors import BillingError, ConfigurationError, ConflictError, ValidationError
 from billing.ports import BlobStore, Clock, InvoiceEmailBuilder, InvoiceRepository, Mailer
 from billing.services.downloads import DownloadService
@@ -69,9 +69,7 @@ class DeliveryService:
     def _deliver(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool) -> dict[str, Any]:
         if invoice.get("status") != "issued":
             raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is not issued yet; nothing to send")
-        company_id = invoice["companyId"]
-        key = invoice["billingPeriod"]["month"]
-        inv_id = invoice_id(company_id, key)
+        inv_id = document_id(invoice)
         recipient = (invoice.get("recipient") or {}).get("billingEmail")
         if not recipient:
             record = {"status": "skipped", "reason": "company has no billingEmail"}
@@ -92,7 +90,7 @@ class DeliveryService:
             return {**current, "note": "already sent or being sent; not sent again"}
 
         attempts = int(claimed.get("attempts", 0))
-        paths = file_paths(company_id, key)
+        paths = document_file_paths(invoice)
         try:
             pdf = self.blobs.read(paths["pdf"])
             size = self.blobs.size(paths["csv"])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from billing.domain.invoice import FILE_KINDS, download_name, file_paths
+from billing.domain.invoice import FILE_KINDS, document_file_paths, download_name
 from billing.errors import ForbiddenError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock
 from billing.services.issuance import IssuanceService
@@ -63,7 +63,7 @@ class DownloadService:
     def links(self, invoice: Mapping[str, Any], route_base: str | None) -> dict[str, str]:
         """kind -> URL: signed where possible, else `{route_base}/billing/invoices/.../{kind}`."""
         company, month = invoice["companyId"], invoice["billingPeriod"]["month"]
-        paths = file_paths(company, month)
+        paths = document_file_paths(invoice)
         links = {}
         for kind in FILE_KINDS:
             url = self.blobs.signed_url(paths[kind], download_name(invoice, kind))
@@ -74,11 +74,11 @@ class DownloadService:
         return links
 
     def open(self, company_id: str, period_key: str, kind: str) -> Download:
-        """The issued invoice's PDF or CSV: a signed-URL redirect, or its bytes streamed."""
+        """The month's current invoice's PDF or CSV: a signed-URL redirect, or its bytes streamed."""
         if kind not in FILE_KINDS:
             raise NotFoundError(f"unknown file kind {kind!r}; expected pdf or csv")
         doc = self.issuance.issued(company_id, period_key)
-        path = file_paths(company_id, period_key)[kind]
+        path = document_file_paths(doc)[kind]
         name = download_name(doc, kind)
         url = self.blobs.signed_url(path, name)
         if url:

@@ -1,0 +1,95 @@
+"""creditNotes/{id}: created, numbered and the invoice voided in one transaction; then only finished."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from billing.adapters.firestore_repo import _counter_lock
+from billing.adapters.sdk_errors import is_transient, transient
+from billing.config import Settings
+from billing.errors import TransientError
+
+Build = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
+
+
+class FirestoreCreditNotes:
+    """Credit notes, numbered from creditNoteCounters/{prefix}_{FY} (their own gapless series).
+
+    The transaction that numbers a credit note also creates it and voids its invoice: either all
+    three happen or none, so a retried or concurrent void can never make a second credit note or
+    leave a gap."""
+
+    def __init__(self, db: Any, settings: Settings, max_attempts: int = 60, max_seconds: float = 90):
+        self._db = db
+        self._col = db.collection(settings.credit_notes_collection)
+        self._invoices = db.collection(settings.invoices_collection)
+        self._counters = db.collection(settings.credit_note_counters_collection)
+        self._max_attempts = max_attempts
+        self._max_seconds = max_seconds
+
+    def get(self, credit_note_id: str) -> dict[str, Any] | None:
+        with transient(f"reading credit note {credit_note_id}"):
+            snap = self._col.document(credit_note_id).get()
+        return snap.to_dict() if snap.exists else None
+
+    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
+        with transient("listing credit notes"):
+            docs = [snap.to_dict() or {} for snap in query.stream()]
+        return sorted(docs, key=lambda d: (str(d.get("creditNoteDate", "")), str(d.get("financialYear", "")),
+                                           int(d.get("sequence", 0))))
+
+    def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
+        with transient(f"updating credit note {credit_note_id}"):
+            self._col.document(credit_note_id).update(dict(fields))
+
+    def void_invoice(self, invoice_id: str, credit_note_id: str, counter_id: str,
+                     build: Build) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        inv_ref = self._invoices.document(invoice_id)
+        cn_ref = self._col.document(credit_note_id)
+        ctr_ref = self._counters.document(counter_id)
+
+        @firestore.transactional
+        def txn(transaction: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+            inv_snap, cn_snap, ctr_snap = (
+                {s.reference.path: s for s in transaction.get_all([inv_ref, cn_ref, ctr_ref])}.get(r.path)
+                for r in (inv_ref, cn_ref, ctr_ref)
+            )
+            invoice = inv_snap.to_dict() if inv_snap is not None and inv_snap.exists else None
+            existing = cn_snap.to_dict() if cn_snap is not None and cn_snap.exists else None
+            if invoice is None or invoice.get("status") != "issued" or existing is not None:
+                return invoice, existing
+            state = (ctr_snap.to_dict() or {}) if ctr_snap is not None and ctr_snap.exists else {}
+            seq = int(state.get("next", 1))
+            credit_note, void = build(invoice, seq)
+            transaction.create(cn_ref, credit_note)
+            transaction.update(inv_ref, void)
+            transaction.set(ctr_ref, {"next": seq + 1, "writes": int(state.get("writes", 0)) + 1,
+                                      "lastCreditNoteId": credit_note_id,
+                                      "updatedAt": datetime.now(timezone.utc).isoformat(timespec="milliseconds")})
+            return {**invoice, **void}, credit_note
+
+        deadline = time.monotonic() + self._max_seconds
+        for attempt in range(self._max_attempts):
+            if time.monotonic() > deadline:
+                break
+            try:
+                with _counter_lock("creditNote:" + counter_id):
+                    result: tuple[dict[str, Any] | None, dict[str, Any] | None] = txn(
+                        self._db.transaction(max_attempts=5))
+                    return result
+            except Exception as exc:
+                if isinstance(exc, gexc.Aborted) or isinstance(exc.__cause__, gexc.Aborted):
+                    time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
+                    continue
+                if is_transient(exc):
+                    raise TransientError(f"Firestore unavailable while voiding {invoice_id}: {exc}") from exc
+                raise
+        raise TransientError(f"could not void {invoice_id} on {counter_id}: too much contention")

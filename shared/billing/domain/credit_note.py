@@ -1,0 +1,138 @@
+"""GST credit notes (section 34 of the CGST Act, rule 53): ids, numbers, time limit, the document.
+
+A credit note voids one issued invoice in full. Its id derives from the invoice's id (one credit
+note per invoice, whatever the retries); its number comes from its own gapless series per
+financial year of the credit note's date, `{creditNotePrefix}/{FY}/{seq}`, under the same rules
+as invoice numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from billing.domain import numbering
+from billing.errors import ValidationError
+
+SUFFIX = "_cn"
+MAX_REASON = 500
+DOCUMENT_TYPE = "Credit Note"
+
+
+def credit_note_id(invoice_id: str) -> str:
+    """The credit note that voids invoice `invoice_id` (at most one per invoice)."""
+    return f"{invoice_id}{SUFFIX}"
+
+
+def pdf_path(company_id: str, period_key: str, cn_id: str) -> str:
+    """Where the credit note's PDF is stored (create-only, never overwritten)."""
+    return f"credit-notes/{company_id}/{period_key}/{cn_id}_credit-note.pdf"
+
+
+def download_name(doc: Mapping[str, Any]) -> str:
+    """"CN/26-27/00001" of vysedeck 2025-09 -> "CN-26-27-00001_vysedeck_2025-09_credit-note.pdf"."""
+    number = str(doc.get("creditNoteNumber", "")).replace("/", "-")
+    month = (doc.get("billingPeriod") or {}).get("month", "")
+    stem = f"{number}_{doc.get('companyId', '')}_{month}_credit-note.pdf"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
+
+
+def counter_id(prefix: str, fy: str) -> str:
+    """The credit-note counter of one financial year (kept apart from the invoice counters)."""
+    return numbering.counter_id(prefix, fy)
+
+
+def time_limit(invoice_date: date) -> date:
+    """Section 34(2): no credit note after 30 November following the end of the invoice's FY."""
+    fy_start = invoice_date.year if invoice_date.month >= 4 else invoice_date.year - 1
+    return date(fy_start + 1, 11, 30)
+
+
+def check_time_limit(invoice_number: str, invoice_date: date, today: date) -> None:
+    """ValidationError when a credit note for that invoice can no longer be issued today."""
+    limit = time_limit(invoice_date)
+    if today > limit:
+        raise ValidationError(
+            f"invoice {invoice_number} (dated {invoice_date.isoformat()}) can no longer be credited: "
+            f"section 34 of the CGST Act allows a credit note only until {limit.isoformat()} "
+            f"(30 November following the end of the invoice's financial year)"
+        )
+
+
+def validate_void_request(body: object) -> tuple[str, str, bool]:
+    """(invoiceNumber, reason, reissue) from the void request's JSON body, or ValidationError."""
+    if not isinstance(body, Mapping):
+        raise ValidationError('the body must be a JSON object {"invoiceNumber": str, "reason": str, "reissue": bool}')
+    number = body.get("invoiceNumber")
+    if not isinstance(number, str) or not number.strip():
+        raise ValidationError("invoiceNumber is required: the number of the invoice to void")
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("reason is required: why the invoice is voided (printed on the credit note)")
+    if len(reason.strip()) > MAX_REASON:
+        raise ValidationError(f"reason must be at most {MAX_REASON} characters")
+    reissue = body.get("reissue", False)
+    if not isinstance(reissue, bool):
+        raise ValidationError(f"reissue must be true or false, got {reissue!r}")
+    return number.strip(), reason.strip(), reissue
+
+
+def credit_note_document(
+    invoice: Mapping[str, Any], *, cn_id: str, prefix: str, seq: int, cn_date: date,
+    supplier: Mapping[str, Any], reason: str, pdf_uri: str, created_at: datetime,
+) -> dict[str, Any]:
+    """The stored credit note (status "issuing" until its PDF is stored): every rule-53 particular.
+
+    It credits the whole invoice: its line items, taxable value, tax (CGST/SGST or IGST) and total."""
+    fy = numbering.financial_year(cn_date)
+    paise = invoice.get("amountsPaise") or {}
+    return {
+        "creditNoteId": cn_id,
+        "documentType": DOCUMENT_TYPE,
+        "creditNoteNumber": numbering.format_invoice_number(prefix, fy, seq),
+        "financialYear": fy,
+        "sequence": seq,
+        "creditNoteDate": cn_date.isoformat(),
+        "status": "issuing",
+        "companyId": invoice["companyId"],
+        "billingPeriod": invoice["billingPeriod"],
+        "supplier": dict(supplier),
+        "recipient": invoice.get("recipient") or {},
+        "placeOfSupply": invoice.get("placeOfSupply") or {},
+        "reverseCharge": bool(invoice.get("reverseCharge", False)),
+        "originalInvoice": {
+            "invoiceId": invoice["invoiceId"],
+            "invoiceNumber": invoice["invoiceNumber"],
+            "invoiceDate": invoice["invoiceDate"],
+            "totalAmount": invoice["totalAmount"],
+        },
+        "sacCode": supplier.get("sacCode") or (invoice.get("supplier") or {}).get("sacCode"),
+        "reason": reason,
+        "lineItems": invoice.get("lineItems") or [],
+        "subtotal": invoice["subtotal"],
+        "taxableValue": invoice["subtotal"],
+        "gstAmount": invoice["gstAmount"],
+        "totalAmount": invoice["totalAmount"],
+        "taxBreakdown": invoice.get("taxBreakdown") or {},
+        "currency": invoice.get("currency", "INR"),
+        "amountInWords": invoice.get("amountInWords", ""),
+        "amountsPaise": {k: paise[k] for k in ("subtotal", "cgst", "sgst", "igst", "gst", "total") if k in paise},
+        "files": {"pdf": pdf_uri},
+        "createdAt": created_at.isoformat(timespec="milliseconds"),
+    }
+
+
+def void_fields(credit_note: Mapping[str, Any], reissue_id: str | None, reason: str,
+                now: datetime) -> dict[str, Any]:
+    """What voiding adds to the invoice (its number, amounts and files stay as they are)."""
+    return {
+        "status": "void",
+        "voidedAt": now.isoformat(timespec="milliseconds"),
+        "voidReason": reason,
+        "voidedBy": {
+            "creditNoteId": credit_note["creditNoteId"],
+            "creditNoteNumber": credit_note["creditNoteNumber"],
+            "creditNoteDate": credit_note["creditNoteDate"],
+        },
+        "replacedBy": reissue_id,
+    }

@@ -1,0 +1,153 @@
+"""Late-call reconciliation: the month's calls now vs the calls an invoice billed, call by call.
+
+Both sides arrive in time order (the invoice's CSV was written in the order calls are read); they
+are merged one start instant at a time, so memory holds one instant's calls and the examples,
+whatever the size of the month. A call is matched by its id within its start instant: a call whose
+start time was edited shows as removed at the old instant and added at the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterator, TypeVar
+
+from billing.domain.rating import RatedCall
+
+MAX_EXAMPLES = 100
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class BilledCall:
+    """One call row of an invoice's CSV, as billed."""
+
+    call_id: str
+    started_at: datetime  # timezone-aware
+    duration_seconds: str  # as written (a number, or the raw value of an anomaly)
+    status: str
+    billed_seconds: Decimal
+
+
+@dataclass
+class CallDiff:
+    """What differs between the billed calls and the calls now."""
+
+    billed_calls: int = 0
+    current_calls: int = 0
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    max_examples: int = MAX_EXAMPLES
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def _example(self, example: dict[str, Any]) -> None:
+        if len(self.examples) < self.max_examples:
+            self.examples.append(example)
+
+
+def _number(text: object) -> Decimal | None:
+    try:
+        value = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def _current_fields(rated: RatedCall) -> dict[str, Any]:
+    call = rated.call
+    duration = (_plain(rated.duration_seconds) if rated.duration_seconds is not None
+                else ("" if call.duration_seconds is None else str(call.duration_seconds)))
+    return {"durationSeconds": duration, "status": call.status or "", "billedSeconds": _plain(rated.billed_seconds)}
+
+
+def _billed_fields(billed: BilledCall) -> dict[str, Any]:
+    return {"durationSeconds": billed.duration_seconds, "status": billed.status,
+            "billedSeconds": _plain(billed.billed_seconds)}
+
+
+def _same(name: str, old: str, new: str) -> bool:
+    if name == "status":
+        return old.strip().lower() == new.strip().lower()
+    a, b = _number(old), _number(new)
+    return a == b if a is not None and b is not None else old == new
+
+
+def _instant(item: BilledCall | RatedCall) -> datetime:
+    if isinstance(item, BilledCall):
+        return item.started_at
+    started = item.call.started_at
+    assert isinstance(started, datetime)  # the month's query only returns calls with a start
+    return started
+
+
+class _Peek(Iterator[T]):
+    def __init__(self, items: Iterator[T]):
+        self._it = items
+        self._head: list[T] = []
+
+    def peek(self) -> T | None:
+        if not self._head:
+            for item in self._it:
+                self._head.append(item)
+                break
+        return self._head[0] if self._head else None
+
+    def __next__(self) -> T:
+        if self.peek() is None:
+            raise StopIteration
+        return self._head.pop()
+
+
+def _group(items: _Peek[T], instant: datetime) -> list[T]:
+    group: list[T] = []
+    while (head := items.peek()) is not None and _instant(head) == instant:  # type: ignore[arg-type]
+        group.append(next(items))
+    return group
+
+
+def compare_calls(billed: Iterator[BilledCall], current: Iterator[RatedCall],
+                  max_examples: int = MAX_EXAMPLES) -> CallDiff:
+    """Merge two time-ordered streams; count calls added, removed and changed (duration, status,
+    billed seconds), keeping up to max_examples of them."""
+    diff = CallDiff(max_examples=max_examples)
+    old: _Peek[BilledCall] = _Peek(billed)
+    new: _Peek[RatedCall] = _Peek(current)
+    while True:
+        b, c = old.peek(), new.peek()
+        if b is None and c is None:
+            return diff
+        instants = [_instant(x) for x in (b, c) if x is not None]
+        instant = min(instants)
+        old_group = {x.call_id: x for x in _group(old, instant)}
+        new_group = _group(new, instant)
+        diff.billed_calls += len(old_group)
+        diff.current_calls += len(new_group)
+        for rated in new_group:
+            now = _current_fields(rated)
+            was = old_group.pop(rated.call.call_id, None)
+            base = {"callId": rated.call.call_id, "startedAt": instant.isoformat()}
+            if was is None:
+                diff.added += 1
+                diff._example({**base, "change": "added", "billed": None, "current": now})
+                continue
+            before = _billed_fields(was)
+            fields = [name for name in ("durationSeconds", "status", "billedSeconds")
+                      if not _same(name, before[name], now[name])]
+            if fields:
+                diff.changed += 1
+                diff._example({**base, "change": "changed", "fields": fields, "billed": before, "current": now})
+        for was in old_group.values():
+            diff.removed += 1
+            diff._example({"callId": was.call_id, "startedAt": instant.isoformat(), "change": "removed",
+                           "billed": _billed_fields(was), "current": None})

@@ -1,0 +1,164 @@
+"""Void an issued invoice with a GST credit note, and reissue it, exactly once (DESIGN section 9).
+
+The steps, each safe to repeat after a crash, like issuance's:
+  1. validate everything (nothing is written on a refusal): the body, the company, the invoice
+     number among the month's invoices, the section 34 time limit;
+  2. one transaction voids the invoice: it creates the credit note `{invoiceId}_cn` with the next
+     number of its own series, marks the invoice "void" (voidedBy, and replacedBy: the reissue's id,
+     decided here) and advances the credit-note counter; an invoice already void is left alone;
+  3. finish the credit note from its document alone: render and store its PDF (create-only),
+     mark it "issued";
+  4. with a reissue, issue revision k+1 of the month exactly as generate would (draft, number,
+     finish), from the data as it is now.
+A retried (or concurrent) void finds the invoice void and runs steps 3-4 again, which only
+complete what is missing: one credit note, one reissue, the same numbers and files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date
+from typing import Any
+
+from billing.domain import credit_note as cn_rules
+from billing.domain.invoice import Supplier, document_id, invoice_id, revision_of, validate_company_id
+from billing.domain.numbering import financial_year
+from billing.domain.period import BillingPeriod, invoice_date
+from billing.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
+from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository
+from billing.services.downloads import Download
+from billing.services.issuance import IssuanceService
+
+log = logging.getLogger(__name__)
+PDF = "application/pdf"
+
+
+class CorrectionService:
+    """void (credit note + optional reissue), and reading credit notes back."""
+
+    def __init__(
+        self,
+        *,
+        issuance: IssuanceService,
+        invoices: InvoiceRepository,
+        credit_notes: CreditNoteRepository,
+        settings_repo: SettingsRepository,
+        blobs: BlobStore,
+        render_credit_note: PdfRenderer,
+        clock: Clock,
+    ):
+        self.issuance = issuance
+        self.invoices = invoices
+        self.credit_notes = credit_notes
+        self.settings_repo = settings_repo
+        self.blobs = blobs
+        self.render_credit_note = render_credit_note
+        self.clock = clock
+
+    # -- voiding -------------------------------------------------------------------------------
+
+    def void(self, company_id: str, period_key: str, body: object) -> dict[str, Any]:
+        """{"voided": invoice, "creditNote": credit note, "reissued": invoice or None}."""
+        number, reason, reissue = cn_rules.validate_void_request(body)
+        validate_company_id(company_id)
+        BillingPeriod.from_key(period_key)
+        if self.issuance.companies.get(company_id) is None:
+            raise NotFoundError(f"Company '{company_id}' not found")
+        docs = self.issuance.month_invoices(company_id, period_key)
+        target = next((d for d in docs if d.get("invoiceNumber") == number), None)
+        if target is None:
+            known = ", ".join(str(d.get("invoiceNumber")) for d in docs if d.get("invoiceNumber"))
+            raise ValidationError(
+                f"{number!r} is not an invoice of company '{company_id}' for {period_key}"
+                + (f" (its invoices: {known})" if known else " (it has no invoice)")
+            )
+        if target.get("status") == "void":
+            return self._complete(target)  # a retried request: what its void produced
+        if target.get("status") != "issued":
+            raise ConflictError(f"invoice {number} is still being issued ({target.get('status')}); "
+                                "void it once it is issued")
+        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        now = self.clock()
+        today = invoice_date(now, supplier.timezone)
+        cn_rules.check_time_limit(number, date.fromisoformat(str(target["invoiceDate"])[:10]), today)
+        inv_id = document_id(target)
+        cn_id = cn_rules.credit_note_id(inv_id)
+        reissue_id = invoice_id(company_id, period_key, revision_of(target) + 1) if reissue else None
+        pdf_uri = self.blobs.uri(cn_rules.pdf_path(company_id, period_key, cn_id))
+        counter = cn_rules.counter_id(supplier.credit_note_prefix, financial_year(today))
+
+        def build(invoice: Any, seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+            note = cn_rules.credit_note_document(
+                invoice, cn_id=cn_id, prefix=supplier.credit_note_prefix, seq=seq, cn_date=today,
+                supplier=supplier.snapshot(), reason=reason, pdf_uri=pdf_uri, created_at=now)
+            return note, cn_rules.void_fields(note, reissue_id, reason, now)
+
+        invoice, note = self.credit_notes.void_invoice(inv_id, cn_id, counter, build)
+        if invoice is None:
+            raise IntegrityError(f"invoice {inv_id} vanished while being voided")
+        if invoice.get("status") != "void":
+            raise ConflictError(f"invoice {number} is {invoice.get('status')!r} and cannot be voided now")
+        if note is not None:
+            log.info("invoice voided", extra={"json_fields": {
+                "invoiceId": inv_id, "creditNoteNumber": note.get("creditNoteNumber"), "reissue": reissue_id}})
+        return self._complete(invoice)
+
+    def _complete(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        """Finish what a void started (the credit note's PDF, the reissue), from the documents alone."""
+        voided_by = invoice.get("voidedBy") or {}
+        note = self.credit_notes.get(str(voided_by.get("creditNoteId")))
+        if note is None:
+            raise IntegrityError(f"void invoice {invoice.get('invoiceNumber')} has no credit note "
+                                 f"{voided_by.get('creditNoteId')}; it needs an operator")
+        note = self.finish_credit_note(note)
+        reissued = None
+        if invoice.get("replacedBy"):
+            reissued = self.issuance.reissue(invoice["companyId"], invoice["billingPeriod"]["month"],
+                                             revision_of(invoice) + 1)
+        voided = self.invoices.get(document_id(invoice)) or invoice
+        return {"voided": voided, "creditNote": note, "reissued": reissued}
+
+    def finish_credit_note(self, note: dict[str, Any]) -> dict[str, Any]:
+        """Store the credit note's PDF (create-only, deterministic bytes) and mark it issued."""
+        if note.get("status") == "issued":
+            return note
+        cn_id = str(note["creditNoteId"])
+        path = cn_rules.pdf_path(note["companyId"], note["billingPeriod"]["month"], cn_id)
+        pdf = self.render_credit_note(note)
+        if not self.blobs.put_create_only(path, pdf, PDF, cn_rules.download_name(note)):
+            log.info("credit note PDF already stored; kept as it is", extra={"json_fields": {"creditNoteId": cn_id}})
+        self.credit_notes.update(cn_id, {
+            "status": "issued",
+            "issuedAt": self.clock().isoformat(timespec="milliseconds"),
+            "files.pdfMd5": hashlib.md5(pdf).hexdigest(),
+        })
+        return self.credit_notes.get(cn_id) or {**note, "status": "issued"}
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def list(self, company_id: str) -> list[dict[str, Any]]:
+        """The company's credit notes, oldest first."""
+        validate_company_id(company_id)
+        if self.issuance.companies.get(company_id) is None:
+            raise NotFoundError(f"Company '{company_id}' not found")
+        return self.credit_notes.list_for_company(company_id)
+
+    def get(self, company_id: str, credit_note_id: str) -> dict[str, Any]:
+        validate_company_id(company_id)
+        note = self.credit_notes.get(credit_note_id) if credit_note_id else None
+        if note is None or note.get("companyId") != company_id:
+            raise NotFoundError(f"Credit note '{credit_note_id}' of company '{company_id}' not found")
+        return note
+
+    def open_pdf(self, company_id: str, credit_note_id: str) -> Download:
+        """The credit note's PDF: a signed-URL redirect, or its bytes streamed."""
+        note = self.get(company_id, credit_note_id)
+        if note.get("status") != "issued":
+            raise NotFoundError(f"credit note {note.get('creditNoteNumber')} is not issued yet")
+        path = cn_rules.pdf_path(company_id, note["billingPeriod"]["month"], credit_note_id)
+        name = cn_rules.download_name(note)
+        url = self.blobs.signed_url(path, name)
+        if url:
+            return Download(name, PDF, redirect_url=url)
+        return Download(name, PDF, chunks=self.blobs.open_read(path))

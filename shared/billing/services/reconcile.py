@@ -1,0 +1,80 @@
+"""Late calls: the month's calls now vs the calls the current invoice billed (its CSV), call by call.
+
+Both sides are streamed in time order (the month's query; the stored CSV in chunks) and merged
+one start instant at a time: memory stays bounded whatever the size of the month. The calls now
+are rated with the tariff the invoice was issued with (its stored snapshot), so the difference
+shows what the calls changed, not what a later tariff change would.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from billing.config import Settings
+from billing.domain.invoice import document_file_paths
+from billing.domain.period import BillingPeriod
+from billing.domain.presenter import money_number, plain_number
+from billing.domain.rating import Tariff, UsageAccumulator
+from billing.domain.reconcile import MAX_EXAMPLES, compare_calls
+from billing.domain.totals import compute_totals
+from billing.ports import BilledCallReader, BlobStore, CallLogSource
+from billing.services.issuance import IssuanceService
+
+
+def _figures(calls: int, minutes: Decimal, charges: Decimal) -> dict[str, Any]:
+    return {"calls": calls, "billedMinutes": plain_number(minutes), "callCharges": money_number(charges)}
+
+
+class ReconcileService:
+    """reconcile(company, month): what changed in the month's calls since its current invoice."""
+
+    def __init__(self, *, issuance: IssuanceService, calls: CallLogSource, blobs: BlobStore,
+                 read_billed: BilledCallReader, settings: Settings):
+        self.issuance = issuance
+        self.calls = calls
+        self.blobs = blobs
+        self.read_billed = read_billed
+        self.settings = settings
+
+    def reconcile(self, company_id: str, period_key: str, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+        """The month's current invoice (issued, or void: its CSV stays) compared with the calls now."""
+        return self.reconcile_invoice(self.issuance.issued(company_id, period_key), max_examples)
+
+    def reconcile_invoice(self, invoice: dict[str, Any], max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+        company_id = str(invoice["companyId"])
+        stored_period = invoice["billingPeriod"]
+        tariff = Tariff.from_mapping(
+            invoice.get("tariff"),
+            default_timezone=str(stored_period.get("timezone") or self.settings.default_timezone),
+            non_billable_statuses=frozenset(self.settings.non_billable_statuses),
+        )
+        period = BillingPeriod.from_key(str(stored_period["month"]), tariff.timezone)
+        accumulator = UsageAccumulator(tariff, period)
+        current = (accumulator.add(call) for call in self.calls.stream(company_id, period))
+        billed = self.read_billed(self.blobs.open_read(document_file_paths(invoice)["csv"]))
+        diff = compare_calls(billed, current, max_examples)
+
+        usage = accumulator.summary()
+        totals = compute_totals(usage, tariff, str(invoice["supplier"]["stateCode"]),
+                                str(invoice["recipient"]["stateCode"]))
+        was = invoice.get("usageData") or {}
+        billed_calls = int(was.get("totalCalls", 0))
+        billed_minutes = Decimal(str(was.get("totalBilledMinutes", 0)))
+        billed_charges = Decimal(int((invoice.get("amountsPaise") or {}).get("callCharges", 0))) / 100
+        return {
+            "companyId": company_id,
+            "month": period.key,
+            "invoiceNumber": invoice.get("invoiceNumber"),
+            "invoiceId": invoice.get("invoiceId"),
+            "invoiceStatus": invoice.get("status"),
+            "billed": _figures(billed_calls, billed_minutes, billed_charges),
+            "current": _figures(usage.total_calls, usage.billed_minutes, totals.call_charges),
+            "added": diff.added,
+            "removed": diff.removed,
+            "changed": diff.changed,
+            "drifted": diff.drifted,
+            "difference": _figures(usage.total_calls - billed_calls, usage.billed_minutes - billed_minutes,
+                                   totals.call_charges - billed_charges),
+            "examples": diff.examples,
+        }

@@ -1,0 +1,249 @@
+"""Void + credit note + reissue, the month's history, preview and reconcile over in-memory fakes."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from billing.adapters.csv_export import CallCsvWriter
+from billing.adapters.csv_import import read_billed_calls
+from billing.config import Settings
+from billing.domain.credit_note import time_limit
+from billing.domain.rating import CallRecord
+from billing.errors import ConflictError, NotFoundError, ValidationError
+from billing.seed import COMPANIES, SUPPLIER, VYSEDECK_SEPTEMBER
+from billing.services.corrections import CorrectionService
+from billing.services.issuance import IssuanceService
+from billing.services.reconcile import ReconcileService
+from fakes import FakeBlobs, FakeCallLogs, FakeCompanies, FakeCreditNotes, FakeInvoices, FakeSettings
+
+ISSUED_AT = datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)
+START = datetime(2025, 9, 1, 4, 30, tzinfo=timezone.utc)
+
+
+def calls_for(durations, start=START):
+    return [CallRecord(f"c{i:03d}", start + timedelta(days=i * 2, minutes=7 * i), d, "completed")
+            for i, d in enumerate(durations)]
+
+
+class World:
+    def __init__(self, slices: int = 1):
+        self.now = ISSUED_AT
+        self.companies = FakeCompanies(copy.deepcopy(COMPANIES))
+        self.calls = FakeCallLogs({"vysedeck": calls_for(VYSEDECK_SEPTEMBER)})
+        self.invoices = FakeInvoices()
+        self.blobs = FakeBlobs()
+        self.credit_notes = FakeCreditNotes(self.invoices)
+        settings = Settings(read_slices=slices)
+        self.issuance = IssuanceService(
+            companies=self.companies, settings_repo=FakeSettings(SUPPLIER), calls=self.calls,
+            invoices=self.invoices, blobs=self.blobs, csv_writer=CallCsvWriter, settings=settings,
+            render_pdf=lambda doc: f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode(),
+            clock=lambda: self.now)
+        self.corrections = CorrectionService(
+            issuance=self.issuance, invoices=self.invoices, credit_notes=self.credit_notes,
+            settings_repo=FakeSettings(SUPPLIER), blobs=self.blobs,
+            render_credit_note=lambda doc: f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode(),
+            clock=lambda: self.now)
+        self.reconciler = ReconcileService(issuance=self.issuance, calls=self.calls, blobs=self.blobs,
+                                           read_billed=read_billed_calls, settings=settings)
+
+    def state(self):
+        return copy.deepcopy((self.invoices.docs, self.invoices.counters, self.credit_notes.docs,
+                              self.credit_notes.counters, self.blobs.objects))
+
+
+def body(number, reason="Wrong rate per minute", reissue=True):
+    return {"invoiceNumber": number, "reason": reason, "reissue": reissue}
+
+
+def test_void_and_reissue_at_the_new_rate():
+    w = World()
+    first = w.issuance.generate("vysedeck", 9, 2025)
+    w.companies.docs["vysedeck"]["billing"]["ratePerMinute"] = 1.5
+    w.now = ISSUED_AT + timedelta(days=18)
+    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
+    voided, note, reissued = out["voided"], out["creditNote"], out["reissued"]
+    assert voided["invoiceNumber"] == first["invoiceNumber"] == "VX/25-26/00001"
+    assert voided["status"] == "void"
+    assert voided["voidedBy"] == {"creditNoteId": "vysedeck_2025-09_cn", "creditNoteNumber": "CN/25-26/00001",
+                                  "creditNoteDate": "2025-10-20"}
+    assert voided["replacedBy"] == "vysedeck_2025-09_r1"
+    assert note["status"] == "issued" and note["totalAmount"] == first["totalAmount"]
+    assert note["taxBreakdown"] == first["taxBreakdown"] and note["subtotal"] == first["subtotal"]
+    assert note["originalInvoice"]["invoiceNumber"] == "VX/25-26/00001"
+    assert note["reason"] == "Wrong rate per minute"
+    assert reissued["invoiceNumber"] == "VX/25-26/00002" and reissued["status"] == "issued"
+    assert reissued["invoiceId"] == "vysedeck_2025-09_r1" and reissued["revision"] == 1
+    assert reissued["lineItems"][0]["rate"] == 1.5 and reissued["subtotal"] == 12 * 1.5 + 1500
+    # Files: the first invoice's stay as they were, the reissue has its own, the credit note its PDF.
+    assert sorted(w.blobs.objects) == [
+        "credit-notes/vysedeck/2025-09/vysedeck_2025-09_cn_credit-note.pdf",
+        "invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv",
+        "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice.pdf",
+        "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_calls.csv",
+        "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_invoice.pdf",
+    ]
+    current, history = w.issuance.history("vysedeck", "2025-09")
+    assert current["invoiceId"] == "vysedeck_2025-09_r1"
+    assert [d["status"] for d in history] == ["void", "issued"]
+    assert w.issuance.generate("vysedeck", 9, 2025)["invoiceNumber"] == "VX/25-26/00002"
+    assert w.invoices.counters == {"VX_25-26": 3} and w.credit_notes.counters == {"CN_25-26": 2}
+
+
+def test_a_retried_void_returns_what_the_first_produced():
+    w = World()
+    first = w.issuance.generate("vysedeck", 9, 2025)
+    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
+    before = w.state()
+    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reason="other", reissue=False))
+    assert again == out
+    assert w.state() == before
+
+
+def test_concurrent_voids_make_one_credit_note_and_one_reissue():
+    w = World()
+    first = w.issuance.generate("vysedeck", 9, 2025)
+    results, errors = [], []
+    barrier = threading.Barrier(5)
+
+    def void():
+        barrier.wait()
+        try:
+            results.append(w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"])))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=void) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert {r["creditNote"]["creditNoteNumber"] for r in results} == {"CN/25-26/00001"}
+    assert {r["reissued"]["invoiceNumber"] for r in results} == {"VX/25-26/00002"}
+    assert len(w.credit_notes.docs) == 1 and w.credit_notes.counters == {"CN_25-26": 2}
+    assert w.invoices.counters == {"VX_25-26": 3}
+
+
+@pytest.mark.parametrize("request_body, message", [
+    ({"invoiceNumber": "VX/25-26/00001", "reissue": True}, "reason is required"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "  "}, "reason is required"),
+    ({"reason": "x"}, "invoiceNumber is required"),
+    ({"invoiceNumber": "VX/25-26/00099", "reason": "x"}, "is not an invoice of company 'vysedeck' for 2025-09"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "reissue": "yes"}, "reissue must be true or false"),
+    (None, "the body must be a JSON object"),
+])
+def test_refusals_write_nothing(request_body, message):
+    w = World()
+    w.issuance.generate("vysedeck", 9, 2025)
+    before = w.state()
+    with pytest.raises(ValidationError, match=message):
+        w.corrections.void("vysedeck", "2025-09", request_body)
+    assert w.state() == before
+
+
+def test_wrong_month_and_unknown_company():
+    w = World()
+    first = w.issuance.generate("vysedeck", 9, 2025)
+    with pytest.raises(ValidationError, match="has no invoice"):
+        w.corrections.void("vysedeck", "2025-08", body(first["invoiceNumber"]))
+    with pytest.raises(NotFoundError):
+        w.corrections.void("nobody", "2025-09", body(first["invoiceNumber"]))
+
+
+def test_the_section_34_time_limit():
+    assert time_limit(datetime(2025, 10, 2).date()).isoformat() == "2026-11-30"
+    assert time_limit(datetime(2026, 3, 31).date()).isoformat() == "2026-11-30"
+    assert time_limit(datetime(2026, 4, 1).date()).isoformat() == "2027-11-30"
+    w = World()
+    first = w.issuance.generate("vysedeck", 9, 2025)
+    w.now = datetime(2026, 11, 30, 18, 30, tzinfo=timezone.utc)  # 00:00 on 1 December in India
+    before = w.state()
+    with pytest.raises(ValidationError, match="only until 2026-11-30"):
+        w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
+    assert w.state() == before
+    w.now = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # still 30 November in India
+    assert w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))["creditNote"][
+        "creditNoteNumber"] == "CN/26-27/00001"
+
+
+def test_void_without_reissue_then_generate_issues_the_reissue():
+    w = World()
+    first = w.issuance.generate("vysedeck", 9, 2025)
+    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
+    assert out["reissued"] is None and out["voided"]["replacedBy"] is None
+    current, history = w.issuance.history("vysedeck", "2025-09")
+    assert current["status"] == "void" and len(history) == 1
+    # The monthly run (which does not ask for reissues) must not undo an operator's void:
+    assert w.issuance.generate("vysedeck", 9, 2025)["status"] == "void"
+    assert w.issuance.draft("vysedeck", 9, 2025)["status"] == "void"
+    reissued = w.issuance.generate("vysedeck", 9, 2025, reissue_void=True)
+    assert reissued["invoiceId"] == "vysedeck_2025-09_r1" and reissued["invoiceNumber"] == "VX/25-26/00002"
+    assert w.invoices.get("vysedeck_2025-09")["replacedBy"] == "vysedeck_2025-09_r1"
+    # The reissue can be voided too: a second credit note, a third invoice.
+    out = w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00002"))
+    assert out["creditNote"]["creditNoteNumber"] == "CN/25-26/00002"
+    assert out["creditNote"]["creditNoteId"] == "vysedeck_2025-09_r1_cn"
+    assert out["reissued"]["invoiceId"] == "vysedeck_2025-09_r2"
+    assert [d["invoiceNumber"] for d in w.issuance.history("vysedeck", "2025-09")[1]] == [
+        "VX/25-26/00001", "VX/25-26/00002", "VX/25-26/00003"]
+    with pytest.raises(ValidationError):  # void again by an old number: already void -> same answer
+        w.corrections.void("vysedeck", "2025-09", {"invoiceNumber": "VX/25-26/00001"})
+    assert w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001"))["creditNote"][
+        "creditNoteNumber"] == "CN/25-26/00001"
+
+
+def test_an_invoice_being_issued_cannot_be_voided():
+    w = World()
+    draft = w.issuance.draft("vysedeck", 9, 2025)
+    w.issuance.number([draft["invoiceId"]])
+    with pytest.raises(ConflictError):
+        w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001"))
+
+
+@pytest.mark.parametrize("slices", [1, 4])
+def test_preview_of_the_current_month_equals_the_invoice_issued_after_it_and_writes_nothing(slices):
+    w = World(slices)
+    w.now = datetime(2025, 9, 20, 10, 0, tzinfo=timezone.utc)
+    before = w.state()
+    preview = w.issuance.preview("vysedeck", 9, 2025)
+    assert w.state() == before
+    assert preview["status"] == "preview" and preview["monthToDate"] is True
+    assert "invoiceNumber" not in preview and "files" not in preview and "invoiceId" not in preview
+    assert w.issuance.preview("vysedeck") == preview  # default: the current month
+    w.now = ISSUED_AT
+    issued = w.issuance.generate("vysedeck", 9, 2025)
+    for key in ("usageData", "lineItems", "subtotal", "gstAmount", "totalAmount", "taxBreakdown", "amountsPaise",
+                "anomalies", "billingPeriod", "recipient", "supplier"):
+        assert preview[key] == issued[key], key
+    with pytest.raises(ValidationError, match="has not started"):
+        w.issuance.preview("vysedeck", 11, 2025)
+
+
+def test_reconcile_reports_added_removed_and_changed_calls():
+    w = World()
+    w.issuance.generate("vysedeck", 9, 2025)
+    clean = w.reconciler.reconcile("vysedeck", "2025-09")
+    assert (clean["added"], clean["removed"], clean["changed"], clean["drifted"]) == (0, 0, 0, False)
+    assert clean["billed"] == clean["current"] and clean["examples"] == []
+    assert clean["difference"] == {"calls": 0, "billedMinutes": 0, "callCharges": 0.0}
+    calls = w.calls.calls["vysedeck"]
+    late = CallRecord("late-1", datetime(2025, 9, 30, 18, 0, tzinfo=timezone.utc), 125, "completed")
+    removed = calls.pop(3)
+    calls[5] = replace(calls[5], duration_seconds=float(calls[5].duration_seconds) + 60)
+    calls.append(late)
+    out = w.reconciler.reconcile("vysedeck", "2025-09")
+    assert (out["added"], out["removed"], out["changed"]) == (1, 1, 1)
+    by_change = {e["change"]: e for e in out["examples"]}
+    assert by_change["added"]["callId"] == "late-1" and by_change["removed"]["callId"] == removed.call_id
+    assert by_change["changed"]["callId"] == calls[5].call_id
+    assert by_change["changed"]["fields"] == ["durationSeconds", "billedSeconds"]
+    removed_minutes = -(-int(removed.duration_seconds) // 60) if removed.duration_seconds else 0
+    assert out["difference"]["calls"] == 0
+    assert out["difference"]["billedMinutes"] == 3 + 1 - removed_minutes
+    assert out["difference"]["callCharges"] == 2.0 * (3 + 1 - removed_minutes)
