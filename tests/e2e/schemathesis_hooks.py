@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import schemathesis
 
-CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", "/billing/run")}
-DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ")
+CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", "/billing/run"),
+                              ("GET", "/billing/preview/{company}"),
+                              ("POST", "/billing/invoices/{company}/{period}/void")}
+DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ",
+                  "has not started", "is not an invoice of company", "can no longer be credited")
 
 
 @schemathesis.check

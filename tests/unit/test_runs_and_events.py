@@ -261,7 +261,15 @@ def test_request_run_pubsub_mode_publishes_one_trigger_message():
     assert result["status"] == "requested" and result["period"] == "2025-09"
     assert [(t, p) for t, p, _ in svc.publisher.messages] == [
         ("billing-monthly-trigger", {"month": 9, "year": 2025, "trigger": "http"})]
-    assert svc.runs.summaries == {}  # the trigger function writes the run, not the HTTP request
+    # Recorded once the broker has the message, so the status URL answers at once; no company state
+    # is written here (the trigger function fans out).
+    assert svc.runs.summaries["2025-09"]["triggers"] == [{"by": "http (requested)"}]
+    assert svc.runs.companies == {}
+    svc.publisher = MemoryPublisher(fail_after_batches=None)
+    svc.publisher.publish = lambda *args: (_ for _ in ()).throw(TransientError("topic missing"))
+    with pytest.raises(TransientError):
+        svc.request_run(8, 2025)
+    assert "2025-08" not in svc.runs.summaries  # publishing failed: nothing written
 
 
 def test_request_run_in_process_mode_bills_in_the_background():

@@ -158,7 +158,8 @@ class IssuanceService:
         if doc is None:
             doc = self._draft_revision(inputs, revision, None)
         if doc.get("status") == "draft":
-            doc = self.number([doc["invoiceId"]])[0]
+            numbered = self.number([doc["invoiceId"]])
+            doc = numbered[0] if numbered else self._numbered_elsewhere(doc["invoiceId"])
         return self.finish(doc)
 
     def _draft_revision(self, inputs: MonthInputs, revision: int, read_slices: int | None) -> dict[str, Any]:

@@ -165,6 +165,9 @@ class RunService:
         publisher = self._publisher()
         publisher.publish(self.settings.monthly_topic,
                           {"month": period.month, "year": period.year, "trigger": trigger}, {"source": trigger})
+        # Only once the broker has the message: the status URL answers at once (nothing half-written
+        # when publishing failed).
+        self.runs.record_trigger(period.key, period.key, f"{trigger} (requested)")
         return {"runId": period.key, "period": period.key, "mode": "pubsub", "status": "requested"}
 
     def start_run(self, month: Any = None, year: Any = None, trigger: str = "scheduler",
@@ -328,7 +331,9 @@ class RunService:
         """An issued invoice: email it (once, when configured) and mark its company done."""
         company_id = str(invoice["companyId"])
         details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
-        if self.delivery is not None and self.settings.send_email:
+        if invoice.get("status") == "void":  # voided by an operator without a reissue: left alone
+            details["note"] = "the month's invoice is void; POST /billing/generate issues its reissue"
+        elif self.delivery is not None and self.settings.send_email:
             details["delivery"] = self.delivery.deliver_quietly(invoice)
         self._mark(run_id, company_id, DONE, **details)
         return {"companyId": company_id, "state": DONE, **details}
