@@ -69,7 +69,7 @@ class Container:
 
     @cached_property
     def call_logs(self):
-        from billing.adapters.firestore_repo import FirestoreCallLogs
+        from billing.adapters.firestore_calls import FirestoreCallLogs
 
         return FirestoreCallLogs(self.firestore, self.settings)
 
