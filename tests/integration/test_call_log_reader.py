@@ -84,8 +84,8 @@ def test_both_read_paths_return_the_same_records(firestore_client, layout):
     assert fast == public and len(fast) > 10
 
 
-def test_the_sdk_still_has_every_internal_the_fast_path_uses():
-    missing = firestore_calls.missing_internals()
+def test_the_sdk_still_has_every_internal_the_fast_path_uses(firestore_client):
+    missing = firestore_calls.missing_internals(firestore_client)
     assert not missing, (
         f"google-cloud-firestore {firestore_calls.sdk_version()} no longer has {', '.join(missing)}: "
         "billing/adapters/firestore_calls.py reads call logs through the slower public API until its "
@@ -96,7 +96,7 @@ def test_the_sdk_still_has_every_internal_the_fast_path_uses():
 def test_missing_internals_fall_back_to_the_public_api_with_one_warning(firestore_client, monkeypatch, caplog):
     settings = Settings()
     expected = [(i, when, plain(d)) for i, when, d in write_calls(firestore_client, settings)]
-    monkeypatch.setitem(firestore_calls.SDK_INTERNALS, firestore.Client, ("_firestore_api", "_gone_in_a_future_sdk"))
+    monkeypatch.setattr(firestore_calls, "CLIENT_INTERNALS", ("_rpc_metadata", "_gone_in_a_future_sdk"))
     monkeypatch.setattr(firestore_calls, "_warned", firestore_calls.threading.Event())
     reader = FirestoreCallLogs(firestore_client, settings)
     with caplog.at_level(logging.WARNING, logger=firestore_calls.__name__):
