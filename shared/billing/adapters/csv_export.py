@@ -27,7 +27,7 @@ FORMULA_FIRST = "".join(FORMULA_START)
 MAX_REMEMBERED = 4096  # distinct durations priced and formatted per writer (bounded memory)
 
 
-def neutralise(value) -> str:
+def neutralise(value: object) -> str:
     """Text a spreadsheet would execute as a formula gets a leading apostrophe.
 
     Plain numbers and E.164 phone numbers ("-5", "+919800000000") cannot run anything and stay as

@@ -2,16 +2,17 @@
 
 Two read paths return the same CallRecords:
 
-- the fast path sends RunQuery itself and decodes the raw `google.firestore.v1` protobufs, skipping
-  the SDK's per-document proto-plus wrappers and snapshots. It needs the google-cloud-firestore
-  internals listed in SDK_INTERNALS; tests/integration/test_call_log_reader.py fails, naming the
+- the fast path sends RunQuery itself, on its own channel whose streams are read on the calling
+  thread, and decodes the raw `google.firestore.v1` protobufs, skipping the SDK's proto-plus
+  wrappers and snapshots. It needs the google-cloud-firestore internals listed in
+  CLIENT_INTERNALS and SDK_INTERNALS; tests/integration/test_call_log_reader.py fails, naming the
   SDK version, when an upgrade removes one;
 - the public path, `query.stream()` with the same projection, is used automatically (with one
   WARNING per process) when any of those internals is missing.
 
-Neither path pages with cursors: the Firestore emulator evaluates the whole query again for
-every RunQuery (a `limit` page costs as much as the month), so paging a month in pages of P calls
-is quadratic there, while one stream per slice is linear on the emulator and on Firestore.
+Neither path pages with cursors: the Firestore emulator evaluates the whole query again for every
+RunQuery (a 10-call page costs about as much as the month's scan), so paging a month in pages of
+P calls costs N/P scans there, while one stream per slice costs one, as on Firestore.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ def missing_internals(db: firestore.Client) -> list[str]:
 
 
 def open_channel(db: Any) -> grpc.Channel:
-    """A channel to the client's Firestore (or emulator) whose server streams are read on the
-    calling thread: grpc's default hands every message over from its polling thread, which
-    costs more CPU than decoding the message."""
+    """A channel to the client's Firestore (or emulator) whose server streams are read on the calling thread."""
+    # grpc's default hands every streamed message over from its polling thread to the reader's:
+    # that costs more CPU than decoding the message.
     options = [(grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
                ("grpc.max_receive_message_length", -1)]
     if db._emulator_host:
@@ -101,8 +102,9 @@ class FirestoreCallLogs:
         """The collection holding the company's call logs (top-level or its subcollection)."""
         s = self._schema
         if s.layout == "subcollection":
-            return (self._db.collection(self._settings.companies_collection)
-                    .document(company_id).collection(s.collection))
+            company = self._db.collection(self._settings.companies_collection).document(company_id)
+            col: CollectionReference = company.collection(s.collection)
+            return col
         return self._db.collection(s.collection)
 
     def query(self, company_id: str, start: datetime, end: datetime) -> Query:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from billing.domain.money import to_decimal
 from billing.domain.period import BillingPeriod, zone
@@ -227,15 +227,16 @@ class UsageAccumulator:
         self.billable_calls = 0
         self.non_billable_calls = 0
         self.anomaly_count = 0
-        self.anomalies: list[dict] = []
+        self.anomalies: list[dict[str, str]] = []
         self.duration = Decimal(0)
         self.billed = Decimal(0)
-        self._daily: dict[date, list] = {}
+        self._daily: dict[date, list[Any]] = {}  # day -> [calls, billed seconds]
         # Months repeat few distinct durations and statuses: each is parsed and rated once.
         self._rated: dict[type, dict[object, tuple[Decimal, Decimal]]] = {int: {}, float: {}}
-        self._non_billable: dict[object, bool] = {}
+        self._non_billable: dict[str | None, bool] = {}
 
-    def _anomaly(self, call: CallRecord, reason: str, duration=None, local=None) -> RatedCall:
+    def _anomaly(self, call: CallRecord, reason: str, duration: Decimal | None = None,
+                 local: datetime | None = None) -> RatedCall:
         self.anomaly_count += 1
         if len(self.anomalies) < self._max:
             self.anomalies.append({"callId": call.call_id, "reason": reason})
@@ -275,12 +276,13 @@ class UsageAccumulator:
             self.billable_calls += 1
         return RatedCall(call, seconds, billed, True, None, local)
 
-    def _new_day(self, day: date) -> list:
-        bucket: list = [0, ZERO]
+    def _new_day(self, day: date) -> list[Any]:
+        bucket: list[Any] = [0, ZERO]
         self._daily[day] = bucket
         return bucket
 
-    def _rate(self, raw: object, seconds: Decimal, cache: dict | None) -> tuple[Decimal, Decimal]:
+    def _rate(self, raw: object, seconds: Decimal,
+              cache: dict[object, tuple[Decimal, Decimal]] | None) -> tuple[Decimal, Decimal]:
         """(seconds, billed seconds) of a valid duration, remembered for its raw value."""
         rated = (seconds, self.policy.per_call(seconds, self.tariff))
         # -0.0 equals 0.0 but is a different Decimal: zero floats are not remembered.
@@ -288,7 +290,7 @@ class UsageAccumulator:
             cache[raw] = rated
         return rated
 
-    def _status_is_non_billable(self, status: object) -> bool:
+    def _status_is_non_billable(self, status: str | None) -> bool:
         result = (status or "").strip().lower() in self.tariff.non_billable_statuses
         if len(self._non_billable) < MAX_REMEMBERED:
             self._non_billable[status] = result
