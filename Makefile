@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 N ?= 50000
 BENCH_OUT ?= bench-results/latest.json
+# e.g. BENCH_ARGS=--paging-proof: also time the old cursor-paged read at N and 4N
+BENCH_ARGS ?=
 
 .PHONY: install demo up down status test bench stage clean
 
@@ -38,7 +40,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) bench/run.py --calls $(N) --out $(BENCH_OUT)
+	$(PY) bench/run.py --calls $(N) --out $(BENCH_OUT) $(BENCH_ARGS)
 
 stage: $(STAMP)
 	$(PY) infra/stage.py build/function

@@ -86,6 +86,72 @@ def issue(c, company: str, month: int = 9) -> float:
     return time.perf_counter() - t
 
 
+def forget_invoice(c, company: str) -> None:
+    """Delete the month's invoice and its files, so that the next issue() does the whole work again."""
+    c.firestore.document(f"invoices/{company}_2025-09").delete()
+    for blob in c.storage.bucket(c.settings.bucket).list_blobs(prefix=f"invoices/{company}"):
+        blob.delete()
+
+
+def floor_vs_issue(c, company: str, n: int, repeats: int = 3) -> dict:
+    """Median of `repeats` floors and of `repeats` issuances, interleaved so that drift hits both."""
+    floors, issues = [], []
+    for _ in range(repeats):
+        seconds, rows = floor(c, company)
+        assert rows == n, rows
+        floors.append(seconds)
+        forget_invoice(c, company)
+        issues.append(issue(c, company))
+    f, i = statistics.median(floors), statistics.median(issues)
+    print(f"N={n}: floors {[round(x, 2) for x in floors]} s, issues {[round(x, 2) for x in issues]} s", file=sys.stderr)
+    return {"floor_s": f, "issue_s": i, "issue_over_floor": i / f, "issue_calls_per_s": n / i, "floor_calls_per_s": n / f}
+
+
+def paged_read(c, company: str, page: int) -> tuple[float, int]:
+    """The old read pattern with the stock client: pages of `page` calls, each after the last's cursor."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    start, end = datetime(2025, 9, 1, tzinfo=timezone.utc) - timedelta(hours=6), datetime(2025, 10, 1, tzinfo=timezone.utc)
+    query = (c.firestore.collection("callLogs").where(filter=FieldFilter("companyId", "==", company))
+             .where(filter=FieldFilter("startedAt", ">=", start)).where(filter=FieldFilter("startedAt", "<", end))
+             .order_by("startedAt").order_by("__name__").select(["startedAt", "durationSeconds", "status"]))
+    t, rows, last = time.perf_counter(), 0, None
+    while True:
+        got = 0
+        for snap in (query.limit(page) if last is None else query.limit(page).start_after(last)).stream():
+            last, got = snap, got + 1
+        rows += got
+        if got < page:
+            return time.perf_counter() - t, rows
+
+
+def first_page(c, company: str) -> float:
+    """Seconds until the first 10 calls of the month arrive (the cost of one query before it streams)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    start = datetime(2025, 9, 1, tzinfo=timezone.utc) - timedelta(hours=6)
+    query = (c.firestore.collection("callLogs").where(filter=FieldFilter("companyId", "==", company))
+             .where(filter=FieldFilter("startedAt", ">=", start)).order_by("startedAt").limit(10))
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        list(query.stream())
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def paging_proof(c, c4, n: int, page: int = 5000) -> dict:
+    """Cursor paging with the stock client at N and 4N, beside one stock stream: is paging linear here?"""
+    out = {"page": page}
+    for label, cc, calls in (("n", c, n), ("4n", c4, 4 * n)):
+        paged, rows = paged_read(cc, "big", page)
+        assert rows == calls, rows
+        plain, _ = floor(cc, "big")
+        out.update({f"paged_calls_per_s_{label}": calls / paged, f"stream_calls_per_s_{label}": calls / plain,
+                    f"first_10_calls_s_{label}": first_page(cc, "big")})
+    return out
+
+
 def child_rss(project: str, bucket: str, company: str) -> dict:
     """Issue in a fresh process, sampling its resident memory (VmRSS) every 10 ms meanwhile."""
     code = f"""
@@ -182,7 +248,8 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench-results" / "latest.json"))
     parser.add_argument("--skip-run", action="store_true", help="skip the 50-company monthly run")
     parser.add_argument("--companies", type=int, default=50, help="companies in the monthly-run measurement")
-    parser.add_argument("--skip-memory", action="store_true", help="skip the 4N memory measurement")
+    parser.add_argument("--paging-proof", action="store_true",
+                        help="also time the old cursor-paged read with the stock client at N and 4N (slow)")
     args = parser.parse_args()
     n = args.calls
     logs = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -201,30 +268,26 @@ def main() -> int:
         seed(c.firestore, project, "big", n)
         print(f"seeded {n} calls in {time.perf_counter() - t:.1f}s", file=sys.stderr)
 
-        floor_s, rows = floor(c, "big")
-        assert rows == n, rows
-        issue_s = issue(c, "big")
-        floor2_s, _ = floor(c, "big")
-        results.update({"floor_s": min(floor_s, floor2_s), "issue_s": issue_s})
-        results["issue_over_floor"] = issue_s / results["floor_s"]
-        print(f"floor {floor_s:.2f}s / {floor2_s:.2f}s, issue {issue_s:.2f}s", file=sys.stderr)
+        results.update(floor_vs_issue(c, "big", n))
         results["pdf_median_ms"] = pdf_median(c, "big") * 1000
         results["csv_rows_per_s"] = csv_rows_per_second(min(n, 100000))
 
-        if not args.skip_memory:
-            c.firestore.document("invoices/big_2025-09").delete()
-            for blob in c.storage.bucket(bucket).list_blobs(prefix="invoices/big"):
-                blob.delete()
-            small = child_rss(project, bucket, "big")
-            project4, bucket4 = f"bench4-{uuid.uuid4().hex[:6]}", f"bench4-{uuid.uuid4().hex[:6]}"
-            c4 = container(project4, bucket4)
-            c4.storage.create_bucket(bucket4)
-            seed(c4.firestore, project4, "big", 4 * n)
-            large = child_rss(project4, bucket4, "big")
-            results["rss_n_mb"] = small["peak_rss_mb"]
-            results["rss_4n_mb"] = large["peak_rss_mb"]
-            results["rss_4n_minus_n_mb"] = large["peak_rss_mb"] - small["peak_rss_mb"]
-            print(f"rss {small} {large}", file=sys.stderr)
+        forget_invoice(c, "big")
+        small = child_rss(project, bucket, "big")
+        project4, bucket4 = f"bench4-{uuid.uuid4().hex[:6]}", f"bench4-{uuid.uuid4().hex[:6]}"
+        c4 = container(project4, bucket4)
+        c4.storage.create_bucket(bucket4)
+        t = time.perf_counter()
+        seed(c4.firestore, project4, "big", 4 * n)
+        print(f"seeded {4 * n} calls in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+        large = child_rss(project4, bucket4, "big")
+        results.update({f"{k}_4n": v for k, v in floor_vs_issue(c4, "big", 4 * n).items()})
+        results["rss_n_mb"] = small["peak_rss_mb"]
+        results["rss_4n_mb"] = large["peak_rss_mb"]
+        results["rss_4n_minus_n_mb"] = large["peak_rss_mb"] - small["peak_rss_mb"]
+        print(f"rss {small} {large}", file=sys.stderr)
+        if args.paging_proof:
+            results["paging_proof"] = paging_proof(c, c4, n)
         if not args.skip_run:
             project_r, bucket_r = f"benchrun-{uuid.uuid4().hex[:6]}", f"benchrun-{uuid.uuid4().hex[:6]}"
             cr = container(project_r, bucket_r)
@@ -237,12 +300,18 @@ def main() -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"\nbenchmark ({results['machine']}, {results['date']}), N = {n} calls")
-    print(f"  floor: stock query.stream() of the month      {results['floor_s']:8.2f} s")
-    print(f"  issue: full issuance through the service      {results['issue_s']:8.2f} s")
-    print(f"  issue / floor                                 {results['issue_over_floor']:8.2f}   (target <= 0.5)")
-    if "rss_n_mb" in results:
-        print(f"  peak RSS of issuance at N / 4N                {results['rss_n_mb']:6.1f} / {results['rss_4n_mb']:.1f} MB"
-              f"  (4N - N = {results['rss_4n_minus_n_mb']:.1f} MB, target <= 20)")
+    for label, suffix, calls in (("N", "", n), ("4N", "_4n", 4 * n)):
+        print(f"  {label} = {calls} calls: floor (stock query.stream(), median of 3) {results['floor_s' + suffix]:7.2f} s, "
+              f"issuance (median of 3) {results['issue_s' + suffix]:6.2f} s = {results['issue_calls_per_s' + suffix]:6.0f} calls/s")
+    print(f"  issue / floor at N                            {results['issue_over_floor']:8.2f}   (target <= 0.5)")
+    print(f"  issue / floor at 4N                           {results['issue_over_floor_4n']:8.2f}   (target <= 0.5)")
+    print(f"  peak RSS of issuance at N / 4N                {results['rss_n_mb']:6.1f} / {results['rss_4n_mb']:.1f} MB"
+          f"  (4N - N = {results['rss_4n_minus_n_mb']:.1f} MB, target <= 20)")
+    if "paging_proof" in results:
+        p = results["paging_proof"]
+        print(f"  stock client, pages of {p['page']} after a cursor: {p['paged_calls_per_s_n']:.0f} calls/s at N, "
+              f"{p['paged_calls_per_s_4n']:.0f} at 4N; one stream: {p['stream_calls_per_s_n']:.0f} / "
+              f"{p['stream_calls_per_s_4n']:.0f}; first 10 calls: {p['first_10_calls_s_n']:.2f} s / {p['first_10_calls_s_4n']:.2f} s")
     print(f"  PDF render, median of 15                      {results['pdf_median_ms']:8.1f} ms  (target <= 100)")
     print(f"  CSV rows per second (rate + write)            {results['csv_rows_per_s']:8.0f}")
     if "monthly_run" in results:

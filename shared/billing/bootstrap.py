@@ -97,7 +97,7 @@ class Container:
 
     @cached_property
     def call_logs(self) -> CallLogSource:
-        from billing.adapters.firestore_repo import FirestoreCallLogs
+        from billing.adapters.firestore_calls import FirestoreCallLogs
 
         return FirestoreCallLogs(self.firestore, self.settings)
 

@@ -59,7 +59,11 @@ class Settings:
     link_ttl_seconds: int = 7 * 24 * 3600
     templates_dir: Path = field(default_factory=lambda: find_templates_dir())
     run_concurrency: int = 8
-    read_slices: int = 2  # the month's calls are read in this many parallel time slices
+    # The month's calls are read in this many parallel time slices. One stream is the fastest on
+    # the emulator (every slice's query scans the whole collection there) and decoding is bound to
+    # one core by the GIL anyway. On Firestore a slice seeks its own index range, so 2-4 slices may
+    # overlap the server's latency: not measured here, set BILLING_READ_SLICES to try.
+    read_slices: int = 1
     monthly_topic: str = "billing-monthly-trigger"
     run_mode: str = "pubsub"  # "pubsub": fan out through Pub/Sub | "in-process": bill here (the droplet)
     run_fanout_chunk: int = 250  # companies per cursor step of the fan-out (and per batched write)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import threading
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -235,7 +234,7 @@ def test_reconcile_reports_added_removed_and_changed_calls():
     calls = w.calls.calls["vysedeck"]
     late = CallRecord("late-1", datetime(2025, 9, 30, 18, 0, tzinfo=timezone.utc), 125, "completed")
     removed = calls.pop(3)
-    calls[5] = replace(calls[5], duration_seconds=float(calls[5].duration_seconds) + 60)
+    calls[5] = calls[5]._replace(duration_seconds=float(calls[5].duration_seconds) + 60)  # a NamedTuple
     calls.append(late)
     out = w.reconciler.reconcile("vysedeck", "2025-09")
     assert (out["added"], out["removed"], out["changed"]) == (1, 1, 1)

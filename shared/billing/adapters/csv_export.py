@@ -8,10 +8,11 @@ exactly to the invoice's billed minutes and call charges.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from billing.domain.rating import RatedCall
 
@@ -22,9 +23,11 @@ HEADER = [
 FOUR = Decimal("0.0001")
 PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]{1,20}(\.[0-9]{1,12})?$")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_FIRST = "".join(FORMULA_START)
+MAX_REMEMBERED = 4096  # distinct durations priced and formatted per writer (bounded memory)
 
 
-def neutralise(value) -> str:
+def neutralise(value: object) -> str:
     """Text a spreadsheet would execute as a formula gets a leading apostrophe.
 
     Plain numbers and E.164 phone numbers ("-5", "+919800000000") cannot run anything and stay as
@@ -35,6 +38,20 @@ def neutralise(value) -> str:
     return text
 
 
+def _cell(value: object) -> str:
+    """neutralise(), without its work for the common text that cannot start a formula."""
+    if type(value) is str and (not value or value[0] not in FORMULA_FIRST):
+        return value
+    return neutralise(value)
+
+
+def _note(rated: RatedCall) -> str:
+    """Why a call bills nothing."""
+    if rated.anomaly:
+        return neutralise(f"anomaly: {rated.anomaly}")
+    return neutralise(f"not billable (status {rated.call.status})")
+
+
 def dec(value: Decimal) -> str:
     """A Decimal as plain text, no exponent, no trailing zeros beyond what it needs."""
     text = format(value.normalize(), "f")
@@ -42,25 +59,26 @@ def dec(value: Decimal) -> str:
 
 
 class _Encoder:
-    """Collects csv text and hands UTF-8 bytes to the binary writer in large chunks."""
+    """Collects CSV text in memory and hands UTF-8 bytes to the binary writer in large chunks."""
 
     def __init__(self, out: BinaryIO, flush_at: int = 256 * 1024):
         self._out = out
-        self._parts: list[str] = []
-        self._size = 0
+        self._buf = io.StringIO()
         self._flush_at = flush_at
+        # The csv writer's target: StringIO's C method, so a row costs no Python frame here.
+        self.write: Callable[[str], int] = self._buf.write
 
-    def write(self, text: str) -> None:
-        self._parts.append(text)
-        self._size += len(text)
-        if self._size >= self._flush_at:
+    def spill(self) -> None:
+        """Flush once the buffer holds flush_at characters."""
+        if self._buf.tell() >= self._flush_at:
             self.flush()
 
     def flush(self) -> None:
-        if self._parts:
-            self._out.write("".join(self._parts).encode("utf-8"))
-            self._parts.clear()
-            self._size = 0
+        text = self._buf.getvalue()
+        if text:
+            self._out.write(text.encode("utf-8"))
+            self._buf.seek(0)
+            self._buf.truncate()
 
 
 class CallCsvWriter:
@@ -69,11 +87,15 @@ class CallCsvWriter:
     def __init__(self, out: BinaryIO, tz: tzinfo, rate_per_minute: Decimal, header: bool = True):
         self._enc = _Encoder(out)
         self._csv = csv.writer(self._enc, lineterminator="\r\n")
+        self._writerow = self._csv.writerow
         self._tz = tz
         self._rate = rate_per_minute
         self.rows = 0
         self.minutes_written = Decimal(0)
         self.amount_written = Decimal(0)
+        # A month has few distinct billed and raw durations: each is priced and formatted once.
+        self._priced: dict[Decimal, tuple[Decimal, Decimal, str, str, str]] = {}
+        self._durations: dict[Decimal, str] = {}
         if header:
             self._csv.writerow(HEADER)
 
@@ -82,35 +104,45 @@ class CallCsvWriter:
         started = rated.started_local
         if started is None and isinstance(call.started_at, datetime) and call.started_at.tzinfo:
             started = call.started_at.astimezone(self._tz)
-        minutes = (rated.billed_seconds / 60).quantize(FOUR, ROUND_HALF_UP)
-        amount = (minutes * self._rate).quantize(FOUR, ROUND_HALF_UP) if minutes else Decimal(0)
-        self.minutes_written += minutes
-        self.amount_written += amount
-        if rated.anomaly:
-            note = f"anomaly: {rated.anomaly}"
-        elif not rated.billable:
-            note = f"not billable (status {call.status})"
-        else:
-            note = ""
-        duration = dec(rated.duration_seconds) if rated.duration_seconds is not None else neutralise(
-            call.duration_seconds
-        )
-        self._csv.writerow([
-            neutralise(call.call_id),
-            started.isoformat() if started else "",
-            started.date().isoformat() if started else "",
-            duration,
-            neutralise(call.status),
-            neutralise(call.direction),
-            neutralise(call.from_number),
-            neutralise(call.to_number),
-            neutralise(call.agent_id),
-            dec(rated.billed_seconds),
-            dec(minutes),
-            dec(amount),
-            neutralise(note),
-        ])
+        stamp = started.isoformat() if started else ""
+        priced = self._priced.get(rated.billed_seconds) or self._price(rated.billed_seconds)
+        self.minutes_written += priced[0]
+        self.amount_written += priced[1]
+        seconds = rated.duration_seconds
+        self._writerow((
+            _cell(call.call_id),
+            stamp,
+            stamp[:10],  # the local date: isoformat starts with it
+            (self._durations.get(seconds) or self._duration(seconds)) if seconds is not None
+            else neutralise(call.duration_seconds),
+            _cell(call.status),
+            _cell(call.direction),
+            _cell(call.from_number),
+            _cell(call.to_number),
+            _cell(call.agent_id),
+            priced[2],
+            priced[3],
+            priced[4],
+            _note(rated) if rated.anomaly or not rated.billable else "",
+        ))
         self.rows += 1
+        if not self.rows & 511:
+            self._enc.spill()
+
+    def _price(self, billed: Decimal) -> tuple[Decimal, Decimal, str, str, str]:
+        """(minutes, amount, billed text, minutes text, amount text) of a call's billed seconds."""
+        minutes = (billed / 60).quantize(FOUR, ROUND_HALF_UP)
+        amount = (minutes * self._rate).quantize(FOUR, ROUND_HALF_UP) if minutes else Decimal(0)
+        priced = (minutes, amount, dec(billed), dec(minutes), dec(amount))
+        if len(self._priced) < MAX_REMEMBERED:
+            self._priced[billed] = priced
+        return priced
+
+    def _duration(self, seconds: Decimal) -> str:
+        text = dec(seconds)
+        if len(self._durations) < MAX_REMEMBERED:
+            self._durations[seconds] = text
+        return text
 
     def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]]) -> None:
         """Write the reconciliation rows (label, minutes, amount) the domain computed, then flush."""

@@ -1,4 +1,4 @@
-"""Firestore adapters: companies, supplier settings, call logs (streamed), invoices with numbering."""
+"""Firestore adapters: companies, supplier settings, invoices with numbering (call logs: firestore_calls)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from billing.config import CallLogSchema, Settings
-from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord
 from billing.adapters.sdk_errors import is_transient, transient
+from billing.config import Settings
 from billing.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -53,130 +51,6 @@ class FirestoreSettings:
     def supplier(self) -> dict[str, Any] | None:
         snap = self._ref.get()
         return snap.to_dict() if snap.exists else None
-
-
-class FirestoreCallLogs:
-    """Call logs, streamed with one ordered range query and a field projection."""
-
-    page_size = 5000
-
-    def __init__(self, db: firestore.Client, settings: Settings):
-        self._db = db
-        self._settings = settings
-        self._schema: CallLogSchema = settings.call_logs
-
-    def query(self, company_id: str, start: datetime, end: datetime):
-        s = self._schema
-        if s.layout == "subcollection":
-            col = (
-                self._db.collection(self._settings.companies_collection)
-                .document(company_id)
-                .collection(s.collection)
-            )
-            query = col
-        else:
-            query = self._db.collection(s.collection).where(
-                filter=FieldFilter(s.company_field, "==", company_id)
-            )
-        fields = [
-            s.started_at_field, s.duration_field, s.status_field,
-            s.direction_field, s.from_field, s.to_field, s.agent_field,
-        ]
-        return (
-            query.where(filter=FieldFilter(s.started_at_field, ">=", start))
-            .where(filter=FieldFilter(s.started_at_field, "<", end))
-            .order_by(s.started_at_field)
-            .select(fields)
-        )
-
-    def slices(self, company_id: str, period: BillingPeriod, count: int) -> list[Iterator[CallRecord]]:
-        """The month cut into `count` consecutive time slices, each read lazily with its own query.
-
-        Read in parallel, they finish well before one long stream: the emulator (and Firestore)
-        serve the slices concurrently. Each slice decodes the raw RunQuery protobufs directly into
-        CallRecords, skipping the per-document snapshot objects of the stock stream().
-        """
-        start, end = period.start, period.end
-        step = (end - start) / count
-        bounds = [start + step * i for i in range(count)] + [end]
-        return [self._raw_stream(company_id, bounds[i], bounds[i + 1]) for i in range(count)]
-
-    def _raw_stream(self, company_id: str, start: datetime, end: datetime) -> Iterator[CallRecord]:
-        """Calls in [start, end), page by page (bounded memory: at most one page in flight)."""
-        from google.cloud.firestore_v1.types import document as doc_types
-        from google.cloud.firestore_v1.types import firestore as fs_types
-        from google.cloud.firestore_v1.types import query as query_types
-
-        s = self._schema
-        query = self.query(company_id, start, end).order_by("__name__")
-        rpc = self._db._firestore_api._transport.grpc_channel.unary_stream(
-            "/google.firestore.v1.Firestore/RunQuery",
-            request_serializer=fs_types.RunQueryRequest.serialize,
-            response_deserializer=fs_types.RunQueryResponse.pb().FromString,
-        )
-        parent = query._parent._parent_info()[0]
-        base = query._to_protobuf()
-        fields = (s.started_at_field, s.duration_field, s.status_field, s.direction_field,
-                  s.from_field, s.to_field, s.agent_field)
-        cursor = None
-        while True:
-            structured = query_types.StructuredQuery(base)
-            structured.limit = self.page_size
-            if cursor is not None:
-                structured.start_at = query_types.Cursor(values=cursor, before=False)
-            request = fs_types.RunQueryRequest(parent=parent, structured_query=structured)
-            count, last = 0, None
-            try:
-                for response in rpc(request, metadata=self._db._rpc_metadata, timeout=600):
-                    if not response.HasField("document"):
-                        continue
-                    last = response.document
-                    count += 1
-                    values = last.fields
-                    started, duration, status, direction, from_no, to_no, agent = (
-                        _value(values[f]) if f in values else None for f in fields
-                    )
-                    yield CallRecord(
-                        call_id=last.name.rsplit("/", 1)[1], started_at=started, duration_seconds=duration,
-                        status=status, direction=direction, from_number=from_no, to_number=to_no,
-                        agent_id=agent,
-                    )
-            except Exception as exc:  # grpc errors arrive raw on this path
-                code = getattr(exc, "code", None)
-                if callable(code) and str(code()).split(".")[-1] in (
-                    "UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_EXHAUSTED", "ABORTED"
-                ):
-                    raise TransientError(f"Firestore unavailable while reading call logs: {code()}") from exc
-                raise
-            if count < self.page_size:
-                return
-            cursor = [
-                doc_types.Value.wrap(last.fields[s.started_at_field]),
-                doc_types.Value(reference_value=last.name),
-            ]
-
-    def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
-        """The whole month as one ordered stream (raw protobufs, no snapshots)."""
-        return self._raw_stream(company_id, period.start, period.end)
-
-
-def _value(v) -> Any:
-    """A raw google.firestore.v1.Value protobuf as the Python value the rating core expects."""
-    kind = v.WhichOneof("value_type")
-    if kind == "timestamp_value":
-        ts = v.timestamp_value
-        return datetime.fromtimestamp(ts.seconds, timezone.utc).replace(microsecond=ts.nanos // 1000)
-    if kind == "integer_value":
-        return v.integer_value
-    if kind == "double_value":
-        return v.double_value
-    if kind == "string_value":
-        return v.string_value
-    if kind == "boolean_value":
-        return v.boolean_value
-    if kind == "null_value" or kind is None:
-        return None
-    return f"<{kind}>"  # maps, arrays, bytes...: not a duration, reported as an anomaly
 
 
 _counter_locks: dict[str, threading.Lock] = {}
