@@ -12,8 +12,9 @@ import io
 import re
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import BinaryIO, Callable, Iterable
+from typing import Callable, Iterable
 
+from billing.ports import HashingWriter
 from billing.domain.rating import RatedCall
 
 HEADER = [
@@ -61,7 +62,7 @@ def dec(value: Decimal) -> str:
 class _Encoder:
     """Collects CSV text in memory and hands UTF-8 bytes to the binary writer in large chunks."""
 
-    def __init__(self, out: BinaryIO, flush_at: int = 256 * 1024):
+    def __init__(self, out: HashingWriter, flush_at: int = 256 * 1024):
         self._out = out
         self._buf = io.StringIO()
         self._flush_at = flush_at
@@ -84,7 +85,7 @@ class _Encoder:
 class CallCsvWriter:
     """Streams rated calls as CSV rows; O(1) memory whatever the number of calls."""
 
-    def __init__(self, out: BinaryIO, tz: tzinfo, rate_per_minute: Decimal, header: bool = True):
+    def __init__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True):
         self._enc = _Encoder(out)
         self._csv = csv.writer(self._enc, lineterminator="\r\n")
         self._writerow = self._csv.writerow

@@ -6,7 +6,6 @@ anomalies (counted, listed with a reason, billed nothing), never dropped or gues
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
@@ -51,15 +50,15 @@ class Tariff:
     gst_rate: Decimal = Decimal(18)
     payment_terms_days: int = 7
     timezone: str = "UTC"
-    non_billable_statuses: frozenset = DEFAULT_NON_BILLABLE
+    non_billable_statuses: frozenset[str] = DEFAULT_NON_BILLABLE
 
     @classmethod
-    def from_mapping(cls, billing: Mapping | None, *, default_timezone: str = "UTC",
-                     non_billable_statuses=DEFAULT_NON_BILLABLE) -> "Tariff":
+    def from_mapping(cls, billing: Mapping[str, Any] | None, *, default_timezone: str = "UTC",
+                     non_billable_statuses: Iterable[str] = DEFAULT_NON_BILLABLE) -> "Tariff":
         if not isinstance(billing, Mapping):
             raise ConfigurationError("company has no billing settings (billing.ratePerMinute is required)")
 
-        def number(field: str, default=None, required=False) -> Decimal:
+        def number(field: str, default: object = None, required: bool = False) -> Decimal:
             value = billing.get(field)
             if value is None:  # absent and null both mean "the default"
                 value = default
@@ -183,37 +182,39 @@ class UsageSummary:
     billable_calls: int
     non_billable_calls: int
     anomaly_count: int
-    anomalies: tuple
+    anomalies: tuple[Mapping[str, Any], ...]
     total_duration_seconds: Decimal
     billed_seconds: Decimal
     billed_minutes: Decimal
-    daily: tuple  # (date, calls, billed minutes)
+    daily: tuple[tuple[date, int, Decimal], ...]  # (date, calls, billed minutes)
 
 
-def parse_duration(raw) -> tuple[Decimal | None, str | None]:
-    """(seconds, None) or (None, reason) for a raw stored duration."""
+def parse_duration(raw: object) -> tuple[Decimal | None, str | None]:
+    """(seconds, None) or (None, reason) for a raw stored duration (the number rules of to_decimal)."""
     if raw is None:
         return None, "duration is missing"
-    if isinstance(raw, bool):
-        return None, f"duration is not a number ({raw!r})"
-    if isinstance(raw, float):
-        if math.isnan(raw) or math.isinf(raw):
-            return None, f"duration is not a finite number ({raw!r})"
-        value = Decimal(repr(raw))
-    elif isinstance(raw, (int, Decimal)):
-        value = Decimal(raw)
-    elif isinstance(raw, str):
-        try:
-            value = Decimal(raw.strip())
-        except InvalidOperation:
-            return None, f"duration is not a number ({raw[:40]!r})"
-        if not value.is_finite():
-            return None, f"duration is not a finite number ({raw[:40]!r})"
-    else:
-        return None, f"duration is not a number ({type(raw).__name__})"
+    try:
+        value = to_decimal(raw, "duration")
+    except ValidationError:
+        return None, _unusable_duration(raw)
     if value < 0:
         return None, f"duration is negative ({raw})"
     return value, None
+
+
+def _unusable_duration(raw: object) -> str:
+    """Why to_decimal refused a duration, in the words the CSV and the invoice show."""
+    if isinstance(raw, float):
+        return f"duration is not a finite number ({raw!r})"
+    if isinstance(raw, str):
+        try:
+            Decimal(raw.strip())
+        except InvalidOperation:
+            return f"duration is not a number ({raw[:40]!r})"
+        return f"duration is not a finite number ({raw[:40]!r})"
+    if isinstance(raw, bool):
+        return f"duration is not a number ({raw!r})"
+    return f"duration is not a number ({type(raw).__name__})"
 
 
 class UsageAccumulator:
