@@ -37,10 +37,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(PY) bench/run.py --calls $(N) --out $(BENCH_OUT) $(BENCH_ARGS)
+	$(PY) bench/run_scale.py --out bench-results/run-scale.json
+	$(PY) bench/run_reconcile.py --calls 200000 --out bench-results/reconcile.json
 
 stage: $(STAMP)
 	$(PY) infra/stage.py build/function

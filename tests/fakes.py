@@ -122,6 +122,11 @@ class FakeInvoices:
             docs = [d for d in docs if d["billingPeriod"]["month"].startswith(f"{year}-")]
         return sorted(docs, key=lambda d: str(d["billingPeriod"]["month"]), reverse=True)
 
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d.get("invoiceDate", "")) < end]
+        yield from sorted(docs, key=lambda d: str(d["invoiceDate"]))
+
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
         with self._lock:
@@ -346,6 +351,11 @@ class FakeCreditNotes:
                 for part in parts[:-1]:
                     target = target.setdefault(part, {})
                 target[parts[-1]] = copy.deepcopy(value)
+
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        with self.invoices._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d["creditNoteDate"]) < end]
+        yield from sorted(docs, key=lambda d: str(d["creditNoteDate"]))
 
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,

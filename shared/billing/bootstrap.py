@@ -169,6 +169,13 @@ class Container:
                                 read_billed=read_billed_calls, settings=self.settings)
 
     @cached_property
+    def gst_returns(self) -> Any:
+        from billing.services.gst_returns import GstReturnService
+
+        return GstReturnService(invoices=self.invoices, credit_notes=self.credit_notes,
+                                settings_repo=self.supplier_settings)
+
+    @cached_property
     def downloads(self) -> Any:
         from billing.services.downloads import DownloadService
 

@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("company", nargs="?", help="one company (default: every active company with an invoice)")
     rec.add_argument("--month", type=int, required=True)
     rec.add_argument("--year", type=int, required=True)
+
+    gstr1 = sub.add_parser("gstr1", help="the month's GSTR-1 JSON (GST portal offline-tool layout)")
+    gstr1.add_argument("--month", type=int, required=True)
+    gstr1.add_argument("--year", type=int, required=True)
+    gstr1.add_argument("--out", help="write to this file instead of standard output")
     return parser
 
 
@@ -58,6 +63,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "reconcile":
             return _reconcile(container, args)
+        if args.command == "gstr1":
+            text = json.dumps(container.gst_returns.gstr1(f"{args.year:04d}-{args.month:02d}"), indent=2,
+                              ensure_ascii=False)
+            if args.out:
+                with open(args.out, "w", encoding="utf-8") as out:
+                    out.write(text + "\n")
+            else:
+                print(text)
+            return 0
         if args.command == "seed-demo":
             from billing.seed import seed_demo
 

@@ -64,6 +64,9 @@ class InvoiceRepository(Protocol):
     def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
         """The company's invoices, newest period first."""
 
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
+
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
         """Move the invoice's delivery to "sending" under claim_id, atomically; None when it must
@@ -76,6 +79,9 @@ class CreditNoteRepository(Protocol):
 
     def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
         """The company's credit notes, oldest first."""
+
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        """Credit notes whose creditNoteDate is in [start, end) (ISO strings), streamed."""
 
     def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
         """Merge fields (dotted paths allowed) into an existing credit note."""

@@ -44,6 +44,7 @@ ROUTES = Map(
         Rule("/billing/invoices/<company>/<period>", endpoint="invoice", methods=["GET"]),
         Rule("/billing/invoices/<company>", endpoint="list", methods=["GET"]),
         Rule("/billing/run", endpoint="run", methods=["POST"]),
+        Rule("/billing/gst/gstr1/<period>", endpoint="gstr1", methods=["GET"]),
         Rule("/billing/runs/<period>", endpoint="run_status", methods=["GET"]),
     ],
     strict_slashes=False,
@@ -269,6 +270,9 @@ class BillingApi:
         )
         status_url = f"{base_url(request, container)}/billing/runs/{result['period']}"
         return json_response({**result, "statusUrl": status_url}, 202, headers={"Location": status_url})
+
+    def _gstr1(self, request: flask.Request, container: Container, period: str) -> flask.Response:
+        return json_response(container.gst_returns.gstr1(period))
 
     def _run_status(self, request: flask.Request, container: Container, period: str) -> flask.Response:
         return json_response(container.runs_service.status(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -45,6 +45,14 @@ class FirestoreCreditNotes:
             docs = [snap.to_dict() or {} for snap in query.stream()]
         return sorted(docs, key=lambda d: (str(d.get("creditNoteDate", "")), str(d.get("financialYear", "")),
                                            int(d.get("sequence", 0))))
+
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        """Credit notes with creditNoteDate in [start, end), streamed."""
+        query = (self._col.where(filter=FieldFilter("creditNoteDate", ">=", start))
+                 .where(filter=FieldFilter("creditNoteDate", "<", end)).order_by("creditNoteDate"))
+        with transient("reading the month's credit notes"):
+            for snap in query.stream():
+                yield snap.to_dict() or {}
 
     def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
         with transient(f"updating credit note {credit_note_id}"):

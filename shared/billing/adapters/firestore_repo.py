@@ -188,6 +188,14 @@ class FirestoreInvoices:
             result: dict[str, Any] | None = txn(self._db.transaction(max_attempts=20))
             return result
 
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        """Numbered invoices with invoiceDate in [start, end): ISO strings in one timezone sort as dates."""
+        query = (self._col.where(filter=FieldFilter("invoiceDate", ">=", start))
+                 .where(filter=FieldFilter("invoiceDate", "<", end)).order_by("invoiceDate"))
+        with transient("reading the month's invoices"):
+            for snap in query.stream():
+                yield snap.to_dict() or {}
+
     def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
         query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
         docs: list[dict[str, Any]] = [snap.to_dict() or {} for snap in query.stream()]
