@@ -57,6 +57,7 @@ def main() -> int:
         subprocess.run([str(bin_dir / "billing"), "seed-demo"], env=env, check=True)
 
         key = env["BILLING_API_KEYS"].split(",")[0]
+        admin_key = env["BILLING_ADMIN_KEYS"].split(",")[0]  # sending is an admin action
         base = f"http://127.0.0.1:{stack.PORTS['http']}"
         url = f"{base}/billing/generate/vysedeck?month=9&year=2025"
         print(f"\n== POST {url}")
@@ -78,7 +79,7 @@ def main() -> int:
             print(f"saved {path.relative_to(stack.ROOT)} ({len(data)} bytes, {headers.get('Content-Type')})")
         print("\n== POST /billing/invoices/vysedeck/2025-09/send (email to a local SMTP sink on "
               f"127.0.0.1:{smtp_port})")
-        status, body, _ = call("POST", f"{base}/billing/invoices/vysedeck/2025-09/send", key)
+        status, body, _ = call("POST", f"{base}/billing/invoices/vysedeck/2025-09/send", admin_key)
         print(f"HTTP {status}: {body.decode(errors='replace')}")
         if sink.messages:
             from email import message_from_bytes
