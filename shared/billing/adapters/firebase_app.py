@@ -1,9 +1,9 @@
 """The Firestore client, obtained through firebase-admin as the old service did.
 
 One firebase_admin App per project and process (initialize_app once, reused while warm). Its
-credential is, in order: anonymous when FIRESTORE_EMULATOR_HOST points at an emulator; the
-service-account file named by GOOGLE_APPLICATION_CREDENTIALS (the droplet's existing setup);
-otherwise Application Default Credentials (Cloud Functions' runtime identity).
+credential is anonymous when FIRESTORE_EMULATOR_HOST points at an emulator, otherwise Application
+Default Credentials: the file named by GOOGLE_APPLICATION_CREDENTIALS when set (the droplet's
+existing service-account file), else the runtime's identity (Cloud Functions).
 """
 
 from __future__ import annotations
@@ -26,12 +26,10 @@ class EmulatorCredential(credentials.Base):  # type: ignore[misc]
 
 
 def app_credential(env: Mapping[str, str]) -> credentials.Base:
-    """The credential for this environment (emulator, service-account file, or ADC)."""
+    """The credential for this environment: anonymous on the emulator, else ADC (which reads the
+    GOOGLE_APPLICATION_CREDENTIALS file itself)."""
     if env.get("FIRESTORE_EMULATOR_HOST"):
         return EmulatorCredential()
-    key_file = env.get("GOOGLE_APPLICATION_CREDENTIALS")
-    if key_file:
-        return credentials.Certificate(key_file)
     return credentials.ApplicationDefault()
 
 

@@ -1,14 +1,12 @@
-"""The Firestore client comes from firebase_admin: the emulator's anonymous path and a service-account file."""
+"""The Firestore client comes from firebase_admin: anonymous on the emulator, else the file ADC names."""
 
 from __future__ import annotations
 
 import json
 import uuid
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth.credentials import AnonymousCredentials
-from google.oauth2 import service_account
+from google.oauth2 import credentials as user_credentials
 
 from billing.adapters.firebase_app import firestore_client
 
@@ -21,20 +19,18 @@ def test_the_emulator_path_is_anonymous_and_one_app_per_project():
     assert firestore_client(project, env) is client  # initialize_app once, reused while warm
 
 
-def test_a_service_account_file_is_used_as_the_old_service_did(tmp_path, monkeypatch):
-    """GOOGLE_APPLICATION_CREDENTIALS (the droplet's existing file) -> those credentials; no network."""
+def test_the_credentials_file_named_by_the_environment_is_used(tmp_path, monkeypatch):
+    """GOOGLE_APPLICATION_CREDENTIALS (the droplet's existing file) is what the client signs with.
+
+    The file here is an ADC user-credentials file with made-up values (no key material); a
+    service-account file takes the same route through google.auth.default(). No network is used."""
+    path = tmp_path / "adc.json"
+    path.write_text(json.dumps({"type": "authorized_user", "client_id": "billing-test.apps.example",
+                                "client_secret": "not-a-secret", "refresh_token": "not-a-token"}))
     monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)  # the client would go anonymous
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    project = f"sa-{uuid.uuid4().hex[:8]}"
-    path = tmp_path / "service-account.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": project, "private_key_id": "test",
-        "private_key": pem, "client_email": f"billing@{project}.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token",
-    }))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    project = f"adc-{uuid.uuid4().hex[:8]}"
     client = firestore_client(project, {"GOOGLE_APPLICATION_CREDENTIALS": str(path)})
     assert client.project == project
-    assert isinstance(client._credentials, service_account.Credentials)
-    assert client._credentials.service_account_email == f"billing@{project}.iam.gserviceaccount.com"
+    assert isinstance(client._credentials, user_credentials.Credentials)
+    assert client._credentials.client_id == "billing-test.apps.example"
