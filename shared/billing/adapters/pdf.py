@@ -279,9 +279,14 @@ def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) 
     bottom.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     story += [Spacer(1, 3 * mm), KeepTogether(bottom)]
 
-    footer_lines = list(brand.get("footer", []))
+    return _build(story, s, list(brand.get("footer", [])), supplier, str(invoice.get("invoiceNumber", "")),
+                  "invoice", f"Tax invoice {invoice.get('invoiceNumber', '')}", "GST tax invoice")
+
+
+def _build(story: list[Any], s: _Styles, footer_lines: list[str], supplier: Mapping[str, Any], number: str,
+           kind: str, title: str, subject: str) -> bytes:
+    """The A4 document with its footer on every page (deterministic: invariant mode, no clock)."""
     contact = supplier.get("supportEmail")
-    number = invoice.get("invoiceNumber", "")
 
     def on_page(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
@@ -290,7 +295,7 @@ def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) 
         canvas.setFont(FONT, 7)
         canvas.setFillColor(s.muted)
         y = 10 * mm
-        for line in footer_lines + ([f"Questions about this invoice: {contact}"] if contact else []):
+        for line in footer_lines + ([f"Questions about this {kind}: {contact}"] if contact else []):
             canvas.drawString(15 * mm, y, line)
             y -= 3.2 * mm
         canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"{number} · page {doc.page}")
@@ -299,7 +304,7 @@ def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) 
     buffer = BytesIO()
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=22 * mm,
-        title=f"Tax invoice {number}", author=supplier.get("legalName", ""), subject="GST tax invoice",
+        title=title, author=supplier.get("legalName", ""), subject=subject,
         creator="billing", producer="billing", invariant=1,
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
@@ -319,28 +324,6 @@ def _finish_credit_note(doc_: Mapping[str, Any], story: list[Any], brand: dict[s
     notes = [_p(n, s.small) for n in cn.get("notes", [])]
     if notes:
         story += [_p("Notes", s.heading), *notes]
-    footer_lines = list(cn.get("footer", brand.get("footer", [])))
-    contact = supplier.get("supportEmail")
-    number = doc_.get("creditNoteNumber", "")
-
-    def on_page(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setStrokeColor(s.accent)
-        canvas.line(15 * mm, 14 * mm, A4[0] - 15 * mm, 14 * mm)
-        canvas.setFont(FONT, 7)
-        canvas.setFillColor(s.muted)
-        y = 10 * mm
-        for line in footer_lines + ([f"Questions about this credit note: {contact}"] if contact else []):
-            canvas.drawString(15 * mm, y, line)
-            y -= 3.2 * mm
-        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, f"{number} · page {doc.page}")
-        canvas.restoreState()
-
-    buffer = BytesIO()
-    doc = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=22 * mm,
-        title=f"Credit note {number}", author=supplier.get("legalName", ""), subject="GST credit note",
-        creator="billing", producer="billing", invariant=1,
-    )
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buffer.getvalue()
+    number = str(doc_.get("creditNoteNumber", ""))
+    return _build(story, s, list(cn.get("footer", brand.get("footer", []))), supplier, number,
+                  "credit note", f"Credit note {number}", "GST credit note")
