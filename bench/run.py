@@ -152,36 +152,57 @@ def paging_proof(c, c4, n: int, page: int = 5000) -> dict:
     return out
 
 
+def rss_mb() -> float:
+    """This process's resident memory (VmRSS), in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRss:
+    """Samples this process's VmRSS every 10 ms while the block runs: .before and .peak (MB).
+
+    (Not ru_maxrss: Linux carries a forking parent's high-water mark across exec, so a child of a
+    big seeding process would report the parent's peak.)"""
+
+    def __enter__(self) -> "PeakRss":
+        import threading
+
+        self.before = self.peak = rss_mb()
+        self._done = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(0.01)
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self.peak = max(self.peak, rss_mb())
+
+
+def in_child(code: str) -> dict:
+    """Run `code` in a fresh interpreter with bench/run.py importable as `b`; its last line is JSON."""
+    prelude = f"import json, sys, time\nsys.path.insert(0, {str(ROOT / 'bench')!r})\nimport run as b\n"
+    out = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, env=os.environ)
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def child_rss(project: str, bucket: str, company: str) -> dict:
     """Issue in a fresh process, sampling its resident memory (VmRSS) every 10 ms meanwhile."""
-    code = f"""
-import json, sys, threading, time
-sys.path.insert(0, {str(ROOT / 'bench')!r})
-import run as b
-from billing.adapters.pdf import render_invoice_pdf
-
-def rss_mb():
-    with open('/proc/self/status') as fh:
-        for line in fh:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-
+    return in_child(f"""
 c = b.container({project!r}, {bucket!r})
 _ = c.issuance, c.blobs, c.call_logs  # clients built before measuring
-before = rss_mb()
-peak = [before]
-done = threading.Event()
-def sample():
-    while not done.is_set():
-        peak[0] = max(peak[0], rss_mb())
-        time.sleep(0.01)
-threading.Thread(target=sample, daemon=True).start()
-t = b.issue(c, {company!r})
-done.set()
-print(json.dumps({{'seconds': t, 'rss_before_mb': before, 'peak_rss_mb': max(peak[0], rss_mb())}}))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+with b.PeakRss() as rss:
+    t = b.issue(c, {company!r})
+print(json.dumps({{'seconds': t, 'rss_before_mb': rss.before, 'peak_rss_mb': rss.peak}}))
+""")
 
 
 def pdf_median(c, company: str) -> float:

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,50 +45,24 @@ def drift(db, company: str, n: int) -> None:
 
 
 def measure(project: str, bucket: str, company: str) -> dict:
-    """Reconcile in a fresh process, sampling its VmRSS every 10 ms.
-
-    (Not ru_maxrss: Linux carries the forking parent's high-water mark across exec, so a child of
-    this big seeding process would report the parent's peak.)"""
-    code = f"""
-import json, sys, threading, time
-sys.path.insert(0, {str(ROOT / 'bench')!r})
-import run as b
-
-def rss_mb():
-    with open('/proc/self/status') as fh:
-        for line in fh:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-
+    """Reconcile in a fresh process, sampling its VmRSS every 10 ms (bench.PeakRss)."""
+    return bench.in_child(f"""
 c = b.container({project!r}, {bucket!r})
 _ = c.reconcile, c.issuance, c.blobs, c.call_logs  # clients built before measuring
-before = rss_mb()
-peak = [before]
-done = threading.Event()
-def sample():
-    while not done.is_set():
-        peak[0] = max(peak[0], rss_mb())
-        time.sleep(0.01)
-threading.Thread(target=sample, daemon=True).start()
-t = time.perf_counter()
-out = c.reconcile.reconcile({company!r}, '2025-09')
-seconds = time.perf_counter() - t
-done.set()
-peak_mb = max(peak[0], rss_mb())
+with b.PeakRss() as rss:
+    t = time.perf_counter()
+    out = c.reconcile.reconcile({company!r}, '2025-09')
+    seconds = time.perf_counter() - t
 from billing.domain.period import BillingPeriod
 t = time.perf_counter()
 read = sum(1 for _ in c.call_logs.stream({company!r}, BillingPeriod(2025, 9, 'Asia/Kolkata')))
 floor = time.perf_counter() - t
-print(json.dumps({{'seconds': seconds, 'rss_before_mb': before, 'peak_rss_mb': peak_mb,
+print(json.dumps({{'seconds': seconds, 'rss_before_mb': rss.before, 'peak_rss_mb': rss.peak,
                   'floor_s': floor, 'floor_calls': read,
                   'added': out['added'], 'removed': out['removed'], 'changed': out['changed'],
                   'billed_calls': out['billed']['calls'], 'current_calls': out['current']['calls'],
                   'difference': out['difference'], 'examples': len(out['examples'])}}))
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
-    if result.returncode:
-        raise SystemExit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+""")
 
 
 def one_size(n: int) -> dict:

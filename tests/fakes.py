@@ -17,6 +17,16 @@ from billing.domain.rating import CallRecord
 from billing.errors import NotFoundError
 
 
+def merge(doc: dict[str, Any], fields: Mapping[str, Any]) -> None:
+    """Firestore's update(): dotted keys are paths into nested maps."""
+    for key, value in fields.items():
+        target = doc
+        parts = key.split(".")
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = copy.deepcopy(value)
+
+
 class FakeCompanies:
     def __init__(self, docs: Mapping[str, dict[str, Any]] | None = None):
         self.docs = dict(docs or {})
@@ -108,13 +118,13 @@ class FakeInvoices:
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         with self._lock:
-            doc = self.docs[invoice_id]
-            for key, value in fields.items():
-                target = doc
-                parts = key.split(".")
-                for part in parts[:-1]:
-                    target = target.setdefault(part, {})
-                target[parts[-1]] = copy.deepcopy(value)
+            merge(self.docs[invoice_id], fields)
+
+    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            if self.docs[invoice_id].get("status") != "issued":
+                merge(self.docs[invoice_id], fields)
+            return copy.deepcopy(self.docs[invoice_id])
 
     def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
         docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
@@ -344,13 +354,13 @@ class FakeCreditNotes:
 
     def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
         with self.invoices._lock:
-            doc = self.docs[credit_note_id]
-            for key, value in fields.items():
-                target = doc
-                parts = key.split(".")
-                for part in parts[:-1]:
-                    target = target.setdefault(part, {})
-                target[parts[-1]] = copy.deepcopy(value)
+            merge(self.docs[credit_note_id], fields)
+
+    def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        with self.invoices._lock:
+            if self.docs[credit_note_id].get("status") != "issued":
+                merge(self.docs[credit_note_id], fields)
+            return copy.deepcopy(self.docs[credit_note_id])
 
     def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
         with self.invoices._lock:

@@ -61,6 +61,9 @@ class InvoiceRepository(Protocol):
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         """Merge fields (dotted paths allowed) into an existing invoice."""
 
+    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+
     def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
         """The company's invoices, newest period first."""
 
@@ -85,6 +88,9 @@ class CreditNoteRepository(Protocol):
 
     def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
         """Merge fields (dotted paths allowed) into an existing credit note."""
+
+    def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
 
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,

@@ -172,7 +172,7 @@ def test_retried_and_concurrent_voids_make_one_credit_note(api):
     assert status == 200
     diff = {(part, k) for part in again for k in set(again[part] or {}) | set(results[0][1][part] or {})
             if (again[part] or {}).get(k) != (results[0][1][part] or {}).get(k)}
-    # Identical but for the reissue's issuedAt: concurrent finishers each stamp it (the last one stays).
+    # Identical (issuedAt included: the first finisher stamps it, mark_issued keeps it).
     assert diff <= {("reissued", "issuedAt")}, diff
     assert (database(api), bucket(api)) == (db, files)  # a retried void writes nothing
 

@@ -44,7 +44,7 @@ def arm(c: Container, step: str) -> None:
         "after-draft-created": (c.invoices, "number_drafts"),      # doc "draft", no number yet
         "after-invoice-written": (c.blobs, "promote"),               # doc "issuing", CSV not final yet
         "before-pdf-upload": (c.blobs, "put_create_only"),           # CSV final, no PDF
-        "after-pdf-upload": (c.invoices, "update"),                  # PDF stored, not marked issued
+        "after-pdf-upload": (c.invoices, "mark_issued"),             # PDF stored, not marked issued
     }
     obj, name = targets[step]
     original = getattr(obj, name)

@@ -52,12 +52,12 @@ def targets(c: Container) -> dict[str, tuple[object, str, int]]:
     return {
         "in-the-void-transaction": (c.credit_notes, "void_invoice", 1),          # nothing written
         "before-credit-note-pdf": (c.blobs, "put_create_only", 1),               # CN "issuing", no PDF
-        "after-credit-note-pdf": (c.credit_notes, "update", 1),                  # CN PDF stored, not "issued"
+        "after-credit-note-pdf": (c.credit_notes, "mark_issued", 1),                 # CN PDF stored, not "issued"
         "before-reissue-draft": (c.invoices, "create_draft", 1),                 # reissue CSV staged, no doc
         "after-reissue-draft": (c.invoices, "number_drafts", 1),                 # reissue "draft"
         "after-reissue-numbered": (c.blobs, "promote", 1),                       # reissue "issuing", no files
         "before-reissue-pdf": (c.blobs, "put_create_only", 2),                   # reissue CSV final, no PDF
-        "after-reissue-pdf": (c.invoices, "update", 1),                          # reissue PDF, not "issued"
+        "after-reissue-pdf": (c.invoices, "mark_issued", 1),                        # reissue PDF, not "issued"
     }
 
 

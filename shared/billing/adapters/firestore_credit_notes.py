@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 
-from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from billing.adapters.firestore_repo import _counter_lock
-from billing.adapters.sdk_errors import is_transient, transient
+from billing.adapters.firestore_repo import mark_issued_once, run_contended
+from billing.adapters.sdk_errors import transient
 from billing.config import Settings
-from billing.errors import TransientError
 
 Build = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
 
@@ -54,6 +50,10 @@ class FirestoreCreditNotes:
             for snap in query.stream():
                 yield snap.to_dict() or {}
 
+    def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return mark_issued_once(self._db, self._col.document(credit_note_id), fields,
+                                f"credit note {credit_note_id}")
+
     def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
         with transient(f"updating credit note {credit_note_id}"):
             self._col.document(credit_note_id).update(dict(fields))
@@ -84,20 +84,7 @@ class FirestoreCreditNotes:
                                       "updatedAt": datetime.now(timezone.utc).isoformat(timespec="milliseconds")})
             return {**invoice, **void}, credit_note
 
-        deadline = time.monotonic() + self._max_seconds
-        for attempt in range(self._max_attempts):
-            if time.monotonic() > deadline:
-                break
-            try:
-                with _counter_lock("creditNote:" + counter_id):
-                    result: tuple[dict[str, Any] | None, dict[str, Any] | None] = txn(
-                        self._db.transaction(max_attempts=5))
-                    return result
-            except Exception as exc:
-                if isinstance(exc, gexc.Aborted) or isinstance(exc.__cause__, gexc.Aborted):
-                    time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
-                    continue
-                if is_transient(exc):
-                    raise TransientError(f"Firestore unavailable while voiding {invoice_id}: {exc}") from exc
-                raise
-        raise TransientError(f"could not void {invoice_id} on {counter_id}: too much contention")
+        result: tuple[dict[str, Any] | None, dict[str, Any] | None] = run_contended(
+            self._db, "creditNote:" + counter_id, txn, f"voiding {invoice_id} on {counter_id}",
+            self._max_attempts, self._max_seconds)
+        return result

@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -18,6 +18,7 @@ from billing.config import Settings
 from billing.errors import TransientError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 
@@ -60,6 +61,48 @@ _counter_locks_guard = threading.Lock()
 def _counter_lock(counter_id: str) -> threading.Lock:
     with _counter_locks_guard:
         return _counter_locks.setdefault(counter_id, threading.Lock())
+
+
+def mark_issued_once(db: Any, ref: Any, fields: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """Apply the fields that mark a document issued, unless it already is (the first finisher's
+    issuedAt stays); returns the document as stored."""
+
+    @firestore.transactional
+    def txn(transaction: Any) -> None:
+        snap = ref.get(transaction=transaction)
+        if (snap.to_dict() or {}).get("status") != "issued":
+            transaction.update(ref, dict(fields))
+
+    # Concurrent finishers of one document (retried requests) queue behind run_contended's lock.
+
+    run_contended(db, ref.path, txn, f"marking {what} issued")
+    with transient(f"reading {what}"):
+        return ref.get().to_dict() or {}
+
+
+def run_contended(db: Any, lock_id: str, txn: Callable[[Any], T], action: str,
+                  max_attempts: int = 60, max_seconds: float = 90) -> T:
+    """Run a transaction on a hot document (a counter), backing off between aborted rounds.
+
+    The client retries an aborted transaction immediately; under contention from several instances
+    we also back off so contenders spread out. In one process, transactions on the same document
+    queue behind a lock: they would only abort each other in Firestore."""
+    deadline = time.monotonic() + max_seconds
+    for attempt in range(max_attempts):
+        if time.monotonic() > deadline:
+            break
+        try:
+            with _counter_lock(lock_id):
+                return txn(db.transaction(max_attempts=5))
+        except Exception as exc:
+            # The client gives up on contention with ValueError raised *from* the last Aborted.
+            if isinstance(exc, gexc.Aborted) or isinstance(exc.__cause__, gexc.Aborted):
+                time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
+                continue
+            if is_transient(exc):
+                raise TransientError(f"Firestore unavailable while {action}: {exc}") from exc
+            raise
+    raise TransientError(f"too much contention while {action}")
 
 
 class FirestoreInvoices:
@@ -137,23 +180,13 @@ class FirestoreInvoices:
 
         # The client retries an aborted transaction immediately; under heavy contention on one
         # counter (several instances) we also back off between rounds so contenders spread out.
-        deadline = time.monotonic() + self._max_seconds
-        for attempt in range(self._max_attempts):
-            if time.monotonic() > deadline:
-                break
-            try:
-                with _counter_lock(counter_id):
-                    numbered: list[dict[str, Any]] = txn(self._db.transaction(max_attempts=5))
-                    return numbered
-            except Exception as exc:
-                # The client gives up on contention with ValueError raised *from* the last Aborted.
-                if isinstance(exc, gexc.Aborted) or isinstance(exc.__cause__, gexc.Aborted):
-                    time.sleep(min(2.0, 0.02 * (2 ** min(attempt, 6))) * random.random())
-                    continue
-                if is_transient(exc):
-                    raise TransientError(f"Firestore unavailable while numbering invoices: {exc}") from exc
-                raise
-        raise TransientError(f"could not number {len(refs)} invoice(s) on {counter_id}: too much contention")
+        numbered: list[dict[str, Any]] = run_contended(
+            self._db, counter_id, txn, f"numbering {len(refs)} invoice(s) on {counter_id}",
+            self._max_attempts, self._max_seconds)
+        return numbered
+
+    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return mark_issued_once(self._db, self._col.document(invoice_id), fields, f"invoice {invoice_id}")
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         with transient(f"updating invoice {invoice_id}"):

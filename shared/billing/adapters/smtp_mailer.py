@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from typing import Mapping
 
-from billing.errors import BillingError, ConfigurationError, UpstreamError
+from billing.errors import ConfigurationError, UpstreamError
 
 SECURITY = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}

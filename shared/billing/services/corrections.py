@@ -128,12 +128,11 @@ class CorrectionService:
         pdf = self.render_credit_note(note)
         if not self.blobs.put_create_only(path, pdf, PDF, cn_rules.download_name(note)):
             log.info("credit note PDF already stored; kept as it is", extra={"json_fields": {"creditNoteId": cn_id}})
-        self.credit_notes.update(cn_id, {
+        return self.credit_notes.mark_issued(cn_id, {
             "status": "issued",
             "issuedAt": self.clock().isoformat(timespec="milliseconds"),
             "files.pdfMd5": hashlib.md5(pdf).hexdigest(),
         })
-        return self.credit_notes.get(cn_id) or {**note, "status": "issued"}
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -308,15 +308,14 @@ class IssuanceService:
         pdf = self.render_pdf(doc)
         if not self.blobs.put_create_only(paths["pdf"], pdf, FILE_KINDS["pdf"], download_name(doc, "pdf")):
             log.info("invoice PDF already stored; kept as it is", extra={"json_fields": {"invoiceId": inv_id}})
-        self.invoices.update(inv_id, {
+        final = self.invoices.mark_issued(inv_id, {
             "status": "issued",
             "issuedAt": self.clock().isoformat(timespec="milliseconds"),
             "files.pdfMd5": hashlib.md5(pdf).hexdigest(),
         })
         if staging:
             self.blobs.delete(staging)
-        final = self.invoices.get(inv_id)
-        return final if final is not None else {**doc, "status": "issued"}
+        return final
 
     def _link_replaced(self, doc: Mapping[str, Any]) -> None:
         """A reissue's void predecessor names it in `replacedBy` (set by the void when it asked for
