@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 from billing.domain import numbering
+from billing.domain.invoice import download_stem
 from billing.errors import ValidationError
 
 SUFFIX = "_cn"
@@ -31,10 +32,7 @@ def pdf_path(company_id: str, period_key: str, cn_id: str) -> str:
 
 def download_name(doc: Mapping[str, Any]) -> str:
     """"CN/26-27/00001" of vysedeck 2025-09 -> "CN-26-27-00001_vysedeck_2025-09_credit-note.pdf"."""
-    number = str(doc.get("creditNoteNumber", "")).replace("/", "-")
-    month = (doc.get("billingPeriod") or {}).get("month", "")
-    stem = f"{number}_{doc.get('companyId', '')}_{month}_credit-note.pdf"
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
+    return f"{download_stem(doc, 'creditNoteNumber')}_credit-note.pdf"
 
 
 def counter_id(prefix: str, fy: str) -> str:

@@ -72,9 +72,9 @@ def staging_path(company_id: str, period_key: str, token: str) -> str:
     return f"staging/{company_id}/{period_key}/{token}.csv"
 
 
-def download_stem(doc: Mapping[str, Any]) -> str:
+def download_stem(doc: Mapping[str, Any], number_field: str = "invoiceNumber") -> str:
     """"VD/25-26/00001", "vysedeck", "2025-09" -> "VD-25-26-00001_vysedeck_2025-09"."""
-    number = str(doc.get("invoiceNumber", "")).replace("/", "-")
+    number = str(doc.get(number_field, "")).replace("/", "-")
     month = (doc.get("billingPeriod") or {}).get("month", "")
     stem = f"{number}_{doc.get('companyId', '')}_{month}"
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)

@@ -212,17 +212,22 @@ class IssuanceService:
 
     def inputs(self, company_id: str, month: Any = None, year: Any = None) -> MonthInputs:
         """The validated company, tariff and month (NotFound / Validation / Configuration errors)."""
+        company, tariff = self._company_and_tariff(company_id, "Invoice generation")
+        period = parse_period(month, year, tariff.timezone, self.clock())
+        return MonthInputs(company_id, company, tariff, period)
+
+    def _company_and_tariff(self, company_id: str, action: str) -> tuple[Mapping[str, Any], Tariff]:
+        """The company document and its validated tariff (NotFound / Validation / Configuration)."""
         validate_company_id(company_id)
         company = self.companies.get(company_id)
         if company is None:
-            raise NotFoundError(f"Invoice generation failed: Company '{company_id}' not found")
+            raise NotFoundError(f"{action} failed: Company '{company_id}' not found")
         tariff = Tariff.from_mapping(
             company.get("billing"),
             default_timezone=self.settings.default_timezone,
             non_billable_statuses=frozenset(self.settings.non_billable_statuses),
         )
-        period = parse_period(month, year, tariff.timezone, self.clock())
-        return MonthInputs(company_id, company, tariff, period)
+        return company, tariff
 
     def rate(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
              slices: int, revision: int = 0, stage: bool = True) -> InvoiceDraft:
@@ -377,15 +382,7 @@ class IssuanceService:
                 read_slices: int | None = None) -> dict[str, Any]:
         """The invoice as it would be issued now, month to date for the current month: the same
         reading and rating as issuance, its CSV sent nowhere; nothing is written anywhere."""
-        validate_company_id(company_id)
-        company = self.companies.get(company_id)
-        if company is None:
-            raise NotFoundError(f"Invoice preview failed: Company '{company_id}' not found")
-        tariff = Tariff.from_mapping(
-            company.get("billing"),
-            default_timezone=self.settings.default_timezone,
-            non_billable_statuses=frozenset(self.settings.non_billable_statuses),
-        )
+        company, tariff = self._company_and_tariff(company_id, "Invoice preview")
         now = self.clock()
         inputs = MonthInputs(company_id, company, tariff, preview_period(month, year, tariff.timezone, now))
         supplier = Supplier.from_doc(self.settings_repo.supplier())
