@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -15,15 +15,12 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
+from billing.ports import Clock, utc_now
 from billing.errors import TransientError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class FirestoreCompanies:
@@ -114,8 +111,10 @@ class FirestoreInvoices:
     would only contend for the counter's lock in Firestore and abort each other.
     """
 
-    def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60, max_seconds: float = 90):
+    def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60, max_seconds: float = 90,
+                 clock: Clock = utc_now):
         self._db = db
+        self._clock = clock
         self._max_seconds = max_seconds
         self._col = db.collection(settings.invoices_collection)
         self._counters = db.collection(settings.counters_collection)
@@ -174,8 +173,9 @@ class FirestoreInvoices:
                 result.append({**doc, **fields})
                 seq += 1
             if seq > first:
+                updated_at = self._clock().isoformat(timespec="milliseconds")
                 transaction.set(ctr_ref, {"next": seq, "writes": int(state.get("writes", 0)) + 1,
-                                          "lastInvoiceId": refs[-1].id, "updatedAt": _now_iso()})
+                                          "lastInvoiceId": refs[-1].id, "updatedAt": updated_at})
             return result
 
         # The client retries an aborted transaction immediately; under heavy contention on one

@@ -42,8 +42,7 @@ def counter_id(prefix: str, fy: str) -> str:
 
 def time_limit(invoice_date: date) -> date:
     """Section 34(2): no credit note after 30 November following the end of the invoice's FY."""
-    fy_start = invoice_date.year if invoice_date.month >= 4 else invoice_date.year - 1
-    return date(fy_start + 1, 11, 30)
+    return date(numbering.financial_year_start(invoice_date) + 1, 11, 30)
 
 
 def check_time_limit(invoice_number: str, invoice_date: date, today: date) -> None:
