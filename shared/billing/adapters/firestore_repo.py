@@ -15,8 +15,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
-from billing.ports import Clock, utc_now
+from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import TransientError
+from billing.ports import Clock, utc_now
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -67,7 +68,7 @@ def mark_issued_once(db: Any, ref: Any, fields: Mapping[str, Any], what: str) ->
     @firestore.transactional
     def txn(transaction: Any) -> None:
         snap = ref.get(transaction=transaction)
-        if (snap.to_dict() or {}).get("status") != "issued":
+        if InvoiceStatus.of(snap.to_dict() or {}) is not InvoiceStatus.ISSUED:
             transaction.update(ref, dict(fields))
 
     # Concurrent finishers of one document (retried requests) queue behind run_contended's lock.
@@ -166,7 +167,7 @@ class FirestoreInvoices:
             result = []
             for ref in refs:
                 doc = docs.get(ref.id)
-                if doc is None or doc.get("status") != "draft":
+                if doc is None or InvoiceStatus.of(doc) is not InvoiceStatus.DRAFT:
                     continue  # gone, or numbered by someone else meanwhile
                 fields = number(doc, seq)
                 transaction.update(ref, fields)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from billing.domain.period import MonthQuery, period_key
 from billing.errors import BillingError
+from billing.domain.lifecycle import InvoiceStatus
 
 if TYPE_CHECKING:
     from billing.bootstrap import Container
@@ -125,7 +126,7 @@ def _reconcile(container: Container, args: argparse.Namespace) -> int:
             if args.company:
                 raise
             continue
-        if invoice.get("status") != "issued":
+        if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
             if args.company:
                 print(f"{company} {period}: invoice {invoice.get('invoiceNumber')} is {invoice.get('status')}, "
                       "not reconciled", file=sys.stderr)
