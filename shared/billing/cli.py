@@ -25,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=None, help="parallel companies (default 8)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    status = sub.add_parser("run-status", help="a run's counts and failed companies with their errorType "
+                                               "(Configuration: fix the project's setup, then run again)")
+    status.add_argument("--month", type=int, required=True)
+    status.add_argument("--year", type=int, required=True)
+
     send = sub.add_parser("send", help="email an issued invoice (again, on purpose)")
     send.add_argument("company")
     send.add_argument("period", help="YYYY-MM")
@@ -58,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             return _run(container, args)
+        if args.command == "run-status":
+            report = container.runs_service.status(f"{args.year:04d}-{args.month:02d}", page_size=500)
+            print(json.dumps(report, indent=2, default=str))
+            return 1 if report["counts"].get("failed") else 0
         if args.command == "send":
             print(json.dumps(container.delivery.send(args.company, args.period, force=True), indent=2))
             return 0

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Protocol
 
 from billing.config import Settings
 from billing.errors import BillingError, TransientError
+from billing.services import run_problems
 from billing.services.runs import RunService
 
 log = logging.getLogger("billing.events")
@@ -80,9 +81,12 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
         return  # the next hourly firing runs the month again
     try:
         payload = decode_message(cloud_event)
-        container.runs_service.start_run(payload.get("month"), payload.get("year"),
-                                         trigger=str(payload.get("trigger") or "scheduler"),
-                                         fanout_id=str(cloud_event["id"]))
+        service = container.runs_service
+        run_id = service.period(payload.get("month"), payload.get("year")).key
+        run_problems.guarded(service.runs, run_id, "pending", "fanning out the run (monthly trigger)",
+                             lambda: service.start_run(payload.get("month"), payload.get("year"),
+                                                       trigger=str(payload.get("trigger") or "scheduler"),
+                                                       fanout_id=str(cloud_event["id"])))
     except (ValueError, BillingError) as exc:
         if isinstance(exc, TransientError):
             raise  # Pub/Sub redelivers; the fan-out resumes at its cursor
@@ -118,7 +122,9 @@ def handle_sequencer_message(cloud_event: Any, container: EventContainer) -> Non
     except ValueError as exc:
         log.error(f"sequencer message is not JSON; numbering anyway: {exc}")
         payload = {}
-    numbered = container.runs_service.sequence(payload.get("runId"))
+    runs, run_id = container.runs_service.runs, payload.get("runId")
+    numbered, _ = run_problems.guarded(runs, run_id, "drafted", "numbering drafts (sequencer)",
+                                       lambda: container.runs_service.sequence(run_id))
     log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered,
                                                                 "runId": payload.get("runId")}})
 

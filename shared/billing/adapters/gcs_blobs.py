@@ -12,7 +12,7 @@ from typing import BinaryIO, Callable, Iterator, cast
 import google.cloud.storage as storage  # untyped (no py.typed): an ignore_missing_imports override
 from google.api_core import exceptions as gexc
 
-from billing.adapters.sdk_errors import transient
+from billing.adapters.sdk_errors import configuration_error, transient
 from billing.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,19 @@ class GcsBlobStore:
     def writer(self, path: str, content_type: str, filename: str) -> Iterator[_HashingWriter]:
         blob = self._bucket.blob(path)
         blob.content_disposition = content_disposition(filename)
-        with transient(f"Cloud Storage, writing {path}"):
+        with self._bucket_exists(), transient(f"Cloud Storage, writing {path}"):
             with blob.open("wb", content_type=content_type, chunk_size=8 * 256 * 1024) as raw:
                 hashing = _HashingWriter(raw)
                 yield hashing
+
+    @contextmanager
+    def _bucket_exists(self) -> Iterator[None]:
+        """A 404 while writing a new object: the bucket itself is missing (a configuration error)."""
+        try:
+            yield
+        except gexc.NotFound as exc:
+            raise configuration_error(f"Cloud Storage bucket {self._bucket.name}", exc,
+                                      "the bucket does not exist: create it (README: Google Cloud)") from exc
 
     def promote(self, staging_path: str, final_path: str) -> None:
         final = self._bucket.blob(final_path)
@@ -95,7 +104,7 @@ class GcsBlobStore:
         blob = self._bucket.blob(path)
         blob.content_disposition = content_disposition(filename)
         try:
-            with transient(f"Cloud Storage, writing {path}"):
+            with self._bucket_exists(), transient(f"Cloud Storage, writing {path}"):
                 blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
             return True
         except gexc.PreconditionFailed:

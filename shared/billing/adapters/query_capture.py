@@ -30,7 +30,7 @@ def record(parent: str, structured_query: Any) -> None:
     target = directory()
     if target is None:
         return
-    from google.protobuf.json_format import MessageToDict
+    from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 
     pb = structured_query._pb if hasattr(structured_query, "_pb") else structured_query
     line = json.dumps({"parent": parent, "query": MessageToDict(pb)}, sort_keys=True)

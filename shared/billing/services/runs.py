@@ -27,8 +27,9 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from billing.config import Settings
 from billing.domain.period import BillingPeriod, parse_period
-from billing.errors import BillingError, NotFoundError, TransientError, ValidationError
+from billing.errors import BillingError, NotFoundError, TransientError, ValidationError, error_type
 from billing.ports import CompanyRepository, Publisher, RunRepository
+from billing.services import run_problems
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +323,7 @@ class RunService:
             self._mark(run_id, company_id, RETRYING, error=exc.detail)
             raise
         except BillingError as exc:
-            self._mark(run_id, company_id, FAILED, error=exc.detail, errorType=type(exc).__name__)
+            self._mark(run_id, company_id, FAILED, error=exc.detail, errorType=error_type(exc))
             log.warning("company failed permanently", extra={"json_fields": {
                 "runId": run_id, "companyId": company_id, "error": exc.detail}})
             return {"companyId": company_id, "state": FAILED, "error": exc.detail}
@@ -430,8 +431,13 @@ class RunService:
             # (this process is the run's only sequencer); 3. finish the numbered ones, in parallel.
             drafted = self._in_pool(pool, todo, lambda cid: self._one_in_process(cid, period, workers),
                                     outcome, on_progress)
-            while self.issuance.number_pending(self.settings.numbering_batch):
-                pass
+            def number_all() -> None:
+                while self.issuance.number_pending(self.settings.numbering_batch):
+                    pass
+
+            _, unserved = run_problems.guarded(self.runs, period.key, DRAFTED, "numbering drafts", number_all)
+            outcome.failed.update(unserved)
+            drafted = [cid for cid in drafted if cid not in unserved]
             self._in_pool(pool, drafted, lambda cid: self._finish_in_process(cid, period), outcome, on_progress)
         return outcome
 
@@ -483,7 +489,7 @@ class RunService:
         except Exception as exc:  # transient here too: report it, the operator reruns the month
             reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
             try:
-                self._mark(period.key, cid, FAILED, error=reason, errorType=type(exc).__name__)
+                self._mark(period.key, cid, FAILED, error=reason, errorType=error_type(exc))
             except TransientError:
                 pass  # reported below and in the exit status either way
             return {"companyId": cid, "state": FAILED, "error": reason}
