@@ -382,3 +382,22 @@ class FakeCreditNotes:
             invoice.update(copy.deepcopy(fields))
             self.counters[counter_id] = seq + 1
             return copy.deepcopy(invoice), copy.deepcopy(note)
+
+
+class MemoryWakeClaims:
+    """The WakeClaims port in memory: create-only keys per run."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, run_id: str, key: str) -> bool:
+        with self._lock:
+            if (run_id, key) in self.keys:
+                return False
+            self.keys.add((run_id, key))
+            return True
+
+    def release(self, run_id: str, key: str) -> None:
+        with self._lock:
+            self.keys.discard((run_id, key))

@@ -185,9 +185,14 @@ class Container:
 
     @cached_property
     def runs_service(self) -> RunService:
+        from billing.adapters.firestore_wakes import FirestoreWakeClaims
         from billing.services.runs import RunService
+        from billing.services.sequencer_wake import SequencerWake
 
+        wake = SequencerWake(FirestoreWakeClaims(self.firestore, self.settings), lambda: self.publisher,
+                             self.settings.sequencer_topic, lambda: self.clock())
         return RunService(
+            wake=wake,
             companies=self.companies,
             runs=self.runs,
             issuance=self.issuance,

@@ -30,6 +30,7 @@ from billing.domain.period import BillingPeriod, parse_period
 from billing.errors import BillingError, NotFoundError, TransientError, ValidationError, error_type
 from billing.ports import CompanyRepository, Publisher, RunRepository
 from billing.services import run_problems
+from billing.services.sequencer_wake import SequencerWake
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,9 @@ class RunService:
         delivery: Deliverer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         sleep: Callable[[float], None] = time.sleep,
+        wake: SequencerWake | None = None,
     ):
+        self.wake = wake  # coalesces the sequencer's wakes (None: one per call)
         self.sleep = sleep
         self.companies = companies
         self.runs = runs
@@ -340,6 +343,9 @@ class RunService:
         return {"companyId": company_id, "state": DONE, **details}
 
     def _wake_sequencer(self, run_id: str) -> None:
+        if self.wake is not None:
+            self.wake.wake(run_id)
+            return
         publisher = self._publisher()
         publisher.publish(self.settings.sequencer_topic, {"runId": run_id}, {"runId": run_id})
 
@@ -354,7 +360,12 @@ class RunService:
         while True:
             waiting = self.issuance.pending_count(batch)
             if waiting == 0:
-                return numbered
+                if self.wake is None:
+                    return numbered
+                self.wake.release(run_id)  # then look once more: a draft made before the release
+                if not self.issuance.pending_count(batch):  # is seen here, one after it wakes us
+                    return numbered
+                continue
             rating = sum(self.runs.counts(run_id, (PENDING, RETRYING)).values()) if run_id else 0
             # Wait for a fuller batch only while drafts keep arriving (and not past the deadline).
             if waiting < batch and rating and waiting != last_seen and time.monotonic() < deadline:
