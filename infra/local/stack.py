@@ -124,7 +124,7 @@ def _push_subscription(publisher, subscriber, project: str, topic: str, name: st
     endpoint = f"http://127.0.0.1:{PORTS[name]}/{topic}"
     request = {"name": path, "topic": topic, "push_config": {"push_endpoint": endpoint},
                "ack_deadline_seconds": 600}
-    if name == "worker":  # as on Google Cloud: give up after a few attempts, to the dead-letter function
+    if name in ("worker", "sequencer"):  # as on Google Cloud: give up after a few attempts, to the dead-letter function
         request["dead_letter_policy"] = {"dead_letter_topic": publisher.topic_path(project, "billing-dead-letter"),
                                          "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS}
     try:

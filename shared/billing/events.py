@@ -145,8 +145,8 @@ def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
               "the next firing (or POST /billing/run for the month) replays it")
     fields = {"eventId": cloud_event["id"], "attempts": attempts, "payload": payload}
     if "companyId" not in payload:
-        log.error("monthly trigger message dead-lettered; the next firing runs the month again",
-                  extra={"json_fields": fields})
+        log.error("monthly trigger or sequencer wake dead-lettered; the next firing (or the next draft) "
+                  "runs it again", extra={"json_fields": fields})
         return
     marked = container.runs_service.record_undelivered(payload, reason, "DeadLettered")
     log.error("worker message dead-lettered" + ("" if marked else " (company already done)"),
