@@ -81,7 +81,8 @@ class Container:
 
         mode = self.settings.signed_urls
         signer = iam_signer() if mode == "on" or (mode == "auto" and on_google_cloud()) else None
-        return GcsBlobStore(self.storage, self.settings.bucket, signer=signer)
+        return GcsBlobStore(self.storage, self.settings.bucket, signer=signer,
+                            staging_bucket=self.settings.staging_bucket or None)
 
     @cached_property
     def companies(self) -> CompanyRepository:

@@ -39,6 +39,7 @@ class Settings:
 
     project: str = "demo-billing"
     bucket: str = "demo-billing-invoices"
+    staging_bucket: str = ""  # staging objects' own bucket (Google Cloud: the invoice bucket has a retention policy)
     api_keys: tuple[str, ...] = ()
     admin_keys: tuple[str, ...] = ()  # may also run, void and send
     default_timezone: str = "UTC"
@@ -92,6 +93,7 @@ class Settings:
         return cls(
             project=get("GOOGLE_CLOUD_PROJECT") or get("GCLOUD_PROJECT") or d.project,
             bucket=get("BILLING_BUCKET", d.bucket),
+            staging_bucket=get("BILLING_STAGING_BUCKET", d.staging_bucket),
             api_keys=_split(get("BILLING_API_KEYS", "")),
             admin_keys=_split(get("BILLING_ADMIN_KEYS", "")),
             default_timezone=get("BILLING_DEFAULT_TIMEZONE", d.default_timezone),
