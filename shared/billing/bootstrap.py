@@ -194,6 +194,7 @@ class Container:
                              self.settings.sequencer_topic, lambda: self.clock())
         return RunService(
             wake=wake,
+            alerts=self.run_alerts,
             companies=self.companies,
             runs=self.runs,
             issuance=self.issuance,
@@ -201,6 +202,26 @@ class Container:
             publisher=_Lazy(lambda: self.publisher),  # the CLI's in-process run never needs Pub/Sub
             delivery=self.delivery if self.settings.send_email else None,
         )
+
+    @cached_property
+    def run_alerts(self) -> Any:
+        """The operator's email about a failed run (off without BILLING_OPERATOR_EMAIL or SMTP)."""
+        from billing.adapters.firestore_wakes import FirestoreWakeClaims
+        from billing.adapters.smtp_mailer import SmtpConfig, SmtpMailer
+        from billing.errors import ConfigurationError
+        from billing.services.run_alerts import RunAlerts
+
+        try:
+            config = SmtpConfig.from_env(self.env)
+        except ConfigurationError as exc:
+            log.error(f"operator alerts disabled: {exc.detail}")
+            config = None
+        if self.settings.operator_email and config is None:
+            log.warning("BILLING_OPERATOR_EMAIL is set but SMTP is not configured: no operator alerts")
+        return RunAlerts(runs=self.runs, claims=FirestoreWakeClaims(self.firestore, self.settings, "alerts"),
+                         mailer=SmtpMailer(config) if config is not None else None,
+                         operator=self.settings.operator_email, sender=config.sender if config else "",
+                         clock=lambda: self.clock())
 
     @cached_property
     def delivery(self) -> Any:

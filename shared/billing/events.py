@@ -87,6 +87,8 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
                              lambda: service.start_run(payload.get("month"), payload.get("year"),
                                                        trigger=str(payload.get("trigger") or "scheduler"),
                                                        fanout_id=str(cloud_event["id"])))
+        if service.alerts is not None:
+            service.alerts.check(run_id)
     except (ValueError, BillingError) as exc:
         if isinstance(exc, TransientError):
             raise  # Pub/Sub redelivers; the fan-out resumes at its cursor
@@ -125,6 +127,8 @@ def handle_sequencer_message(cloud_event: Any, container: EventContainer) -> Non
     runs, run_id = container.runs_service.runs, payload.get("runId")
     numbered, _ = run_problems.guarded(runs, run_id, "drafted", "numbering drafts (sequencer)",
                                        lambda: container.runs_service.sequence(run_id))
+    if container.runs_service.alerts is not None:
+        container.runs_service.alerts.check(run_id)
     log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered,
                                                                 "runId": payload.get("runId")}})
 

@@ -1,4 +1,5 @@
-"""The WakeClaims port on Firestore: `billingRuns/{run}/sequencerWakes/{window}`, created once.
+"""The WakeClaims port on Firestore: `billingRuns/{run}/sequencerWakes/{window}` (or another
+subcollection of the run, e.g. `alerts/operator-email`), created once.
 
 A create() on an existing document fails with ALREADY_EXISTS, so of all the workers drafting in
 one window exactly one publishes the sequencer's wake. Any other failure claims (publishes): a
@@ -22,11 +23,12 @@ COLLECTION = "sequencerWakes"
 
 
 class FirestoreWakeClaims:
-    def __init__(self, db: Any, settings: Settings):
+    def __init__(self, db: Any, settings: Settings, collection: str = COLLECTION):
         self._runs = db.collection(settings.runs_collection)
+        self._collection = collection
 
     def _ref(self, run_id: str, key: str) -> Any:
-        return self._runs.document(run_id).collection(COLLECTION).document(key)
+        return self._runs.document(run_id).collection(self._collection).document(key)
 
     def claim(self, run_id: str, key: str) -> bool:
         try:

@@ -30,6 +30,7 @@ from billing.domain.period import BillingPeriod, parse_period
 from billing.errors import BillingError, NotFoundError, TransientError, ValidationError, error_type
 from billing.ports import CompanyRepository, Publisher, RunRepository
 from billing.services import run_problems
+from billing.services.run_alerts import RunAlerts
 from billing.services.sequencer_wake import SequencerWake
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,10 @@ class RunService:
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         sleep: Callable[[float], None] = time.sleep,
         wake: SequencerWake | None = None,
+        alerts: RunAlerts | None = None,
     ):
         self.wake = wake  # coalesces the sequencer's wakes (None: one per call)
+        self.alerts = alerts  # emails the operator once about a run that needs a person
         self.sleep = sleep
         self.companies = companies
         self.runs = runs
@@ -450,6 +453,8 @@ class RunService:
             outcome.failed.update(unserved)
             drafted = [cid for cid in drafted if cid not in unserved]
             self._in_pool(pool, drafted, lambda cid: self._finish_in_process(cid, period), outcome, on_progress)
+        if self.alerts is not None:
+            self.alerts.check(period.key)
         return outcome
 
     def _prepare_in_process(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> list[str]:
