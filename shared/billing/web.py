@@ -17,8 +17,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container, is_unavailable
 from billing.errors import (
-    AuthError, BillingError, ConfigurationError, ConflictError, ForbiddenError, IntegrityError, NotFoundError,
-    TransientError, UpstreamError, ValidationError,
+    AuthError, BillingError, CloudConfigurationError, ConfigurationError, ConflictError, ForbiddenError,
+    IntegrityError, NotFoundError, TransientError, UpstreamError, ValidationError,
 )
 from billing.logs import request_context, trace_fields
 
@@ -63,6 +63,7 @@ ERROR_STATUS: tuple[tuple[type[BillingError], int], ...] = (
     (AuthError, 401),
     (ForbiddenError, 403),
     (TransientError, 503),
+    (CloudConfigurationError, 503),  # unavailable until the project's setup is fixed; the cause is shown
     (UpstreamError, 502),
     (IntegrityError, 500),
     (BillingError, 500),
