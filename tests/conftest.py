@@ -131,6 +131,9 @@ def pytest_sessionfinish(session, exitstatus) -> None:
                           f"{len(missing)} without an index in firestore.indexes.json")
         for s in missing:
             report.write_line(f"  NO INDEX: {s.describe()}", red=True)
+        if missing:
+            report.write_line("FAILED: a Firestore query has no index in firestore.indexes.json "
+                              "(production answers FAILED_PRECONDITION)", red=True)
         for index in index_rules.unused(shapes, json.loads(INDEXES.read_text())) if shapes else []:
             report.write_line(f"  declared index no captured query needed: {json.dumps(index)}")
     shutil.rmtree(directory, ignore_errors=True)
