@@ -20,7 +20,7 @@ from google.api_core import exceptions as gexc
 
 from billing.bootstrap import Container
 from billing.config import Settings
-from billing.events import handle_company_message, handle_monthly_trigger, handle_sequencer_message
+from billing.entrypoints.events import handle_company_message, handle_monthly_trigger, handle_sequencer_message
 from billing.seed import seed_demo
 
 pytestmark = pytest.mark.emulators
@@ -114,7 +114,7 @@ def test_worker_records_a_refused_call_log_query_once(stack, code, details):
     record = _record(c, "vysedeck")
     assert (record["state"], record["errorType"], record["attempts"]) == ("failed", "Configuration", 1)
     assert code.name.replace("_", "").lower() in record["error"].replace("_", "").lower() or details in record["error"]
-    assert c.runs_service.status(RUN)["failed"][0]["errorType"] == "Configuration"
+    assert c.run_status.status(RUN)["failed"][0]["errorType"] == "Configuration"
 
 
 def test_worker_records_a_disabled_storage_api(stack):
@@ -154,13 +154,13 @@ def test_sequencer_without_the_draft_index_fails_the_drafted_companies(stack):
         record = _record(c, company)
         assert (record["state"], record["errorType"]) == ("failed", "Configuration")
         assert "numbering drafts (sequencer)" in record["error"] and "requires an index" in record["error"]
-    assert c.runs_service.status(RUN)["counts"]["failed"] == 2
+    assert c.run_status.status(RUN)["counts"]["failed"] == 2
 
 
 def test_trigger_without_the_worker_topic_fails_the_companies_it_could_not_publish(stack):
     c, _ = stack
     handle_monthly_trigger(event({"month": MONTH, "year": YEAR, "trigger": "scheduler"}), c)
-    status = c.runs_service.status(RUN)
+    status = c.run_status.status(RUN)
     assert status["counts"]["failed"] == status["total"] > 0
     assert {f["errorType"] for f in status["failed"]} == {"Configuration"}
     assert all(c.settings.worker_topic in f["error"] for f in status["failed"])
@@ -169,7 +169,7 @@ def test_trigger_without_the_worker_topic_fails_the_companies_it_could_not_publi
 def test_the_cli_shows_configuration_failures(stack, capsys, monkeypatch):
     c, _ = stack
     handle_company_message(event({"companyId": "vysedeck", "month": MONTH, "year": YEAR, "runId": RUN}), c)
-    from billing import cli
+    from billing.entrypoints import cli
 
     monkeypatch.setattr("billing.bootstrap.Container", lambda: c)
     assert cli.main(["run-status", "--month", str(MONTH), "--year", str(YEAR)]) == 1

@@ -16,7 +16,7 @@ from cloudevents.http import CloudEvent
 import emulators
 from billing.bootstrap import Container
 from billing.config import Settings
-from billing.events import handle_monthly_trigger, handle_sequencer_message
+from billing.entrypoints.events import handle_monthly_trigger, handle_sequencer_message
 from billing.seed import seed_demo
 
 pytestmark = pytest.mark.emulators
@@ -78,7 +78,7 @@ def test_a_run_with_configuration_failures_emails_the_operator_once(firestore_em
     assert len(box.messages) == 1
     recipients, message = box.messages[0]
     assert recipients == [OPERATOR]
-    failed = c.runs_service.status(RUN)["counts"]["failed"]
+    failed = c.run_status.status(RUN)["counts"]["failed"]
     assert message["Subject"] == f"Billing run {RUN} needs attention: {failed} companies failed"
     body = message.get_content()
     assert f"failed {failed}" in body and "[Configuration]" in body and "billing-company-invoice" in body

@@ -11,8 +11,13 @@ from typing import Any, Mapping, Protocol
 
 from billing.config import Settings
 from billing.errors import BillingError, TransientError
+from billing.ports import RunRepository
 from billing.services import run_problems
-from billing.services.runs import RunService
+from billing.services.run_alerts import RunAlerts
+from billing.services.runs.fanout import FanoutService
+from billing.services.runs.messages import FinishJob, MonthlyTrigger, SequencerWake, WorkerJob, worker_job
+from billing.services.runs.sequencer import Sequencer
+from billing.services.runs.worker import CompanyWorker
 
 log = logging.getLogger("billing.events")
 
@@ -22,8 +27,23 @@ DEAD_LETTER_SUBSCRIPTION = "CloudPubSubDeadLetterSourceSubscription"
 
 
 class EventContainer(Protocol):
-    settings: Settings
-    runs_service: RunService
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def run_fanout(self) -> FanoutService: ...
+
+    @property
+    def run_worker(self) -> CompanyWorker: ...
+
+    @property
+    def sequencer(self) -> Sequencer: ...
+
+    @property
+    def runs(self) -> RunRepository: ...
+
+    @property
+    def run_alerts(self) -> RunAlerts: ...
 
 
 def decode_message(cloud_event: Any) -> dict[str, Any]:
@@ -80,15 +100,12 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
     if _too_old(cloud_event, container):
         return  # the next hourly firing runs the month again
     try:
-        payload = decode_message(cloud_event)
-        service = container.runs_service
-        run_id = service.period(payload.get("month"), payload.get("year")).key
-        run_problems.guarded(service.runs, run_id, "pending", "fanning out the run (monthly trigger)",
-                             lambda: service.start_run(payload.get("month"), payload.get("year"),
-                                                       trigger=str(payload.get("trigger") or "scheduler"),
-                                                       fanout_id=str(cloud_event["id"])))
-        if service.alerts is not None:
-            service.alerts.check(run_id)
+        trigger = MonthlyTrigger.from_payload(decode_message(cloud_event))
+        run_id = container.run_fanout.ctx.period(trigger.query).key
+        run_problems.guarded(container.runs, run_id, "pending", "fanning out the run (monthly trigger)",
+                             lambda: container.run_fanout.start_run(trigger.query, trigger=trigger.trigger,
+                                                                    fanout_id=str(cloud_event["id"])))
+        container.run_alerts.check(run_id)
     except (ValueError, BillingError) as exc:
         if isinstance(exc, TransientError):
             raise  # Pub/Sub redelivers; the fan-out resumes at its cursor
@@ -100,37 +117,32 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
 def handle_company_message(cloud_event: Any, container: EventContainer) -> None:
     """One company's invoice; transient failures raise (retry), permanent ones are recorded."""
     try:
-        payload = decode_message(cloud_event)
-        company_id = str(payload["companyId"])
-        month, year = int(payload["month"]), int(payload["year"])
+        job = worker_job(decode_message(cloud_event))
     except (ValueError, KeyError, TypeError) as exc:
         log.error(f"worker message is malformed; acknowledged without retry: {exc}", extra={"json_fields": {
             "eventId": cloud_event["id"], "error": str(exc)}})
         return
     reason = _too_old(cloud_event, container)
     if reason:
-        container.runs_service.record_undelivered(payload, reason, "EventTooOld")
+        container.run_worker.record_undelivered(job, reason, "EventTooOld")
         return
-    if payload.get("step") == "finish":  # the sequencer numbered it: files, email, done
-        container.runs_service.finish_company(company_id, month, year, payload.get("runId"))
+    if isinstance(job, FinishJob):  # the sequencer numbered it: files, email, done
+        container.run_worker.finish_company(job)
         return
-    container.runs_service.process_company(company_id, month, year, payload.get("runId"))
+    container.run_worker.process_company(job)
 
 
 def handle_sequencer_message(cloud_event: Any, container: EventContainer) -> None:
     """Drafts are waiting: number them in batches (this function runs as a single instance)."""
     try:
-        payload = decode_message(cloud_event)
+        wake = SequencerWake.from_payload(decode_message(cloud_event))
     except ValueError as exc:
         log.error(f"sequencer message is not JSON; numbering anyway: {exc}")
-        payload = {}
-    runs, run_id = container.runs_service.runs, payload.get("runId")
-    numbered, _ = run_problems.guarded(runs, run_id, "drafted", "numbering drafts (sequencer)",
-                                       lambda: container.runs_service.sequence(run_id))
-    if container.runs_service.alerts is not None:
-        container.runs_service.alerts.check(run_id)
-    log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered,
-                                                                "runId": payload.get("runId")}})
+        wake = SequencerWake()
+    numbered, _ = run_problems.guarded(container.runs, wake.run_id, "drafted", "numbering drafts (sequencer)",
+                                       lambda: container.sequencer.sequence(wake.run_id))
+    container.run_alerts.check(wake.run_id)
+    log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered, "runId": wake.run_id}})
 
 
 def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
@@ -152,6 +164,15 @@ def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
         log.error("monthly trigger or sequencer wake dead-lettered; the next firing (or the next draft) "
                   "runs it again", extra={"json_fields": fields})
         return
-    marked = container.runs_service.record_undelivered(payload, reason, "DeadLettered")
+    marked = _record_undelivered(container, payload, reason)
     log.error("worker message dead-lettered" + ("" if marked else " (company already done)"),
               extra={"json_fields": fields})
+
+
+def _record_undelivered(container: EventContainer, payload: Mapping[str, Any], reason: str) -> bool:
+    """Mark the dead-lettered job's company failed; False when nothing was marked (malformed, done)."""
+    try:
+        job: WorkerJob = worker_job(payload)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return container.run_worker.record_undelivered(job, reason, "DeadLettered")

@@ -19,7 +19,7 @@ from billing.ports import Publisher, WakeClaims
 WINDOW_SECONDS = 60
 
 
-class SequencerWake:
+class WakeWindow:
     def __init__(self, claims: WakeClaims, publisher: Callable[[], Publisher], topic: str,
                  clock: Callable[[], datetime], window_seconds: int = WINDOW_SECONDS):
         self._claims = claims
