@@ -10,7 +10,7 @@
 #     the system python3 on 24.04), supervisor, nginx, cron, logrotate; no Java, no Google Cloud CLI
 #   - the system user `billing`
 #   - /opt/billing: a copy of this checkout (root-owned, read-only to the service) and its venv
-#     /opt/billing/.venv with the runtime dependencies only (`pip install .`: the CLI's included)
+#     /opt/billing/.venv with the runtime dependencies and the CLI's (`pip install '.[cli]'`)
 #   - /var/log/billing (owned by billing), /etc/billing/env from env.example on the first install
 #     (never overwritten; a fresh link-signing key is generated into it)
 #   - supervisor program billing-http, nginx snippets, /etc/cron.d/billing, /etc/logrotate.d/billing
@@ -102,8 +102,9 @@ if [ -x "$venv_python" ] && [ "$("$venv_python" -c 'import sys; print(sys.versio
     rm -rf "$DESTDIR$APP/.venv"  # another Python: rebuild rather than mix
 fi
 [ -x "$venv_python" ] || "$PYTHON" -m venv "$DESTDIR$APP/.venv"
-# The runtime dependencies only (pinned in pyproject.toml), the `billing` CLI included: no extras.
-"$venv_python" -m pip install --quiet --disable-pip-version-check "$DESTDIR$APP"
+# The runtime dependencies (pinned in pyproject.toml) and the `cli` extra the `billing` command
+# imports (its progress bar): no test, deploy or emulator tooling.
+"$venv_python" -m pip install --quiet --disable-pip-version-check "$DESTDIR$APP[cli]"
 "$DESTDIR$APP/.venv/bin/billing" --help >/dev/null
 
 say "directories, environment file"

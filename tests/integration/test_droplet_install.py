@@ -2,7 +2,7 @@
 
 The script runs with BILLING_DESTDIR=<tmp> and BILLING_INSTALL_SYSTEM=0 (no apt-get, useradd,
 chown, supervisorctl or nginx reload): everything else is what a droplet gets, the venv included
-(`pip install .`, no extras, from PyPI with pip's cache). One install serves every test here, also
+(`pip install '.[cli]'`, from PyPI with pip's cache). One install serves every test here, also
 across xdist workers (a lock file in the session's shared temporary directory).
 """
 
