@@ -69,6 +69,7 @@ if system; then
         fi
     fi
     apt-get install -y -q --no-install-recommends "${packages[@]}"
+    systemctl enable --now supervisor nginx cron 2>/dev/null || true  # no systemd (a container): started below or by hand
 fi
 
 if [ -z "$PYTHON" ]; then

@@ -122,13 +122,17 @@ def test_install_script_keeps_an_existing_environment_file(droplet_root, tmp_pat
 def test_logrotate_accepts_the_config(droplet_root, tmp_path):
     logrotate = debian_tool("logrotate", "logrotate")
     text = (droplet_root / "etc/logrotate.d/billing").read_text()
-    assert text.count("su billing billing") == 1
-    # The only substitutions: the log directory into the throwaway root, and `su` to a user that
-    # exists here (the install creates `billing` on a real server).
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "http.log").write_text("{}\n")
+    # The one substitution: the log directory, made as install.sh makes it (mode 0750), owned by
+    # another user than root when the test can (logrotate refuses a group-writable one without `su`).
+    installed = droplet_root / "var/log/billing"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    logs.chmod(installed.stat().st_mode & 0o777)
+    (logs / "http.log").write_text("{}\n")
+    if os.geteuid() == 0:
+        os.chown(logs, 65534, 65534)  # nobody, as billing on a droplet
     conf = tmp_path / "billing"
-    conf.write_text(text.replace("/var/log/billing/", f"{tmp_path}/logs/").replace("su billing billing", "su root root"))
+    conf.write_text(text.replace("/var/log/billing/", f"{logs}/"))
     result = subprocess.run([logrotate, "-d", "-s", str(tmp_path / "state"), str(conf)], capture_output=True, text=True)
     assert result.returncode == 0 and "error" not in result.stderr.lower(), result.stderr
 
