@@ -68,7 +68,11 @@ if system; then
             packages+=(python3.11 python3.11-venv)  # 22.04: python3 is 3.10; 3.11 is in universe
         fi
     fi
-    apt-get install -y -q --no-install-recommends "${packages[@]}"
+    apt-get install -y -q --no-install-recommends "${packages[@]}" || {
+        echo "apt-get could not install ${packages[*]}; on Ubuntu 22.04 python3.11 needs the universe" \
+             "component: add-apt-repository universe && apt-get update, then run this again" >&2
+        exit 1
+    }
     systemctl enable --now supervisor nginx cron 2>/dev/null || true  # no systemd (a container): started below or by hand
 fi
 
