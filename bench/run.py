@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "infra" / "local"))
 
 import emulators  # noqa: E402
+from billing.domain.period import MonthQuery  # noqa: E402
 
 NOW = datetime(2025, 11, 5, tzinfo=timezone.utc)
 
@@ -59,7 +60,7 @@ def container(project: str, bucket: str):
     from billing.config import Settings
 
     c = Container(Settings(project=project, bucket=bucket))
-    c.issuance.clock = lambda: NOW
+    c.clock = lambda: NOW
     return c
 
 
@@ -82,7 +83,7 @@ def floor(c, company: str) -> tuple[float, int]:
 
 def issue(c, company: str, month: int = 9) -> float:
     t = time.perf_counter()
-    c.issuance.generate(company, month, 2025)
+    c.issuance.generate(company, MonthQuery(month, 2025))
     return time.perf_counter() - t
 
 
@@ -244,9 +245,9 @@ def monthly_run(db, project: str, bucket: str, companies: int, calls_each: int) 
     for i in range(companies):
         seed(db, project, f"run{i:02d}", calls_each, month=8)
     c = container(project, bucket)
-    c.issuance.clock = lambda: NOW
+    c.clock = lambda: NOW
     t = time.perf_counter()
-    seq = c.runs_service.run_in_process(8, 2025, concurrency=1)
+    seq = c.in_process_runs.run_in_process(MonthQuery(8, 2025), concurrency=1)
     sequential = time.perf_counter() - t
     # Same work again on fresh invoices: delete them (the run is idempotent otherwise).
     for doc in db.collection("invoices").where("billingPeriod.month", "==", "2025-08").stream():
@@ -258,7 +259,7 @@ def monthly_run(db, project: str, bucket: str, companies: int, calls_each: int) 
     for doc in db.collection("billingRuns/2025-08/companies").stream():  # or the rerun skips them as done
         doc.reference.delete()
     t = time.perf_counter()
-    par = c.runs_service.run_in_process(8, 2025, concurrency=None)
+    par = c.in_process_runs.run_in_process(MonthQuery(8, 2025), concurrency=None)
     parallel = time.perf_counter() - t
     assert seq.ok and par.ok and len(par.done) == companies and not par.earlier
     return {"companies": companies, "calls_each": calls_each, "sequential_s": sequential,

@@ -72,8 +72,10 @@ def one_size(n: int) -> dict:
     t = time.perf_counter()
     bench.seed(c.firestore, project, "big", n)
     seeded = time.perf_counter() - t
+    from billing.domain.period import MonthQuery
+
     t = time.perf_counter()
-    c.issuance.generate("big", 9, 2025)
+    c.issuance.generate("big", MonthQuery(9, 2025))
     issued = time.perf_counter() - t
     print(f"N={n}: seeded in {seeded:.1f}s, issued in {issued:.1f}s", file=sys.stderr)
     drift(c.firestore, "big", n)

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "infra" / "local"))
 
 import emulators  # noqa: E402
+from billing.domain.period import MonthQuery  # noqa: E402
 
 MONTH, YEAR, KEY = 9, 2025, "2025-09"
 
@@ -106,20 +107,20 @@ def bench_fanout(project: str, bucket: str, db: Any, companies: int) -> dict[str
     seed_companies(db, companies, 0, prefix="fan")
     admin = pubsub_v1.PublisherClient()
     admin.create_topic(name=admin.topic_path(project, "billing-company-invoice"))
-    svc = container(project, bucket).runs_service
+    c = container(project, bucket)
     started = time.perf_counter()
-    result = svc.start_run(MONTH, YEAR, trigger="bench", fanout_id="bench-fanout")
+    result = c.run_fanout.start_run(MonthQuery(MONTH, YEAR), trigger="bench", fanout_id="bench-fanout")
     seconds = time.perf_counter() - started
     return {"companies": companies, "published": result["published"], "seconds": round(seconds, 2),
-            "chunk": svc.settings.run_fanout_chunk, **largest_run_document(db)}
+            "chunk": c.settings.run_fanout_chunk, **largest_run_document(db)}
 
 
 def bench_in_process(project: str, bucket: str, db: Any, companies: int, calls: int, concurrency: int) -> dict:
-    """companies through RunService.run_in_process, as `billing run` does."""
+    """companies through the in-process run, as `billing run` does."""
     seed_companies(db, companies, calls)
-    svc = container(project, bucket).runs_service
+    svc = container(project, bucket).in_process_runs
     started = time.perf_counter()
-    outcome = svc.run_in_process(MONTH, YEAR, concurrency=concurrency, trigger="bench")
+    outcome = svc.run_in_process(MonthQuery(MONTH, YEAR), concurrency=concurrency, trigger="bench")
     seconds = time.perf_counter() - started
     counters = [c.to_dict() or {} for c in db.collection("invoiceCounters").stream()]
     # Each counter transaction writes the counter document once and counts it in `writes`.

@@ -6,7 +6,7 @@ import functions_framework
 
 from billing.bootstrap import get_container
 from billing.logs import setup_logging
-from billing.web import BillingApi, framework_error
+from billing.entrypoints.http import BillingApi, framework_error
 from werkzeug.exceptions import HTTPException
 
 setup_logging()
@@ -24,7 +24,7 @@ def billing_http(request):
 @functions_framework.cloud_event
 def billing_monthly_trigger(cloud_event):
     """Cloud Scheduler -> Pub/Sub: decide the period and fan out one message per active company."""
-    from billing.events import handle_monthly_trigger
+    from billing.entrypoints.events import handle_monthly_trigger
 
     handle_monthly_trigger(cloud_event, get_container())
 
@@ -32,7 +32,7 @@ def billing_monthly_trigger(cloud_event):
 @functions_framework.cloud_event
 def billing_company_worker(cloud_event):
     """One company's invoice for the period named in the message (idempotent)."""
-    from billing.events import handle_company_message
+    from billing.entrypoints.events import handle_company_message
 
     handle_company_message(cloud_event, get_container())
 
@@ -40,7 +40,7 @@ def billing_company_worker(cloud_event):
 @functions_framework.cloud_event
 def billing_dead_letter(cloud_event):
     """Dead-letter topic -> the company's run record says why its message was given up on."""
-    from billing.events import handle_dead_letter
+    from billing.entrypoints.events import handle_dead_letter
 
     handle_dead_letter(cloud_event, get_container())
 
@@ -48,6 +48,6 @@ def billing_dead_letter(cloud_event):
 @functions_framework.cloud_event
 def billing_sequencer(cloud_event):
     """Number waiting draft invoices in batches; deployed with max instances 1 (the single writer)."""
-    from billing.events import handle_sequencer_message
+    from billing.entrypoints.events import handle_sequencer_message
 
     handle_sequencer_message(cloud_event, get_container())

@@ -1,4 +1,5 @@
-"""In-memory implementations of the project's ports, for service tests (outcomes, not calls)."""
+"""In-memory implementations of the project's ports, for service tests (outcomes, not calls);
+`fake_container()` wires the real services over them (mypy checks each fake against its Protocol)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,18 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from billing.adapters.csv_export import CallCsvWriter
+from billing.adapters.csv_import import read_billed_calls
+from billing.bootstrap import Container, utc_now
+from billing.config import Settings
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord
 from billing.errors import NotFoundError
+from billing.ports import (
+    BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
+    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository,
+)
+from billing.seed import SUPPLIER
 
 
 def merge(doc: dict[str, Any], fields: Mapping[str, Any]) -> None:
@@ -382,3 +392,42 @@ class FakeCreditNotes:
             invoice.update(copy.deepcopy(fields))
             self.counters[counter_id] = seq + 1
             return copy.deepcopy(invoice), copy.deepcopy(note)
+
+
+def fake_invoice_pdf(doc: Mapping[str, Any]) -> bytes:
+    return f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode()
+
+
+def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
+    return f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode()
+
+
+def fake_container(settings: Settings | None = None, *, companies: Mapping[str, dict[str, Any]] | None = None,
+                   supplier: dict[str, Any] | None = SUPPLIER, calls: Mapping[str, list[CallRecord]] | None = None,
+                   clock: Clock | None = None, **overrides: object) -> Container:
+    """The real services over in-memory ports (each override replaces one of them, or any property).
+
+    Each fake is assigned to its Protocol's type here, so mypy --strict checks that it satisfies it."""
+    invoice_store = FakeInvoices()
+    company_repo: CompanyRepository = FakeCompanies(companies)
+    settings_repo: SettingsRepository = FakeSettings(supplier)
+    call_logs: CallLogSource = FakeCallLogs(calls)
+    invoices: InvoiceRepository = invoice_store
+    credit_notes: CreditNoteRepository = FakeCreditNotes(invoice_store)
+    blobs: BlobStore = FakeBlobs()
+    runs: RunRepository = MemoryRuns()
+    publisher: Publisher = MemoryPublisher()
+    csv_writer: CallCsvFactory = CallCsvWriter
+    read_billed: BilledCallReader = read_billed_calls
+    render_pdf: PdfRenderer = fake_invoice_pdf
+    render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
+    fakes: dict[str, object] = {
+        "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
+        "invoices": invoices, "credit_notes": credit_notes, "blobs": blobs, "runs": runs, "publisher": publisher,
+        "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
+        "render_credit_note_pdf": render_credit_note_pdf,
+    }
+    container = Container(settings or Settings(), clock=clock or utc_now, env={})
+    for name, value in {**fakes, **overrides}.items():
+        container.override(name, value)
+    return container

@@ -1,4 +1,9 @@
-"""The one place SDK clients are built: lazily, from Settings, cached for warm instances."""
+"""The composition root: adapters and services built lazily from Settings, cached for warm instances.
+
+`Container(settings, **overrides)`: any property can be given instead of built (tests pass fakes of
+the ports; see tests/fakes.py `fake_container`), and every property is typed, so mypy checks the
+wiring of each service against the ports it takes.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,38 @@ import logging
 import os
 import threading
 from datetime import datetime, timezone
+from email.message import EmailMessage
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from billing.config import Settings
 from billing.ports import (
-    BlobStore,
-    CallLogSource,
-    Clock,
-    CompanyRepository,
-    InvoiceRepository,
-    Publisher,
-    RunRepository,
-    SettingsRepository,
+    BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
+    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository,
 )
 
 if TYPE_CHECKING:
-    from billing.services.runs import RunService
+    from google.cloud.firestore import Client as FirestoreClient
+    from google.cloud.storage import Client as StorageClient
+
+    from billing.services.corrections import CorrectionService
+    from billing.services.delivery import DeliveryService
+    from billing.services.downloads import DownloadService
+    from billing.services.gst_returns import GstReturnService
+    from billing.services.issuance.finish import InvoiceFinisher
+    from billing.services.issuance.inputs import InputLoader
+    from billing.services.issuance.issue import IssuanceService
+    from billing.services.issuance.numbering import InvoiceNumbering
+    from billing.services.issuance.preview import PreviewService
+    from billing.services.issuance.rating import RatingPipeline
+    from billing.services.queries import InvoiceQueries
+    from billing.services.reconcile import ReconcileService
+    from billing.services.runs.common import RunContext
+    from billing.services.runs.fanout import FanoutService, RunTrigger
+    from billing.services.runs.in_process import InProcessRuns
+    from billing.services.runs.sequencer import Sequencer
+    from billing.services.runs.status import RunStatus
+    from billing.services.runs.worker import CompanyWorker
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +64,41 @@ def on_google_cloud() -> bool:
 
 
 class Container:
-    """Builds adapters and services on first use; nothing touches the network at construction."""
+    """Builds adapters and services on first use; nothing touches the network at construction.
+
+    Overrides name properties (`companies=FakeCompanies(...)`, `render_pdf=...`): each is used
+    instead of building that property; everything built on top of it uses it."""
 
     def __init__(self, settings: Settings | None = None, *, clock: Clock = utc_now,
-                 env: Mapping[str, str] | None = None):
+                 env: Mapping[str, str] | None = None, **overrides: object):
         self.settings = settings or Settings.from_env()
         self.clock = clock
         self.env = os.environ if env is None else env
         self._lock = threading.Lock()
+        for name, value in overrides.items():
+            self.override(name, value)
+
+    def override(self, name: str, value: object) -> None:
+        """Use `value` as property `name` (before anything built on it is)."""
+        if not isinstance(getattr(type(self), name, None), cached_property):
+            raise TypeError(f"Container has no overridable property {name!r}")
+        self.__dict__[name] = value  # what cached_property would have cached
+
+    def now(self) -> datetime:
+        """The container's clock, read at call time (tests and benches may replace `clock`)."""
+        return self.clock()
+
+    # -- SDK clients and adapters ----------------------------------------------------------------
 
     @cached_property
-    def firestore(self) -> Any:
+    def firestore(self) -> FirestoreClient:
         from billing.adapters.firebase_app import firestore_client
 
-        return firestore_client(self.settings.project, self.env)
+        client: FirestoreClient = firestore_client(self.settings.project, self.env)
+        return client
 
     @cached_property
-    def storage(self) -> Any:
+    def storage(self) -> StorageClient:
         import google.cloud.storage as storage
 
         if os.environ.get("STORAGE_EMULATOR_HOST"):
@@ -108,135 +146,212 @@ class Container:
         return FirestoreInvoices(self.firestore, self.settings)
 
     @cached_property
+    def credit_notes(self) -> CreditNoteRepository:
+        from billing.adapters.firestore_credit_notes import FirestoreCreditNotes
+
+        return FirestoreCreditNotes(self.firestore, self.settings)
+
+    @cached_property
     def runs(self) -> RunRepository:
         from billing.adapters.firestore_runs import FirestoreRuns
 
         return FirestoreRuns(self.firestore, self.settings)
 
-    def render_pdf(self, invoice: Mapping[str, Any]) -> bytes:
+    @cached_property
+    def csv_writer(self) -> CallCsvFactory:
+        from billing.adapters.csv_export import CallCsvWriter
+
+        return CallCsvWriter
+
+    @cached_property
+    def read_billed(self) -> BilledCallReader:
+        from billing.adapters.csv_import import read_billed_calls
+
+        return read_billed_calls
+
+    @cached_property
+    def render_pdf(self) -> PdfRenderer:
         from billing.adapters.pdf import render_invoice_pdf
 
-        return render_invoice_pdf(invoice, templates_dir=self.settings.templates_dir)
+        templates = self.settings.templates_dir
+        return lambda invoice: render_invoice_pdf(invoice, templates_dir=templates)
 
     @cached_property
-    def issuance(self) -> Any:
-        from billing.adapters.csv_export import CallCsvWriter
-        from billing.services.issuance import IssuanceService
-
-        return IssuanceService(
-            companies=self.companies,
-            settings_repo=self.supplier_settings,
-            calls=self.call_logs,
-            invoices=self.invoices,
-            blobs=self.blobs,
-            csv_writer=CallCsvWriter,
-            settings=self.settings,
-            render_pdf=self.render_pdf,
-            clock=lambda: self.clock(),
-        )
-
-    @cached_property
-    def credit_notes(self) -> Any:
-        from billing.adapters.firestore_credit_notes import FirestoreCreditNotes
-
-        return FirestoreCreditNotes(self.firestore, self.settings)
-
-    def render_credit_note_pdf(self, credit_note: Mapping[str, Any]) -> bytes:
+    def render_credit_note_pdf(self) -> PdfRenderer:
         from billing.adapters.pdf import render_credit_note_pdf
 
-        return render_credit_note_pdf(credit_note, templates_dir=self.settings.templates_dir)
+        templates = self.settings.templates_dir
+        return lambda note: render_credit_note_pdf(note, templates_dir=templates)
 
     @cached_property
-    def corrections(self) -> Any:
-        from billing.services.corrections import CorrectionService
-
-        return CorrectionService(
-            issuance=self.issuance,
-            invoices=self.invoices,
-            credit_notes=self.credit_notes,
-            settings_repo=self.supplier_settings,
-            blobs=self.blobs,
-            render_credit_note=self.render_credit_note_pdf,
-            clock=lambda: self.clock(),
-        )
+    def mailer(self) -> Mailer | None:
+        """The SMTP mailer; None (sending skipped, with the reason) when unset or misconfigured."""
+        return self._smtp[0]
 
     @cached_property
-    def reconcile(self) -> Any:
-        from billing.adapters.csv_import import read_billed_calls
-        from billing.services.reconcile import ReconcileService
-
-        return ReconcileService(issuance=self.issuance, calls=self.call_logs, blobs=self.blobs,
-                                read_billed=read_billed_calls, settings=self.settings)
-
-    @cached_property
-    def gst_returns(self) -> Any:
-        from billing.services.gst_returns import GstReturnService
-
-        return GstReturnService(invoices=self.invoices, credit_notes=self.credit_notes,
-                                settings_repo=self.supplier_settings)
-
-    @cached_property
-    def downloads(self) -> Any:
-        from billing.services.downloads import DownloadService
-
-        return DownloadService(issuance=self.issuance, blobs=self.blobs, clock=lambda: self.clock(),
-                               signing_key=self.settings.link_signing_key,
-                               link_ttl_seconds=self.settings.link_ttl_seconds)
-
-    @cached_property
-    def runs_service(self) -> RunService:
-        from billing.services.runs import RunService
-
-        return RunService(
-            companies=self.companies,
-            runs=self.runs,
-            issuance=self.issuance,
-            settings=self.settings,
-            publisher=_Lazy(lambda: self.publisher),  # the CLI's in-process run never needs Pub/Sub
-            delivery=self.delivery if self.settings.send_email else None,
-        )
-
-    @cached_property
-    def delivery(self) -> Any:
-        from billing.adapters.email_message import build_invoice_email
+    def _smtp(self) -> tuple[Mailer | None, str, str, str | None]:
+        """(mailer, why there is none, sender, reply-to)."""
         from billing.adapters.smtp_mailer import SmtpConfig, SmtpMailer
         from billing.errors import ConfigurationError
-        from billing.services.delivery import DeliveryService
 
         try:
             config = SmtpConfig.from_env(self.env)
         except ConfigurationError as exc:
             # A bad SMTP setting must never block issuing invoices: sending is skipped with the reason.
             log.error(f"email disabled: {exc.detail}")
-            config, unavailable = None, f"email is misconfigured: {exc.detail}"
-        else:
-            unavailable = "email is not configured (SMTP_HOST unset)"
+            return None, f"email is misconfigured: {exc.detail}", "", None
+        if config is None:
+            return None, "email is not configured (SMTP_HOST unset)", "", None
+        return SmtpMailer(config), "", config.sender, config.reply_to
+
+    # -- issuance and the read side --------------------------------------------------------------
+
+    @cached_property
+    def queries(self) -> InvoiceQueries:
+        from billing.services.queries import InvoiceQueries
+
+        return InvoiceQueries(self.companies, self.invoices)
+
+    @cached_property
+    def inputs(self) -> InputLoader:
+        from billing.services.issuance.inputs import InputLoader
+
+        return InputLoader(self.companies, self.settings)
+
+    @cached_property
+    def rating(self) -> RatingPipeline:
+        from billing.services.issuance.rating import RatingPipeline
+
+        return RatingPipeline(self.call_logs, self.blobs, self.csv_writer)
+
+    @cached_property
+    def numbering(self) -> InvoiceNumbering:
+        from billing.services.issuance.numbering import InvoiceNumbering
+
+        return InvoiceNumbering(self.invoices, self.supplier_settings, self.now)
+
+    @cached_property
+    def finisher(self) -> InvoiceFinisher:
+        from billing.services.issuance.finish import InvoiceFinisher
+
+        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now)
+
+    @cached_property
+    def issuance(self) -> IssuanceService:
+        from billing.services.issuance.issue import IssuanceService
+
+        return IssuanceService(inputs=self.inputs, queries=self.queries, rating=self.rating,
+                               numbering=self.numbering, finisher=self.finisher, invoices=self.invoices,
+                               blobs=self.blobs, settings_repo=self.supplier_settings, settings=self.settings,
+                               clock=self.now)
+
+    @cached_property
+    def preview(self) -> PreviewService:
+        from billing.services.issuance.preview import PreviewService
+
+        return PreviewService(inputs=self.inputs, rating=self.rating, settings_repo=self.supplier_settings,
+                              settings=self.settings, clock=self.now)
+
+    @cached_property
+    def corrections(self) -> CorrectionService:
+        from billing.services.corrections import CorrectionService
+
+        return CorrectionService(issuance=self.issuance, queries=self.queries, invoices=self.invoices,
+                                 credit_notes=self.credit_notes, settings_repo=self.supplier_settings,
+                                 blobs=self.blobs, render_credit_note=self.render_credit_note_pdf, clock=self.now)
+
+    @cached_property
+    def reconcile(self) -> ReconcileService:
+        from billing.services.reconcile import ReconcileService
+
+        return ReconcileService(queries=self.queries, calls=self.call_logs, blobs=self.blobs,
+                                read_billed=self.read_billed, settings=self.settings)
+
+    @cached_property
+    def gst_returns(self) -> GstReturnService:
+        from billing.services.gst_returns import GstReturnService
+
+        return GstReturnService(invoices=self.invoices, credit_notes=self.credit_notes,
+                                settings_repo=self.supplier_settings)
+
+    @cached_property
+    def downloads(self) -> DownloadService:
+        from billing.services.downloads import DownloadService
+
+        return DownloadService(queries=self.queries, blobs=self.blobs, clock=self.now,
+                               signing_key=self.settings.link_signing_key,
+                               link_ttl_seconds=self.settings.link_ttl_seconds)
+
+    @cached_property
+    def delivery(self) -> DeliveryService:
+        from billing.services.delivery import DeliveryService
+
+        _, unavailable, sender, reply_to = self._smtp
         templates = self.settings.templates_dir
 
         def build(invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
-                  links: Mapping[str, str]) -> Any:
-            assert config is not None  # only called when a mailer exists
-            return build_invoice_email(invoice, pdf_bytes=pdf_bytes, csv_bytes=csv_bytes, links=links,
-                                       settings={}, sender=config.sender, reply_to=config.reply_to,
-                                       templates_dir=templates)
+                  links: Mapping[str, str]) -> EmailMessage:
+            from billing.adapters.email_message import build_invoice_email
 
-        return DeliveryService(
-            issuance=self.issuance,
-            invoices=self.invoices,
-            blobs=self.blobs,
-            downloads=self.downloads,
-            mailer=SmtpMailer(config) if config is not None else None,
-            build_message=build,
-            clock=lambda: self.clock(),
-            public_base_url=self.settings.public_base_url,
-            unavailable_reason=unavailable,
-        )
+            return build_invoice_email(invoice, pdf_bytes=pdf_bytes, csv_bytes=csv_bytes, links=links,
+                                       settings={}, sender=sender, reply_to=reply_to, templates_dir=templates)
+
+        return DeliveryService(queries=self.queries, invoices=self.invoices, blobs=self.blobs,
+                               downloads=self.downloads, mailer=self.mailer,
+                               build_message=build, clock=self.now, public_base_url=self.settings.public_base_url,
+                               unavailable_reason=unavailable or "email is not configured (SMTP_HOST unset)")
+
+    # -- the monthly run -------------------------------------------------------------------------
+
+    @cached_property
+    def run_context(self) -> RunContext:
+        from billing.services.runs.common import RunContext
+
+        return RunContext(companies=self.companies, runs=self.runs, settings=self.settings,
+                          publisher=_Lazy(lambda: self.publisher),  # the CLI's in-process run never needs Pub/Sub
+                          delivery=self.delivery if self.settings.send_email else None, clock=self.now)
+
+    @cached_property
+    def run_worker(self) -> CompanyWorker:
+        from billing.services.runs.worker import CompanyWorker
+
+        return CompanyWorker(self.run_context, self.issuance, self.finisher, self.queries)
+
+    @cached_property
+    def sequencer(self) -> Sequencer:
+        from billing.services.runs.sequencer import Sequencer
+
+        return Sequencer(self.run_context, self.numbering)
+
+    @cached_property
+    def in_process_runs(self) -> InProcessRuns:
+        from billing.services.runs.in_process import InProcessRuns
+
+        return InProcessRuns(self.run_context, self.run_worker, self.numbering)
+
+    @cached_property
+    def run_fanout(self) -> FanoutService:
+        from billing.services.runs.fanout import FanoutService
+
+        return FanoutService(self.run_context)
+
+    @cached_property
+    def run_trigger(self) -> RunTrigger:
+        from billing.services.runs.fanout import RunTrigger
+
+        return RunTrigger(self.run_context, self.in_process_runs)
+
+    @cached_property
+    def run_status(self) -> RunStatus:
+        from billing.services.runs.status import RunStatus
+
+        return RunStatus(self.runs)
 
 
 class _Lazy:
     """Builds the wrapped adapter on its first use."""
 
-    def __init__(self, factory: Callable[[], Any]):
+    def __init__(self, factory: Callable[[], Publisher]):
         self._factory = factory
 
     def __getattr__(self, name: str) -> Any:

@@ -175,7 +175,7 @@ def test_scheduler_message_bills_every_company_once_through_two_workers(project,
         assert counter_doc["writes"] <= -(-COMPANIES // 100), counter_doc
 
         container = Container(Settings(project=project["project"], bucket=project["bucket"]))
-        status = container.runs_service.status(KEY)
+        status = container.run_status.status(KEY)
         assert status["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": COMPANIES,
                                     "failed": 0}
         assert status["failed"] == [] and status["fanout"]["published"] == COMPANIES

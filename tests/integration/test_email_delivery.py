@@ -12,6 +12,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import emulators
+from billing.domain.period import MonthQuery
 from billing.adapters.smtp_mailer import DeliveryFailed, SmtpConfig, SmtpMailer
 from billing.bootstrap import Container
 from billing.config import Settings
@@ -70,14 +71,14 @@ def make_container(smtp_port, monkeypatch, firestore_emulator, storage_emulator)
     c = Container(settings)
     c.storage.create_bucket(settings.bucket)
     seed_demo(c.firestore, settings)
-    c.issuance.clock = lambda: datetime(2025, 10, 2, tzinfo=timezone.utc)
+    c.clock = lambda: datetime(2025, 10, 2, tzinfo=timezone.utc)
     return c
 
 
 def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", 9, 2025)
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     result = c.delivery.deliver_quietly(invoice)
     assert result["status"] == "sent", result
 
@@ -109,7 +110,7 @@ def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestor
 def test_smtp_down_then_retry_delivers_exactly_once(monkeypatch, firestore_emulator, storage_emulator):
     port = emulators.free_port()  # nobody listens yet
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", 9, 2025)
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     result = c.delivery.deliver_quietly(invoice)
     assert result["status"] == "failed" and "could not reach SMTP server" in result["lastError"]
     stored = c.invoices.get("vysedeck_2025-09")
@@ -135,7 +136,7 @@ def test_rejected_recipient_is_recorded_and_a_fixed_address_is_delivered(smtp_se
     inbox, port = smtp_server
     inbox.refuse.add("accounts@vysedeck.example")
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", 9, 2025)
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     result = c.delivery.deliver_quietly(invoice)
     assert result["status"] == "failed" and "550" in result["lastError"]
     assert c.invoices.get("vysedeck_2025-09")["delivery"]["permanent"] is True
@@ -147,7 +148,7 @@ def test_rejected_recipient_is_recorded_and_a_fixed_address_is_delivered(smtp_se
 def test_company_without_billing_email_is_skipped_with_a_reason(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("dcgpac", 9, 2025)
+    invoice = c.issuance.generate("dcgpac", MonthQuery(9, 2025))
     assert c.delivery.deliver_quietly(invoice) == {"status": "skipped", "reason": "company has no billingEmail"}
     assert c.invoices.get("dcgpac_2025-09")["delivery"]["status"] == "skipped"
     assert inbox.messages == []

@@ -212,7 +212,7 @@ def test_hourly_firings_cover_the_month_end_of_every_timezone():
     from zoneinfo import ZoneInfo
 
     from billing.domain.period import BillingPeriod, last_completed_period
-    from billing.services.runs import EARLIEST_ZONE
+    from billing.services.runs.common import EARLIEST_ZONE
 
     ist = ZoneInfo("Asia/Kolkata")
     firings = [datetime(2025, 11, day, hour, tzinfo=ist) for day in (1, 2) for hour in range(24)]

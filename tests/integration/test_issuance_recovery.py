@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from billing.domain.period import MonthQuery
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.seed import seed_demo
@@ -30,8 +31,7 @@ def container(storage_emulator, firestore_emulator, crash_at: str | None = None)
     c = Container(settings)
     c.storage.create_bucket(settings.bucket)
     seed_demo(c.firestore, settings)
-    service = c.issuance
-    service.clock = lambda: FIXED_NOW
+    c.clock = lambda: FIXED_NOW
     if crash_at:
         arm(c, crash_at)
     return c
@@ -65,7 +65,7 @@ def files(c: Container) -> dict[str, bytes]:
 def reference(storage_emulator, firestore_emulator):
     """An uninterrupted run: its document fields and files."""
     c = container(storage_emulator, firestore_emulator)
-    doc = c.issuance.generate("vysedeck", 9, 2025)
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     return doc, files(c)
 
 
@@ -78,8 +78,8 @@ def test_crash_then_retry_gives_the_uninterrupted_result(storage_emulator, fires
     ref_doc, ref_files = reference
     c = container(storage_emulator, firestore_emulator, crash_at=step)
     with pytest.raises(Crash):
-        c.issuance.generate("vysedeck", 9, 2025)
-    doc = c.issuance.generate("vysedeck", 9, 2025)
+        c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     assert {k: doc[k] for k in STABLE} == {k: ref_doc[k] for k in STABLE}
     assert files(c) == ref_files  # byte-identical PDF and CSV
     assert [d.to_dict()["next"] for d in c.firestore.collection("invoiceCounters").stream()] == [2]
@@ -94,7 +94,7 @@ def test_crash_then_retry_gives_the_uninterrupted_result(storage_emulator, fires
 
 def test_issued_files_are_never_overwritten(storage_emulator, firestore_emulator):
     c = container(storage_emulator, firestore_emulator)
-    doc = c.issuance.generate("vysedeck", 9, 2025)
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     bucket = c.storage.bucket(c.settings.bucket)
     before = {b.name: (b.generation, b.md5_hash) for b in bucket.list_blobs()}
     pdf_path = doc["files"]["pdf"].split("/", 3)[3]
@@ -102,7 +102,7 @@ def test_issued_files_are_never_overwritten(storage_emulator, firestore_emulator
     assert c.blobs.put_create_only(pdf_path, b"%PDF-forged", "application/pdf", "x.pdf") is False
     # ...and re-finishing the invoice (as a confused retry would) rewrites nothing.
     c.invoices.update(doc["invoiceId"], {"status": "issuing"})
-    c.issuance.generate("vysedeck", 9, 2025)
+    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     assert {b.name: (b.generation, b.md5_hash) for b in bucket.list_blobs()} == before
 
 
@@ -113,7 +113,7 @@ def test_csv_rows_add_up_to_the_invoice(storage_emulator, firestore_emulator):
 
     c = container(storage_emulator, firestore_emulator)
     for company in ("vysedeck", "webxpress", "dcgpac"):
-        doc = c.issuance.generate(company, 10, 2025)
+        doc = c.issuance.generate(company, MonthQuery(10, 2025))
         data = files(c)[doc["files"]["csv"].split("/", 3)[3]]
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
         usage_line = doc["lineItems"][0]

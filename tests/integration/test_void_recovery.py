@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from billing.domain.period import MonthQuery
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.seed import seed_demo
@@ -41,7 +42,7 @@ def issued_then_rate_changed(storage_emulator, firestore_emulator) -> Container:
     c = Container(settings, clock=clock)
     c.storage.create_bucket(settings.bucket)
     seed_demo(c.firestore, settings)
-    c.issuance.generate("vysedeck", 9, 2025)
+    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     c.firestore.document("companies/vysedeck").update({"billing.ratePerMinute": 1.5})
     clock.now = VOIDED
     return c

@@ -8,17 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from billing.adapters.csv_export import CallCsvWriter
-from billing.adapters.csv_import import read_billed_calls
 from billing.config import Settings
 from billing.domain.credit_note import time_limit
+from billing.domain.period import MonthQuery
 from billing.domain.rating import CallRecord
 from billing.errors import ConflictError, NotFoundError, ValidationError
 from billing.seed import COMPANIES, SUPPLIER, VYSEDECK_SEPTEMBER
-from billing.services.corrections import CorrectionService
-from billing.services.issuance import IssuanceService
-from billing.services.reconcile import ReconcileService
-from fakes import FakeBlobs, FakeCallLogs, FakeCompanies, FakeCreditNotes, FakeInvoices, FakeSettings
+from fakes import fake_container
 
 ISSUED_AT = datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)
 START = datetime(2025, 9, 1, 4, 30, tzinfo=timezone.utc)
@@ -32,24 +28,13 @@ def calls_for(durations, start=START):
 class World:
     def __init__(self, slices: int = 1):
         self.now = ISSUED_AT
-        self.companies = FakeCompanies(copy.deepcopy(COMPANIES))
-        self.calls = FakeCallLogs({"vysedeck": calls_for(VYSEDECK_SEPTEMBER)})
-        self.invoices = FakeInvoices()
-        self.blobs = FakeBlobs()
-        self.credit_notes = FakeCreditNotes(self.invoices)
-        settings = Settings(read_slices=slices)
-        self.issuance = IssuanceService(
-            companies=self.companies, settings_repo=FakeSettings(SUPPLIER), calls=self.calls,
-            invoices=self.invoices, blobs=self.blobs, csv_writer=CallCsvWriter, settings=settings,
-            render_pdf=lambda doc: f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode(),
-            clock=lambda: self.now)
-        self.corrections = CorrectionService(
-            issuance=self.issuance, invoices=self.invoices, credit_notes=self.credit_notes,
-            settings_repo=FakeSettings(SUPPLIER), blobs=self.blobs,
-            render_credit_note=lambda doc: f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode(),
-            clock=lambda: self.now)
-        self.reconciler = ReconcileService(issuance=self.issuance, calls=self.calls, blobs=self.blobs,
-                                           read_billed=read_billed_calls, settings=settings)
+        c = fake_container(Settings(read_slices=slices), companies=copy.deepcopy(COMPANIES),
+                           calls={"vysedeck": calls_for(VYSEDECK_SEPTEMBER)}, clock=lambda: self.now)
+        self.container = c
+        self.companies, self.calls, self.invoices, self.blobs = c.companies, c.call_logs, c.invoices, c.blobs
+        self.credit_notes = c.credit_notes
+        self.issuance, self.queries, self.preview = c.issuance, c.queries, c.preview
+        self.corrections, self.reconciler = c.corrections, c.reconcile
 
     def state(self):
         return copy.deepcopy((self.invoices.docs, self.invoices.counters, self.credit_notes.docs,
@@ -62,7 +47,7 @@ def body(number, reason="Wrong rate per minute", reissue=True):
 
 def test_void_and_reissue_at_the_new_rate():
     w = World()
-    first = w.issuance.generate("vysedeck", 9, 2025)
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     w.companies.docs["vysedeck"]["billing"]["ratePerMinute"] = 1.5
     w.now = ISSUED_AT + timedelta(days=18)
     out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
@@ -87,16 +72,16 @@ def test_void_and_reissue_at_the_new_rate():
         "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_calls.csv",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_invoice.pdf",
     ]
-    current, history = w.issuance.history("vysedeck", "2025-09")
+    current, history = w.queries.history("vysedeck", "2025-09")
     assert current["invoiceId"] == "vysedeck_2025-09_r1"
     assert [d["status"] for d in history] == ["void", "issued"]
-    assert w.issuance.generate("vysedeck", 9, 2025)["invoiceNumber"] == "VX/25-26/00002"
+    assert w.issuance.generate("vysedeck", MonthQuery(9, 2025))["invoiceNumber"] == "VX/25-26/00002"
     assert w.invoices.counters == {"VX_25-26": 3} and w.credit_notes.counters == {"CN_25-26": 2}
 
 
 def test_a_retried_void_returns_what_the_first_produced():
     w = World()
-    first = w.issuance.generate("vysedeck", 9, 2025)
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
     before = w.state()
     again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reason="other", reissue=False))
@@ -106,7 +91,7 @@ def test_a_retried_void_returns_what_the_first_produced():
 
 def test_concurrent_voids_make_one_credit_note_and_one_reissue():
     w = World()
-    first = w.issuance.generate("vysedeck", 9, 2025)
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     results, errors = [], []
     barrier = threading.Barrier(5)
 
@@ -139,7 +124,7 @@ def test_concurrent_voids_make_one_credit_note_and_one_reissue():
 ])
 def test_refusals_write_nothing(request_body, message):
     w = World()
-    w.issuance.generate("vysedeck", 9, 2025)
+    w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     before = w.state()
     with pytest.raises(ValidationError, match=message):
         w.corrections.void("vysedeck", "2025-09", request_body)
@@ -148,7 +133,7 @@ def test_refusals_write_nothing(request_body, message):
 
 def test_wrong_month_and_unknown_company():
     w = World()
-    first = w.issuance.generate("vysedeck", 9, 2025)
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     with pytest.raises(ValidationError, match="has no invoice"):
         w.corrections.void("vysedeck", "2025-08", body(first["invoiceNumber"]))
     with pytest.raises(NotFoundError):
@@ -160,7 +145,7 @@ def test_the_section_34_time_limit():
     assert time_limit(datetime(2026, 3, 31).date()).isoformat() == "2026-11-30"
     assert time_limit(datetime(2026, 4, 1).date()).isoformat() == "2027-11-30"
     w = World()
-    first = w.issuance.generate("vysedeck", 9, 2025)
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     w.now = datetime(2026, 11, 30, 18, 30, tzinfo=timezone.utc)  # 00:00 on 1 December in India
     before = w.state()
     with pytest.raises(ValidationError, match="only until 2026-11-30"):
@@ -173,15 +158,15 @@ def test_the_section_34_time_limit():
 
 def test_void_without_reissue_then_generate_issues_the_reissue():
     w = World()
-    first = w.issuance.generate("vysedeck", 9, 2025)
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
     assert out["reissued"] is None and out["voided"]["replacedBy"] is None
-    current, history = w.issuance.history("vysedeck", "2025-09")
+    current, history = w.queries.history("vysedeck", "2025-09")
     assert current["status"] == "void" and len(history) == 1
     # The monthly run (which does not ask for reissues) must not undo an operator's void:
-    assert w.issuance.generate("vysedeck", 9, 2025)["status"] == "void"
-    assert w.issuance.draft("vysedeck", 9, 2025)["status"] == "void"
-    reissued = w.issuance.generate("vysedeck", 9, 2025, reissue_void=True)
+    assert w.issuance.generate("vysedeck", MonthQuery(9, 2025))["status"] == "void"
+    assert w.issuance.draft("vysedeck", MonthQuery(9, 2025))["status"] == "void"
+    reissued = w.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True)
     assert reissued["invoiceId"] == "vysedeck_2025-09_r1" and reissued["invoiceNumber"] == "VX/25-26/00002"
     assert w.invoices.get("vysedeck_2025-09")["replacedBy"] == "vysedeck_2025-09_r1"
     # The reissue can be voided too: a second credit note, a third invoice.
@@ -189,7 +174,7 @@ def test_void_without_reissue_then_generate_issues_the_reissue():
     assert out["creditNote"]["creditNoteNumber"] == "CN/25-26/00002"
     assert out["creditNote"]["creditNoteId"] == "vysedeck_2025-09_r1_cn"
     assert out["reissued"]["invoiceId"] == "vysedeck_2025-09_r2"
-    assert [d["invoiceNumber"] for d in w.issuance.history("vysedeck", "2025-09")[1]] == [
+    assert [d["invoiceNumber"] for d in w.queries.history("vysedeck", "2025-09")[1]] == [
         "VX/25-26/00001", "VX/25-26/00002", "VX/25-26/00003"]
     with pytest.raises(ValidationError):  # void again by an old number: already void -> same answer
         w.corrections.void("vysedeck", "2025-09", {"invoiceNumber": "VX/25-26/00001"})
@@ -199,8 +184,8 @@ def test_void_without_reissue_then_generate_issues_the_reissue():
 
 def test_an_invoice_being_issued_cannot_be_voided():
     w = World()
-    draft = w.issuance.draft("vysedeck", 9, 2025)
-    w.issuance.number([draft["invoiceId"]])
+    draft = w.issuance.draft("vysedeck", MonthQuery(9, 2025))
+    w.container.numbering.number([draft["invoiceId"]])
     with pytest.raises(ConflictError):
         w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001"))
 
@@ -210,23 +195,23 @@ def test_preview_of_the_current_month_equals_the_invoice_issued_after_it_and_wri
     w = World(slices)
     w.now = datetime(2025, 9, 20, 10, 0, tzinfo=timezone.utc)
     before = w.state()
-    preview = w.issuance.preview("vysedeck", 9, 2025)
+    preview = w.preview.preview("vysedeck", MonthQuery(9, 2025))
     assert w.state() == before
     assert preview["status"] == "preview" and preview["monthToDate"] is True
     assert "invoiceNumber" not in preview and "files" not in preview and "invoiceId" not in preview
-    assert w.issuance.preview("vysedeck") == preview  # default: the current month
+    assert w.preview.preview("vysedeck") == preview  # default: the current month
     w.now = ISSUED_AT
-    issued = w.issuance.generate("vysedeck", 9, 2025)
+    issued = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     for key in ("usageData", "lineItems", "subtotal", "gstAmount", "totalAmount", "taxBreakdown", "amountsPaise",
                 "anomalies", "billingPeriod", "recipient", "supplier"):
         assert preview[key] == issued[key], key
     with pytest.raises(ValidationError, match="has not started"):
-        w.issuance.preview("vysedeck", 11, 2025)
+        w.preview.preview("vysedeck", MonthQuery(11, 2025))
 
 
 def test_reconcile_reports_added_removed_and_changed_calls():
     w = World()
-    w.issuance.generate("vysedeck", 9, 2025)
+    w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     clean = w.reconciler.reconcile("vysedeck", "2025-09")
     assert (clean["added"], clean["removed"], clean["changed"], clean["drifted"]) == (0, 0, 0, False)
     assert clean["billed"] == clean["current"] and clean["examples"] == []

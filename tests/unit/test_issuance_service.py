@@ -10,13 +10,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from billing.adapters.csv_export import CallCsvWriter
 from billing.config import Settings
+from billing.domain.period import MonthQuery
 from billing.domain.rating import CallRecord
 from billing.errors import ConfigurationError, NotFoundError, ValidationError
 from billing.seed import COMPANIES, SUPPLIER, VYSEDECK_SEPTEMBER
-from billing.services.issuance import IssuanceService
-from fakes import FakeBlobs, FakeCallLogs, FakeCompanies, FakeInvoices, FakeSettings, SlicedCallLogs
+from fakes import FakeCallLogs, SlicedCallLogs, fake_container
 
 NOW = datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)
 
@@ -27,24 +26,18 @@ def calls_for(durations, start=datetime(2025, 9, 1, 4, 30, tzinfo=timezone.utc))
 
 
 def make(source_cls=FakeCallLogs, slices=1, companies=None, supplier=SUPPLIER, calls=None):
-    service = IssuanceService(
-        companies=FakeCompanies(companies or COMPANIES),
-        settings_repo=FakeSettings(supplier),
-        calls=source_cls(calls if calls is not None else {"vysedeck": calls_for(VYSEDECK_SEPTEMBER)}),
-        invoices=FakeInvoices(),
-        blobs=FakeBlobs(),
-        csv_writer=CallCsvWriter,
-        settings=Settings(read_slices=slices),
-        render_pdf=lambda doc: f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode(),
+    """The real services over fakes (the container's `issuance`, `blobs`, `call_logs`, `invoices`)."""
+    return fake_container(
+        Settings(read_slices=slices), companies=companies or COMPANIES, supplier=supplier,
+        call_logs=source_cls(calls if calls is not None else {"vysedeck": calls_for(VYSEDECK_SEPTEMBER)}),
         clock=lambda: NOW,
     )
-    return service
 
 
 @pytest.mark.parametrize("source_cls, slices", [(FakeCallLogs, 1), (SlicedCallLogs, 4), (SlicedCallLogs, 31)])
 def test_seed_example_is_issued_with_files(source_cls, slices):
     svc = make(source_cls, slices)
-    doc = svc.generate("vysedeck", 9, 2025)
+    doc = svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
     assert (doc["subtotal"], doc["gstAmount"], doc["totalAmount"]) == (1524.0, 274.32, 1798.32)
     assert doc["invoiceNumber"] == "VX/25-26/00001" and doc["status"] == "issued"
     # The numbering instant in the supplier's calendar (IST), with its offset, as the old API sent it.
@@ -59,20 +52,20 @@ def test_seed_example_is_issued_with_files(source_cls, slices):
 
 def test_the_same_month_again_returns_the_same_invoice_without_reading_calls():
     svc = make()
-    first = svc.generate("vysedeck", 9, 2025)
-    reads = svc.calls.streams
-    assert svc.generate("vysedeck", "9", "2025") == first
-    assert svc.calls.streams == reads
+    first = svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    reads = svc.call_logs.streams
+    assert svc.issuance.generate("vysedeck", MonthQuery("9", "2025")) == first
+    assert svc.call_logs.streams == reads
     assert svc.invoices.counters == {"VX_25-26": 2}
 
 
 def test_numbers_are_consecutive_across_companies_and_restart_each_financial_year():
     companies = {f"c{i}": {"name": f"C{i}", "billing": {"ratePerMinute": 1}} for i in range(3)}
     svc = make(companies=companies, calls={})
-    assert [svc.generate(f"c{i}", 9, 2025)["invoiceNumber"] for i in range(3)] == [
+    assert [svc.issuance.generate(f"c{i}", MonthQuery(9, 2025))["invoiceNumber"] for i in range(3)] == [
         "VX/25-26/00001", "VX/25-26/00002", "VX/25-26/00003"]
     svc.clock = lambda: datetime(2026, 4, 1, 6, 0, tzinfo=timezone.utc)
-    assert svc.generate("c0", 3, 2026)["invoiceNumber"] == "VX/26-27/00001"
+    assert svc.issuance.generate("c0", MonthQuery(3, 2026))["invoiceNumber"] == "VX/26-27/00001"
 
 
 @pytest.mark.parametrize("company_id, month, year, error", [
@@ -84,7 +77,7 @@ def test_numbers_are_consecutive_across_companies_and_restart_each_financial_yea
 def test_bad_requests_write_nothing(company_id, month, year, error):
     svc = make()
     with pytest.raises(error):
-        svc.generate(company_id, month, year)
+        svc.issuance.generate(company_id, MonthQuery(month, year))
     assert svc.blobs.objects == {} and svc.invoices.docs == {} and svc.invoices.counters == {}
 
 
@@ -96,7 +89,7 @@ def test_bad_requests_write_nothing(company_id, month, year, error):
 def test_misconfigured_supplier_is_a_clear_configuration_error(supplier, fragment):
     svc = make(supplier=supplier)
     with pytest.raises(ConfigurationError) as err:
-        svc.generate("vysedeck", 9, 2025)
+        svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
     assert fragment in err.value.detail
     assert svc.blobs.objects == {} and svc.invoices.docs == {}
 
@@ -121,7 +114,7 @@ def test_csv_always_reconciles_to_the_invoice(ds, policy, rate, included, minimu
     start = datetime(2025, 9, 1, tzinfo=timezone.utc)
     calls = [CallRecord(f"c{i:03d}", start + timedelta(hours=17 * i), d, "completed") for i, d in enumerate(ds)]
     svc = make(SlicedCallLogs, slices, companies=companies, calls={"acme": calls})
-    doc = svc.generate("acme", 9, 2025)
+    doc = svc.issuance.generate("acme", MonthQuery(9, 2025))
     data = svc.blobs.objects["invoices/acme/2025-09/acme_2025-09_calls.csv"].decode()
     rows = list(csv.DictReader(io.StringIO(data)))
     assert len([r for r in rows if r["callId"]]) == doc["usageData"]["totalCalls"] == len(ds)

@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from billing.web import ROUTES
+from billing.entrypoints.http.routes import ROUTES
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "billing"
 

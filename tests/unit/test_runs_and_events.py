@@ -10,16 +10,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cloudevents.http import CloudEvent
 
-from billing.adapters.csv_export import CallCsvWriter
 from billing.config import Settings
-from billing.errors import ConfigurationError, TransientError, ValidationError
-from billing.events import (
+from billing.domain.period import MonthQuery
+from billing.entrypoints.events import (
     handle_company_message, handle_dead_letter, handle_monthly_trigger, handle_sequencer_message,
 )
-from billing.seed import SUPPLIER
-from billing.services.issuance import IssuanceService
-from billing.services.runs import RunService
-from fakes import FakeBlobs, FakeCallLogs, FakeCompanies, FakeInvoices, FakeSettings, MemoryPublisher, MemoryRuns
+from billing.errors import ConfigurationError, TransientError, ValidationError
+from billing.services.runs.messages import CompanyJob, FinishJob, worker_job
+from fakes import MemoryPublisher, fake_container
 
 NOW = datetime(2025, 10, 5, tzinfo=timezone.utc)
 
@@ -41,15 +39,15 @@ class Issuance:
             raise outcome
         return outcome
 
-    def generate(self, company_id, month, year, read_slices=None):
-        doc = self.draft(company_id, month, year)
+    def generate(self, company_id, query, read_slices=None):
+        doc = self.draft(company_id, query)
         if doc["status"] == "draft":
             self._number([company_id])
         return self.finish(self.docs[company_id])
 
-    def draft(self, company_id, month, year, read_slices=None):
+    def draft(self, company_id, query, read_slices=None):
         self._check(company_id)
-        key = f"{year:04d}-{month:02d}"
+        key = f"{int(query.year):04d}-{int(query.month):02d}"
         doc = self.docs.setdefault(company_id, {"companyId": company_id, "invoiceId": f"{company_id}_{key}",
                                                 "status": "draft", "billingPeriod": {"month": key}})
         return dict(doc)
@@ -79,10 +77,17 @@ class Issuance:
 
 
 def service(outcomes, active=None, publisher=None, **settings):
-    companies = FakeCompanies({cid: {"name": cid} for cid in outcomes} | (active or {}))
-    return RunService(companies=companies, runs=MemoryRuns(), issuance=Issuance(outcomes),
-                      settings=Settings(**settings), publisher=publisher or MemoryPublisher(), clock=lambda: NOW,
-                      sleep=lambda seconds: None)
+    """The run's services over fakes, with an issuer by table standing in for issuance."""
+    issuance = Issuance(outcomes)
+    c = fake_container(Settings(**settings), companies={cid: {"name": cid} for cid in outcomes} | (active or {}),
+                       publisher=publisher or MemoryPublisher(), clock=lambda: NOW,
+                       issuance=issuance, finisher=issuance, numbering=issuance, queries=issuance)
+    c.run_context.sleep = lambda seconds: None
+    return c
+
+
+def job(company_id, month, year, run_id=None):
+    return CompanyJob(company_id, month, year, run_id or f"{year:04d}-{month:02d}")
 
 
 def deliver(svc, month=None, year=None):
@@ -93,16 +98,18 @@ def deliver(svc, month=None, year=None):
         svc.publisher.messages.clear()
         for topic, payload, _ in messages:
             if topic == svc.settings.sequencer_topic:
-                svc.sequence(payload.get("runId"))
-            elif payload.get("step") == "finish":
-                svc.finish_company(payload["companyId"], payload["month"], payload["year"], payload["runId"])
+                svc.sequencer.sequence(payload.get("runId"))
             elif payload.get("companyId"):
-                svc.process_company(payload["companyId"], payload["month"], payload["year"], payload["runId"])
+                message = worker_job(payload)
+                if isinstance(message, FinishJob):
+                    svc.run_worker.finish_company(message)
+                else:
+                    svc.run_worker.process_company(message)
 
 
 def test_start_run_fans_out_to_active_companies_only_and_records_them_pending():
     svc = service({"a": "N1", "b": "N2"}, active={"z": {"name": "z", "active": False}})
-    result = svc.start_run(None, None)
+    result = svc.run_fanout.start_run(MonthQuery())
     assert (result["period"], result["published"], result["companies"]) == ("2025-09", 2, 2)
     assert [(t, p["companyId"], p["month"], p["year"]) for t, p, _ in svc.publisher.messages] == [
         ("billing-company-invoice", "a", 9, 2025), ("billing-company-invoice", "b", 9, 2025)]
@@ -114,11 +121,11 @@ def test_start_run_fans_out_to_active_companies_only_and_records_them_pending():
 def test_permanent_failure_is_recorded_transient_failure_raises():
     svc = service({"ok": "N1", "bad": ConfigurationError("billing.ratePerMinute is required"),
                    "flaky": TransientError("Firestore unavailable")})
-    assert svc.process_company("ok", 9, 2025, batched=False)["state"] == "done"
-    assert svc.process_company("bad", 9, 2025) == {
+    assert svc.run_worker.process_company(job("ok", 9, 2025), batched=False)["state"] == "done"
+    assert svc.run_worker.process_company(job("bad", 9, 2025)) == {
         "companyId": "bad", "state": "failed", "error": "billing.ratePerMinute is required"}
     with pytest.raises(TransientError):
-        svc.process_company("flaky", 9, 2025)
+        svc.run_worker.process_company(job("flaky", 9, 2025))
     assert svc.runs.state_of("2025-09") == {"ok": "done", "bad": "failed", "flaky": "retrying"}
     assert svc.runs.company("2025-09", "ok")["invoiceNumber"] == "N1"
     assert svc.runs.company("2025-09", "bad")["errorType"] == "ConfigurationError"
@@ -127,14 +134,14 @@ def test_permanent_failure_is_recorded_transient_failure_raises():
 def test_run_in_process_reports_every_company_and_a_rerun_bills_only_the_rest():
     svc = service({"a": "N1", "b": ConfigurationError("no rate"), "c": RuntimeError("boom")})
     seen = []
-    outcome = svc.run_in_process(9, 2025, concurrency=2, on_progress=seen.append)
+    outcome = svc.in_process_runs.run_in_process(MonthQuery(9, 2025), concurrency=2, on_progress=seen.append)
     assert outcome.done == {"a": "N1"}
     assert outcome.failed == {"b": "no rate", "c": "RuntimeError: boom"}
     assert not outcome.ok and len(seen) == 3
     assert svc.runs.state_of("2025-09") == {"a": "done", "b": "failed", "c": "failed"}
 
     svc.issuance.outcomes.update({"b": "N2", "c": "N3"})
-    again = svc.run_in_process(9, 2025)
+    again = svc.in_process_runs.run_in_process(MonthQuery(9, 2025))
     assert again.ok and again.done == {"a": "N1", "b": "N2", "c": "N3"} and again.earlier == {"a"}
     assert sorted(svc.issuance.issued) == ["a", "b", "c"]  # a was not issued again
     assert svc.runs.state_of("2025-09") == {"a": "done", "b": "done", "c": "done"}
@@ -142,11 +149,11 @@ def test_run_in_process_reports_every_company_and_a_rerun_bills_only_the_rest():
 
 def test_a_rerun_publishes_only_the_companies_not_done():
     svc = service({"a": "N1", "b": ConfigurationError("no rate"), "c": "N3"})
-    svc.start_run(9, 2025)
+    svc.run_fanout.start_run(MonthQuery(9, 2025))
     svc.publisher.messages = [m for m in svc.publisher.messages if m[1]["companyId"] != "c"]  # c still in flight
     deliver(svc)
     assert svc.runs.state_of("2025-09") == {"a": "done", "b": "failed", "c": "pending"}
-    svc.start_run(9, 2025)  # another firing: failed b is replayed, recently published c is not doubled
+    svc.run_fanout.start_run(MonthQuery(9, 2025))  # another firing: failed b is replayed, recently published c is not doubled
     assert svc.publisher.companies() == ["b"]
 
 
@@ -155,20 +162,20 @@ def test_a_fan_out_stopped_halfway_resumes_at_its_cursor():
     svc = service({cid: f"N{cid}" for cid in ids}, publisher=MemoryPublisher(fail_after_batches=2),
                   run_fanout_chunk=3)
     with pytest.raises(KeyboardInterrupt):
-        svc.start_run(9, 2025, fanout_id="event-1")
+        svc.run_fanout.start_run(MonthQuery(9, 2025), fanout_id="event-1")
     fanout = svc.runs.summary("2025-09")["fanout"]
     assert (fanout["finished"], fanout["position"], fanout["cursor"]) == (False, 3, "c02")
     first = svc.publisher.companies()
     assert first == ids[:6]  # the second chunk was handed over but never confirmed
 
     svc.publisher = MemoryPublisher()
-    result = svc.start_run(9, 2025, fanout_id="event-1")  # Pub/Sub redelivers the same event
+    result = svc.run_fanout.start_run(MonthQuery(9, 2025), fanout_id="event-1")  # Pub/Sub redelivers the same event
     assert svc.publisher.companies() == ids[3:]
     assert (result["resumedFrom"], result["published"]) == (3, 10)
     assert svc.runs.summary("2025-09")["fanout"]["finished"] is True
 
     svc.publisher = MemoryPublisher()
-    assert svc.start_run(9, 2025, fanout_id="event-1")["status"] == "already fanned out"
+    assert svc.run_fanout.start_run(MonthQuery(9, 2025), fanout_id="event-1")["status"] == "already fanned out"
     assert svc.publisher.companies() == []
 
 
@@ -185,15 +192,11 @@ def test_every_timezone_is_billed_once_its_month_has_ended_and_none_is_failed_fo
     companies = {cid: {"name": cid, "billing": {"ratePerMinute": 2, "maintenanceFee": 100, "timezone": tz}}
                  for cid, tz in zones.items()}
     clock = Clock(datetime(2025, 11, 1, 2, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))))
-    runs, invoices = MemoryRuns(), FakeInvoices()
-    issuance = IssuanceService(companies=FakeCompanies(companies), settings_repo=FakeSettings(SUPPLIER),
-                               calls=FakeCallLogs({}), invoices=invoices, blobs=FakeBlobs(), settings=Settings(),
-                               csv_writer=CallCsvWriter, render_pdf=lambda doc: b"PDF", clock=clock)
-    svc = RunService(companies=FakeCompanies(companies), runs=runs, issuance=issuance, settings=Settings(),
-                     publisher=MemoryPublisher(), clock=clock)
+    svc = fake_container(companies=companies, calls={}, clock=clock, render_pdf=lambda doc: b"PDF")
+    runs, invoices = svc.runs, svc.invoices
 
     def fire():
-        result = svc.start_run(None, None, fanout_id=f"firing-{clock.now.isoformat()}")
+        result = svc.run_fanout.start_run(MonthQuery(), fanout_id=f"firing-{clock.now.isoformat()}")
         published = svc.publisher.companies()
         deliver(svc)
         assert runs.counts("2025-10", ["failed"]) == {"failed": 0}
@@ -203,7 +206,7 @@ def test_every_timezone_is_billed_once_its_month_has_ended_and_none_is_failed_fo
     assert runs.state_of("2025-10") == {"akl": "done", "kol": "done", "utc": "waiting", "lax": "waiting"}
     assert "ends 2025-11-01T00:00:00-07:00 in America/Los_Angeles" in runs.company("2025-10", "lax")["reason"]
     # A worker handed a company too early (a stale or manual message) records waiting, not failed.
-    assert svc.process_company("lax", 10, 2025)["state"] == "waiting"
+    assert svc.run_worker.process_company(job("lax", 10, 2025))["state"] == "waiting"
 
     clock.now = datetime(2025, 11, 1, 0, 30, tzinfo=timezone.utc)  # 06:00 IST
     assert fire() == ("2025-10", ["utc"])
@@ -224,20 +227,20 @@ def test_every_timezone_is_billed_once_its_month_has_ended_and_none_is_failed_fo
 def test_a_firing_without_a_month_bills_the_latest_month_ended_anywhere(now, period):
     svc = service({"a": "N1"})
     svc.clock = lambda: now
-    assert svc.period().key == period
+    assert svc.run_context.period(MonthQuery()).key == period
 
 
 def test_a_named_month_that_has_ended_nowhere_is_refused():
     svc = service({"a": "N1"})
     with pytest.raises(ValidationError, match="has not ended"):
-        svc.start_run(10, 2025)
+        svc.run_fanout.start_run(MonthQuery(10, 2025))
     assert svc.runs.summaries == {}
 
 
 def test_status_counts_every_state_and_pages_the_failed_companies():
     svc = service({f"f{i}": ConfigurationError(f"bad {i}") for i in range(5)} | {"ok": "N1"})
-    svc.run_in_process(9, 2025)
-    first = svc.status("2025-09", page_size="2")
+    svc.in_process_runs.run_in_process(MonthQuery(9, 2025))
+    first = svc.run_status.status("2025-09", page_size="2")
     assert first["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": 1, "failed": 5}
     assert first["total"] == 6
     assert [(f["companyId"], f["error"], f["errorType"]) for f in first["failed"]] == [
@@ -245,19 +248,19 @@ def test_status_counts_every_state_and_pages_the_failed_companies():
     pages = [first["failed"]]
     token = first["nextPageToken"]
     while token:
-        page = svc.status("2025-09", page_size="2", page_token=token)
+        page = svc.run_status.status("2025-09", page_size="2", page_token=token)
         pages.append(page["failed"])
         token = page["nextPageToken"]
     assert [[f["companyId"] for f in p] for p in pages] == [["f0", "f1"], ["f2", "f3"], ["f4"]]
     with pytest.raises(ValidationError):
-        svc.status("2025-09", page_size="0")
+        svc.run_status.status("2025-09", page_size="0")
     with pytest.raises(ValidationError):
-        svc.status("2025-09", page_token="../x")
+        svc.run_status.status("2025-09", page_token="../x")
 
 
 def test_request_run_pubsub_mode_publishes_one_trigger_message():
     svc = service({"a": "N1"})
-    result = svc.request_run(9, 2025)
+    result = svc.run_trigger.request_run(MonthQuery(9, 2025))
     assert result["status"] == "requested" and result["period"] == "2025-09"
     assert [(t, p) for t, p, _ in svc.publisher.messages] == [
         ("billing-monthly-trigger", {"month": 9, "year": 2025, "trigger": "http"})]
@@ -268,13 +271,13 @@ def test_request_run_pubsub_mode_publishes_one_trigger_message():
     svc.publisher = MemoryPublisher(fail_after_batches=None)
     svc.publisher.publish = lambda *args: (_ for _ in ()).throw(TransientError("topic missing"))
     with pytest.raises(TransientError):
-        svc.request_run(8, 2025)
+        svc.run_trigger.request_run(MonthQuery(8, 2025))
     assert "2025-08" not in svc.runs.summaries  # publishing failed: nothing written
 
 
 def test_request_run_in_process_mode_bills_in_the_background():
     svc = service({"a": "N1", "b": "N2"}, run_mode="in-process")
-    assert svc.request_run()["status"] == "started"
+    assert svc.run_trigger.request_run()["status"] == "started"
     deadline = time.monotonic() + 10
     while svc.runs.state_of("2025-09") != {"a": "done", "b": "done"}:
         assert time.monotonic() < deadline
@@ -284,8 +287,10 @@ def test_request_run_in_process_mode_bills_in_the_background():
 
 
 class Container:
+    """What the event handlers use of the container, with the event age limit set."""
+
     def __init__(self, svc, max_age=3600):
-        self.runs_service = svc
+        self.run_fanout, self.run_worker, self.sequencer = svc.run_fanout, svc.run_worker, svc.sequencer
         self.settings = Settings(max_event_age_seconds=max_age)
 
 
@@ -336,7 +341,7 @@ def test_events_older_than_the_limit_are_dropped_and_the_company_marked(caplog):
 
 def test_a_dead_lettered_message_marks_its_company_failed_with_the_reason():
     svc = service({"a": "N1", "b": "N2"})
-    svc.process_company("b", 9, 2025, batched=False)
+    svc.run_worker.process_company(job("b", 9, 2025), batched=False)
     attrs = {"CloudPubSubDeadLetterSourceDeliveryCount": "10",
              "CloudPubSubDeadLetterSourceSubscription": "projects/p/subscriptions/worker"}
     for cid in ("a", "b"):
@@ -381,12 +386,12 @@ def test_a_run_numbers_its_invoices_in_batches_not_one_transaction_each():
     """Workers draft, the sequencer numbers the drafts in batches and hands them back to finish."""
     ids = [f"c{i:03d}" for i in range(250)]
     svc = service({cid: f"N{cid}" for cid in ids}, numbering_batch=100)
-    svc.start_run(9, 2025)
+    svc.run_fanout.start_run(MonthQuery(9, 2025))
     deliver(svc)
     assert svc.runs.state_of("2025-09") == {cid: "done" for cid in ids}
     assert sorted(svc.issuance.issued) == ids
     assert svc.issuance.batches == 3  # ceil(250 / 100) counter transactions, not 250
 
     in_process = service({cid: f"N{cid}" for cid in ids}, numbering_batch=100)
-    assert in_process.run_in_process(9, 2025, concurrency=4).ok
+    assert in_process.in_process_runs.run_in_process(MonthQuery(9, 2025), concurrency=4).ok
     assert in_process.issuance.batches == 3

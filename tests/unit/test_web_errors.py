@@ -5,7 +5,7 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from billing.config import Settings
-from billing.web import UNEXPECTED, BillingApi
+from billing.entrypoints.http import UNEXPECTED, BillingApi
 
 
 class Boom:

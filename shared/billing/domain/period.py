@@ -51,7 +51,7 @@ class BillingPeriod:
 
     @property
     def key(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+        return period_key(self.year, self.month)
 
     @property
     def start_date(self) -> str:
@@ -98,6 +98,11 @@ class BillingPeriod:
         if not match:
             raise ValidationError(f"period must look like YYYY-MM, got {key!r}")
         return cls(int(match.group(1)), int(match.group(2)), tz)
+
+
+def period_key(year: int, month: int) -> str:
+    """A month's key, YYYY-MM (run ids, document ids, paths)."""
+    return f"{year:04d}-{month:02d}"
 
 
 def last_completed_period(now: datetime, tz: str) -> BillingPeriod:
@@ -158,3 +163,57 @@ def parse_period(month: object, year: object, tz: str, now: datetime) -> Billing
             "only completed months can be invoiced"
         )
     return period
+
+
+def _month_number(value: object, name: str, pattern: str) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.fullmatch(pattern, text):
+        raise ValidationError(f"{name} must be {'an integer 1-12' if name == 'month' else 'a four-digit year'}, "
+                              f"got {value!r}")
+    return int(text)
+
+
+def preview_period(month: object, year: object, tz: str, now: datetime) -> BillingPeriod:
+    """The month to preview: the one named (ended, or the current one: month to date), default the
+    current month in the company's timezone; a month that has not started is refused."""
+    local = now.astimezone(zone(tz))
+    if month in (None, "") and year in (None, ""):
+        return BillingPeriod(local.year, local.month, tz)
+    if month in (None, "") or year in (None, ""):
+        raise ValidationError("give both month and year, or neither (for the current month to date)")
+    m = _month_number(month, "month", r"[0-9]{1,2}")
+    y = _month_number(year, "year", r"[0-9]{4}")
+    if not 1 <= m <= 12:
+        raise ValidationError(f"month must be an integer 1-12, got {month!r}")
+    if y < MIN_YEAR:
+        raise ValidationError(f"year must be {MIN_YEAR} or later, got {year!r}")
+    if (y, m) > (local.year, local.month):
+        raise ValidationError(f"{period_key(y, m)} has not started yet in {tz}; a preview covers the current "
+                              "month to date or an earlier month")
+    return BillingPeriod(y, m, tz)
+
+
+MonthValue = str | int | None
+
+
+@dataclass(frozen=True)
+class MonthQuery:
+    """The month a request names (?month=&year=, CLI flags, a scheduler message), or none: the
+    default month. Which month that is, and whether it may be billed yet, depends on the timezone
+    (the company's, or the earliest one for a run) and the clock, so it resolves to a BillingPeriod
+    where those are known; the values are checked there, with the same messages as ever."""
+
+    month: MonthValue = None
+    year: MonthValue = None
+
+    def ended(self, tz: str, now: datetime) -> BillingPeriod:
+        """The named month, which must have ended in tz; default the last one ended there."""
+        return parse_period(self.month, self.year, tz, now)
+
+    def to_date(self, tz: str, now: datetime) -> BillingPeriod:
+        """The named month, which must have started in tz; default the current one there."""
+        return preview_period(self.month, self.year, tz, now)
+
+    @classmethod
+    def of(cls, period: BillingPeriod) -> "MonthQuery":
+        return cls(period.month, period.year)

@@ -16,7 +16,6 @@ complete what is missing: one credit note, one reissue, the same numbers and fil
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import date
 from typing import Any
@@ -28,7 +27,9 @@ from billing.domain.period import BillingPeriod, invoice_date
 from billing.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository
 from billing.services.downloads import Download
-from billing.services.issuance import IssuanceService
+from billing.services.issuance.finish import store_pdf_and_mark_issued
+from billing.services.issuance.issue import IssuanceService
+from billing.services.queries import InvoiceQueries
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
@@ -41,6 +42,7 @@ class CorrectionService:
         self,
         *,
         issuance: IssuanceService,
+        queries: InvoiceQueries,
         invoices: InvoiceRepository,
         credit_notes: CreditNoteRepository,
         settings_repo: SettingsRepository,
@@ -49,6 +51,7 @@ class CorrectionService:
         clock: Clock,
     ):
         self.issuance = issuance
+        self.queries = queries
         self.invoices = invoices
         self.credit_notes = credit_notes
         self.settings_repo = settings_repo
@@ -61,18 +64,7 @@ class CorrectionService:
     def void(self, company_id: str, period_key: str, body: object) -> dict[str, Any]:
         """{"voided": invoice, "creditNote": credit note, "reissued": invoice or None}."""
         number, reason, reissue = cn_rules.validate_void_request(body)
-        validate_company_id(company_id)
-        BillingPeriod.from_key(period_key)
-        if self.issuance.companies.get(company_id) is None:
-            raise NotFoundError(f"Company '{company_id}' not found")
-        docs = self.issuance.month_invoices(company_id, period_key)
-        target = next((d for d in docs if d.get("invoiceNumber") == number), None)
-        if target is None:
-            known = ", ".join(str(d.get("invoiceNumber")) for d in docs if d.get("invoiceNumber"))
-            raise ValidationError(
-                f"{number!r} is not an invoice of company '{company_id}' for {period_key}"
-                + (f" (its invoices: {known})" if known else " (it has no invoice)")
-            )
+        target = self._target(company_id, period_key, number)
         if target.get("status") == "void":
             return self._complete(target)  # a retried request: what its void produced
         if target.get("status") != "issued":
@@ -104,6 +96,21 @@ class CorrectionService:
                 "invoiceId": inv_id, "creditNoteNumber": note.get("creditNoteNumber"), "reissue": reissue_id}})
         return self._complete(invoice)
 
+    def _target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
+        """The month's invoice with this number (Validation / NotFound errors)."""
+        validate_company_id(company_id)
+        BillingPeriod.from_key(period_key)
+        self.queries.require_company(company_id)
+        docs = self.queries.month_invoices(company_id, period_key)
+        target = next((d for d in docs if d.get("invoiceNumber") == number), None)
+        if target is None:
+            known = ", ".join(str(d.get("invoiceNumber")) for d in docs if d.get("invoiceNumber"))
+            raise ValidationError(
+                f"{number!r} is not an invoice of company '{company_id}' for {period_key}"
+                + (f" (its invoices: {known})" if known else " (it has no invoice)")
+            )
+        return target
+
     def _complete(self, invoice: dict[str, Any]) -> dict[str, Any]:
         """Finish what a void started (the credit note's PDF, the reissue), from the documents alone."""
         voided_by = invoice.get("voidedBy") or {}
@@ -125,22 +132,15 @@ class CorrectionService:
             return note
         cn_id = str(note["creditNoteId"])
         path = cn_rules.pdf_path(note["companyId"], note["billingPeriod"]["month"], cn_id)
-        pdf = self.render_credit_note(note)
-        if not self.blobs.put_create_only(path, pdf, PDF, cn_rules.download_name(note)):
-            log.info("credit note PDF already stored; kept as it is", extra={"json_fields": {"creditNoteId": cn_id}})
-        return self.credit_notes.mark_issued(cn_id, {
-            "status": "issued",
-            "issuedAt": self.clock().isoformat(timespec="milliseconds"),
-            "files.pdfMd5": hashlib.md5(pdf).hexdigest(),
-        })
+        return store_pdf_and_mark_issued(self.blobs, self.clock, cn_id, path, self.render_credit_note(note),
+                                         cn_rules.download_name(note), self.credit_notes.mark_issued,
+                                         "credit note", "creditNoteId")
 
     # -- reading -------------------------------------------------------------------------------
 
     def list(self, company_id: str) -> list[dict[str, Any]]:
         """The company's credit notes, oldest first."""
-        validate_company_id(company_id)
-        if self.issuance.companies.get(company_id) is None:
-            raise NotFoundError(f"Company '{company_id}' not found")
+        self.queries.require_company(company_id)
         return self.credit_notes.list_for_company(company_id)
 
     def get(self, company_id: str, credit_note_id: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES, document_file_paths
 from billing.errors import BillingError, ConfigurationError, ConflictError, ValidationError
 from billing.ports import BlobStore, Clock, InvoiceEmailBuilder, InvoiceRepository, Mailer
 from billing.services.downloads import DownloadService
-from billing.services.issuance import IssuanceService
+from billing.services.queries import InvoiceQueries
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class DeliveryService:
     def __init__(
         self,
         *,
-        issuance: IssuanceService,
+        queries: InvoiceQueries,
         invoices: InvoiceRepository,
         blobs: BlobStore,
         downloads: DownloadService,
@@ -43,7 +43,7 @@ class DeliveryService:
         public_base_url: str = "",
         unavailable_reason: str = "email is not configured (SMTP_HOST unset)",
     ):
-        self.issuance = issuance
+        self.queries = queries
         self.invoices = invoices
         self.blobs = blobs
         self.downloads = downloads
@@ -55,7 +55,7 @@ class DeliveryService:
 
     def send(self, company_id: str, period_key: str, force: bool = False) -> dict[str, Any]:
         """Send the issued invoice's email; with force, also when it was sent before."""
-        invoice = self.issuance.get(company_id, period_key)
+        invoice = self.queries.get(company_id, period_key)
         return self._deliver(invoice, force=force, raise_errors=True)
 
     def deliver_quietly(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +89,12 @@ class DeliveryService:
             current = (self.invoices.get(inv_id) or {}).get("delivery", {})
             return {**current, "note": "already sent or being sent; not sent again"}
 
-        attempts = int(claimed.get("attempts", 0))
+        return self._send(invoice, inv_id, int(claimed.get("attempts", 0)), recipient, raise_errors)
+
+    def _send(self, invoice: Mapping[str, Any], inv_id: str, attempts: int, recipient: str,
+              raise_errors: bool) -> dict[str, Any]:
+        """Build and send the claimed email; record the outcome on the invoice (the claim released)."""
+        assert self.mailer is not None  # checked before claiming
         paths = document_file_paths(invoice)
         try:
             pdf = self.blobs.read(paths["pdf"])
@@ -99,19 +104,7 @@ class DeliveryService:
             message = self.build_message(invoice, pdf, csv_bytes, links)
             message_id = self.mailer.send(message)
         except Exception as exc:  # recorded, and the claim released, whatever went wrong
-            detail = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
-            fields = {
-                "delivery.status": "failed",
-                "delivery.attempts": attempts,
-                "delivery.lastError": detail,
-                # a bad address or template will not fix itself on retry
-                "delivery.permanent": bool(getattr(exc, "permanent", isinstance(exc, (ConfigurationError, ValidationError)))),
-                "delivery.updatedAt": self.clock().isoformat(),
-                "delivery.claim": None,
-            }
-            self.invoices.update(inv_id, fields)
-            log.warning(f"invoice email failed: {detail}", extra={"json_fields": {
-                "invoiceId": inv_id, "attempts": attempts}})
+            detail = self._record_failure(inv_id, attempts, exc)
             if raise_errors:
                 raise
             return {"status": "failed", "attempts": attempts, "lastError": detail}
@@ -127,4 +120,19 @@ class DeliveryService:
         self.invoices.update(inv_id, fields)
         log.info("invoice emailed", extra={"json_fields": {"invoiceId": inv_id, "messageId": message_id}})
         return {"status": "sent", "attempts": attempts, "messageId": message_id, "to": recipient}
+
+    def _record_failure(self, inv_id: str, attempts: int, exc: Exception) -> str:
+        detail = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
+        fields = {
+            "delivery.status": "failed",
+            "delivery.attempts": attempts,
+            "delivery.lastError": detail,
+            # a bad address or template will not fix itself on retry
+            "delivery.permanent": bool(getattr(exc, "permanent", isinstance(exc, (ConfigurationError, ValidationError)))),
+            "delivery.updatedAt": self.clock().isoformat(),
+            "delivery.claim": None,
+        }
+        self.invoices.update(inv_id, fields)
+        log.warning(f"invoice email failed: {detail}", extra={"json_fields": {"invoiceId": inv_id, "attempts": attempts}})
+        return detail
 

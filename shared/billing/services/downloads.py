@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from billing.domain.invoice import FILE_KINDS, document_file_paths, download_name
 from billing.errors import ForbiddenError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock
-from billing.services.issuance import IssuanceService
+from billing.services.queries import InvoiceQueries
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,9 @@ class Download:
 class DownloadService:
     """Links for responses and emails, and the files behind the download routes."""
 
-    def __init__(self, *, issuance: IssuanceService, blobs: BlobStore, clock: Clock,
+    def __init__(self, *, queries: InvoiceQueries, blobs: BlobStore, clock: Clock,
                  signing_key: str = "", link_ttl_seconds: int = 7 * 24 * 3600):
-        self.issuance = issuance
+        self.queries = queries
         self.blobs = blobs
         self.clock = clock
         self._key = signing_key.encode()
@@ -77,7 +77,7 @@ class DownloadService:
         """The month's current invoice's PDF or CSV: a signed-URL redirect, or its bytes streamed."""
         if kind not in FILE_KINDS:
             raise NotFoundError(f"unknown file kind {kind!r}; expected pdf or csv")
-        doc = self.issuance.issued(company_id, period_key)
+        doc = self.queries.issued(company_id, period_key)
         path = document_file_paths(doc)[kind]
         name = download_name(doc, kind)
         url = self.blobs.signed_url(path, name)

@@ -19,7 +19,7 @@ from billing.domain.rating import Tariff, UsageAccumulator
 from billing.domain.reconcile import MAX_EXAMPLES, compare_calls
 from billing.domain.totals import compute_totals
 from billing.ports import BilledCallReader, BlobStore, CallLogSource
-from billing.services.issuance import IssuanceService
+from billing.services.queries import InvoiceQueries
 
 
 def _figures(calls: int, minutes: Decimal, charges: Decimal) -> dict[str, Any]:
@@ -29,9 +29,9 @@ def _figures(calls: int, minutes: Decimal, charges: Decimal) -> dict[str, Any]:
 class ReconcileService:
     """reconcile(company, month): what changed in the month's calls since its current invoice."""
 
-    def __init__(self, *, issuance: IssuanceService, calls: CallLogSource, blobs: BlobStore,
+    def __init__(self, *, queries: InvoiceQueries, calls: CallLogSource, blobs: BlobStore,
                  read_billed: BilledCallReader, settings: Settings):
-        self.issuance = issuance
+        self.queries = queries
         self.calls = calls
         self.blobs = blobs
         self.read_billed = read_billed
@@ -39,7 +39,7 @@ class ReconcileService:
 
     def reconcile(self, company_id: str, period_key: str, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
         """The month's current invoice (issued, or void: its CSV stays) compared with the calls now."""
-        return self.reconcile_invoice(self.issuance.issued(company_id, period_key), max_examples)
+        return self.reconcile_invoice(self.queries.issued(company_id, period_key), max_examples)
 
     def reconcile_invoice(self, invoice: dict[str, Any], max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
         company_id = str(invoice["companyId"])

@@ -6,9 +6,13 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from billing.domain.period import MonthQuery, period_key
 from billing.errors import BillingError
+
+if TYPE_CHECKING:
+    from billing.bootstrap import Container
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     container = Container()
     try:
         if args.command == "generate":
-            doc = container.issuance.generate(args.company, args.month, args.year)
+            doc = container.issuance.generate(args.company, MonthQuery(args.month, args.year))
             print(json.dumps(doc, indent=2, default=str, ensure_ascii=False))
             return 0
         if args.command == "run":
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reconcile":
             return _reconcile(container, args)
         if args.command == "gstr1":
-            text = json.dumps(container.gst_returns.gstr1(f"{args.year:04d}-{args.month:02d}"), indent=2,
+            text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)), indent=2,
                               ensure_ascii=False)
             if args.out:
                 with open(args.out, "w", encoding="utf-8") as out:
@@ -91,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
-def _run(container: Any, args: argparse.Namespace) -> int:
+def _run(container: Container, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     bar = tqdm(unit="company", disable=args.no_progress, file=sys.stderr)
@@ -100,7 +104,7 @@ def _run(container: Any, args: argparse.Namespace) -> int:
         bar.update(1)
         bar.set_postfix_str(f"{result['companyId']}: {result['state']}")
 
-    outcome = container.runs_service.run_in_process(args.month, args.year, args.concurrency, progress)
+    outcome = container.in_process_runs.run_in_process(MonthQuery(args.month, args.year), args.concurrency, progress)
     bar.close()
     earlier = f" ({len(outcome.earlier)} in an earlier run)" if outcome.earlier else ""
     print(f"billing run {outcome.period}: {len(outcome.done)} invoiced{earlier}, {len(outcome.failed)} failed, "
@@ -114,7 +118,7 @@ def _run(container: Any, args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
-def _reconcile(container: Any, args: argparse.Namespace) -> int:
+def _reconcile(container: Container, args: argparse.Namespace) -> int:
     """One line per company whose month's calls differ from its current invoice; 1 when any did."""
     from billing.domain.period import BillingPeriod
     from billing.errors import NotFoundError
@@ -124,7 +128,7 @@ def _reconcile(container: Any, args: argparse.Namespace) -> int:
     drifted = checked = 0
     for company in companies:
         try:
-            invoice = container.issuance.get(company, period)
+            invoice = container.queries.get(company, period)
         except NotFoundError:
             if args.company:
                 raise

@@ -11,7 +11,10 @@ from typing import Any, Mapping, Protocol
 
 from billing.config import Settings
 from billing.errors import BillingError, TransientError
-from billing.services.runs import RunService
+from billing.services.runs.fanout import FanoutService
+from billing.services.runs.messages import FinishJob, MonthlyTrigger, SequencerWake, WorkerJob, worker_job
+from billing.services.runs.sequencer import Sequencer
+from billing.services.runs.worker import CompanyWorker
 
 log = logging.getLogger("billing.events")
 
@@ -21,8 +24,17 @@ DEAD_LETTER_SUBSCRIPTION = "CloudPubSubDeadLetterSourceSubscription"
 
 
 class EventContainer(Protocol):
-    settings: Settings
-    runs_service: RunService
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def run_fanout(self) -> FanoutService: ...
+
+    @property
+    def run_worker(self) -> CompanyWorker: ...
+
+    @property
+    def sequencer(self) -> Sequencer: ...
 
 
 def decode_message(cloud_event: Any) -> dict[str, Any]:
@@ -79,10 +91,8 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
     if _too_old(cloud_event, container):
         return  # the next hourly firing runs the month again
     try:
-        payload = decode_message(cloud_event)
-        container.runs_service.start_run(payload.get("month"), payload.get("year"),
-                                         trigger=str(payload.get("trigger") or "scheduler"),
-                                         fanout_id=str(cloud_event["id"]))
+        trigger = MonthlyTrigger.from_payload(decode_message(cloud_event))
+        container.run_fanout.start_run(trigger.query, trigger=trigger.trigger, fanout_id=str(cloud_event["id"]))
     except (ValueError, BillingError) as exc:
         if isinstance(exc, TransientError):
             raise  # Pub/Sub redelivers; the fan-out resumes at its cursor
@@ -94,33 +104,30 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
 def handle_company_message(cloud_event: Any, container: EventContainer) -> None:
     """One company's invoice; transient failures raise (retry), permanent ones are recorded."""
     try:
-        payload = decode_message(cloud_event)
-        company_id = str(payload["companyId"])
-        month, year = int(payload["month"]), int(payload["year"])
+        job = worker_job(decode_message(cloud_event))
     except (ValueError, KeyError, TypeError) as exc:
         log.error(f"worker message is malformed; acknowledged without retry: {exc}", extra={"json_fields": {
             "eventId": cloud_event["id"], "error": str(exc)}})
         return
     reason = _too_old(cloud_event, container)
     if reason:
-        container.runs_service.record_undelivered(payload, reason, "EventTooOld")
+        container.run_worker.record_undelivered(job, reason, "EventTooOld")
         return
-    if payload.get("step") == "finish":  # the sequencer numbered it: files, email, done
-        container.runs_service.finish_company(company_id, month, year, payload.get("runId"))
+    if isinstance(job, FinishJob):  # the sequencer numbered it: files, email, done
+        container.run_worker.finish_company(job)
         return
-    container.runs_service.process_company(company_id, month, year, payload.get("runId"))
+    container.run_worker.process_company(job)
 
 
 def handle_sequencer_message(cloud_event: Any, container: EventContainer) -> None:
     """Drafts are waiting: number them in batches (this function runs as a single instance)."""
     try:
-        payload = decode_message(cloud_event)
+        wake = SequencerWake.from_payload(decode_message(cloud_event))
     except ValueError as exc:
         log.error(f"sequencer message is not JSON; numbering anyway: {exc}")
-        payload = {}
-    numbered = container.runs_service.sequence(payload.get("runId"))
-    log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered,
-                                                                "runId": payload.get("runId")}})
+        wake = SequencerWake()
+    numbered = container.sequencer.sequence(wake.run_id)
+    log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered, "runId": wake.run_id}})
 
 
 def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
@@ -142,6 +149,15 @@ def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
         log.error("monthly trigger message dead-lettered; the next firing runs the month again",
                   extra={"json_fields": fields})
         return
-    marked = container.runs_service.record_undelivered(payload, reason, "DeadLettered")
+    marked = _record_undelivered(container, payload, reason)
     log.error("worker message dead-lettered" + ("" if marked else " (company already done)"),
               extra={"json_fields": fields})
+
+
+def _record_undelivered(container: EventContainer, payload: Mapping[str, Any], reason: str) -> bool:
+    """Mark the dead-lettered job's company failed; False when nothing was marked (malformed, done)."""
+    try:
+        job: WorkerJob = worker_job(payload)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return container.run_worker.record_undelivered(job, reason, "DeadLettered")

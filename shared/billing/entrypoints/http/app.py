@@ -1,0 +1,87 @@
+"""The request cycle: request id and trace, routing, authentication, error mapping, the access log."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Callable
+
+import flask
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from billing.bootstrap import Container, is_unavailable
+from billing.entrypoints.http.auth import authorize
+from billing.entrypoints.http.errors import billing_error_response, http_error_response, unexpected_response
+from billing.entrypoints.http.presenters import LEGACY_PREFIX
+from billing.entrypoints.http.routes import HANDLERS, ROUTES
+from billing.errors import BillingError, NotFoundError
+from billing.logs import request_context, trace_fields
+
+log = logging.getLogger("billing.http")
+
+
+class BillingApi:
+    """One instance per process; `__call__(request)` is the Cloud Function body."""
+
+    def __init__(self, container_factory: Callable[[], Container]):
+        self._container = container_factory
+
+    def __call__(self, request: flask.Request) -> WerkzeugResponse:
+        started = time.monotonic()
+        container = self._container()
+        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        trace = request.headers.get("X-Cloud-Trace-Context") or request.headers.get("traceparent")
+        token = request_context.set(trace_fields(container.settings.project, trace, request_id))
+        status = 500
+        try:
+            response = self._answer(request, container)
+            status = response.status_code
+        finally:
+            _access_log(request, status, started)
+            request_context.reset(token)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    def _answer(self, request: flask.Request, container: Container) -> WerkzeugResponse:
+        """The route's response, or the error's JSON response."""
+        try:
+            return dispatch(request, container)
+        except BillingError as exc:
+            return billing_error_response(exc)
+        except HTTPException as exc:
+            return http_error_response(exc)
+        except Exception as exc:  # the edge: log the cause, tell the caller nothing internal
+            return unexpected_response(exc, is_unavailable(exc))
+
+
+def dispatch(request: flask.Request, container: Container) -> WerkzeugResponse:
+    path = request.path
+    if path == LEGACY_PREFIX or path.startswith(LEGACY_PREFIX + "/"):
+        path = path[len(LEGACY_PREFIX):] or "/"
+    adapter = ROUTES.bind("localhost", path_info=path)
+    try:
+        endpoint, args = adapter.match(path, method=request.method)
+    except NotFound:
+        raise NotFoundError(f"No route for {request.method} {request.path}") from None
+    signed = endpoint == "file" and "signature" in request.args and "X-API-Key" not in request.headers
+    if signed:  # a customer's link from an email: its HMAC signature stands in for the key
+        container.downloads.verify(args["company"], args["period"], args["kind"],
+                                   request.args.get("expires", ""), request.args.get("signature", ""))
+    else:
+        authorize(request, endpoint, container.settings)
+    return HANDLERS[endpoint](request, container, **args)
+
+
+def _access_log(request: flask.Request, status: int, started: float) -> None:
+    log.info(
+        f"{request.method} {request.path} {status}",
+        extra={"json_fields": {"httpRequest": {
+            "requestMethod": request.method,
+            "requestUrl": request.path,
+            "status": status,
+            "latency": f"{time.monotonic() - started:.3f}s",
+            "userAgent": request.headers.get("User-Agent", ""),
+        }}},
+    )

@@ -1,0 +1,72 @@
+"""Stored documents as the API returns them: download links added, internals left out."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import flask
+
+from billing.bootstrap import Container
+
+LEGACY_PREFIX = "/billing-api"
+INTERNAL_FIELDS = {"tariff", "amountsPaise", "terms"}
+CREDIT_NOTE_INTERNAL = {"amountsPaise"}
+PUBLIC_DELIVERY_FIELDS = ("status", "attempts", "to", "sentAt", "messageId", "reason", "permanent", "note")
+
+
+def public_delivery(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A delivery record without internals (claim ids, the relay's raw error text)."""
+    return {k: record[k] for k in PUBLIC_DELIVERY_FIELDS if k in record}
+
+
+def base_url(request: flask.Request, container: Container) -> str:
+    if container.settings.public_base_url:
+        return container.settings.public_base_url.rstrip("/")
+    prefix = request.headers.get("X-Forwarded-Prefix", "")
+    if request.path.startswith(LEGACY_PREFIX + "/"):
+        prefix = LEGACY_PREFIX
+    return request.host_url.rstrip("/") + prefix
+
+
+def present(doc: Mapping[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:
+    """The invoice as the API returns it: the stored document, download links, no internals."""
+    first = ("companyId", "invoiceNumber", "status", "billingPeriod", "usageData", "lineItems", "subtotal",
+             "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
+    body = {k: doc[k] for k in first if k in doc}
+    body.update({k: doc[k] for k in sorted(doc) if k not in body and k not in INTERNAL_FIELDS})
+    files = dict(doc.get("files") or {})
+    body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
+    if "delivery" in body:
+        body["delivery"] = public_delivery(body["delivery"])
+    if doc.get("status") == "issued":
+        body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
+    return body
+
+
+def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
+    keep = (
+        "invoiceNumber", "companyId", "status", "invoiceDate", "dueDate", "billingPeriod",
+        "subtotal", "gstAmount", "totalAmount", "currency",
+    )
+    body = {k: doc.get(k) for k in keep}
+    body.update({k: doc[k] for k in ("invoiceId", "revision", "voidedBy", "replacedBy") if k in doc})
+    return body
+
+
+def history_entry(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """One invoice of a month's history: its summary, and why and by what it was voided."""
+    body = summary(doc)
+    body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
+    body.setdefault("revision", 0)
+    return body
+
+
+def present_credit_note(doc: Mapping[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:
+    """The credit note as the API returns it, with its PDF's download link once issued."""
+    body = {k: v for k, v in doc.items() if k not in CREDIT_NOTE_INTERNAL}
+    body["files"] = {"pdf": (doc.get("files") or {}).get("pdf")}
+    if doc.get("status") == "issued":
+        base = base_url(request, container)
+        body["downloadLinks"] = {
+            "pdf": f"{base}/billing/credit-notes/{doc['companyId']}/{doc['creditNoteId']}/pdf"}
+    return body

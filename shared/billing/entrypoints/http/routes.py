@@ -1,0 +1,153 @@
+"""The routes and their handlers: read the request, call one service, present its answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import flask
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from billing.bootstrap import Container
+from billing.domain.period import MonthQuery
+from billing.entrypoints.http.errors import json_response
+from billing.entrypoints.http.presenters import (
+    INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, public_delivery, summary,
+)
+from billing.services.downloads import Download
+
+OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
+
+ROUTES = Map(
+    [
+        Rule("/", endpoint="health", methods=["GET"]),
+        Rule("/openapi.json", endpoint="openapi", methods=["GET"]),
+        Rule("/billing/generate/<path:company>", endpoint="generate", methods=["POST"]),
+        Rule("/billing/invoices/<path:company>/<period>/<any(pdf, csv):kind>", endpoint="file", methods=["GET"]),
+        Rule("/billing/invoices/<path:company>/<period>/send", endpoint="send", methods=["POST"]),
+        Rule("/billing/invoices/<path:company>/<period>/void", endpoint="void", methods=["POST"]),
+        Rule("/billing/invoices/<path:company>/<period>/reconcile", endpoint="reconcile", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>/<credit_note_id>/pdf", endpoint="credit_note_pdf", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>/<credit_note_id>", endpoint="credit_note", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>", endpoint="credit_notes", methods=["GET"]),
+        Rule("/billing/preview/<path:company>", endpoint="preview", methods=["GET"]),
+        Rule("/billing/invoices/<company>/<period>", endpoint="invoice", methods=["GET"]),
+        Rule("/billing/invoices/<company>", endpoint="list", methods=["GET"]),
+        Rule("/billing/run", endpoint="run", methods=["POST"]),
+        Rule("/billing/gst/gstr1/<period>", endpoint="gstr1", methods=["GET"]),
+        Rule("/billing/runs/<period>", endpoint="run_status", methods=["GET"]),
+    ],
+    strict_slashes=False,
+    merge_slashes=False,
+)
+
+Handler = Callable[..., WerkzeugResponse]
+
+
+def month_query(request: flask.Request) -> MonthQuery:
+    """?month=&year= as given (checked by the service once the company's timezone is known)."""
+    return MonthQuery(request.args.get("month"), request.args.get("year"))
+
+
+def health(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response({"message": "Billing API is running!"})
+
+
+def openapi(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return flask.Response(OPENAPI_PATH.read_bytes(), mimetype="application/json")
+
+
+def generate(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    # DESIGN 9: generate issues a voided month's reissue
+    doc = container.issuance.generate(company, month_query(request), reissue_void=True)
+    return json_response(present(doc, request, container))
+
+
+def list_invoices(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    docs = container.queries.list(company, request.args.get("year"))
+    return json_response({"companyId": company, "invoices": [summary(d) for d in docs]})
+
+
+def invoice(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    current, history = container.queries.history(company, period)
+    body = present(current, request, container)
+    body["history"] = [history_entry(d) for d in history]
+    return json_response(body)
+
+
+def void(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    result = container.corrections.void(company, period, request.get_json(force=True, silent=True))
+    reissued = result["reissued"]
+    return json_response({
+        "voided": present(result["voided"], request, container),
+        "creditNote": present_credit_note(result["creditNote"], request, container),
+        "reissued": present(reissued, request, container) if reissued else None,
+    })
+
+
+def reconcile(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    return json_response(container.reconcile.reconcile(company, period))
+
+
+def preview(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    doc = container.preview.preview(company, month_query(request))
+    return json_response({k: v for k, v in doc.items() if k not in INTERNAL_FIELDS})
+
+
+def credit_notes(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    notes = container.corrections.list(company)
+    return json_response({"companyId": company,
+                          "creditNotes": [present_credit_note(n, request, container) for n in notes]})
+
+
+def credit_note(request: flask.Request, container: Container, company: str, credit_note_id: str) -> WerkzeugResponse:
+    return json_response(present_credit_note(container.corrections.get(company, credit_note_id), request, container))
+
+
+def credit_note_pdf(request: flask.Request, container: Container, company: str,
+                    credit_note_id: str) -> WerkzeugResponse:
+    return download(container.corrections.open_pdf(company, credit_note_id))
+
+
+def file(request: flask.Request, container: Container, company: str, period: str, kind: str) -> WerkzeugResponse:
+    return download(container.downloads.open(company, period, kind))
+
+
+def download(item: Download) -> WerkzeugResponse:
+    if item.redirect_url:
+        return flask.redirect(item.redirect_url, code=302)
+    return flask.Response(
+        flask.stream_with_context(iter(item.chunks or ())),
+        mimetype=item.content_type.split(";")[0],
+        content_type=item.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{item.filename}"'},
+    )
+
+
+def send(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    result = container.delivery.send(company, period, force=True)
+    return json_response(public_delivery(result))
+
+
+def run(request: flask.Request, container: Container) -> WerkzeugResponse:
+    result = container.run_trigger.request_run(month_query(request), trigger="http")
+    status_url = f"{base_url(request, container)}/billing/runs/{result['period']}"
+    return json_response({**result, "statusUrl": status_url}, 202, headers={"Location": status_url})
+
+
+def gstr1(request: flask.Request, container: Container, period: str) -> WerkzeugResponse:
+    return json_response(container.gst_returns.gstr1(period))
+
+
+def run_status(request: flask.Request, container: Container, period: str) -> WerkzeugResponse:
+    return json_response(container.run_status.status(
+        period, request.args.get("pageSize"), request.args.get("pageToken")))
+
+
+HANDLERS: dict[str, Handler] = {
+    "health": health, "openapi": openapi, "generate": generate, "file": file, "send": send, "void": void,
+    "reconcile": reconcile, "credit_note_pdf": credit_note_pdf, "credit_note": credit_note,
+    "credit_notes": credit_notes, "preview": preview, "invoice": invoice, "list": list_invoices, "run": run,
+    "gstr1": gstr1, "run_status": run_status,
+}

@@ -1,0 +1,94 @@
+"""Issuing: the month's invoice, drafted once (or its reissue after a void), numbered, finished."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from billing.config import Settings
+from billing.domain.invoice import Supplier, draft_document, invoice_id, recipient_snapshot, revision_of
+from billing.domain.period import BillingPeriod, MonthQuery
+from billing.errors import IntegrityError
+from billing.ports import BlobStore, Clock, InvoiceRepository, SettingsRepository
+from billing.services.issuance.finish import InvoiceFinisher
+from billing.services.issuance.inputs import InputLoader, MonthInputs
+from billing.services.issuance.numbering import InvoiceNumbering
+from billing.services.issuance.rating import RatingPipeline
+from billing.services.queries import InvoiceQueries
+
+log = logging.getLogger("billing.services.issuance")
+
+
+class IssuanceService:
+    """generate (draft, number, finish) and reissue."""
+
+    def __init__(self, *, inputs: InputLoader, queries: InvoiceQueries, rating: RatingPipeline,
+                 numbering: InvoiceNumbering, finisher: InvoiceFinisher, invoices: InvoiceRepository,
+                 blobs: BlobStore, settings_repo: SettingsRepository, settings: Settings, clock: Clock):
+        self.inputs = inputs
+        self.queries = queries
+        self.rating = rating
+        self.numbering = numbering
+        self.finisher = finisher
+        self.invoices = invoices
+        self.blobs = blobs
+        self.settings_repo = settings_repo
+        self.settings = settings
+        self.clock = clock
+
+    def generate(self, company_id: str, query: MonthQuery = MonthQuery(), read_slices: int | None = None,
+                 reissue_void: bool = False) -> dict[str, Any]:
+        """The company's invoice for the month: the current one, or a newly issued one.
+
+        When every invoice of the month is void, the last void one is returned as it is, unless
+        reissue_void (POST /billing/generate) asks for the month's reissue: the monthly run, which
+        does not ask, never undoes an operator's void without reissue.
+        read_slices overrides how many parallel time slices the month is read in (a run that
+        already issues several companies at once reads each month as one stream)."""
+        return self._numbered_and_finished(self.draft(company_id, query, read_slices, reissue_void))
+
+    def draft(self, company_id: str, query: MonthQuery = MonthQuery(), read_slices: int | None = None,
+              reissue_void: bool = False) -> dict[str, Any]:
+        """The month's invoice document: the current one, or a new draft (rated, CSV staged).
+
+        A new draft is the month's first invoice, or its next reissue when all before it are void."""
+        inputs = self.inputs.ended(company_id, query, self.clock())
+        docs = self.queries.month_invoices(company_id, inputs.period.key)
+        if docs and (docs[-1].get("status") != "void" or not reissue_void):
+            return docs[-1]
+        revision = revision_of(docs[-1]) + 1 if docs else 0
+        return self._draft_revision(inputs, revision, read_slices)
+
+    def reissue(self, company_id: str, period_key: str, revision: int) -> dict[str, Any]:
+        """Issue (or finish) revision `revision` of the month from the data as it is now."""
+        period = BillingPeriod.from_key(period_key)
+        inputs = self.inputs.ended(company_id, MonthQuery.of(period), self.clock())
+        doc = self.invoices.get(invoice_id(company_id, period_key, revision))
+        if doc is None:
+            doc = self._draft_revision(inputs, revision, None)
+        return self._numbered_and_finished(doc)
+
+    def _numbered_and_finished(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if doc.get("status") == "draft":
+            numbered = self.numbering.number([doc["invoiceId"]])
+            doc = numbered[0] if numbered else self._numbered_elsewhere(doc["invoiceId"])
+        return self.finisher.finish(doc)
+
+    def _numbered_elsewhere(self, inv_id: str) -> dict[str, Any]:
+        """The invoice another request (or the sequencer) numbered while this one tried."""
+        doc = self.invoices.get(inv_id)
+        if doc is None:
+            raise IntegrityError(f"invoice {inv_id} disappeared while being numbered")
+        return doc
+
+    def _draft_revision(self, inputs: MonthInputs, revision: int, read_slices: int | None) -> dict[str, Any]:
+        inv_id = invoice_id(inputs.company_id, inputs.period.key, revision)
+        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        recipient = recipient_snapshot(inputs.company_id, inputs.company, supplier.state_code)
+        draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, revision)
+        doc, created = self.invoices.create_draft(inv_id, draft_document(draft, self.clock()))
+        if not created:
+            self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
+            log.info("invoice already drafted by a concurrent request",
+                     extra={"json_fields": {"invoiceId": inv_id}})
+        return doc

@@ -1,0 +1,32 @@
+"""The invoice as it would be issued now, month to date for the current month: nothing is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.config import Settings
+from billing.domain.invoice import Supplier, preview_document, recipient_snapshot
+from billing.domain.period import MonthQuery
+from billing.ports import Clock, SettingsRepository
+from billing.services.issuance.inputs import InputLoader
+from billing.services.issuance.rating import RatingPipeline
+
+
+class PreviewService:
+    def __init__(self, *, inputs: InputLoader, rating: RatingPipeline, settings_repo: SettingsRepository,
+                 settings: Settings, clock: Clock):
+        self.inputs = inputs
+        self.rating = rating
+        self.settings_repo = settings_repo
+        self.settings = settings
+        self.clock = clock
+
+    def preview(self, company_id: str, query: MonthQuery = MonthQuery(),
+                read_slices: int | None = None) -> dict[str, Any]:
+        """The same reading and rating as issuance, its CSV sent nowhere; nothing is written anywhere."""
+        now = self.clock()
+        inputs = self.inputs.to_date(company_id, query, now)
+        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        recipient = recipient_snapshot(company_id, inputs.company, supplier.state_code)
+        draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False)
+        return preview_document(draft, now)

@@ -1,0 +1,114 @@
+"""What the run's use cases share: the run states, their collaborators, recording a company's state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Callable, Mapping, Protocol
+
+from billing.config import Settings
+from billing.domain.period import BillingPeriod, MonthQuery
+from billing.errors import BillingError, TransientError
+from billing.ports import CompanyRepository, Publisher, RunRepository
+
+log = logging.getLogger("billing.services.runs")
+
+# The first timezone in which any month ends (Kiribati, UTC+14; the Etc sign is inverted).
+EARLIEST_ZONE = "Etc/GMT-14"
+
+
+class RunState(StrEnum):
+    """A company's state in a month's run."""
+
+    PENDING = "pending"
+    WAITING = "waiting"  # its month has not ended in its own timezone yet
+    RETRYING = "retrying"
+    DRAFTED = "drafted"  # rated; waiting for the sequencer's number
+    DONE = "done"
+    FAILED = "failed"
+
+
+STATES = tuple(state.value for state in RunState)
+
+
+class Issuer(Protocol):
+    """Issuing a company's month (services.issuance)."""
+
+    def generate(self, company_id: str, query: MonthQuery, read_slices: int | None = None,
+                 reissue_void: bool = False) -> dict[str, Any]: ...
+
+    def draft(self, company_id: str, query: MonthQuery, read_slices: int | None = None,
+              reissue_void: bool = False) -> dict[str, Any]: ...
+
+
+class Finisher(Protocol):
+    """Finishing a numbered invoice (services.issuance.finish)."""
+
+    def finish(self, doc: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class Numberer(Protocol):
+    """Numbering waiting drafts in batches (services.issuance.numbering)."""
+
+    def number_pending(self, batch_size: int = 300) -> list[dict[str, Any]]: ...
+
+    def pending_count(self, limit: int) -> int: ...
+
+
+class InvoiceReader(Protocol):
+    def get(self, company_id: str, period_key: str) -> dict[str, Any]: ...
+
+
+class Deliverer(Protocol):
+    def deliver_quietly(self, invoice: Mapping[str, Any]) -> Any: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RunContext:
+    """The repositories, settings and clock every use case of the run works with."""
+
+    companies: CompanyRepository
+    runs: RunRepository
+    settings: Settings
+    publisher: Publisher | None = None
+    delivery: Deliverer | None = None
+    clock: Callable[[], datetime] = field(default=utc_now)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def period(self, query: MonthQuery) -> BillingPeriod:
+        """The run's month: the one named (ended somewhere), or the latest one ended in UTC+14."""
+        return query.ended(EARLIEST_ZONE, self.clock())
+
+    def require_publisher(self) -> Publisher:
+        if self.publisher is None:
+            raise BillingError("no publisher configured for the Pub/Sub fan-out")
+        return self.publisher
+
+    def not_yet(self, company: Mapping[str, Any] | None, period: BillingPeriod, now: datetime) -> str | None:
+        """Why the company's month has not ended yet at `now`, or None when it can be billed."""
+        billing = (company or {}).get("billing")
+        tz = (billing.get("timezone") if isinstance(billing, Mapping) else None) or self.settings.default_timezone
+        try:
+            own = BillingPeriod(period.year, period.month, str(tz))
+        except BillingError:
+            return None  # issuance reports the configuration error; it is not "not yet"
+        if own.end <= now:
+            return None
+        return f"{period.key} ends {own.end.isoformat()} in {own.timezone}"
+
+    def mark(self, run_id: str, company_id: str, state: RunState, **details: Any) -> None:
+        """Record a company's state on the run. If that fails the error propagates: the
+        message is redelivered and, issuance being idempotent, only the record is redone."""
+        try:
+            self.runs.mark(run_id, company_id, state.value, **details)
+        except Exception as exc:
+            log.error("could not update the run record", extra={"json_fields": {
+                "runId": run_id, "companyId": company_id, "state": state.value, "error": str(exc)}})
+            raise TransientError(f"could not update run record {run_id}: {exc}") from exc

@@ -1,0 +1,48 @@
+"""A run's report: counts per state and a page of the failed companies with their reasons."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from billing.domain.period import BillingPeriod
+from billing.errors import NotFoundError, ValidationError
+from billing.ports import RunRepository
+from billing.services.runs.common import STATES, RunState
+
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+TOKEN = re.compile(r"[a-z0-9_-]{1,64}")
+
+
+class RunStatus:
+    def __init__(self, runs: RunRepository):
+        self.runs = runs
+
+    def status(self, period_key: str, page_size: str | None = None, page_token: str | None = None) -> dict[str, Any]:
+        """Counts per state and a page of the failed companies with their reasons."""
+        BillingPeriod.from_key(period_key, "UTC")  # 422 on a malformed period
+        size = _page_size(page_size)
+        if page_token is not None and not TOKEN.fullmatch(page_token):
+            raise ValidationError("pageToken is not one this API returned")
+        summary = self.runs.summary(period_key)
+        counts = self.runs.counts(period_key, STATES)
+        if summary is None and not any(counts.values()):
+            raise NotFoundError(f"No billing run for {period_key}")
+        failed, next_token = self.runs.in_state(period_key, RunState.FAILED.value, size, page_token)
+        keep = ("createdAt", "updatedAt", "triggers", "fanout")
+        return {"runId": period_key, "period": period_key, **{k: (summary or {}).get(k) for k in keep},
+                "counts": counts, "total": sum(counts.values()),
+                "failed": [_failure(entry) for entry in failed], "nextPageToken": next_token}
+
+
+def _failure(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: entry.get(k) for k in ("companyId", "error", "errorType", "at", "attempts")}
+
+
+def _page_size(raw: str | None) -> int:
+    if raw in (None, ""):
+        return DEFAULT_PAGE_SIZE
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE_SIZE:
+        raise ValidationError(f"pageSize must be an integer 1-{MAX_PAGE_SIZE}, got {raw!r}")
+    return int(text)

@@ -1,0 +1,113 @@
+"""One company's steps in a run: rate its month into a draft, finish it once numbered, record its state."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Mapping
+
+from billing.domain.period import BillingPeriod
+from billing.errors import BillingError, TransientError
+from billing.services.runs.common import EARLIEST_ZONE, Finisher, InvoiceReader, Issuer, RunContext, RunState
+from billing.services.runs.messages import CompanyJob, FinishJob, SequencerWake, WorkerJob
+
+log = logging.getLogger("billing.services.runs")
+
+Result = dict[str, Any]
+
+
+class CompanyWorker:
+    """The worker function's use case (and the in-process run's, one company at a time)."""
+
+    def __init__(self, ctx: RunContext, issuance: Issuer, finisher: Finisher, invoices: InvoiceReader):
+        self.ctx = ctx
+        self.issuance = issuance
+        self.finisher = finisher
+        self.invoices = invoices
+
+    def process_company(self, job: CompanyJob, read_slices: int | None = None, batched: bool = True,
+                        wake: bool = True, company: Mapping[str, Any] | None = None) -> Result:
+        """Rate one company's month into a draft and wake the sequencer (batched numbering); or,
+        with batched=False, issue it whole here. Permanent failures are recorded, not raised.
+
+        A company whose month has not ended in its own timezone is recorded as waiting (a later
+        firing publishes it again). A transient failure is raised so the caller (Pub/Sub) retries.
+        `company` is its document when the caller already read it."""
+        reason = self._not_yet_for(job, company)
+        if reason:
+            self.ctx.mark(job.run_id, job.company_id, RunState.WAITING, reason=reason)
+            return {"companyId": job.company_id, "state": RunState.WAITING.value, "reason": reason}
+
+        def step() -> Result:
+            if not batched:
+                return self._finished(job.run_id, self.issuance.generate(job.company_id, job.query,
+                                                                         read_slices=read_slices))
+            doc = self.issuance.draft(job.company_id, job.query, read_slices=read_slices)
+            if doc.get("status") != "draft":
+                return self._finished(job.run_id, self.finisher.finish(doc))
+            self.ctx.mark(job.run_id, job.company_id, RunState.DRAFTED, invoiceId=doc.get("invoiceId"))
+            if wake:
+                self._wake_sequencer(job.run_id)
+            return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
+
+        return self._guarded(job.run_id, job.company_id, step)
+
+    def finish_company(self, job: FinishJob) -> Result:
+        """The sequencer numbered this company's invoice: finish it (files, email), mark it done."""
+
+        def step() -> Result:
+            doc = self.invoices.get(job.company_id, job.period_key)
+            if doc.get("status") == "draft":  # not numbered after all: ask again
+                self._wake_sequencer(job.run_id)
+                return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
+            return self._finished(job.run_id, self.finisher.finish(doc))
+
+        return self._guarded(job.run_id, job.company_id, step)
+
+    def _guarded(self, run_id: str, company_id: str, step: Callable[[], Result]) -> Result:
+        """Run a company's step; transient errors raise (redelivery), permanent ones are recorded."""
+        try:
+            return step()
+        except TransientError as exc:
+            self.ctx.mark(run_id, company_id, RunState.RETRYING, error=exc.detail)
+            raise
+        except BillingError as exc:
+            self.ctx.mark(run_id, company_id, RunState.FAILED, error=exc.detail, errorType=type(exc).__name__)
+            log.warning("company failed permanently", extra={"json_fields": {
+                "runId": run_id, "companyId": company_id, "error": exc.detail}})
+            return {"companyId": company_id, "state": RunState.FAILED.value, "error": exc.detail}
+
+    def _finished(self, run_id: str, invoice: Mapping[str, Any]) -> Result:
+        """An issued invoice: email it (once, when configured) and mark its company done."""
+        company_id = str(invoice["companyId"])
+        details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
+        if invoice.get("status") == "void":  # voided by an operator without a reissue: left alone
+            details["note"] = "the month's invoice is void; POST /billing/generate issues its reissue"
+        elif self.ctx.delivery is not None and self.ctx.settings.send_email:
+            details["delivery"] = self.ctx.delivery.deliver_quietly(invoice)
+        self.ctx.mark(run_id, company_id, RunState.DONE, **details)
+        return {"companyId": company_id, "state": RunState.DONE.value, **details}
+
+    def _wake_sequencer(self, run_id: str) -> None:
+        payload, attributes = SequencerWake(run_id).to_message()
+        self.ctx.require_publisher().publish(self.ctx.settings.sequencer_topic, payload, attributes)
+
+    def _not_yet_for(self, job: CompanyJob, company: Mapping[str, Any] | None) -> str | None:
+        """Why this company's month has not ended yet (None: bill it, or let issuance refuse it)."""
+        try:
+            period = BillingPeriod(job.year, job.month, EARLIEST_ZONE)
+        except BillingError:
+            return None
+        if company is None:
+            company = self.ctx.companies.get(job.company_id)
+        return self.ctx.not_yet(company, period, self.ctx.clock())
+
+    def record_undelivered(self, job: WorkerJob, reason: str, error_type: str) -> bool:
+        """A worker message that will never be processed (dead-lettered, too old): the company is
+        marked failed with the reason, unless it is already done. False when nothing was marked."""
+        try:
+            return self.ctx.runs.mark(job.run_id, job.company_id, RunState.FAILED.value, unless_done=True,
+                                      error=reason, errorType=error_type)
+        except BillingError:
+            raise
+        except Exception as exc:
+            raise TransientError(f"could not update run record {job.run_id}: {exc}") from exc
