@@ -140,7 +140,7 @@ class FirestoreInvoices:
 
     def pending_drafts(self, limit: int) -> list[str]:
         """Ids of invoices still waiting for a number, oldest first."""
-        query = (self._col.where(filter=FieldFilter("status", "==", "draft"))
+        query = (self._col.where(filter=FieldFilter("status", "==", InvoiceStatus.DRAFT.value))
                  .order_by("createdAt").order_by("__name__").limit(limit))
         with transient("listing draft invoices"):
             return [snap.id for snap in query.select([]).stream()]

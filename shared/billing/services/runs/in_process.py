@@ -6,12 +6,13 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime
+from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
 from billing.domain.period import BillingPeriod, MonthQuery
-from billing.errors import BillingError, TransientError
+from billing.errors import BillingError, TransientError, error_type
+from billing.services import run_problems
 from billing.services.runs.common import Numberer, RunContext, RunState
 from billing.services.runs.messages import CompanyJob, FinishJob
 from billing.services.runs.worker import CompanyWorker, Result
@@ -75,10 +76,24 @@ class InProcessRuns:
             # 1. rate every company into a draft, in parallel; 2. number the drafts here, in batches
             # (this process is the run's only sequencer); 3. finish the numbered ones, in parallel.
             drafted = self._in_pool(pool, sorted(todo), period, draft, outcome, on_progress)
+            drafted = self._number_all(period, drafted, outcome)
+            self._in_pool(pool, drafted, period, finish, outcome, on_progress)
+        if self.ctx.alerts is not None:
+            self.ctx.alerts.check(period.key)
+        return outcome
+
+    def _number_all(self, period: BillingPeriod, drafted: list[str], outcome: RunOutcome) -> list[str]:
+        """Number every waiting draft here; the drafted companies left to finish (those numbering
+        could not serve are recorded failed)."""
+
+        def number_all() -> None:
             while self.numbering.number_pending(self.ctx.settings.numbering_batch):
                 pass
-            self._in_pool(pool, drafted, period, finish, outcome, on_progress)
-        return outcome
+
+        _, unserved = run_problems.guarded(self.ctx.runs, period.key, RunState.DRAFTED.value,
+                                           "numbering drafts", number_all)
+        outcome.failed.update(unserved)
+        return [cid for cid in drafted if cid not in unserved]
 
     def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Mapping[str, Any]]:
         """Record pending / waiting companies; returns the ones to bill now, with their documents."""
@@ -120,7 +135,7 @@ class InProcessRuns:
         except Exception as exc:  # transient here too: report it, the operator reruns the month
             reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
             try:
-                self.ctx.mark(period.key, cid, RunState.FAILED, error=reason, errorType=type(exc).__name__)
+                self.ctx.mark(period.key, cid, RunState.FAILED, error=reason, errorType=error_type(exc))
             except TransientError:
                 pass  # reported below and in the exit status either way
             return {"companyId": cid, "state": RunState.FAILED.value, "error": reason}
