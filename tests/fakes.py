@@ -21,6 +21,7 @@ from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord
 from billing.errors import NotFoundError
 from billing.ports import (
+    AdjustmentNoteRepository,
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
     InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
@@ -394,6 +395,56 @@ class FakeCreditNotes:
             return copy.deepcopy(invoice), copy.deepcopy(note)
 
 
+class FakeAdjustmentNotes:
+    """Partial credit notes (sharing FakeCreditNotes' documents and counters) or debit notes;
+    create_note is atomic under the invoices' lock, and a refusal from build writes nothing."""
+
+    def __init__(self, invoices: FakeInvoices, date_field: str, docs: dict[str, dict[str, Any]] | None = None,
+                 counters: dict[str, int] | None = None) -> None:
+        self.invoices = invoices
+        self.date_field = date_field
+        self.docs: dict[str, dict[str, Any]] = {} if docs is None else docs
+        self.counters: dict[str, int] = {} if counters is None else counters
+
+    def get(self, note_id: str) -> dict[str, Any] | None:
+        with self.invoices._lock:
+            doc = self.docs.get(note_id)
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        with self.invoices._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
+        return sorted(docs, key=lambda d: (d[self.date_field], d["financialYear"], d["sequence"]))
+
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        with self.invoices._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d[self.date_field]) < end]
+        yield from sorted(docs, key=lambda d: str(d[self.date_field]))
+
+    def mark_issued(self, note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        with self.invoices._lock:
+            if self.docs[note_id].get("status") != "issued":
+                merge(self.docs[note_id], fields)
+            return copy.deepcopy(self.docs[note_id])
+
+    def create_note(
+        self, invoice_id: str, note_id: str, counter_id: str,
+        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
+    ) -> tuple[dict[str, Any], bool]:
+        with self.invoices._lock:
+            if note_id in self.docs:
+                return copy.deepcopy(self.docs[note_id]), False
+            invoice = self.invoices.docs.get(invoice_id)
+            if invoice is None:
+                raise NotFoundError(f"invoice {invoice_id} not found")
+            seq = self.counters.get(counter_id, 1)
+            note, fields = build(copy.deepcopy(invoice), seq)
+            self.docs[note_id] = copy.deepcopy(note)
+            invoice.update(copy.deepcopy(fields))
+            self.counters[counter_id] = seq + 1
+            return copy.deepcopy(note), True
+
+
 class MemoryWakeClaims:
     """The WakeClaims port in memory: create-only keys per run."""
 
@@ -421,6 +472,11 @@ def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode()
 
 
+def fake_adjustment_pdf(doc: Mapping[str, Any]) -> bytes:
+    kind = doc["noteKind"]
+    return f"{kind.upper()} NOTE {doc[kind + 'NoteNumber']} {doc['totalAmount']}".encode()
+
+
 def fake_container(settings: Settings | None = None, *, companies: Mapping[str, dict[str, Any]] | None = None,
                    supplier: dict[str, Any] | None = SUPPLIER, calls: Mapping[str, list[CallRecord]] | None = None,
                    clock: Clock | None = None, **overrides: object) -> Container:
@@ -432,7 +488,12 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     settings_repo: SettingsRepository = FakeSettings(supplier)
     call_logs: CallLogSource = FakeCallLogs(calls)
     invoices: InvoiceRepository = invoice_store
-    credit_notes: CreditNoteRepository = FakeCreditNotes(invoice_store)
+    credit_store = FakeCreditNotes(invoice_store)
+    credit_notes: CreditNoteRepository = credit_store
+    partial_credit_notes: AdjustmentNoteRepository = FakeAdjustmentNotes(
+        invoice_store, "creditNoteDate", credit_store.docs, credit_store.counters)
+    debit_notes: AdjustmentNoteRepository = FakeAdjustmentNotes(invoice_store, "debitNoteDate")
+    render_adjustment_pdf: PdfRenderer = fake_adjustment_pdf
     blobs: BlobStore = FakeBlobs()
     runs: RunRepository = MemoryRuns()
     publisher: Publisher = MemoryPublisher()
@@ -444,7 +505,9 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     alert_claims: WakeClaims = MemoryWakeClaims()
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
-        "invoices": invoices, "credit_notes": credit_notes, "blobs": blobs, "runs": runs, "publisher": publisher,
+        "invoices": invoices, "credit_notes": credit_notes,
+        "partial_credit_notes": partial_credit_notes, "debit_notes": debit_notes,
+        "render_adjustment_pdf": render_adjustment_pdf, "blobs": blobs, "runs": runs, "publisher": publisher,
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
         "render_credit_note_pdf": render_credit_note_pdf, "wake_claims": wake_claims, "alert_claims": alert_claims,
     }

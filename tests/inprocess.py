@@ -77,12 +77,12 @@ class InProcessApi:
         return status, json.loads(body or b"null")
 
     def snapshot(self) -> Any:
-        """Every document and object the fakes hold (companies, invoices, counters, credit notes,
-        run records, files)."""
+        """Every document and object the fakes hold (companies, invoices, counters, credit and debit
+        notes, run records, files)."""
         c = self.container
         return copy.deepcopy((c.companies.docs, c.invoices.docs, c.invoices.counters, c.credit_notes.docs,
                               c.credit_notes.counters, c.runs.summaries, c.runs.companies, c.blobs.objects,
-                              c.publisher.messages))
+                              c.publisher.messages, c.debit_notes.docs, c.debit_notes.counters))
 
     def log_lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self._log.getvalue().splitlines() if line.startswith("{")]

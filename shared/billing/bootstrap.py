@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from billing.config import Settings
 from billing.ports import (
-    BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
+    AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
     InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Client as FirestoreClient
     from google.cloud.storage import Client as StorageClient
 
+    from billing.services.adjustments import AdjustmentService
     from billing.services.corrections import CorrectionService
     from billing.services.delivery import DeliveryService
     from billing.services.downloads import DownloadService
@@ -150,6 +151,27 @@ class Container:
         return FirestoreCreditNotes(self.firestore, self.settings)
 
     @cached_property
+    def partial_credit_notes(self) -> AdjustmentNoteRepository:
+        """Partial credit notes: in creditNotes/, numbered on the void's series."""
+        from billing.adapters.firestore_adjustments import FirestoreAdjustmentNotes
+
+        s = self.settings
+        return FirestoreAdjustmentNotes(self.firestore, notes_collection=s.credit_notes_collection,
+                                        counters_collection=s.credit_note_counters_collection,
+                                        invoices_collection=s.invoices_collection, date_field="creditNoteDate",
+                                        lock_prefix="creditNote:")
+
+    @cached_property
+    def debit_notes(self) -> AdjustmentNoteRepository:
+        from billing.adapters.firestore_adjustments import FirestoreAdjustmentNotes
+
+        s = self.settings
+        return FirestoreAdjustmentNotes(self.firestore, notes_collection=s.debit_notes_collection,
+                                        counters_collection=s.debit_note_counters_collection,
+                                        invoices_collection=s.invoices_collection, date_field="debitNoteDate",
+                                        lock_prefix="debitNote:")
+
+    @cached_property
     def runs(self) -> RunRepository:
         from billing.adapters.firestore_runs import FirestoreRuns
 
@@ -180,6 +202,13 @@ class Container:
 
         templates = self.settings.templates_dir
         return lambda note: render_credit_note_pdf(note, templates_dir=templates)
+
+    @cached_property
+    def render_adjustment_pdf(self) -> PdfRenderer:
+        from billing.adapters.pdf_adjustments import render_adjustment_note_pdf
+
+        templates = self.settings.templates_dir
+        return lambda note: render_adjustment_note_pdf(note, templates_dir=templates)
 
     @cached_property
     def mailer(self) -> Mailer | None:
@@ -257,6 +286,15 @@ class Container:
         return CorrectionService(issuance=self.issuance, queries=self.queries, invoices=self.invoices,
                                  credit_notes=self.credit_notes, settings_repo=self.supplier_settings,
                                  blobs=self.blobs, render_credit_note=self.render_credit_note_pdf, clock=self.now)
+
+    @cached_property
+    def adjustments(self) -> AdjustmentService:
+        from billing.services.adjustments import AdjustmentService
+
+        return AdjustmentService(queries=self.queries,
+                                 notes={"credit": self.partial_credit_notes, "debit": self.debit_notes},
+                                 settings_repo=self.supplier_settings, blobs=self.blobs,
+                                 render=self.render_adjustment_pdf, clock=self.now)
 
     @cached_property
     def reconcile(self) -> ReconcileService:

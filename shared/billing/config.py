@@ -75,6 +75,8 @@ class Settings:
     sequencer_max_seconds: int = 420  # a sequencer invocation numbers whatever waits after this
     credit_notes_collection: str = "creditNotes"
     credit_note_counters_collection: str = "creditNoteCounters"  # apart from invoiceCounters
+    debit_notes_collection: str = "debitNotes"
+    debit_note_counters_collection: str = "debitNoteCounters"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -127,6 +129,9 @@ class Settings:
             credit_notes_collection=get("BILLING_CREDIT_NOTES_COLLECTION", d.credit_notes_collection),
             credit_note_counters_collection=get("BILLING_CREDIT_NOTE_COUNTERS_COLLECTION",
                                                 d.credit_note_counters_collection),
+            debit_notes_collection=get("BILLING_DEBIT_NOTES_COLLECTION", d.debit_notes_collection),
+            debit_note_counters_collection=get("BILLING_DEBIT_NOTE_COUNTERS_COLLECTION",
+                                               d.debit_note_counters_collection),
         )
 
 

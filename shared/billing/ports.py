@@ -108,6 +108,32 @@ class CreditNoteRepository(Protocol):
         Returns (invoice as it is afterwards or None, its credit note or None)."""
 
 
+class AdjustmentNoteRepository(Protocol):
+    """Partial credit notes (in the credit notes' collection) or debit notes (their own), each
+    created and numbered in one transaction with its invoice's ledger (`adjustments`)."""
+
+    def get(self, note_id: str) -> dict[str, Any] | None:
+        """The note document, or None."""
+
+    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        """The company's notes of this kind, oldest first."""
+
+    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+        """Notes whose date is in [start, end) (ISO strings), streamed."""
+
+    def mark_issued(self, note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+
+    def create_note(
+        self, invoice_id: str, note_id: str, counter_id: str,
+        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
+    ) -> tuple[dict[str, Any], bool]:
+        """In one transaction: unless note_id exists, build(invoice, seq) gives the note (created with
+        the counter's next number, seq) and the fields added to the invoice (its ledger); both are
+        written and the counter advanced. build may raise (a refusal): then nothing is written.
+        Returns (the note, whether this call created it)."""
+
+
 BilledCallReader = Callable[[Iterable[bytes]], Iterator[BilledCall]]
 """Parses an invoice's stored CSV (its bytes, in chunks) into the billed calls, in file order."""
 

@@ -7,11 +7,12 @@ from typing import Any, Mapping
 import flask
 
 from billing.bootstrap import Container
+from billing.domain.adjustments import net_amount
 from billing.domain.lifecycle import InvoiceStatus
 
 LEGACY_PREFIX = "/billing-api"
 INTERNAL_FIELDS = {"tariff", "amountsPaise", "terms"}
-CREDIT_NOTE_INTERNAL = {"amountsPaise"}
+CREDIT_NOTE_INTERNAL = {"amountsPaise", "requestDigest"}
 PUBLIC_DELIVERY_FIELDS = ("status", "attempts", "to", "sentAt", "messageId", "reason", "permanent", "note")
 
 
@@ -35,6 +36,9 @@ def present(doc: Mapping[str, Any], request: flask.Request, container: Container
              "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
     body = {k: doc[k] for k in first if k in doc}
     body.update({k: doc[k] for k in sorted(doc) if k not in body and k not in INTERNAL_FIELDS})
+    body["adjustments"] = [{k: v for k, v in e.items() if k != "paise"} for e in doc.get("adjustments") or []]
+    if "totalAmount" in doc and "amountsPaise" in doc:
+        body["netAmount"] = net_amount(doc)
     files = dict(doc.get("files") or {})
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if "delivery" in body:
@@ -51,6 +55,8 @@ def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
     )
     body = {k: doc.get(k) for k in keep}
     body.update({k: doc[k] for k in ("invoiceId", "revision", "voidedBy", "replacedBy") if k in doc})
+    if doc.get("adjustments"):
+        body["netAmount"] = net_amount(doc)
     return body
 
 
@@ -70,4 +76,15 @@ def present_credit_note(doc: Mapping[str, Any], request: flask.Request, containe
         base = base_url(request, container)
         body["downloadLinks"] = {
             "pdf": f"{base}/billing/credit-notes/{doc['companyId']}/{doc['creditNoteId']}/pdf"}
+    return body
+
+
+def present_debit_note(doc: Mapping[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:
+    """The debit note as the API returns it, with its PDF's download link once issued."""
+    body = {k: v for k, v in doc.items() if k not in CREDIT_NOTE_INTERNAL}
+    body["files"] = {"pdf": (doc.get("files") or {}).get("pdf")}
+    if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
+        base = base_url(request, container)
+        body["downloadLinks"] = {
+            "pdf": f"{base}/billing/debit-notes/{doc['companyId']}/{doc['debitNoteId']}/pdf"}
     return body

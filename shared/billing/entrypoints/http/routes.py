@@ -13,7 +13,8 @@ from billing.bootstrap import Container
 from billing.domain.period import MonthQuery
 from billing.entrypoints.http.errors import json_response
 from billing.entrypoints.http.presenters import (
-    INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, public_delivery, summary,
+    INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, present_debit_note, public_delivery,
+    summary,
 )
 from billing.services.downloads import Download
 
@@ -28,6 +29,11 @@ ROUTES = Map(
         Rule("/billing/invoices/<path:company>/<period>/send", endpoint="send", methods=["POST"]),
         Rule("/billing/invoices/<path:company>/<period>/void", endpoint="void", methods=["POST"]),
         Rule("/billing/invoices/<path:company>/<period>/reconcile", endpoint="reconcile", methods=["GET"]),
+        Rule("/billing/invoices/<company>/<period>/credit-notes", endpoint="credit_note_create", methods=["POST"]),
+        Rule("/billing/invoices/<company>/<period>/debit-notes", endpoint="debit_note_create", methods=["POST"]),
+        Rule("/billing/debit-notes/<company>/<debit_note_id>/pdf", endpoint="debit_note_pdf", methods=["GET"]),
+        Rule("/billing/debit-notes/<company>/<debit_note_id>", endpoint="debit_note", methods=["GET"]),
+        Rule("/billing/debit-notes/<company>", endpoint="debit_notes", methods=["GET"]),
         Rule("/billing/credit-notes/<company>/<credit_note_id>/pdf", endpoint="credit_note_pdf", methods=["GET"]),
         Rule("/billing/credit-notes/<company>/<credit_note_id>", endpoint="credit_note", methods=["GET"]),
         Rule("/billing/credit-notes/<company>", endpoint="credit_notes", methods=["GET"]),
@@ -110,6 +116,34 @@ def credit_note_pdf(request: flask.Request, container: Container, company: str,
     return download(container.corrections.open_pdf(company, credit_note_id))
 
 
+def credit_note_create(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    note = container.adjustments.create("credit", company, period, request.get_json(force=True, silent=True),
+                                        request.headers.get("Idempotency-Key"))
+    return json_response(present_credit_note(note, request, container))
+
+
+def debit_note_create(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    note = container.adjustments.create("debit", company, period, request.get_json(force=True, silent=True),
+                                        request.headers.get("Idempotency-Key"))
+    return json_response(present_debit_note(note, request, container))
+
+
+def debit_notes(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    notes = container.adjustments.list("debit", company)
+    return json_response({"companyId": company,
+                          "debitNotes": [present_debit_note(n, request, container) for n in notes]})
+
+
+def debit_note(request: flask.Request, container: Container, company: str, debit_note_id: str) -> WerkzeugResponse:
+    return json_response(present_debit_note(container.adjustments.get("debit", company, debit_note_id),
+                                            request, container))
+
+
+def debit_note_pdf(request: flask.Request, container: Container, company: str,
+                   debit_note_id: str) -> WerkzeugResponse:
+    return download(container.adjustments.open_pdf("debit", company, debit_note_id))
+
+
 def file(request: flask.Request, container: Container, company: str, period: str, kind: str) -> WerkzeugResponse:
     return download(container.downloads.open(company, period, kind))
 
@@ -149,5 +183,7 @@ HANDLERS: dict[str, Handler] = {
     "health": health, "openapi": openapi, "generate": generate, "file": file, "send": send, "void": void,
     "reconcile": reconcile, "credit_note_pdf": credit_note_pdf, "credit_note": credit_note,
     "credit_notes": credit_notes, "preview": preview, "invoice": invoice, "list": list_invoices, "run": run,
-    "gstr1": gstr1, "run_status": run_status,
+    "gstr1": gstr1, "run_status": run_status, "credit_note_create": credit_note_create,
+    "debit_note_create": debit_note_create, "debit_notes": debit_notes, "debit_note": debit_note,
+    "debit_note_pdf": debit_note_pdf,
 }

@@ -1,0 +1,352 @@
+"""Adjustment notes (GST section 34, CGST rule 53): partial credit notes and debit notes on one invoice.
+
+A note adjusts one issued invoice by lines (taxable values) or by minutes at the invoice's rate;
+its tax is split as on the invoice (CGST+SGST within a state, IGST across), each component rounded
+half up to paise. Credit notes share the void's series (`{creditNotePrefix}/{FY}/{seq}`); debit
+notes have their own (`{debitNotePrefix}/{FY}/{seq}`, default `DN`).
+
+The invoice keeps a ledger of its notes (`adjustments`), written in the same transaction that
+numbers and creates each note: the credits can never exceed its remaining taxable value
+(taxable value + debits - credits), whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from billing.domain import numbering
+from billing.domain.gst import TaxBreakdown, compute_gst
+from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.money import amount_in_words, quantize, to_decimal
+from billing.domain.naming import download_stem
+from billing.domain.presenter import money_number, paise, paise_to_rupees, plain_number, rate_number, tax_json
+from billing.errors import ConfigurationError, ConflictError, ValidationError
+
+MAX_REASON = 500
+MAX_LINES = 50
+MAX_DESCRIPTION = 200
+MAX_KEY = 200
+DEFAULT_DEBIT_NOTE_PREFIX = "DN"
+_KEY = re.compile(r"^[ -~]{1,200}$")  # printable ASCII (an HTTP header value)
+
+
+@dataclass(frozen=True)
+class NoteKind:
+    """What differs between a credit note and a debit note: names, series, GSTR-1 type, sign."""
+
+    name: str  # "credit" | "debit"
+    title: str  # the words rule 53 asks for
+    id_field: str
+    number_field: str
+    date_field: str
+    ntty: str  # GSTR-1 note type
+    suffix: str  # in the note's id
+    sign: int  # on the invoice's net amount
+
+    def number(self, doc: Mapping[str, Any]) -> str:
+        return str(doc.get(self.number_field, ""))
+
+    def pdf_path(self, company_id: str, period_key: str, note_id: str) -> str:
+        """Where the note's PDF is stored (credit notes beside the void's; create-only)."""
+        return f"{self.name}-notes/{company_id}/{period_key}/{note_id}_{self.name}-note.pdf"
+
+    def download_name(self, doc: Mapping[str, Any]) -> str:
+        return f"{download_stem(doc, self.number_field)}_{self.name}-note.pdf"
+
+
+CREDIT = NoteKind("credit", "Credit Note", "creditNoteId", "creditNoteNumber", "creditNoteDate", "C", "cn", -1)
+DEBIT = NoteKind("debit", "Debit Note", "debitNoteId", "debitNoteNumber", "debitNoteDate", "D", "dn", 1)
+KINDS = {k.name: k for k in (CREDIT, DEBIT)}
+
+
+def debit_note_prefix(settings_doc: Mapping[str, Any] | None) -> str:
+    """settings/billing `debitNotePrefix` (default DN), under the invoice prefix's rules."""
+    prefix = (settings_doc or {}).get("debitNotePrefix") or DEFAULT_DEBIT_NOTE_PREFIX
+    try:
+        return numbering.validate_prefix(prefix)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"debitNotePrefix must be 1-4 characters of A-Z, a-z, 0-9 or '-', got {prefix!r}") from None
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    description: str
+    taxable: Decimal
+
+
+@dataclass(frozen=True)
+class NoteRequest:
+    """A validated request: the invoice it names, why, and either lines or minutes."""
+
+    invoice_number: str
+    reason: str
+    lines: tuple[RequestedLine, ...] = ()
+    minutes: Decimal | None = None
+
+    def digest(self, kind: NoteKind) -> str:
+        """What makes two requests "the same" (an Idempotency-Key replay must match it)."""
+        blob = json.dumps([kind.name, self.invoice_number, self.reason,
+                           [[ln.description, str(ln.taxable)] for ln in self.lines],
+                           None if self.minutes is None else str(self.minutes)], separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _amount(value: object, field: str) -> Decimal:
+    amount = to_decimal(value, field)
+    if amount <= 0:
+        raise ValidationError(f"{field} must be greater than zero, got {value!r}")
+    if amount != quantize(amount):
+        raise ValidationError(f"{field} must have at most two decimals (paise), got {value!r}")
+    return amount
+
+
+def _json_number(value: object, field: str) -> object:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a JSON number, got {value!r}")
+    return value
+
+
+def validate_request(body: object, kind: NoteKind) -> NoteRequest:
+    """The request's JSON body as a NoteRequest, or ValidationError saying what is wrong."""
+    shape = ('{"invoiceNumber", "reason", "lines": [{"description", "taxableValue"}]} '
+             'or {"invoiceNumber", "reason", "minutes": n}')
+    if not isinstance(body, Mapping):
+        raise ValidationError(f"the body must be a JSON object {shape}")
+    unknown = sorted(set(body) - {"invoiceNumber", "reason", "lines", "minutes"})
+    if unknown:
+        raise ValidationError(f"unknown field(s) {', '.join(unknown)}; the body is {shape}")
+    number = body.get("invoiceNumber")
+    if not isinstance(number, str) or not number.strip():
+        raise ValidationError(f"invoiceNumber is required: the number of the invoice this {kind.name} note adjusts")
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError(f"reason is required: why the {kind.name} note is issued (printed on it)")
+    if len(reason) > MAX_REASON:
+        raise ValidationError(f"reason must be at most {MAX_REASON} characters")
+    has_lines, has_minutes = "lines" in body, "minutes" in body
+    if has_lines == has_minutes:
+        raise ValidationError(f"give either lines or minutes (not both, not neither): {shape}")
+    if has_minutes:
+        minutes = to_decimal(_json_number(body["minutes"], "minutes"), "minutes")
+        if minutes <= 0 or minutes != minutes.quantize(Decimal("0.001")):
+            raise ValidationError(f"minutes must be a positive number (at most 3 decimals), got {body['minutes']!r}")
+        return NoteRequest(number.strip(), reason.strip(), minutes=minutes)
+    raw = body["lines"]
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_LINES:
+        raise ValidationError(f"lines must be a list of 1 to {MAX_LINES} {{description, taxableValue}} objects")
+    lines = []
+    for i, line in enumerate(raw):
+        if not isinstance(line, Mapping) or set(line) != {"description", "taxableValue"}:
+            raise ValidationError(f"lines[{i}] must be exactly {{\"description\", \"taxableValue\"}}")
+        text = line["description"]
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_DESCRIPTION:
+            raise ValidationError(f"lines[{i}].description must be 1 to {MAX_DESCRIPTION} characters")
+        field = f"lines[{i}].taxableValue"
+        lines.append(RequestedLine(text.strip(), _amount(_json_number(line["taxableValue"], field), field)))
+    return NoteRequest(number.strip(), reason.strip(), lines=tuple(lines))
+
+
+def validate_idempotency_key(key: object) -> str | None:
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or not _KEY.match(key) or not key.strip():
+        raise ValidationError(f"Idempotency-Key must be 1 to {MAX_KEY} printable ASCII characters, not all blank")
+    return key
+
+
+def note_id(invoice_id: str, kind: NoteKind, token: str) -> str:
+    """A note's id: its invoice's id, its kind and a token (the Idempotency-Key's hash, or random)."""
+    return f"{invoice_id}_{kind.suffix}-{token}"
+
+
+def key_token(idempotency_key: str) -> str:
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class NoteLine:
+    description: str
+    quantity: Decimal
+    rate: Decimal
+    amount: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
+class NoteAmounts:
+    lines: tuple[NoteLine, ...]
+    tax: TaxBreakdown
+
+    @property
+    def taxable(self) -> Decimal:
+        return self.tax.taxable_value
+
+    @property
+    def total(self) -> Decimal:
+        return self.taxable + self.tax.total
+
+
+def invoice_rate(invoice: Mapping[str, Any]) -> Decimal:
+    """The invoice's rate per minute (its tariff snapshot's)."""
+    rate = (invoice.get("tariff") or {}).get("ratePerMinute")
+    if rate is None:
+        items = invoice.get("lineItems") or []
+        rate = items[0].get("rate") if items else None
+    if rate is None:
+        raise ValidationError(f"invoice {invoice.get('invoiceNumber')} shows no rate per minute; give lines instead")
+    return to_decimal(rate, "ratePerMinute")
+
+
+def tax_as_on(invoice: Mapping[str, Any], taxable: Decimal) -> TaxBreakdown:
+    """The tax on `taxable` split as on the invoice: its kind (intra/inter-state) and rate."""
+    breakdown = invoice.get("taxBreakdown") or {}
+    rate = to_decimal(breakdown.get("rate", 0), "taxBreakdown.rate")
+    intra = breakdown.get("type", "intra-state") == "intra-state"
+    return compute_gst(taxable, rate, "supplier", "supplier" if intra else "recipient")
+
+
+def note_amounts(invoice: Mapping[str, Any], request: NoteRequest) -> NoteAmounts:
+    """The note's lines and tax: minutes at the invoice's rate, or the given taxable values."""
+    if request.minutes is not None:
+        rate = invoice_rate(invoice)
+        amount = quantize(request.minutes * rate)
+        if amount <= 0:
+            raise ValidationError(f"{request.minutes} minutes at {rate}/min is less than one paisa")
+        lines: tuple[NoteLine, ...] = (NoteLine("Voice agent usage (per minute)", request.minutes, rate, amount, "min"),)
+    else:
+        lines = tuple(NoteLine(ln.description, Decimal(1), ln.taxable, ln.taxable, "") for ln in request.lines)
+    taxable = sum((ln.amount for ln in lines), Decimal(0))
+    return NoteAmounts(lines, tax_as_on(invoice, taxable))
+
+
+def _ledger(invoice: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(invoice.get("adjustments") or [])
+
+
+def remaining_taxable_paise(invoice: Mapping[str, Any]) -> int:
+    """What can still be credited: the invoice's taxable value + its debits - its credits, in paise."""
+    base = int((invoice.get("amountsPaise") or {}).get("subtotal", paise(to_decimal(invoice.get("subtotal", 0), "subtotal"))))
+    return base + sum(int(e["paise"]["taxable"]) * KINDS[e["kind"]].sign for e in _ledger(invoice))
+
+
+def net_amount(invoice: Mapping[str, Any]) -> float:
+    """The invoice's total - its credit notes' totals + its debit notes' totals (a JSON number)."""
+    total = int((invoice.get("amountsPaise") or {}).get("total", paise(to_decimal(invoice.get("totalAmount", 0), "total"))))
+    return paise_to_rupees(total + sum(int(e["paise"]["total"]) * KINDS[e["kind"]].sign for e in _ledger(invoice)))
+
+
+def check_cap(invoice: Mapping[str, Any], kind: NoteKind, amounts: NoteAmounts) -> None:
+    """A credit note may not take the invoice below zero taxable value (422 before anything is written)."""
+    if kind is not CREDIT:
+        return
+    remaining = remaining_taxable_paise(invoice)
+    if paise(amounts.taxable) > remaining:
+        raise ValidationError(
+            f"a credit of {quantize(amounts.taxable)} taxable value exceeds what invoice "
+            f"{invoice.get('invoiceNumber')} has left to credit ({paise_to_rupees(remaining):.2f}: its taxable value "
+            f"{invoice.get('subtotal')} + debit notes - credit notes)")
+
+
+def check_adjustable(invoice: Mapping[str, Any], kind: NoteKind) -> None:
+    """Only an issued invoice is adjusted; a void one was credited in full already."""
+    status = InvoiceStatus.of(invoice)
+    if status is InvoiceStatus.ISSUED:
+        return
+    if status is InvoiceStatus.VOID:
+        raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is void (credited in full); "
+                            f"a {kind.name} note adjusts an issued invoice (its reissue, if any)")
+    raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is still being issued ({invoice.get('status')}); "
+                        f"issue the {kind.name} note once it is issued")
+
+
+def _line_json(line: NoteLine) -> dict[str, Any]:
+    return {"description": line.description, "quantity": plain_number(line.quantity) if line.unit != "min"
+            else float(line.quantity), "rate": rate_number(line.rate), "amount": money_number(line.amount),
+            "unit": line.unit}
+
+
+def note_document(
+    invoice: Mapping[str, Any], kind: NoteKind, amounts: NoteAmounts, *, note_id: str, prefix: str, seq: int,
+    note_date: date, supplier: Mapping[str, Any], reason: str, request_digest: str, pdf_uri: str,
+    created_at: datetime, extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stored note (status "issuing" until its PDF is stored), with every rule-53 particular."""
+    fy = numbering.financial_year(note_date)
+    tax = amounts.tax
+    return {
+        kind.id_field: note_id,
+        "documentType": kind.title,
+        "noteKind": kind.name,
+        "scope": "partial",
+        kind.number_field: numbering.format_invoice_number(prefix, fy, seq),
+        "financialYear": fy,
+        "series": prefix,
+        "sequence": seq,
+        kind.date_field: note_date.isoformat(),
+        "status": InvoiceStatus.ISSUING.value,
+        "companyId": invoice["companyId"],
+        "billingPeriod": invoice["billingPeriod"],
+        "supplier": dict(supplier),
+        "recipient": invoice.get("recipient") or {},
+        "placeOfSupply": invoice.get("placeOfSupply") or {},
+        "reverseCharge": bool(invoice.get("reverseCharge", False)),
+        "originalInvoice": {
+            "invoiceId": invoice["invoiceId"],
+            "invoiceNumber": invoice["invoiceNumber"],
+            "invoiceDate": invoice["invoiceDate"],
+            "totalAmount": invoice["totalAmount"],
+        },
+        "sacCode": supplier.get("sacCode") or (invoice.get("supplier") or {}).get("sacCode"),
+        "reason": reason,
+        "lineItems": [_line_json(ln) for ln in amounts.lines],
+        "subtotal": money_number(amounts.taxable),
+        "taxableValue": money_number(amounts.taxable),
+        "gstAmount": money_number(tax.total),
+        "totalAmount": money_number(amounts.total),
+        "taxBreakdown": tax_json(tax),
+        "currency": invoice.get("currency", "INR"),
+        "amountInWords": amount_in_words(amounts.total),
+        "amountsPaise": {
+            "lineItems": [paise(ln.amount) for ln in amounts.lines],
+            "subtotal": paise(amounts.taxable), "cgst": paise(tax.amount("CGST")), "sgst": paise(tax.amount("SGST")),
+            "igst": paise(tax.amount("IGST")), "gst": paise(tax.total), "total": paise(amounts.total),
+        },
+        "requestDigest": request_digest,
+        "files": {"pdf": pdf_uri},
+        "createdAt": created_at.isoformat(timespec="milliseconds"),
+        **dict(extra or {}),
+    }
+
+
+def ledger_entry(note: Mapping[str, Any], kind: NoteKind) -> dict[str, Any]:
+    """The invoice's line about one of its notes (`adjustments`)."""
+    p = note["amountsPaise"]
+    return {
+        "id": note[kind.id_field], "kind": kind.name, "number": note[kind.number_field],
+        "date": note[kind.date_field], "taxableValue": note["taxableValue"], "gstAmount": note["gstAmount"],
+        "totalAmount": note["totalAmount"], "paise": {"taxable": p["subtotal"], "gst": p["gst"], "total": p["total"]},
+    }
+
+
+def with_entry(invoice: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields that add a note to the invoice's ledger."""
+    return {"adjustments": _ledger(invoice) + [dict(entry)]}
+
+
+def same_request(existing: Mapping[str, Any], digest: str, kind: NoteKind) -> None:
+    """An Idempotency-Key replayed with another body is a conflict (409), not a new note."""
+    if existing.get("requestDigest") != digest:
+            raise ConflictError(
+            f"this Idempotency-Key already made {kind.name} note {kind.number(existing)} from a different "
+            "request; send a new key for a new note")
+
+
+def notes_of(invoice: Mapping[str, Any], kind: NoteKind | None = None) -> Sequence[Mapping[str, Any]]:
+    return [e for e in _ledger(invoice) if kind is None or e["kind"] == kind.name]

@@ -1,0 +1,239 @@
+"""Partial credit notes and debit notes over in-memory fakes: hand-computed amounts, the cap,
+Idempotency-Key replays, the time limit, and what a refusal writes (nothing)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from billing.domain import adjustments as adj
+from billing.domain.period import MonthQuery
+from billing.domain.rating import CallRecord
+from billing.errors import ConflictError, ValidationError
+from billing.seed import COMPANIES, SUPPLIER, VYSEDECK_SEPTEMBER
+from fakes import fake_container
+
+ISSUED_AT = datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)
+START = datetime(2025, 9, 1, 4, 30, tzinfo=timezone.utc)
+
+
+def calls_for(durations):
+    return [CallRecord(f"c{i:03d}", START + timedelta(days=i * 2, minutes=7 * i), d, "completed")
+            for i, d in enumerate(durations)]
+
+
+def companies():
+    docs = copy.deepcopy(COMPANIES)
+    # Inter-state at the same Rs 2/min: webxpress's GSTIN (Maharashtra), vysedeck's tariff.
+    docs["interstate"] = {**copy.deepcopy(docs["webxpress"]), "billing": copy.deepcopy(docs["vysedeck"]["billing"])}
+    return docs
+
+
+class World:
+    def __init__(self):
+        self.now = ISSUED_AT
+        calls = {"vysedeck": calls_for(VYSEDECK_SEPTEMBER), "interstate": calls_for(VYSEDECK_SEPTEMBER)}
+        self.c = fake_container(companies=companies(), supplier=copy.deepcopy(SUPPLIER), calls=calls, clock=lambda: self.now)
+        self.service = self.c.adjustments
+
+    def issue(self, company="vysedeck"):
+        return self.c.issuance.generate(company, MonthQuery(9, 2025))
+
+    def state(self):
+        c = self.c
+        return copy.deepcopy((c.invoices.docs, c.credit_notes.docs, c.credit_notes.counters, c.debit_notes.docs,
+                              c.debit_notes.counters, c.blobs.objects))
+
+
+def minutes(number, n=40, reason="40 minutes of failed calls disputed"):
+    return {"invoiceNumber": number, "reason": reason, "minutes": n}
+
+
+def test_forty_minutes_intra_state_is_80_plus_cgst_and_sgst_7_20():
+    w = World()
+    inv = w.issue()
+    note = w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "k1")
+    assert note["creditNoteNumber"] == "CN/25-26/00001" and note["status"] == "issued"
+    assert note["documentType"] == "Credit Note" and note["scope"] == "partial"
+    assert note["lineItems"] == [{"description": "Voice agent usage (per minute)", "quantity": 40.0, "rate": 2.0,
+                                  "amount": 80.0, "unit": "min"}]
+    assert (note["taxableValue"], note["gstAmount"], note["totalAmount"]) == (80.0, 14.4, 94.4)
+    assert note["taxBreakdown"]["type"] == "intra-state"
+    assert [(c["name"], c["amount"]) for c in note["taxBreakdown"]["components"]] == [("CGST", 7.2), ("SGST", 7.2)]
+    assert note["amountsPaise"] == {"lineItems": [8000], "subtotal": 8000, "cgst": 720, "sgst": 720, "igst": 0,
+                                    "gst": 1440, "total": 9440}
+    assert note["originalInvoice"]["invoiceNumber"] == inv["invoiceNumber"]
+    assert note["amountInWords"] == "Indian Rupees Ninety Four and Forty Paise Only"
+    pdf = f"credit-notes/vysedeck/2025-09/{note['creditNoteId']}_credit-note.pdf"
+    assert w.c.blobs.objects[pdf] == b"CREDIT NOTE CN/25-26/00001 94.4"
+    stored = w.c.invoices.get(inv["invoiceId"])
+    assert stored["status"] == "issued"
+    assert stored["adjustments"] == [{"id": note["creditNoteId"], "kind": "credit", "number": "CN/25-26/00001",
+                                      "date": "2025-10-02", "taxableValue": 80.0, "gstAmount": 14.4,
+                                      "totalAmount": 94.4, "paise": {"taxable": 8000, "gst": 1440, "total": 9440}}]
+    assert adj.net_amount(stored) == round(inv["totalAmount"] - 94.4, 2)
+    # The void's routes read it back: it is a credit note of the company.
+    assert [n["creditNoteNumber"] for n in w.c.corrections.list("vysedeck")] == ["CN/25-26/00001"]
+
+
+def test_forty_minutes_inter_state_is_igst_14_40():
+    w = World()
+    inv = w.issue("interstate")
+    note = w.service.create("credit", "interstate", "2025-09", minutes(inv["invoiceNumber"]))
+    assert note["taxBreakdown"]["type"] == "inter-state"
+    assert [(c["name"], c["amount"]) for c in note["taxBreakdown"]["components"]] == [("IGST", 14.4)]
+    assert (note["taxableValue"], note["gstAmount"], note["totalAmount"]) == (80.0, 14.4, 94.4)
+    assert note["amountsPaise"]["igst"] == 1440 and note["amountsPaise"]["cgst"] == 0
+
+
+def test_lines_round_each_component_half_up():
+    w = World()
+    inv = w.issue()
+    body = {"invoiceNumber": inv["invoiceNumber"], "reason": "goodwill",
+            "lines": [{"description": "Goodwill credit", "taxableValue": 10.05},
+                      {"description": "Duplicate call", "taxableValue": 0.02}]}
+    note = w.service.create("credit", "vysedeck", "2025-09", body)
+    # 10.07 x 9% = 0.9063 -> 0.91 each half; total 10.07 + 1.82.
+    assert note["amountsPaise"] == {"lineItems": [1005, 2], "subtotal": 1007, "cgst": 91, "sgst": 91, "igst": 0,
+                                    "gst": 182, "total": 1189}
+
+
+def test_credits_never_exceed_the_taxable_value_and_a_refusal_writes_nothing():
+    w = World()
+    inv = w.issue()
+    taxable = inv["amountsPaise"]["subtotal"]  # 12 min x 2 + 1500 fee = 1524.00
+    assert taxable == 152400
+    w.service.create("credit", "vysedeck", "2025-09", {
+        "invoiceNumber": inv["invoiceNumber"], "reason": "most of it",
+        "lines": [{"description": "Fee waived", "taxableValue": 1500}]}, "a")
+    before = w.state()
+    with pytest.raises(ValidationError, match="exceeds what invoice VX/25-26/00001 has left to credit \\(24.00"):
+        w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 12.5), "b")
+    assert w.state() == before
+    # Exactly the rest is allowed; a debit note raises what can be credited.
+    w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 12), "c")
+    with pytest.raises(ValidationError):
+        w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 0.005), "d")
+    w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 5, "late calls"), "e")
+    w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 5), "f")
+    stored = w.c.invoices.get(inv["invoiceId"])
+    assert adj.remaining_taxable_paise(stored) == 0
+    assert [e["kind"] for e in stored["adjustments"]] == ["credit", "credit", "debit", "credit"]
+
+
+def test_concurrent_credits_never_exceed_the_cap():
+    w = World()
+    inv = w.issue()
+    results, errors = [], []
+
+    def credit(i):
+        try:
+            results.append(w.service.create("credit", "vysedeck", "2025-09", {
+                "invoiceNumber": inv["invoiceNumber"], "reason": f"dispute {i}",
+                "lines": [{"description": "Disputed", "taxableValue": 500}]}, f"key-{i}"))
+        except ValidationError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=credit, args=(i,)) for i in range(5)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(results) == 3 and len(errors) == 2  # 3 x 500 <= 1524 < 4 x 500
+    assert sorted(n["sequence"] for n in results) == [1, 2, 3]
+
+
+def test_the_same_key_returns_the_same_note_and_another_body_is_409():
+    w = World()
+    inv = w.issue()
+    first = w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "same")
+    before = w.state()
+    assert w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "same") == first
+    assert w.state() == before
+    with pytest.raises(ConflictError, match="different request"):
+        w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 41), "same")
+    assert w.state() == before
+    second = w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "other")
+    assert second["creditNoteNumber"] == "CN/25-26/00002"
+
+
+def test_time_limit_applies_to_credit_notes_only():
+    w = World()
+    inv = w.issue()
+    w.now = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)  # after 30 Nov 2026
+    before = w.state()
+    with pytest.raises(ValidationError, match="section 34"):
+        w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]))
+    assert w.state() == before
+    note = w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 25, "late calls"))
+    assert note["debitNoteNumber"] == "DN/26-27/00001" and note["documentType"] == "Debit Note"
+    assert w.c.blobs.objects[f"debit-notes/vysedeck/2025-09/{note['debitNoteId']}_debit-note.pdf"] == \
+        b"DEBIT NOTE DN/26-27/00001 59.0"
+    assert adj.net_amount(w.c.invoices.get(inv["invoiceId"])) == round(inv["totalAmount"] + 59.0, 2)
+
+
+def test_debit_note_prefix_comes_from_settings():
+    w = World()
+    w.c.supplier_settings._supplier["debitNotePrefix"] = "VXD"
+    inv = w.issue()
+    note = w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 1))
+    assert note["debitNoteNumber"] == "VXD/25-26/00001"
+    w.c.supplier_settings._supplier["debitNotePrefix"] = "TOO-LONG"
+    with pytest.raises(Exception, match="debitNotePrefix must be"):
+        w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 1))
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"invoiceNumber": "VX/25-26/00001", "minutes": 4}, "reason is required"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x"}, "either lines or minutes"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "minutes": 1, "lines": []}, "either lines or minutes"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "minutes": -1}, "positive"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "lines": [{"description": "a", "taxableValue": 1.234}]},
+     "two decimals"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "lines": [{"description": "a"}]}, "exactly"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "minutes": "40"}, "JSON number"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "minutes": True}, "JSON number"),
+    ({"invoiceNumber": "VX/25-26/00099", "reason": "x", "minutes": 1}, "is not an invoice"),
+    ({"invoiceNumber": "VX/25-26/00001", "reason": "x", "minutes": 1, "reissue": True}, "unknown field"),
+])
+def test_bad_requests_are_422_and_write_nothing(body, message):
+    w = World()
+    w.issue()
+    before = w.state()
+    with pytest.raises(ValidationError, match=message):
+        w.service.create("credit", "vysedeck", "2025-09", body)
+    assert w.state() == before
+
+
+def test_a_void_invoice_cannot_be_adjusted():
+    w = World()
+    inv = w.issue()
+    w.c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"], "reason": "wrong",
+                                                 "reissue": False})
+    with pytest.raises(ConflictError, match="is void"):
+        w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]))
+
+
+def test_a_note_left_issuing_by_a_crash_is_finished_by_its_retry_and_by_the_next_note():
+    w = World()
+    inv = w.issue()
+    real = w.c.blobs.put_create_only
+
+    def crash(*a, **k):
+        raise RuntimeError("killed before the PDF was stored")
+
+    w.c.blobs.put_create_only = crash
+    with pytest.raises(RuntimeError):
+        w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "k")
+    w.c.blobs.put_create_only = real
+    again = w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "k")
+    assert again["status"] == "issued" and again["creditNoteNumber"] == "CN/25-26/00001"
+    w.c.blobs.put_create_only = crash
+    with pytest.raises(RuntimeError):
+        w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 3, "late"))  # no key
+    w.c.blobs.put_create_only = real
+    assert [d["status"] for d in w.c.debit_notes.list_for_company("vysedeck")] == ["issuing"]
+    w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 1), "k2")
+    assert [d["status"] for d in w.c.debit_notes.list_for_company("vysedeck")] == ["issued"]
+    assert w.c.credit_notes.counters == {"CN_25-26": 3} and w.c.debit_notes.counters == {"DN_25-26": 2}
