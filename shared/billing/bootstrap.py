@@ -308,7 +308,7 @@ class Container:
         from billing.services.gst_returns import GstReturnService
 
         return GstReturnService(invoices=self.invoices, credit_notes=self.credit_notes,
-                                settings_repo=self.supplier_settings)
+                                settings_repo=self.supplier_settings, debit_notes=self.debit_notes)
 
     @cached_property
     def downloads(self) -> DownloadService:

@@ -237,3 +237,21 @@ def test_a_note_left_issuing_by_a_crash_is_finished_by_its_retry_and_by_the_next
     w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 1), "k2")
     assert [d["status"] for d in w.c.debit_notes.list_for_company("vysedeck")] == ["issued"]
     assert w.c.credit_notes.counters == {"CN_25-26": 3} and w.c.debit_notes.counters == {"DN_25-26": 2}
+
+
+def test_gstr1_reports_the_month_s_notes_and_reconciles_with_them():
+    w = World()
+    inv = w.issue()
+    cn = w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]))
+    dn = w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 25, "late calls"))
+    out = w.c.gst_returns.gstr1("2025-10")
+    [party] = out["cdnr"]
+    assert [(n["ntty"], n["nt_num"], n["val"]) for n in party["nt"]] == [
+        ("C", cn["creditNoteNumber"], 94.4), ("D", dn["debitNoteNumber"], 59.0)]
+    [b2b] = out["b2b"]
+    invoice_tax = b2b["inv"][0]["itms"][0]["itm_det"]["camt"]
+    hsn = out["hsn"]["hsn_b2b"][0]
+    assert round(hsn["txval"], 2) == round(inv["subtotal"] - 80 + 50, 2)
+    assert round(hsn["camt"], 2) == round(invoice_tax - 7.2 + 4.5, 2)
+    assert [(d["doc_num"], d["docs"][0]["from"]) for d in out["doc_issue"]["doc_det"]] == [
+        (1, inv["invoiceNumber"]), (4, dn["debitNoteNumber"]), (5, cn["creditNoteNumber"])]

@@ -3,12 +3,14 @@
 Field names follow the portal's JSON (the same keys ERPNext's india-compliance app maps):
 b2b[].ctin/inv[].inum/idt/val/pos/rchrg/inv_typ/itms[].num/itm_det{txval,rt,iamt,camt,samt,csamt};
 b2cl[].pos/inv[]; b2cs[] rows by supply type, place of supply and rate; cdnr[].ctin/nt[] and
-cdnur[] with ntty/nt_num/nt_dt; hsn.hsn_b2b/hsn_b2c[] (SAC summary, B2B and B2C apart);
+cdnur[] with ntty ("C" credit, "D" debit)/nt_num/nt_dt; hsn.hsn_b2b/hsn_b2c[] (SAC summary, B2B and B2C apart);
 doc_issue.doc_det[] (number ranges per series, totals, cancelled).
 
 Amounts are summed in integer paise (each document's `amountsPaise`) and turned into rupees once,
 so every figure reconciles to the paisa with the documents. A voided invoice is reported as issued
-and its credit note as a credit note (that is how the law sees them: nothing is deleted).
+and its credit note as a credit note (that is how the law sees them: nothing is deleted). Partial
+credit notes are credit notes too; debit notes add what credit notes subtract. doc_issue has a row
+per series (invoice prefix, credit-note prefix, debit-note prefix).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ B2CL_LIMIT_FROM_AUG_2024 = 100_000_00  # paise: inter-state B2C invoices above R
 B2CL_LIMIT_BEFORE = 250_000_00
 B2CL_LIMIT_CHANGED = date(2024, 8, 1)
 DOC_INVOICES = (1, "Invoices for outward supply")
+DOC_DEBIT_NOTES = (4, "Debit Note")
 DOC_CREDIT_NOTES = (5, "Credit Note")
+DOC_KINDS = {k[0]: k for k in (DOC_INVOICES, DOC_DEBIT_NOTES, DOC_CREDIT_NOTES)}
 AMOUNT_KEYS = ("txval", "iamt", "camt", "samt", "csamt")
 
 
@@ -154,15 +158,23 @@ class Gstr1Builder:
         self._hsn_row("b2b" if ctin else "b2c", sac, amounts.rate).add(amounts, 1)
 
     def add_credit_note(self, doc: Mapping[str, Any]) -> None:
-        """A credit note dated in the month, crediting its original invoice in full."""
+        """A credit note dated in the month (a void's, or a partial one)."""
+        self._add_note(doc, "creditNote", "C", DOC_CREDIT_NOTES, -1)
+
+    def add_debit_note(self, doc: Mapping[str, Any]) -> None:
+        """A debit note dated in the month: adds to its invoice's supply."""
+        self._add_note(doc, "debitNote", "D", DOC_DEBIT_NOTES, 1)
+
+    def _add_note(self, doc: Mapping[str, Any], field_prefix: str, ntty: str, kind: tuple[int, str],
+                  sign: int) -> None:
         amounts = Amounts.of(doc)
-        number, dated = str(doc["creditNoteNumber"]), str(doc["creditNoteDate"])
+        number, dated = str(doc[f"{field_prefix}Number"]), str(doc[f"{field_prefix}Date"])
         original = doc.get("originalInvoice") or {}
         pos = str((doc.get("placeOfSupply") or {}).get("stateCode") or self.state)
         ctin = (doc.get("recipient") or {}).get("gstin")
         sac = str(doc.get("sacCode") or (doc.get("supplier") or {}).get("sacCode") or "")
-        self._series_of(DOC_CREDIT_NOTES, number).add(number, int(doc.get("sequence") or 0))
-        note = {"ntty": "C", "nt_num": number, "nt_dt": portal_date(dated), "val": paise_to_rupees(amounts.total),
+        self._series_of(kind, number).add(number, int(doc.get("sequence") or 0))
+        note = {"ntty": ntty, "nt_num": number, "nt_dt": portal_date(dated), "val": paise_to_rupees(amounts.total),
                 "pos": pos}
         original_total = _paise({"totalAmount": original.get("totalAmount")}, "total", "totalAmount")
         if ctin:
@@ -170,9 +182,9 @@ class Gstr1Builder:
                                                         "itms": [amounts.item()]})
         elif pos != self.state and original_total > b2cl_limit(date.fromisoformat(str(original["invoiceDate"])[:10])):
             self._cdnur.append({"typ": "B2CL", **note, "itms": [amounts.item()]})
-        else:  # a B2C (small) credit reduces the month's B2CS figures for that state and rate
-            self._b2cs_row(pos, amounts).add(amounts, -1)
-        self._hsn_row("b2b" if ctin else "b2c", sac, amounts.rate).add(amounts, -1)
+        else:  # a B2C (small) note changes the month's B2CS figures for that state and rate
+            self._b2cs_row(pos, amounts).add(amounts, sign)
+        self._hsn_row("b2b" if ctin else "b2c", sac, amounts.rate).add(amounts, sign)
 
     def _b2cs_row(self, pos: str, amounts: Amounts) -> _Totals:
         supply = "INTRA" if pos == self.state else "INTER"
@@ -192,7 +204,7 @@ class Gstr1Builder:
                          "rt": rate_number(rate), **totals.json()})
         docs: dict[tuple[int, str], list[dict[str, Any]]] = {}
         for (doc_num, _prefix), series in sorted(self._series.items()):
-            kind = DOC_INVOICES if doc_num == DOC_INVOICES[0] else DOC_CREDIT_NOTES
+            kind = DOC_KINDS[doc_num]
             rows = docs.setdefault(kind, [])
             rows.append(series.row(len(rows) + 1))
         return {

@@ -1,4 +1,4 @@
-"""GST returns: the GSTR-1 data of the invoices and credit notes dated in a month (DESIGN 9)."""
+"""GST returns: the GSTR-1 data of the invoices, credit notes and debit notes dated in a month (DESIGN 9, 13)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from billing.domain.gstr1 import Gstr1Builder
 from billing.domain.invoice import Supplier
 from billing.domain.period import BillingPeriod
 from billing.errors import ConfigurationError
-from billing.ports import CreditNoteRepository, InvoiceRepository, SettingsRepository
+from billing.ports import AdjustmentNoteRepository, CreditNoteRepository, InvoiceRepository, SettingsRepository
 from billing.domain.lifecycle import InvoiceStatus
 
 
@@ -16,8 +16,9 @@ class GstReturnService:
     """Streams a month's documents through the GSTR-1 builder; writes nothing."""
 
     def __init__(self, *, invoices: InvoiceRepository, credit_notes: CreditNoteRepository,
-                 settings_repo: SettingsRepository):
+                 settings_repo: SettingsRepository, debit_notes: AdjustmentNoteRepository | None = None):
         self.invoices = invoices
+        self.debit_notes = debit_notes
         self.credit_notes = credit_notes
         self.settings_repo = settings_repo
 
@@ -35,4 +36,7 @@ class GstReturnService:
         for note in self.credit_notes.dated(start, end):
             if note.get("creditNoteNumber"):
                 builder.add_credit_note(note)
+        for note in self.debit_notes.dated(start, end) if self.debit_notes is not None else ():
+            if note.get("debitNoteNumber"):
+                builder.add_debit_note(note)
         return builder.result()

@@ -33,6 +33,21 @@ def credit_note(n: int, inv: dict) -> dict:
                                 "totalAmount": inv["amountsPaise"]["total"] / 100}}
 
 
+def partial_note(kind: str, n: int, inv: dict, taxable: int) -> dict:
+    """A partial credit note or a debit note of `taxable` paise, taxed as on the invoice (half up)."""
+    intra = inv["placeOfSupply"]["stateCode"] == "29"
+    half = int((Decimal(taxable) * Decimal("0.09")).to_integral_value(rounding="ROUND_HALF_UP"))
+    full = int((Decimal(taxable) * Decimal("0.18")).to_integral_value(rounding="ROUND_HALF_UP"))
+    tax = {"cgst": half if intra else 0, "sgst": half if intra else 0, "igst": 0 if intra else full}
+    prefix = "CN" if kind == "credit" else "DN"
+    return {f"{kind}NoteNumber": f"{prefix}/25-26/{n:05d}", "sequence": n,
+            f"{kind}NoteDate": "2025-10-25", "recipient": inv["recipient"], "placeOfSupply": inv["placeOfSupply"],
+            "sacCode": "998319", "taxBreakdown": inv["taxBreakdown"],
+            "amountsPaise": {"subtotal": taxable, **tax, "total": taxable + sum(tax.values())},
+            "originalInvoice": {"invoiceNumber": inv["invoiceNumber"], "invoiceDate": inv["invoiceDate"],
+                                "totalAmount": inv["amountsPaise"]["total"] / 100}}
+
+
 def paise(x: float) -> int:
     return int((Decimal(str(x)) * 100).to_integral_value())
 
@@ -65,32 +80,65 @@ def test_layout_and_sections():
     assert portal_date("2026-03-31T23:59:00+05:30") == "31-03-2026"
 
 
+def test_debit_notes_and_partial_credit_notes():
+    b = Gstr1Builder(SUPPLIER, "29", 2025, 10)
+    registered = invoice(1, 179832, "29AAHCV7310M1ZU", "29")
+    small = invoice(2, 50000, None, "29")
+    for inv in (registered, small):
+        b.add_invoice(inv)
+    b.add_credit_note(partial_note("credit", 1, registered, 8000))  # 40 min at Rs 2: 80.00 + 7.20 + 7.20
+    b.add_debit_note(partial_note("debit", 1, registered, 5000))  # 25 min at Rs 2: 50.00 + 4.50 + 4.50
+    b.add_debit_note(partial_note("debit", 2, small, 1000))
+    out = b.result()
+    notes = out["cdnr"][0]["nt"]
+    assert [(n["ntty"], n["nt_num"], n["val"]) for n in notes] == [("C", "CN/25-26/00001", 94.4),
+                                                                    ("D", "DN/25-26/00001", 59.0)]
+    assert notes[1]["itms"][0]["itm_det"] == {"txval": 50.0, "rt": 18.0, "iamt": 0.0, "camt": 4.5,
+                                         "samt": 4.5, "csamt": 0}
+    assert out["b2cs"][0]["txval"] == 433.73  # a small B2C debit adds to B2CS
+    docs = out["doc_issue"]["doc_det"]
+    assert [(d["doc_num"], d["doc_typ"], [r["from"] for r in d["docs"]]) for d in docs] == [
+        (1, "Invoices for outward supply", ["VX/25-26/00001"]), (4, "Debit Note", ["DN/25-26/00001"]),
+        (5, "Credit Note", ["CN/25-26/00001"])]
+    assert docs[1]["docs"][0]["totnum"] == 2
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.integers(100, 30_000_000), st.booleans(), st.sampled_from(["29", "27", "07"]),
-                          st.booleans()), max_size=25))
+                          st.sampled_from(["none", "void", "partial", "debit", "both"]), st.integers(1, 99)),
+                max_size=25))
 def test_every_figure_reconciles_to_the_paisa(specs):
+    """Invoices, void credit notes, partial credit notes and debit notes in one month."""
     b = Gstr1Builder(SUPPLIER, "29", 2025, 10)
-    invoices, notes = [], []
-    for n, (total, registered, pos, credited) in enumerate(specs, start=1):
+    invoices, notes, debits = [], [], []
+    for n, (total, registered, pos, adjusted, percent) in enumerate(specs, start=1):
         inv = invoice(n, total, f"{pos}AABFW5529Q1ZN" if registered else None, pos)
         invoices.append(inv)
         b.add_invoice(inv)
-        if credited:
+        part = max(1, inv["amountsPaise"]["subtotal"] * percent // 100)
+        if adjusted == "void":
             notes.append(credit_note(len(notes) + 1, inv))
             b.add_credit_note(notes[-1])
+        if adjusted in ("partial", "both"):
+            notes.append(partial_note("credit", len(notes) + 1, inv, part))
+            b.add_credit_note(notes[-1])
+        if adjusted in ("debit", "both"):
+            debits.append(partial_note("debit", len(debits) + 1, inv, part))
+            b.add_debit_note(debits[-1])
     out = b.result()
-    expected = {k: sum(d["amountsPaise"][k] for d in invoices) - sum(d["amountsPaise"][k] for d in notes)
+    expected = {k: sum(d["amountsPaise"][k] for d in invoices + debits) - sum(d["amountsPaise"][k] for d in notes)
                 for k in ("subtotal", "igst", "cgst", "sgst")}
     fields = {"subtotal": "txval", "igst": "iamt", "cgst": "camt", "sgst": "samt"}
+    sign = {"C": -1, "D": 1}
     for key, name in fields.items():
         sections = (
             sum(paise(i["itms"][0]["itm_det"][name]) for c in out["b2b"] for i in c["inv"])
             + sum(paise(i["itms"][0]["itm_det"][name]) for c in out["b2cl"] for i in c["inv"])
             + sum(paise(r[name]) for r in out["b2cs"])
-            - sum(paise(nt["itms"][0]["itm_det"][name]) for c in out["cdnr"] for nt in c["nt"])
-            - sum(paise(nt["itms"][0]["itm_det"][name]) for nt in out["cdnur"])
+            + sum(sign[nt["ntty"]] * paise(nt["itms"][0]["itm_det"][name]) for c in out["cdnr"] for nt in c["nt"])
+            + sum(sign[nt["ntty"]] * paise(nt["itms"][0]["itm_det"][name]) for nt in out["cdnur"])
         )
         hsn = sum(paise(r[name]) for part in out["hsn"].values() for r in part)
         assert sections == hsn == expected[key], key
     counts = {d["doc_num"]: sum(r["totnum"] for r in d["docs"]) for d in out["doc_issue"]["doc_det"]}
-    assert counts.get(1, 0) == len(invoices) and counts.get(5, 0) == len(notes)
+    assert counts.get(1, 0) == len(invoices) and counts.get(5, 0) == len(notes) and counts.get(4, 0) == len(debits)

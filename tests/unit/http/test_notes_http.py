@@ -82,3 +82,6 @@ def test_debit_note_routes(api):
     assert api.json("GET", "/billing/debit-notes/vysedeck/nope")[0] == 404
     status, inv = api.json("GET", MONTH)
     assert inv["netAmount"] == round(inv["totalAmount"] + 59.0, 2)
+    [entry] = inv["history"]
+    assert [(a["kind"], a["number"]) for a in entry["adjustments"]] == [("debit", note["debitNoteNumber"])]
+    assert entry["netAmount"] == inv["netAmount"]

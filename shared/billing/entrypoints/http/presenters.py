@@ -65,6 +65,8 @@ def history_entry(doc: Mapping[str, Any]) -> dict[str, Any]:
     body = summary(doc)
     body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
     body.setdefault("revision", 0)
+    if doc.get("adjustments"):  # its partial credit notes and debit notes
+        body["adjustments"] = [{k: v for k, v in e.items() if k != "paise"} for e in doc["adjustments"]]
     return body
 
 
