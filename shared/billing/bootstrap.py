@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from billing.services.adjustments import AdjustmentService
     from billing.services.corrections import CorrectionService
+    from billing.services.settlement import SettlementService
     from billing.services.delivery import DeliveryService
     from billing.services.downloads import DownloadService
     from billing.services.gst_returns import GstReturnService
@@ -295,6 +296,12 @@ class Container:
                                  notes={"credit": self.partial_credit_notes, "debit": self.debit_notes},
                                  settings_repo=self.supplier_settings, blobs=self.blobs,
                                  render=self.render_adjustment_pdf, clock=self.now)
+
+    @cached_property
+    def settlement(self) -> SettlementService:
+        from billing.services.settlement import SettlementService
+
+        return SettlementService(adjustments=self.adjustments, reconcile=self.reconcile, blobs=self.blobs)
 
     @cached_property
     def reconcile(self) -> ReconcileService:

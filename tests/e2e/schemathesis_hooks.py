@@ -14,7 +14,8 @@ CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", 
                               ("GET", "/billing/preview/{company}"),
                               ("POST", "/billing/invoices/{company}/{period}/void"),
                               ("POST", "/billing/invoices/{company}/{period}/credit-notes"),
-                              ("POST", "/billing/invoices/{company}/{period}/debit-notes")}
+                              ("POST", "/billing/invoices/{company}/{period}/debit-notes"),
+                              ("POST", "/billing/invoices/{company}/{period}/settle")}
 DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ",
                   "has not started", "is not an invoice of company", "can no longer be credited",
                   # credit and debit notes (domain/adjustments.py): limits OpenAPI 3.0 cannot state exactly

@@ -35,7 +35,7 @@ SEED = os.environ.get("SCHEMATHESIS_SEED", "20251101")
 CONFIG = """
 [[operations]]
 include-operation-id = ["generateInvoice", "startRun", "previewInvoice", "voidInvoice", "createCreditNote",
-                        "createDebitNote"]
+                        "createDebitNote", "settleInvoice"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 """
 

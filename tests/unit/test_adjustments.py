@@ -255,3 +255,48 @@ def test_gstr1_reports_the_month_s_notes_and_reconciles_with_them():
     assert round(hsn["camt"], 2) == round(invoice_tax - 7.2 + 4.5, 2)
     assert [(d["doc_num"], d["docs"][0]["from"]) for d in out["doc_issue"]["doc_det"]] == [
         (1, inv["invoiceNumber"]), (4, dn["debitNoteNumber"]), (5, cn["creditNoteNumber"])]
+
+
+def late_calls(n, seconds=60):
+    """n calls of the last day of September that reached the call log after the invoice."""
+    start = datetime(2025, 9, 30, 6, 0, tzinfo=timezone.utc)
+    return [CallRecord(f"late{i:03d}", start + timedelta(minutes=3 * i), seconds, "completed") for i in range(n)]
+
+
+def test_settle_issues_a_debit_note_for_25_late_calls_found_by_reconcile():
+    w = World()
+    inv = w.issue()
+    w.c.call_logs.calls["vysedeck"] = w.c.call_logs.calls["vysedeck"] + late_calls(25)
+    w.now = ISSUED_AT + timedelta(days=5)
+    out = w.c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"]})
+    assert out["settled"] is True and out["kind"] == "debit"
+    assert (out["reconcile"]["added"], out["reconcile"]["removed"], out["reconcile"]["changed"]) == (25, 0, 0)
+    note = out["note"]
+    # 25 calls of 60 s, per-call minutes at Rs 2: 50.00 + CGST 4.50 + SGST 4.50 = 59.00.
+    assert (note["taxableValue"], note["gstAmount"], note["totalAmount"]) == (50.0, 9.0, 59.0)
+    assert note["debitNoteNumber"] == "DN/25-26/00001" and note["status"] == "issued"
+    assert note["settlement"]["added"] == 25 and "25 call(s) added" in note["reason"]
+    rows = w.c.blobs.objects[f"debit-notes/vysedeck/2025-09/{note['debitNoteId']}_calls.csv"].decode().splitlines()
+    assert rows[0].startswith("callId,startedAt,change") and len(rows) == 26
+    assert rows[1].startswith("late000,2025-09-30T06:00:00+00:00,added,,,,,60,completed,60")
+    before = w.state()
+    again = w.c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"]})
+    assert again["note"] == note and w.state() == before  # retried: the same note
+    # Five more calls: only they are settled next time; then nothing is left.
+    w.c.call_logs.calls["vysedeck"] += [CallRecord(f"later{i}", datetime(2025, 9, 30, 12, i, tzinfo=timezone.utc),
+                                                   30, "completed") for i in range(5)]
+    more = w.c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"]})
+    assert more["note"]["debitNoteNumber"] == "DN/25-26/00002" and more["note"]["taxableValue"] == 10.0
+
+
+def test_settle_credits_removed_calls_and_does_nothing_without_a_difference():
+    w = World()
+    inv = w.issue()
+    before = w.state()
+    out = w.c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"]})
+    assert out["settled"] is False and out["note"] is None and "nothing to settle" in out["detail"]
+    assert w.state() == before
+    w.c.call_logs.calls["vysedeck"] = w.c.call_logs.calls["vysedeck"][:-2]  # two 60 s and 20 s calls gone
+    out = w.c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"]})
+    assert out["kind"] == "credit" and out["note"]["creditNoteNumber"] == "CN/25-26/00001"
+    assert out["note"]["taxableValue"] == 4.0 and out["reconcile"]["removed"] == 2

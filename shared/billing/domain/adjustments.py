@@ -59,6 +59,10 @@ class NoteKind:
     def download_name(self, doc: Mapping[str, Any]) -> str:
         return f"{download_stem(doc, self.number_field)}_{self.name}-note.pdf"
 
+    def csv_path(self, company_id: str, period_key: str, note_id: str) -> str:
+        """A settle note's CSV of the calls it covers (create-only)."""
+        return f"{self.name}-notes/{company_id}/{period_key}/{note_id}_calls.csv"
+
 
 CREDIT = NoteKind("credit", "Credit Note", "creditNoteId", "creditNoteNumber", "creditNoteDate", "C", "cn", -1)
 DEBIT = NoteKind("debit", "Debit Note", "debitNoteId", "debitNoteNumber", "debitNoteDate", "D", "dn", 1)
@@ -332,6 +336,7 @@ def ledger_entry(note: Mapping[str, Any], kind: NoteKind) -> dict[str, Any]:
         "id": note[kind.id_field], "kind": kind.name, "number": note[kind.number_field],
         "date": note[kind.date_field], "taxableValue": note["taxableValue"], "gstAmount": note["gstAmount"],
         "totalAmount": note["totalAmount"], "paise": {"taxable": p["subtotal"], "gst": p["gst"], "total": p["total"]},
+        **({"settle": True} if note.get("settlement") else {}),
     }
 
 

@@ -50,6 +50,28 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("company", nargs="?", help="one company (default: every active company with an invoice)")
     rec.add_argument("--month", type=int, required=True)
     rec.add_argument("--year", type=int, required=True)
+    rec.add_argument("--settle", action="store_true",
+                     help="issue a debit or credit note for each drifted company's call-charge difference")
+
+    for kind in ("credit", "debit"):
+        note = sub.add_parser(f"{kind}-note", help=f"{kind} notes on an issued invoice (create, list, show)")
+        actions = note.add_subparsers(dest="action", required=True)
+        create = actions.add_parser("create", help=f"issue a {'partial credit' if kind == 'credit' else 'debit'} "
+                                                   "note by minutes (at the invoice's rate) or by lines")
+        create.add_argument("company")
+        create.add_argument("period", help="YYYY-MM")
+        create.add_argument("--invoice-number", required=True)
+        create.add_argument("--reason", required=True)
+        how = create.add_mutually_exclusive_group(required=True)
+        how.add_argument("--minutes", type=str, help="minutes at the invoice's rate")
+        how.add_argument("--line", action="append", metavar="DESCRIPTION=TAXABLE",
+                         help="a line and its taxable value (repeatable)")
+        create.add_argument("--key", help="Idempotency-Key: the same key returns the same note")
+        listing = actions.add_parser("list", help="the company's notes")
+        listing.add_argument("company")
+        show = actions.add_parser("show", help="one note")
+        show.add_argument("company")
+        show.add_argument("id")
 
     gstr1 = sub.add_parser("gstr1", help="the month's GSTR-1 JSON (GST portal offline-tool layout)")
     gstr1.add_argument("--month", type=int, required=True)
@@ -81,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "reconcile":
             return _reconcile(container, args)
+        if args.command in ("credit-note", "debit-note"):
+            return _note(container, args)
         if args.command == "gstr1":
             return _gstr1(container, args)
         if args.command == "seed-demo":
@@ -89,6 +113,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
     return 1
+
+
+def _note(container: Container, args: argparse.Namespace) -> int:
+    """credit-note / debit-note create, list, show: the JSON the API returns, without links."""
+    from decimal import Decimal
+
+    kind = args.command.split("-")[0]
+    if args.action == "list":
+        notes: Any = (container.corrections.list(args.company) if kind == "credit"
+                      else container.adjustments.list(kind, args.company))
+    elif args.action == "show":
+        notes = (container.corrections.get(args.company, args.id) if kind == "credit"
+                 else container.adjustments.get(kind, args.company, args.id))
+    else:
+        body: dict[str, Any] = {"invoiceNumber": args.invoice_number, "reason": args.reason}
+        if args.minutes is not None:
+            body["minutes"] = float(Decimal(args.minutes))  # a JSON number, as the API receives it
+        else:
+            lines = [line.rsplit("=", 1) for line in args.line]
+            if any(len(parts) != 2 for parts in lines):
+                print("error: --line takes DESCRIPTION=TAXABLE", file=sys.stderr)
+                return 2
+            body["lines"] = [{"description": d, "taxableValue": float(Decimal(v))} for d, v in lines]
+        notes = container.adjustments.create(kind, args.company, args.period, body, args.key)
+    print(json.dumps(notes, indent=2, default=str, ensure_ascii=False))
+    return 0
 
 
 def _gstr1(container: Container, args: argparse.Namespace) -> int:
@@ -157,14 +207,18 @@ def _reconcile(container: Container, args: argparse.Namespace) -> int:
             continue
         result = container.reconcile.reconcile_invoice(invoice)
         checked += 1
+        if result["drifted"] and args.settle:
+            settled = container.settlement.settle(company, period, {"invoiceNumber": invoice["invoiceNumber"]})
+            print(f"SETTLED {company} {period} {invoice['invoiceNumber']}: {settled['detail']}")
         if result["drifted"]:
             drifted += 1
             d = result["difference"]
             print(f"DRIFT {company} {period} {result['invoiceNumber']}: {result['added']} added, "
                   f"{result['removed']} removed, {result['changed']} changed; difference {d['calls']:+d} calls, "
                   f"{d['billedMinutes']:+} billed minutes, {d['callCharges']:+.2f} call charges")
-    print(f"reconciled {checked} issued invoice(s) of {period}: {drifted} drifted", file=sys.stderr)
-    return 1 if drifted else 0
+    print(f"reconciled {checked} issued invoice(s) of {period}: {drifted} drifted"
+          + (" (settled)" if args.settle and drifted else ""), file=sys.stderr)
+    return 1 if drifted and not args.settle else 0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from billing.services.queries import InvoiceQueries
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
+BeforeFinish = Callable[[adj.NoteKind, Mapping[str, Any]], None]
 
 
 class AdjustmentService:
@@ -57,7 +58,8 @@ class AdjustmentService:
     # -- creating ------------------------------------------------------------------------------
 
     def create(self, kind_name: str, company_id: str, period_key: str, body: object,
-               idempotency_key: str | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               idempotency_key: str | None = None, extra: Mapping[str, Any] | None = None,
+               before_finish: BeforeFinish | None = None) -> dict[str, Any]:
         """Issue one note on the named invoice of the company-month; the same key returns the same note."""
         kind = adj.KINDS[kind_name]
         request = adj.validate_request(body, kind)
@@ -70,6 +72,8 @@ class AdjustmentService:
         existing = self.repo(kind).get(note_id)
         if existing is not None:
             adj.same_request(existing, digest, kind)
+            if before_finish is not None:
+                before_finish(kind, existing)
             return self.finish(kind, existing)
         settings_doc = self.settings_repo.supplier()
         supplier = Supplier.from_doc(settings_doc)
@@ -100,6 +104,8 @@ class AdjustmentService:
                 "invoiceId": inv_id, "noteId": note_id, "number": kind.number(note)}})
         else:
             adj.same_request(note, digest, kind)  # a concurrent request with the same key
+        if before_finish is not None:
+            before_finish(kind, note)  # e.g. a settle note's CSV, stored before the note is issued
         return self.finish(kind, note)
 
     def target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:

@@ -85,3 +85,14 @@ def test_debit_note_routes(api):
     [entry] = inv["history"]
     assert [(a["kind"], a["number"]) for a in entry["adjustments"]] == [("debit", note["debitNoteNumber"])]
     assert entry["netAmount"] == inv["netAmount"]
+
+
+def test_settle_over_http(api):
+    before = api.snapshot()
+    status, body = api.post_json(f"{MONTH}/settle", {"invoiceNumber": api.number}, key=READ_KEY)
+    assert status == 403 and api.snapshot() == before
+    status, body = api.post_json(f"{MONTH}/settle", {"invoiceNumber": api.number})
+    assert status == 200 and body["settled"] is False and body["note"] is None
+    assert api.snapshot() == before
+    status, body = api.post_json(f"{MONTH}/settle", {"invoiceNumber": api.number, "extra": 1})
+    assert status == 422 and api.snapshot() == before

@@ -10,7 +10,7 @@ from billing.config import Settings
 from billing.errors import AuthError, ForbiddenError
 
 OPEN_ENDPOINTS = {"health", "openapi"}
-ADMIN_ENDPOINTS = {"run", "send", "void", "credit_note_create", "debit_note_create"}
+ADMIN_ENDPOINTS = {"run", "send", "void", "credit_note_create", "debit_note_create", "settle"}
 
 
 def _matches(given: str, keys: tuple[str, ...]) -> bool:

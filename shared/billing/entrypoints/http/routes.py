@@ -31,6 +31,7 @@ ROUTES = Map(
         Rule("/billing/invoices/<path:company>/<period>/reconcile", endpoint="reconcile", methods=["GET"]),
         Rule("/billing/invoices/<company>/<period>/credit-notes", endpoint="credit_note_create", methods=["POST"]),
         Rule("/billing/invoices/<company>/<period>/debit-notes", endpoint="debit_note_create", methods=["POST"]),
+        Rule("/billing/invoices/<company>/<period>/settle", endpoint="settle", methods=["POST"]),
         Rule("/billing/debit-notes/<company>/<debit_note_id>/pdf", endpoint="debit_note_pdf", methods=["GET"]),
         Rule("/billing/debit-notes/<company>/<debit_note_id>", endpoint="debit_note", methods=["GET"]),
         Rule("/billing/debit-notes/<company>", endpoint="debit_notes", methods=["GET"]),
@@ -128,6 +129,15 @@ def debit_note_create(request: flask.Request, container: Container, company: str
     return json_response(present_debit_note(note, request, container))
 
 
+def settle(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    result = container.settlement.settle(company, period, request.get_json(force=True, silent=True))
+    note = result["note"]
+    if note is not None:
+        present_note = present_debit_note if result["kind"] == "debit" else present_credit_note
+        result = {**result, "note": present_note(note, request, container)}
+    return json_response(result)
+
+
 def debit_notes(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
     notes = container.adjustments.list("debit", company)
     return json_response({"companyId": company,
@@ -185,5 +195,5 @@ HANDLERS: dict[str, Handler] = {
     "credit_notes": credit_notes, "preview": preview, "invoice": invoice, "list": list_invoices, "run": run,
     "gstr1": gstr1, "run_status": run_status, "credit_note_create": credit_note_create,
     "debit_note_create": debit_note_create, "debit_notes": debit_notes, "debit_note": debit_note,
-    "debit_note_pdf": debit_note_pdf,
+    "debit_note_pdf": debit_note_pdf, "settle": settle,
 }
