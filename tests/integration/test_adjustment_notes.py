@@ -145,3 +145,24 @@ def test_five_concurrent_partial_credits_never_exceed_the_taxable_value(storage_
     notes = c.credit_notes.list_for_company("vysedeck")
     assert sorted(n["creditNoteNumber"] for n in notes) == ["CN/25-26/00001", "CN/25-26/00002", "CN/25-26/00003"]
     assert counters(c) == {"creditNoteCounters/CN_25-26": 4}
+
+
+def test_settle_issues_a_debit_note_for_25_late_calls_found_by_reconcile(storage_emulator, firestore_emulator):
+    c = issued(storage_emulator, firestore_emulator)
+    batch = c.firestore.batch()
+    for i in range(25):
+        batch.set(c.firestore.document(f"callLogs/late-{i:02d}"), {
+            "companyId": "vysedeck", "startedAt": datetime(2025, 9, 30, 6, i, tzinfo=timezone.utc),
+            "durationSeconds": 60, "status": "completed"})
+    batch.commit()
+    out = c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": "VX/25-26/00001"})
+    assert (out["settled"], out["kind"], out["reconcile"]["added"]) == (True, "debit", 25)
+    note = out["note"]
+    assert (note["debitNoteNumber"], note["taxableValue"], note["gstAmount"], note["totalAmount"]) == (
+        "DN/25-26/00001", 50.0, 9.0, 59.0)
+    objects = files(c)
+    rows = objects[f"debit-notes/vysedeck/2025-09/{note['debitNoteId']}_calls.csv"].decode().splitlines()
+    assert len(rows) == 26 and {r.split(",")[0] for r in rows[1:]} == {f"late-{i:02d}" for i in range(25)}
+    again = c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": "VX/25-26/00001"})
+    assert again["note"]["debitNoteId"] == note["debitNoteId"] and files(c) == objects
+    assert counters(c) == {"debitNoteCounters/DN_25-26": 2}

@@ -300,3 +300,14 @@ def test_settle_credits_removed_calls_and_does_nothing_without_a_difference():
     out = w.c.settlement.settle("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"]})
     assert out["kind"] == "credit" and out["note"]["creditNoteNumber"] == "CN/25-26/00001"
     assert out["note"]["taxableValue"] == 4.0 and out["reconcile"]["removed"] == 2
+
+
+def test_a_void_is_refused_once_the_invoice_has_notes():
+    w = World()
+    inv = w.issue()
+    w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 5, "late"))
+    before = w.state()
+    with pytest.raises(ConflictError, match="has 1 credit/debit note"):
+        w.c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"], "reason": "wrong",
+                                                     "reissue": True})
+    assert w.state() == before

@@ -270,6 +270,17 @@ def check_adjustable(invoice: Mapping[str, Any], kind: NoteKind) -> None:
                         f"issue the {kind.name} note once it is issued")
 
 
+def check_no_adjustments(invoice: Mapping[str, Any]) -> None:
+    """A void credits the invoice in full: refused (409) once it has partial credit notes or debit
+    notes, which a full credit would double-count or leave standing."""
+    notes = _ledger(invoice)
+    if notes:
+        raise ConflictError(
+            f"invoice {invoice.get('invoiceNumber')} has {len(notes)} credit/debit note(s) "
+            f"({', '.join(str(e['number']) for e in notes)}); a void credits it in full and would not match them. "
+            "Adjust it with credit or debit notes instead")
+
+
 def _line_json(line: NoteLine) -> dict[str, Any]:
     return {"description": line.description, "quantity": plain_number(line.quantity) if line.unit != "min"
             else float(line.quantity), "rate": rate_number(line.rate), "amount": money_number(line.amount),

@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from billing.domain import credit_note as cn_rules
+from billing.domain.adjustments import check_no_adjustments
 from billing.domain.invoice import Supplier
 from billing.domain.naming import (
     credit_note_download_name, credit_note_id, credit_note_pdf_path, document_id, invoice_id, revision_of,
@@ -75,6 +76,7 @@ class CorrectionService:
         if InvoiceStatus.of(target) is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {number} is still being issued ({target.get('status')}); "
                                 "void it once it is issued")
+        check_no_adjustments(target)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
@@ -86,6 +88,7 @@ class CorrectionService:
         counter = cn_rules.counter_id(supplier.credit_note_prefix, financial_year(today))
 
         def build(invoice: Any, seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+            check_no_adjustments(invoice)  # as the transaction read it: no partial note slipped in
             transition(invoice, InvoiceStatus.VOID, f"invoice {number}")
             note = cn_rules.credit_note_document(
                 invoice, cn_id=cn_id, prefix=supplier.credit_note_prefix, seq=seq, cn_date=today,
