@@ -25,6 +25,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
 }
 
 ROLE_ENVIRON_KEY = "billing.role"
+SIGNED_DOCUMENT_KEY = "billing.signed_document"  # set when a signed link stands in for the key
 
 
 def _matches(given: bytes, keys: tuple[str, ...]) -> bool:

@@ -12,7 +12,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from billing.bootstrap import Container
 from billing.domain.invoice import validate_company_id
 from billing.domain.period import MonthQuery
-from billing.entrypoints.http.auth import ADMIN, caller_role
+from billing.entrypoints.http.auth import ADMIN, SIGNED_DOCUMENT_KEY, caller_role
+from billing.entrypoints.http.limits import json_body
 from billing.entrypoints.http.errors import json_response
 from billing.entrypoints.http.presenters import (
     INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, public_delivery, summary,
@@ -90,7 +91,7 @@ def invoice(request: flask.Request, container: Container, company: str, period: 
 
 
 def void(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
-    result = container.corrections.void(company, period, request.get_json(force=True, silent=True))
+    result = container.corrections.void(company, period, json_body(request))
     reissued = result["reissued"]
     return json_response({
         "voided": present(result["voided"], request, container),
@@ -124,7 +125,8 @@ def credit_note_pdf(request: flask.Request, container: Container, company: str,
 
 
 def file(request: flask.Request, container: Container, company: str, period: str, kind: str) -> WerkzeugResponse:
-    return download(container.downloads.open(company, period, kind))
+    # A signed link (verified by dispatch) opens only the document it was made for.
+    return download(container.downloads.open(company, period, kind, request.environ.get(SIGNED_DOCUMENT_KEY)))
 
 
 def download(item: Download) -> WerkzeugResponse:
