@@ -30,6 +30,7 @@ from google.cloud.firestore_v1.query import Query
 from google.cloud.firestore_v1.services.firestore.transports.grpc import FirestoreGrpcTransport
 
 from billing.adapters.firestore_layout import call_logs_collection
+from billing.adapters.deadlines import CHANNEL_OPTIONS
 from billing.adapters.sdk_errors import transient
 from billing.config import CallLogSchema, Settings
 from billing.domain.period import BillingPeriod
@@ -71,7 +72,7 @@ def open_channel(db: Any) -> grpc.Channel:
     # run); 64 KiB per round trip is still ~60 MB/s at the 1 ms of a same-region Firestore.
     options = [(grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
                ("grpc.http2.bdp_probe", 0),
-               ("grpc.max_receive_message_length", -1)]
+               ("grpc.max_receive_message_length", -1), *CHANNEL_OPTIONS]
     if db._emulator_host:
         return grpc.insecure_channel(db._emulator_host, options=options)
     return FirestoreGrpcTransport.create_channel(db._target, credentials=db._credentials, options=options)
