@@ -51,8 +51,8 @@ class BillingApi:
     def _answer(self, request: flask.Request, container: Container) -> WerkzeugResponse:
         """The route's response, or the error's JSON response."""
         try:
+            check_body_size(request)  # first: it also bounds what is read after any other answer
             check_request_line(request)
-            check_body_size(request)
             return dispatch(request, container, self._heavy)
         except BillingError as exc:
             return billing_error_response(exc)

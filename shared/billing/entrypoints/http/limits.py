@@ -5,6 +5,7 @@ Everything refused here is a 4xx JSON answer, never a 500, and is checked before
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -70,10 +71,21 @@ def check_request_line(request: flask.Request) -> None:
 
 
 def check_body_size(request: flask.Request) -> None:
-    """413 for a body over MAX_BODY_BYTES, read at most that far (chunked bodies included)."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    """413 for a body over MAX_BODY_BYTES; no body is ever read further than one byte past that."""
+    # Set first: functions-framework reads the whole body after every response (read_request), and
+    # werkzeug stops a read here (silently: a chunked body is cut, hence the length check below).
+    request.max_content_length = MAX_BODY_BYTES + 1
+    if request.content_length is not None:
+        too_large = request.content_length > MAX_BODY_BYTES
+    else:  # chunked (the server terminates the stream): read it, at most MAX_BODY_BYTES + 1 bytes
+        too_large = bool(request.environ.get("wsgi.input_terminated")) and \
+            len(request.get_data(cache=True)) > MAX_BODY_BYTES
+    if too_large:
+        # Nothing more is read: functions-framework's read after the response gets an empty body
+        # (werkzeug would raise 413 there, outside any error handler: a 500).
+        setattr(request, "stream", io.BytesIO())
+        request.max_content_length = None
         raise RequestEntityTooLarge(f"The request body may be at most {MAX_BODY_BYTES} bytes (64 KiB)")
-    request.max_content_length = MAX_BODY_BYTES  # get_data() stops there and raises 413
 
 
 def check_path_args(args: Mapping[str, str]) -> None:
