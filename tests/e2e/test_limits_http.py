@@ -79,3 +79,16 @@ def test_the_http_function_refuses_to_start_without_safe_link_settings(tmp_path,
             "--target", "billing_http", "--port", "0"]
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode != 0 and refusal in proc.stdout + proc.stderr
+
+
+def test_event_functions_start_without_a_public_base_url(tmp_path):
+    """Only the HTTP function refuses: the event functions share main.py and build no request links."""
+    import emulators
+    from e2e_support import start_server
+
+    record = start_server(server_env("events", "events", {"BILLING_ENV": "production"}), tmp_path / "worker.log",
+                          target="billing_company_worker", signature="cloudevent")
+    try:
+        assert emulators.port_open(record.port)
+    finally:
+        emulators.stop(record)
