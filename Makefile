@@ -9,7 +9,7 @@ BENCH_OUT ?= bench-results/latest.json
 # e.g. BENCH_ARGS=--paging-proof: also time the old cursor-paged read at N and 4N
 BENCH_ARGS ?=
 
-.PHONY: install demo up down status test bench stage lock clean
+.PHONY: install demo up down status test bench stage docs lock clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
@@ -44,6 +44,10 @@ bench: $(STAMP)
 	$(PY) bench/run_scale.py --out bench-results/run-scale.json
 	$(PY) bench/run_reconcile.py --calls 200000 --out bench-results/reconcile.json
 	$(PY) bench/run_heavy_load.py --calls 30000 --out bench-results/heavy-load.json
+
+# docs/api.md from shared/billing/openapi.json (tests/unit/test_docs_api.py fails when they disagree)
+docs:
+	$(PYTHON) docs/generate_api.py
 
 stage: $(STAMP)
 	$(PY) infra/stage.py build/function

@@ -7,8 +7,10 @@
   firing bills the latest month that has ended anywhere (UTC+14) for the companies whose own month
   has ended and that are not done yet: companies west of the Scheduler's zone are billed by a later
   firing, and dead-lettered or failed companies are replayed every hour for two days;
-- a dead-letter policy on the push subscriptions Eventarc created for the two functions
-  (`gcloud functions deploy --trigger-topic` creates the Eventarc trigger and its subscription).
+- on the push subscriptions Eventarc created for the functions (`gcloud functions deploy
+  --trigger-topic` creates the Eventarc trigger and its subscription): an explicit ack deadline of
+  600 s (a delivery may take the functions' full 540 s) and, on the monthly trigger's, the worker's
+  and the sequencer's, a dead-letter policy of MAX_DELIVERY_ATTEMPTS attempts to billing-dead-letter.
   Deploy `billing_dead_letter` with `--trigger-topic billing-dead-letter` so a dead-lettered
   company is marked failed on its run record with the reason.
 
@@ -31,6 +33,9 @@ SEQUENCER_TOPIC = "billing-sequencer"
 DEAD_LETTER_TOPIC = "billing-dead-letter"
 DEAD_LETTER_SUB = "billing-dead-letter-sub"
 JOB_ID = "billing-monthly-run"
+MAX_DELIVERY_ATTEMPTS = 5  # README: "a worker message that fails 5 times goes to billing-dead-letter"
+ACK_DEADLINE_SECONDS = 600  # Pub/Sub's maximum; above the functions' 540 s timeout
+DEAD_LETTERED_TOPICS = (MONTHLY_TOPIC, WORKER_TOPIC, SEQUENCER_TOPIC)
 SCHEDULE = "0 * 1,2 * *"  # hourly over the first two days: every timezone's month has ended by then
 
 
@@ -96,27 +101,36 @@ def ensure_topics(publisher, subscriber, project: str) -> dict[str, str]:
     return done
 
 
-def set_dead_letter_policy(subscriber, subscription_path: str, dead_letter_topic: str, max_delivery_attempts: int = 10) -> bool:
-    """Point a subscription's undeliverable messages at the dead-letter topic; False if already so."""
+def configure_subscription(subscriber, subscription_path: str, dead_letter_topic: str | None,
+                           max_delivery_attempts: int = MAX_DELIVERY_ATTEMPTS) -> bool:
+    """The ack deadline and (unless None) the dead-letter policy of one subscription; False if already so."""
     current = subscriber.get_subscription(subscription=subscription_path)
+    update: dict = {"name": subscription_path}
+    paths = []
+    if current.ack_deadline_seconds != ACK_DEADLINE_SECONDS:
+        update["ack_deadline_seconds"] = ACK_DEADLINE_SECONDS
+        paths.append("ack_deadline_seconds")
     policy = current.dead_letter_policy
-    if policy.dead_letter_topic == dead_letter_topic and policy.max_delivery_attempts == max_delivery_attempts:
+    if dead_letter_topic and (policy.dead_letter_topic != dead_letter_topic
+                              or policy.max_delivery_attempts != max_delivery_attempts):
+        update["dead_letter_policy"] = {"dead_letter_topic": dead_letter_topic,
+                                        "max_delivery_attempts": max_delivery_attempts}
+        paths.append("dead_letter_policy")
+    if not paths:
         return False
-    subscriber.update_subscription(request={
-        "subscription": {"name": subscription_path, "dead_letter_policy": {
-            "dead_letter_topic": dead_letter_topic, "max_delivery_attempts": max_delivery_attempts}},
-        "update_mask": {"paths": ["dead_letter_policy"]},
-    })
+    subscriber.update_subscription(request={"subscription": update, "update_mask": {"paths": paths}})
     return True
 
 
 def apply_dead_letter_policies(publisher, subscriber, project: str) -> list[str]:
-    """Dead-letter policy on every subscription of the two function topics (Eventarc's)."""
+    """Ack deadline on every function subscription (Eventarc's), and the dead-letter policy on those
+    of the trigger, worker and sequencer topics. Returns the subscriptions changed."""
     dlq = publisher.topic_path(project, DEAD_LETTER_TOPIC)
+    own = subscriber.subscription_path(project, DEAD_LETTER_SUB)  # the pull subscription keeps its 60 s
     changed = []
-    for name in (MONTHLY_TOPIC, WORKER_TOPIC):
+    for name in (*DEAD_LETTERED_TOPICS, DEAD_LETTER_TOPIC):
         for sub in publisher.list_topic_subscriptions(request={"topic": publisher.topic_path(project, name)}):
-            if set_dead_letter_policy(subscriber, sub, dlq):
+            if sub != own and configure_subscription(subscriber, sub, dlq if name != DEAD_LETTER_TOPIC else None):
                 changed.append(sub)
     return changed
 

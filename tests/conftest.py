@@ -88,3 +88,54 @@ def bucket_name(storage_client) -> str:
     name = f"bucket-{uuid.uuid4().hex[:12]}"
     storage_client.create_bucket(name)
     return name
+
+
+# -- every Firestore query the suite sends is served by firestore.indexes.json (DESIGN 17) ----------
+
+INDEXES = ROOT / "firestore.indexes.json"
+
+
+def pytest_configure(config) -> None:
+    """The controller (or a lone process) opens the capture directory; xdist workers and the
+    servers the tests start inherit FIRESTORE_QUERY_CAPTURE_DIR and write one file per process."""
+    from billing.adapters import query_capture
+
+    if not hasattr(config, "workerinput") and not os.environ.get(query_capture.ENV):
+        import tempfile
+
+        os.environ[query_capture.ENV] = tempfile.mkdtemp(prefix="firestore-queries-")
+        config._query_capture_owner = True
+    query_capture.install()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Check every captured query against the declared indexes; a query without its index fails the run."""
+    if not getattr(session.config, "_query_capture_owner", False):
+        return
+    import json
+    import shutil
+
+    import index_rules
+    from billing.adapters import query_capture
+
+    directory = Path(os.environ[query_capture.ENV])
+    shapes = index_rules.load_captured(directory)
+    missing = index_rules.unserved(shapes, json.loads(INDEXES.read_text()))
+    (ROOT / ".pytest_cache").mkdir(exist_ok=True)
+    (ROOT / ".pytest_cache" / "firestore-query-shapes.txt").write_text(
+        "".join(sorted({s.describe() + "\n" for s in shapes})))
+    distinct = sorted({s.describe() for s in shapes})
+    report = session.config.pluginmanager.get_plugin("terminalreporter")
+    if report is not None:
+        report.write_line(f"firestore queries: {len(shapes)} sent, {len(distinct)} distinct shapes, "
+                          f"{len(missing)} without an index in firestore.indexes.json")
+        for s in missing:
+            report.write_line(f"  NO INDEX: {s.describe()}", red=True)
+        if missing:
+            report.write_line("FAILED: a Firestore query has no index in firestore.indexes.json "
+                              "(production answers FAILED_PRECONDITION)", red=True)
+        for index in index_rules.unused(shapes, json.loads(INDEXES.read_text())) if shapes else []:
+            report.write_line(f"  declared index no captured query needed: {json.dumps(index)}")
+    shutil.rmtree(directory, ignore_errors=True)
+    if missing:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

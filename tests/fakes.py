@@ -22,7 +22,7 @@ from billing.domain.rating import CallRecord
 from billing.errors import NotFoundError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository,
+    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims,
 )
 from billing.seed import SUPPLIER
 
@@ -394,6 +394,25 @@ class FakeCreditNotes:
             return copy.deepcopy(invoice), copy.deepcopy(note)
 
 
+class MemoryWakeClaims:
+    """The WakeClaims port in memory: create-only keys per run."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, run_id: str, key: str) -> bool:
+        with self._lock:
+            if (run_id, key) in self.keys:
+                return False
+            self.keys.add((run_id, key))
+            return True
+
+    def release(self, run_id: str, key: str) -> None:
+        with self._lock:
+            self.keys.discard((run_id, key))
+
+
 def fake_invoice_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode()
 
@@ -421,11 +440,13 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     read_billed: BilledCallReader = read_billed_calls
     render_pdf: PdfRenderer = fake_invoice_pdf
     render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
+    wake_claims: WakeClaims = MemoryWakeClaims()
+    alert_claims: WakeClaims = MemoryWakeClaims()
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes, "blobs": blobs, "runs": runs, "publisher": publisher,
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
-        "render_credit_note_pdf": render_credit_note_pdf,
+        "render_credit_note_pdf": render_credit_note_pdf, "wake_claims": wake_claims, "alert_claims": alert_claims,
     }
     container = Container(settings or Settings(), clock=clock or utc_now, env={})
     for name, value in {**fakes, **overrides}.items():

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # cron and operators run the CLI through this, with the same environment as the HTTP function.
+# The install lives two levels up (/opt/billing); BILLING_ENV_FILE overrides /etc/billing/env.
 set -euo pipefail
-set -a; . /etc/billing/env; set +a
-cd /opt/billing
-exec /opt/billing/.venv/bin/billing "$@"
+app=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+set -a; . "${BILLING_ENV_FILE:-/etc/billing/env}"; set +a
+cd "$app"
+exec "$app/.venv/bin/billing" "$@"

@@ -6,6 +6,7 @@ Stops what it started (a stack that was already up is left running).
 from __future__ import annotations
 
 import json
+import mailbox
 import os
 import subprocess
 import sys
@@ -26,29 +27,16 @@ def call(method: str, url: str, key: str) -> tuple[int, bytes, dict]:
         return err.code, err.read(), dict(err.headers)
 
 
-class SmtpSink:
-    """A local SMTP server that keeps what it receives (the demo's stand-in for a relay)."""
-
-    def __init__(self):
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.original_content or envelope.content)
-        return "250 Message accepted"
+def received() -> dict[str, bytes]:
+    """Every email the stack's SMTP sink has kept (Maildir key -> raw message)."""
+    if not stack.MAIL_DIR.is_dir():
+        return {}
+    box = mailbox.Maildir(stack.MAIL_DIR, create=False)
+    return {key: box.get_bytes(key) for key in box.keys()}
 
 
 def main() -> int:
-    from aiosmtpd.controller import Controller
-
-    sink = SmtpSink()
-    smtp_port = int(os.environ.get("DEMO_SMTP_PORT", "2525"))
-    smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    os.environ.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none",
-                       "SMTP_FROM": "billing@voxa.example"})
     was_up = stack.status() == 0
-    if was_up:
-        print("(the stack was already up: email goes wherever it was started to send)")
     stack.up()
     env = {**os.environ, **stack.stack_env()}
     try:
@@ -77,17 +65,19 @@ def main() -> int:
             path = OUT / f"vysedeck_2025-09_{'invoice.pdf' if kind == 'pdf' else 'calls.csv'}"
             path.write_bytes(data)
             print(f"saved {path.relative_to(stack.ROOT)} ({len(data)} bytes, {headers.get('Content-Type')})")
-        print("\n== POST /billing/invoices/vysedeck/2025-09/send (email to a local SMTP sink on "
-              f"127.0.0.1:{smtp_port})")
+        print("\n== POST /billing/invoices/vysedeck/2025-09/send (email to the stack's SMTP sink on "
+              f"127.0.0.1:{stack.PORTS['smtp']})")
+        before = received()
         status, body, _ = call("POST", f"{base}/billing/invoices/vysedeck/2025-09/send", admin_key)
         print(f"HTTP {status}: {body.decode(errors='replace')}")
-        if sink.messages:
+        new = [raw for key, raw in received().items() if key not in before]
+        if new:
             from email import message_from_bytes
             from email.policy import default
 
-            msg = message_from_bytes(sink.messages[-1], policy=default)
+            msg = message_from_bytes(new[-1], policy=default)
             eml = OUT / "vysedeck_2025-09_email.eml"
-            eml.write_bytes(sink.messages[-1])
+            eml.write_bytes(new[-1])
             print(f"received: To {msg['To']} | Subject {msg['Subject']} | attachments "
                   f"{[p.get_filename() for p in msg.iter_attachments()]} -> saved {eml.relative_to(stack.ROOT)}")
         print(
@@ -99,7 +89,6 @@ def main() -> int:
         if not was_up:
             print("\n== stopping the stack")
             stack.down()
-        smtp.stop()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 dead letters, sequencer) with functions-framework, and creates the Pub/Sub topics and the emulator's push
 subscriptions to them: Scheduler message -> trigger -> one message per company -> worker ->
 sequencer (numbers drafts in batches) -> worker (finishes), on a laptop. Publish {"month": 9, "year": 2025} to billing-monthly-trigger, or POST /billing/run.
+It also runs a local SMTP sink (aiosmtpd) that keeps every email in the Maildir .stack/mail, so sending
+works, and seeds the demo data (`billing seed-demo`) when the database is empty.
 
     python infra/local/stack.py up      # idempotent: a running stack is left alone
     python infra/local/stack.py down    # stops exactly what `up` recorded, also after a crash
@@ -33,7 +35,9 @@ PORTS = {
     "worker": int(os.environ.get("BILLING_WORKER_PORT", "8002")),
     "dead-letter": int(os.environ.get("BILLING_DEAD_LETTER_PORT", "8003")),
     "sequencer": int(os.environ.get("BILLING_SEQUENCER_PORT", "8004")),
+    "smtp": int(os.environ.get("BILLING_SMTP_PORT", "2525")),
 }
+MAIL_DIR = STATE_DIR / "mail"  # the SMTP sink's Maildir: one file per email received
 # name -> (target in functions/main.py, signature type, topic it is pushed from)
 FUNCTIONS = {
     "http": ("billing_http", "http", None),
@@ -50,11 +54,16 @@ def stack_env() -> dict[str, str]:
     return {
         "GOOGLE_CLOUD_PROJECT": os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-billing"),
         "BILLING_BUCKET": os.environ.get("BILLING_BUCKET", "demo-billing-invoices"),
+        "BILLING_READ_KEYS": os.environ.get("BILLING_READ_KEYS", "local-read-key"),
         "BILLING_API_KEYS": os.environ.get("BILLING_API_KEYS", "local-dev-key"),
         "BILLING_ADMIN_KEYS": os.environ.get("BILLING_ADMIN_KEYS", "local-admin-key"),
         "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{PORTS['firestore']}",
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{PORTS['pubsub']}",
         "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{PORTS['storage']}",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(PORTS["smtp"]),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "billing@voxa.example",
     }
 
 
@@ -97,6 +106,43 @@ def start_function(name: str, port: int, env: dict[str, str], log_dir: Path) -> 
     return record
 
 
+def start_smtp_sink(port: int, log_dir: Path) -> emu.Emulator:
+    """aiosmtpd on 127.0.0.1:port, keeping every message in MAIL_DIR (a Maildir), in its own process group."""
+    for part in ("tmp", "new", "cur"):  # a Maildir
+        (MAIL_DIR / part).mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "aiosmtpd", "--nosetuid", "--smtputf8", "--listen", f"127.0.0.1:{port}",
+            "--class", "aiosmtpd.handlers.Mailbox", str(MAIL_DIR)]
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / "smtp.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT,
+                                start_new_session=True)
+    record = emu.Emulator("smtp", port, proc.pid, str(log_path))
+    emu.wait_until(lambda: emu.port_open(port), "SMTP sink", 30, record)
+    return record
+
+
+def seed_if_empty(env: dict[str, str]) -> bool:
+    """`billing seed-demo` when the database has neither settings/billing nor a company; True if seeded."""
+    os.environ.update(env)
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore
+
+    client = firestore.Client(project=env["GOOGLE_CLOUD_PROJECT"], credentials=AnonymousCredentials())
+    try:
+        empty = (not client.document("settings/billing").get().exists
+                 and not list(client.collection("companies").limit(1).stream()))
+    finally:
+        client.close()
+    if not empty:
+        return False
+    billing = Path(sys.executable).parent / "billing"
+    seeded = subprocess.run([str(billing), "seed-demo"], env={**os.environ, **env}, capture_output=True, text=True)
+    if seeded.returncode != 0:
+        raise SystemExit(f"billing seed-demo failed: {seeded.stderr}")
+    return True
+
+
 def create_pubsub(env: dict[str, str]) -> list[str]:
     """Topics and push subscriptions to the local functions; idempotent, endpoints kept current."""
     os.environ.update(env)
@@ -124,7 +170,7 @@ def _push_subscription(publisher, subscriber, project: str, topic: str, name: st
     endpoint = f"http://127.0.0.1:{PORTS[name]}/{topic}"
     request = {"name": path, "topic": topic, "push_config": {"push_endpoint": endpoint},
                "ack_deadline_seconds": 600}
-    if name == "worker":  # as on Google Cloud: give up after a few attempts, to the dead-letter function
+    if name in ("worker", "sequencer"):  # as on Google Cloud: give up after a few attempts, to the dead-letter function
         request["dead_letter_policy"] = {"dead_letter_topic": publisher.topic_path(project, "billing-dead-letter"),
                                          "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS}
     try:
@@ -155,6 +201,14 @@ def up() -> None:
             emu.save(started, STATE)
             print(f"{name:11} up on :{record.port}")
         create_bucket(env)
+        if "smtp" in running:
+            print(f"{'smtp':11} already running on :{PORTS['smtp']}")
+        elif emu.port_open(PORTS["smtp"]):
+            raise SystemExit(f"port {PORTS['smtp']} for the SMTP sink is taken; stop it first (or set BILLING_SMTP_PORT)")
+        else:
+            started.append(start_smtp_sink(PORTS["smtp"], STATE_DIR))
+            emu.save(started, STATE)
+            print(f"{'smtp':11} up on :{PORTS['smtp']} (a local sink: every email lands in {MAIL_DIR})")
         for name, (target, _, _) in FUNCTIONS.items():
             if name in running:
                 print(f"{name:11} already running on :{PORTS[name]}")
@@ -166,12 +220,18 @@ def up() -> None:
             print(f"{name:11} up on :{PORTS[name]} (functions-framework, target {target})")
         for line in create_pubsub(env):
             print(f"push        {line}")
+        if seed_if_empty(env):
+            print("database    was empty: seeded the demo data (billing seed-demo: settings/billing, companies "
+                  "vysedeck, webxpress, dcgpac, their Sep-Oct 2025 call logs)")
+        else:
+            print("database    has data: not seeded (`billing seed-demo` re-seeds the demo companies)")
     except BaseException:
         emu.save(started, STATE)
         raise
     print("stack is up; environment for the CLI:")
     for key, value in env.items():
-        local = {"BILLING_API_KEYS": "local-dev-key", "BILLING_ADMIN_KEYS": "local-admin-key"}
+        local = {"BILLING_READ_KEYS": "local-read-key", "BILLING_API_KEYS": "local-dev-key",
+                 "BILLING_ADMIN_KEYS": "local-admin-key"}
         shown = "***" if key in local and value != local[key] else value
         print(f"  export {key}={shown}")
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from billing.config import Settings
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository,
+    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from billing.services.issuance.rating import RatingPipeline
     from billing.services.queries import InvoiceQueries
     from billing.services.reconcile import ReconcileService
+    from billing.services.run_alerts import RunAlerts
     from billing.services.runs.common import RunContext
     from billing.services.runs.fanout import FanoutService, RunTrigger
     from billing.services.runs.in_process import InProcessRuns
@@ -122,6 +123,7 @@ class Container:
         mode = self.settings.signed_urls
         signer = iam_signer() if mode == "on" or (mode == "auto" and on_google_cloud()) else None
         return GcsBlobStore(self.storage, self.settings.bucket, signer=signer,
+                            staging_bucket=self.settings.staging_bucket or None,
                             timeout=self.settings.dependency_timeout_seconds)
 
     @cached_property
@@ -310,9 +312,38 @@ class Container:
     def run_context(self) -> RunContext:
         from billing.services.runs.common import RunContext
 
+        from billing.services.runs.wake import WakeWindow
+
+        wake = WakeWindow(self.wake_claims, lambda: self.publisher, self.settings.sequencer_topic, self.now)
         return RunContext(companies=self.companies, runs=self.runs, settings=self.settings,
                           publisher=_Lazy(lambda: self.publisher),  # the CLI's in-process run never needs Pub/Sub
-                          delivery=self.delivery if self.settings.send_email else None, clock=self.now)
+                          delivery=self.delivery if self.settings.send_email else None, clock=self.now,
+                          wake=wake, alerts=self.run_alerts)
+
+    @cached_property
+    def wake_claims(self) -> WakeClaims:
+        """One sequencer wake per window: `billingRuns/{M}/sequencerWakes/{window}`, created once."""
+        from billing.adapters.firestore_wakes import FirestoreWakeClaims
+
+        return FirestoreWakeClaims(self.firestore, self.settings)
+
+    @cached_property
+    def alert_claims(self) -> WakeClaims:
+        """One operator email per run: `billingRuns/{M}/alerts/operator-email`, created once."""
+        from billing.adapters.firestore_wakes import FirestoreWakeClaims
+
+        return FirestoreWakeClaims(self.firestore, self.settings, "alerts")
+
+    @cached_property
+    def run_alerts(self) -> RunAlerts:
+        """The operator's email about a run that needs a person (off without BILLING_OPERATOR_EMAIL or SMTP)."""
+        from billing.services.run_alerts import RunAlerts
+
+        mailer, unavailable, sender, _ = self._smtp
+        if self.settings.operator_email and mailer is None:
+            log.warning(f"BILLING_OPERATOR_EMAIL is set but {unavailable}: no operator alerts")
+        return RunAlerts(runs=self.runs, claims=self.alert_claims, mailer=mailer,
+                         operator=self.settings.operator_email, sender=sender, clock=self.now)
 
     @cached_property
     def run_worker(self) -> CompanyWorker:

@@ -40,6 +40,7 @@ class Settings:
 
     project: str = "demo-billing"
     bucket: str = "demo-billing-invoices"
+    staging_bucket: str = ""  # staging objects' own bucket (Google Cloud: the invoice bucket has a retention policy)
     read_keys: tuple[str, ...] = ()  # every GET (DESIGN 10)
     api_keys: tuple[str, ...] = ()  # GETs + generate for an active company
     admin_keys: tuple[str, ...] = ()  # everything
@@ -54,6 +55,7 @@ class Settings:
     worker_topic: str = "billing-company-invoice"
     max_event_age_seconds: int = 24 * 3600
     send_email: bool = False
+    operator_email: str = ""  # who is emailed once per run that failed or is unfinished after 24 h
     signed_urls: str = "auto"  # auto: sign on Google Cloud, stream through the function elsewhere
     public_base_url: str = ""
     link_signing_key: str = ""  # HMAC key of download links that open without an API key
@@ -97,6 +99,7 @@ class Settings:
         return cls(
             project=get("GOOGLE_CLOUD_PROJECT") or get("GCLOUD_PROJECT") or d.project,
             bucket=get("BILLING_BUCKET", d.bucket),
+            staging_bucket=get("BILLING_STAGING_BUCKET", d.staging_bucket),
             read_keys=_split(get("BILLING_READ_KEYS", "")),
             api_keys=_split(get("BILLING_API_KEYS", "")),
             admin_keys=_split(get("BILLING_ADMIN_KEYS", "")),
@@ -111,6 +114,7 @@ class Settings:
             worker_topic=get("BILLING_WORKER_TOPIC", d.worker_topic),
             max_event_age_seconds=_int(get, "BILLING_MAX_EVENT_AGE_SECONDS", d.max_event_age_seconds),
             send_email=_bool(get, "BILLING_SEND_EMAIL", d.send_email),
+            operator_email=get("BILLING_OPERATOR_EMAIL", d.operator_email).strip(),
             signed_urls=get("BILLING_SIGNED_URLS", d.signed_urls),
             public_base_url=get("BILLING_PUBLIC_BASE_URL", d.public_base_url),
             link_signing_key=get("BILLING_LINK_SIGNING_KEY", d.link_signing_key),

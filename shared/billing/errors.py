@@ -21,6 +21,19 @@ class ConfigurationError(BillingError):
     """A company or the supplier settings are misconfigured: permanent until someone fixes the data."""
 
 
+class CloudConfigurationError(BillingError):
+    """The Google Cloud project is not set up as the code needs (a missing index, a permission, a
+    disabled API, a missing topic or bucket): permanent until the deploy is fixed, so never retried;
+    recorded on the run record as errorType "Configuration"."""
+
+    error_type = "Configuration"
+
+
+def error_type(exc: BaseException) -> str:
+    """The errorType a run record shows for a failure."""
+    return str(getattr(exc, "error_type", type(exc).__name__))
+
+
 class ConflictError(BillingError):
     """A real conflict, e.g. an issued invoice whose stored inputs disagree with a retry."""
 

@@ -203,6 +203,15 @@ class RunRepository(Protocol):
         """A page of the companies in a state, by id after `after`; and the next page's token."""
 
 
+class WakeClaims(Protocol):
+    """Create-only markers: the first claim of a key wins until the key is released."""
+
+    def claim(self, run_id: str, key: str) -> bool:
+        """True for the one caller that created the marker (or when unsure: a spare wake is harmless)."""
+
+    def release(self, run_id: str, key: str) -> None: ...
+
+
 class Publisher(Protocol):
     def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
         """Publish a JSON message; returns the message id once the broker has it."""

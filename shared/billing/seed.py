@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from types import EllipsisType
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from billing.config import Settings
@@ -157,3 +157,22 @@ def seed_demo(db: Any, settings: Settings) -> dict[str, Any]:
         "companies": sorted(COMPANIES),
         "callLogs": per_company,
     }
+
+
+def seed_refusal(env: Mapping[str, str], force: bool, project: str | None, target: str) -> str | None:
+    """Why `billing seed-demo` must not write to `target`, or None when it may.
+
+    The demo overwrites settings/billing (the supplier on every invoice) and three companies, so it
+    writes only to an emulator (FIRESTORE_EMULATOR_HOST set), or to a real project named twice: by
+    the environment (GOOGLE_CLOUD_PROJECT) and by `--force --project` on the command line.
+    """
+    if project is not None and project != target:
+        return f"--project {project!r} is not the configured project {target!r} (GOOGLE_CLOUD_PROJECT); nothing written"
+    if env.get("FIRESTORE_EMULATOR_HOST"):
+        return None
+    if force and project:
+        return None
+    return (f"refusing to seed demo data into project {target!r}: FIRESTORE_EMULATOR_HOST is not set, so this is "
+            "real Firestore and the demo would overwrite its settings/billing and companies. Point "
+            f"FIRESTORE_EMULATOR_HOST at an emulator, or pass --force --project {target} to seed it on purpose; "
+            "nothing written")

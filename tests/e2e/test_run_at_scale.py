@@ -109,6 +109,18 @@ def push_subscription(subscriber, project: str, topic: str, name: str, port: int
         "push_config": {"push_endpoint": f"http://127.0.0.1:{port}/{topic}"}, "ack_deadline_seconds": 60})
 
 
+def count_messages(subscriber, subscription: str) -> int:
+    """Distinct messages a pull subscription received (every message published to its topic)."""
+    seen: set[str] = set()
+    while True:
+        reply = subscriber.pull(request={"subscription": subscription, "max_messages": 500}, timeout=30)
+        if not reply.received_messages:
+            return len(seen)
+        seen.update(m.message.message_id for m in reply.received_messages)
+        subscriber.acknowledge(request={"subscription": subscription,
+                                        "ack_ids": [m.ack_id for m in reply.received_messages]})
+
+
 def run_states(db) -> dict[str, dict]:
     return {d.id: d.to_dict() for d in db.collection(f"billingRuns/{KEY}/companies").stream()}
 
@@ -156,6 +168,8 @@ def test_scheduler_message_bills_every_company_once_through_two_workers(project,
     try:
         push_subscription(subscriber, project["project"], topics["billing-sequencer"], "sequencer-push",
                           sequencer.port)
+        wakes = subscriber.subscription_path(project["project"], "sequencer-wakes-counted")
+        subscriber.create_subscription(request={"name": wakes, "topic": topics["billing-sequencer"]})
         push_subscription(subscriber, project["project"], topics["billing-monthly-trigger"], "trigger-push",
                           trigger.port)
         push_subscription(subscriber, project["project"], topics["billing-company-invoice"], "worker-push",
@@ -180,6 +194,10 @@ def test_scheduler_message_bills_every_company_once_through_two_workers(project,
                                     "failed": 0}
         assert status["failed"] == [] and status["fanout"]["published"] == COMPANIES
         assert largest_run_document(db) < 64 * 1024
+        # The sequencer was woken a handful of times (one claim per minute's window), not once per company.
+        published_wakes = count_messages(subscriber, wakes)
+        print(f"sequencer wakes published for {COMPANIES} companies: {published_wakes}")
+        assert 1 <= published_wakes <= 8, published_wakes
 
         # The same Scheduler message twice more changes nothing.
         sent_before, counter = list(proxy.sent), [c.to_dict() for c in db.collection("invoiceCounters").stream()]

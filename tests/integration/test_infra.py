@@ -42,13 +42,22 @@ def test_topics_and_dead_letter_subscription_are_created_once(pubsub):
 def test_dead_letter_policy_on_the_function_subscriptions(pubsub):
     publisher, subscriber, project = pubsub
     infra.ensure_topics(publisher, subscriber, project)
-    eventarc_sub = subscriber.subscription_path(project, "eventarc-worker-sub")
-    subscriber.create_subscription(name=eventarc_sub, topic=publisher.topic_path(project, "billing-company-invoice"))
-    assert infra.apply_dead_letter_policies(publisher, subscriber, project) == [eventarc_sub]
-    policy = subscriber.get_subscription(subscription=eventarc_sub).dead_letter_policy
-    assert policy.dead_letter_topic == publisher.topic_path(project, "billing-dead-letter")
-    assert policy.max_delivery_attempts == 10
+    subs = {}
+    for topic in ("billing-monthly-trigger", "billing-company-invoice", "billing-sequencer", "billing-dead-letter"):
+        subs[topic] = subscriber.subscription_path(project, f"eventarc-{topic}-sub")
+        subscriber.create_subscription(name=subs[topic], topic=publisher.topic_path(project, topic))
+    assert sorted(infra.apply_dead_letter_policies(publisher, subscriber, project)) == sorted(subs.values())
+    for topic, sub in subs.items():
+        current = subscriber.get_subscription(subscription=sub)
+        assert current.ack_deadline_seconds == 600
+        if topic == "billing-dead-letter":  # its own messages cannot be dead-lettered again
+            assert not current.dead_letter_policy.dead_letter_topic
+            continue
+        assert current.dead_letter_policy.dead_letter_topic == publisher.topic_path(project, "billing-dead-letter")
+        assert current.dead_letter_policy.max_delivery_attempts == 5  # what README says
     assert infra.apply_dead_letter_policies(publisher, subscriber, project) == []
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"fails {infra.MAX_DELIVERY_ATTEMPTS} times" in readme
 
 
 class RecordingScheduler:

@@ -291,6 +291,7 @@ class Container:
 
     def __init__(self, svc, max_age=3600):
         self.run_fanout, self.run_worker, self.sequencer = svc.run_fanout, svc.run_worker, svc.sequencer
+        self.runs, self.run_alerts = svc.runs, svc.run_alerts
         self.settings = Settings(max_event_age_seconds=max_age)
 
 
@@ -395,3 +396,75 @@ def test_a_run_numbers_its_invoices_in_batches_not_one_transaction_each():
     in_process = service({cid: f"N{cid}" for cid in ids}, numbering_batch=100)
     assert in_process.in_process_runs.run_in_process(MonthQuery(9, 2025), concurrency=4).ok
     assert in_process.issuance.batches == 3
+
+
+# -- one sequencer wake per window (services.runs.wake) -------------------------------------------
+
+def waking_service(outcomes, clock=lambda: NOW):
+    issuance = Issuance(outcomes)
+    c = fake_container(Settings(), companies={cid: {"name": cid} for cid in outcomes}, clock=clock,
+                       issuance=issuance, finisher=issuance, numbering=issuance, queries=issuance)
+    c.run_context.sleep = lambda seconds: None
+    return c
+
+
+def wakes(svc):
+    return sum(topic == svc.settings.sequencer_topic for topic, _, _ in svc.publisher.messages)
+
+
+def test_many_drafts_in_one_window_publish_one_wake_and_every_company_is_issued():
+    ids = [f"c{i:03d}" for i in range(120)]
+    svc = waking_service({cid: f"N{cid}" for cid in ids})
+    svc.run_fanout.start_run(MonthQuery(9, 2025))
+    for _, payload, _ in list(svc.publisher.messages):
+        svc.run_worker.process_company(worker_job(payload))
+    assert wakes(svc) == 1
+    deliver(svc)
+    assert sorted(svc.issuance.issued) == ids
+
+
+def test_after_the_sequencer_is_idle_the_next_draft_wakes_it_again():
+    svc = waking_service({"a": "N1", "b": "N2"})
+    svc.run_worker.process_company(job("a", 9, 2025))
+    deliver(svc)
+    svc.run_worker.process_company(job("b", 9, 2025))  # same window, but the sequencer released its claim
+    assert wakes(svc) == 1
+    deliver(svc)
+    assert svc.issuance.issued == ["a", "b"]
+
+
+def test_a_draft_made_while_the_sequencer_releases_is_numbered_by_its_last_look():
+    svc = waking_service({"a": "N1", "late": "N2"})
+    svc.run_worker.process_company(job("a", 9, 2025))
+    claims = svc.wake_claims
+    release = claims.release
+
+    def release_after_a_late_draft(run_id, key):
+        svc.run_worker.process_company(job("late", 9, 2025))  # the claim is still held: no wake published
+        release(run_id, key)
+
+    claims.release = release_after_a_late_draft
+    svc.publisher.messages.clear()
+    assert svc.sequencer.sequence("2025-09") == 2 and wakes(svc) == 0
+
+
+def test_a_wake_that_could_not_be_published_leaves_the_window_free_for_the_retry():
+    svc = waking_service({"a": "N1"})
+    publish = svc.publisher.publish
+    svc.publisher.publish = lambda *args: (_ for _ in ()).throw(TransientError("pubsub down"))
+    with pytest.raises(TransientError):
+        svc.run_worker.process_company(job("a", 9, 2025))
+    svc.publisher.publish = publish
+    svc.run_worker.process_company(job("a", 9, 2025))  # the redelivery
+    assert wakes(svc) == 1
+
+
+def test_the_next_window_wakes_again_when_a_claim_was_never_released():
+    times = [NOW]
+    svc = waking_service({"a": "N1", "b": "N2"}, clock=lambda: times[0])
+    svc.run_worker.process_company(job("a", 9, 2025))
+    svc.run_worker.process_company(job("b", 9, 2025))
+    assert wakes(svc) == 1  # (the sequencer never ran: its claim stays)
+    times[0] = NOW + timedelta(seconds=61)
+    svc.run_worker.finish_company(FinishJob("a", 9, 2025, "2025-09"))  # still a draft: asks again, new window
+    assert wakes(svc) == 2

@@ -15,6 +15,8 @@ import firebase_admin
 from firebase_admin import credentials, firestore
 from google.auth.credentials import AnonymousCredentials, Credentials
 
+from billing.adapters import query_capture
+
 _lock = threading.Lock()
 
 
@@ -45,4 +47,5 @@ def firebase_app(project: str, env: Mapping[str, str]) -> firebase_admin.App:
 
 def firestore_client(project: str, env: Mapping[str, str]) -> Any:
     """google.cloud.firestore.Client for `project`, through firebase_admin."""
+    query_capture.install()  # a no-op unless the test suite asks for its queries
     return firestore.client(firebase_app(project, env))

@@ -29,6 +29,7 @@ from google.cloud.firestore_v1.collection import CollectionReference
 from google.cloud.firestore_v1.query import Query
 from google.cloud.firestore_v1.services.firestore.transports.grpc import FirestoreGrpcTransport
 
+from billing.adapters import query_capture
 from billing.adapters.firestore_layout import call_logs_collection
 from billing.adapters.deadlines import CHANNEL_OPTIONS
 from billing.adapters.sdk_errors import transient
@@ -74,8 +75,9 @@ def open_channel(db: Any) -> grpc.Channel:
                ("grpc.http2.bdp_probe", 0),
                ("grpc.max_receive_message_length", -1), *CHANNEL_OPTIONS]
     if db._emulator_host:
-        return grpc.insecure_channel(db._emulator_host, options=options)
-    return FirestoreGrpcTransport.create_channel(db._target, credentials=db._credentials, options=options)
+        return query_capture.wrap_channel(grpc.insecure_channel(db._emulator_host, options=options))
+    return query_capture.wrap_channel(
+        FirestoreGrpcTransport.create_channel(db._target, credentials=db._credentials, options=options))
 
 
 def sdk_version() -> str:

@@ -9,8 +9,8 @@ from typing import Any, Callable, Mapping, Sequence
 from google.api_core import exceptions as gexc
 
 from billing.adapters.deadlines import retry_policy
-from billing.adapters.sdk_errors import is_transient
-from billing.errors import TransientError
+from billing.adapters.sdk_errors import configuration_error, is_configuration, is_transient
+from billing.errors import CloudConfigurationError, TransientError
 
 # Batches of up to 500 messages / 1 MB (a 10,000-company fan-out is ~20 RPCs); a lone message
 # (the manual trigger) waits at most 10 ms for company.
@@ -68,10 +68,13 @@ def _wait(pending: Sequence[Any], topic: str, timeout: float) -> list[str]:
             raise TimeoutError(f"{len(not_done)} of {len(pending)} messages unconfirmed after {timeout:.0f}s")
         return [str(f.result()) for f in pending]
     except gexc.NotFound as exc:
-        raise TransientError(
-            f"Pub/Sub topic {topic!r} does not exist: create it (make up locally, infra/setup_scheduler.py "
-            f"on Google Cloud) or set BILLING_RUN_MODE=in-process ({exc})") from exc
+        raise configuration_error(
+            f"publishing to Pub/Sub topic {topic!r}", exc,
+            "the topic does not exist: create it (make up locally, infra/setup_scheduler.py on Google "
+            "Cloud) or set BILLING_RUN_MODE=in-process") from exc
     except Exception as exc:
         if is_transient(exc) or isinstance(exc, TransientError):
             raise TransientError(f"Pub/Sub unavailable while publishing to {topic}: {exc}") from exc
+        if is_configuration(exc) and not isinstance(exc, CloudConfigurationError):
+            raise configuration_error(f"publishing to Pub/Sub topic {topic!r}", exc) from exc
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +30,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=None, help="parallel companies (default 8)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    status = sub.add_parser("run-status", help="a run's counts and failed companies with their errorType "
+                                               "(Configuration: fix the project's setup, then run again)")
+    status.add_argument("--month", type=int, required=True)
+    status.add_argument("--year", type=int, required=True)
+
     send = sub.add_parser("send", help="email an issued invoice (again, on purpose)")
     send.add_argument("company")
     send.add_argument("period", help="YYYY-MM")
 
-    sub.add_parser("seed-demo", help="write the demo supplier, companies and call logs")
+    seed = sub.add_parser("seed-demo", help="write the demo supplier, companies and call logs (only to an "
+                                            "emulator, unless --force --project names the project)")
+    seed.add_argument("--force", action="store_true", help="seed a real project (overwrites its settings/billing)")
+    seed.add_argument("--project", help="with --force: the project to seed, as GOOGLE_CLOUD_PROJECT names it")
 
     rec = sub.add_parser("reconcile", help="compare a month's calls now with what its invoices billed; "
                                            "exit 1 when any company drifted (for a cron alert)")
@@ -62,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             return _run(container, args)
+        if args.command == "run-status":
+            report = container.run_status.status(period_key(args.year, args.month), page_size="500")
+            print(json.dumps(report, indent=2, default=str))
+            return 1 if report["counts"].get("failed") else 0
         if args.command == "send":
             print(json.dumps(container.delivery.send(args.company, args.period, force=True), indent=2))
             return 0
@@ -77,8 +90,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(text)
             return 0
         if args.command == "seed-demo":
-            from billing.seed import seed_demo
+            from billing.seed import seed_demo, seed_refusal
 
+            refusal = seed_refusal(os.environ, args.force, args.project, container.settings.project)
+            if refusal:
+                print(f"error: {refusal}", file=sys.stderr)
+                return 2
             print(json.dumps(seed_demo(container.firestore, container.settings), indent=2))
             return 0
     except BillingError as exc:

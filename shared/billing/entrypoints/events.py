@@ -11,6 +11,9 @@ from typing import Any, Mapping, Protocol
 
 from billing.config import Settings
 from billing.errors import BillingError, TransientError
+from billing.ports import RunRepository
+from billing.services import run_problems
+from billing.services.run_alerts import RunAlerts
 from billing.services.runs.fanout import FanoutService
 from billing.services.runs.messages import FinishJob, MonthlyTrigger, SequencerWake, WorkerJob, worker_job
 from billing.services.runs.sequencer import Sequencer
@@ -35,6 +38,12 @@ class EventContainer(Protocol):
 
     @property
     def sequencer(self) -> Sequencer: ...
+
+    @property
+    def runs(self) -> RunRepository: ...
+
+    @property
+    def run_alerts(self) -> RunAlerts: ...
 
 
 def decode_message(cloud_event: Any) -> dict[str, Any]:
@@ -92,7 +101,11 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
         return  # the next hourly firing runs the month again
     try:
         trigger = MonthlyTrigger.from_payload(decode_message(cloud_event))
-        container.run_fanout.start_run(trigger.query, trigger=trigger.trigger, fanout_id=str(cloud_event["id"]))
+        run_id = container.run_fanout.ctx.period(trigger.query).key
+        run_problems.guarded(container.runs, run_id, "pending", "fanning out the run (monthly trigger)",
+                             lambda: container.run_fanout.start_run(trigger.query, trigger=trigger.trigger,
+                                                                    fanout_id=str(cloud_event["id"])))
+        container.run_alerts.check(run_id)
     except (ValueError, BillingError) as exc:
         if isinstance(exc, TransientError):
             raise  # Pub/Sub redelivers; the fan-out resumes at its cursor
@@ -126,7 +139,9 @@ def handle_sequencer_message(cloud_event: Any, container: EventContainer) -> Non
     except ValueError as exc:
         log.error(f"sequencer message is not JSON; numbering anyway: {exc}")
         wake = SequencerWake()
-    numbered = container.sequencer.sequence(wake.run_id)
+    numbered, _ = run_problems.guarded(container.runs, wake.run_id, "drafted", "numbering drafts (sequencer)",
+                                       lambda: container.sequencer.sequence(wake.run_id))
+    container.run_alerts.check(wake.run_id)
     log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered, "runId": wake.run_id}})
 
 
@@ -146,8 +161,8 @@ def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
               "the next firing (or POST /billing/run for the month) replays it")
     fields = {"eventId": cloud_event["id"], "attempts": attempts, "payload": payload}
     if "companyId" not in payload:
-        log.error("monthly trigger message dead-lettered; the next firing runs the month again",
-                  extra={"json_fields": fields})
+        log.error("monthly trigger or sequencer wake dead-lettered; the next firing (or the next draft) "
+                  "runs it again", extra={"json_fields": fields})
         return
     marked = _record_undelivered(container, payload, reason)
     log.error("worker message dead-lettered" + ("" if marked else " (company already done)"),

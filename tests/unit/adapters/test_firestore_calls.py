@@ -10,7 +10,7 @@ from google.cloud import firestore
 from billing.adapters.firestore_calls import FirestoreCallLogs, open_channel
 from billing.config import Settings
 from billing.domain.period import BillingPeriod
-from billing.errors import TransientError
+from billing.errors import CloudConfigurationError, TransientError
 
 SEPT = BillingPeriod(2025, 9, "Asia/Kolkata")
 
@@ -47,8 +47,15 @@ def test_a_stream_the_server_drops_is_a_transient_error(client, monkeypatch, cod
         list(reader.stream("acme", SEPT))
 
 
-def test_a_refused_query_is_not_retried_as_transient(client, monkeypatch):
-    reader = reader_whose_stream_fails(client, monkeypatch, grpc.StatusCode.PERMISSION_DENIED)
+@pytest.mark.parametrize("code", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_a_refused_query_is_a_configuration_error_not_retried(client, monkeypatch, code):
+    reader = reader_whose_stream_fails(client, monkeypatch, code)
+    with pytest.raises(CloudConfigurationError, match="configuration: reading call logs"):
+        list(reader.slices("acme", SEPT, 2)[1])
+
+
+def test_an_invalid_query_is_neither_transient_nor_configuration(client, monkeypatch):
+    reader = reader_whose_stream_fails(client, monkeypatch, grpc.StatusCode.INVALID_ARGUMENT)
     with pytest.raises(StreamBroken):
         list(reader.slices("acme", SEPT, 2)[1])
 

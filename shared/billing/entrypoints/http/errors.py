@@ -10,8 +10,8 @@ import flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from billing.errors import (
-    AuthError, BillingError, ConfigurationError, ConflictError, ForbiddenError, IntegrityError, NotFoundError,
-    TransientError, UpstreamError, ValidationError,
+    AuthError, BillingError, CloudConfigurationError, ConfigurationError, ConflictError, ForbiddenError,
+    IntegrityError, NotFoundError, TransientError, UpstreamError, ValidationError,
 )
 
 log = logging.getLogger("billing.http")
@@ -28,6 +28,7 @@ ERROR_STATUS: tuple[tuple[type[BillingError], int], ...] = (
     (AuthError, 401),
     (ForbiddenError, 403),
     (TransientError, 503),
+    (CloudConfigurationError, 503),  # unavailable until the project's setup is fixed; the cause is shown
     (UpstreamError, 502),
     (IntegrityError, 500),
     (BillingError, 500),

@@ -13,6 +13,8 @@ from billing.config import Settings
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import BillingError, TransientError
 from billing.ports import CompanyRepository, Publisher, RunRepository
+from billing.services.run_alerts import RunAlerts
+from billing.services.runs.wake import WakeWindow
 
 log = logging.getLogger("billing.services.runs")
 
@@ -81,6 +83,8 @@ class RunContext:
     delivery: Deliverer | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
     sleep: Callable[[float], None] = field(default=time.sleep)
+    wake: WakeWindow | None = None  # coalesces the sequencer's wakes (None: one per call)
+    alerts: RunAlerts | None = None  # emails the operator once about a run that needs a person
 
     def period(self, query: MonthQuery) -> BillingPeriod:
         """The run's month: the one named (ended somewhere), or the latest one ended in UTC+14."""

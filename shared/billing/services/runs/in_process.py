@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from billing.domain.period import BillingPeriod, MonthQuery
-from billing.errors import BillingError, TransientError
+from billing.errors import BillingError, TransientError, error_type
+from billing.services import run_problems
 from billing.services.runs.common import Numberer, RunContext, RunState
 from billing.services.runs.messages import CompanyJob, FinishJob
 from billing.services.runs.worker import CompanyWorker, Result
@@ -69,10 +70,18 @@ class InProcessRuns:
             drafted = self._in_pool(pool, sorted(todo), lambda cid: self._reported(cid, period, lambda: (
                 self.worker.process_company(job(cid, period.month, period.year, period.key), read_slices=slices,
                                             wake=False, company=todo[cid]))), outcome, on_progress)
-            while self.numbering.number_pending(self.ctx.settings.numbering_batch):
-                pass
+            def number_all() -> None:
+                while self.numbering.number_pending(self.ctx.settings.numbering_batch):
+                    pass
+
+            _, unserved = run_problems.guarded(self.ctx.runs, period.key, RunState.DRAFTED.value,
+                                               "numbering drafts", number_all)
+            outcome.failed.update(unserved)
+            drafted = [cid for cid in drafted if cid not in unserved]
             self._in_pool(pool, drafted, lambda cid: self._reported(cid, period, lambda: self.worker.finish_company(
                 FinishJob(cid, period.month, period.year, period.key))), outcome, on_progress)
+        if self.ctx.alerts is not None:
+            self.ctx.alerts.check(period.key)
         return outcome
 
     def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Mapping[str, Any]]:
@@ -115,7 +124,7 @@ class InProcessRuns:
         except Exception as exc:  # transient here too: report it, the operator reruns the month
             reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
             try:
-                self.ctx.mark(period.key, cid, RunState.FAILED, error=reason, errorType=type(exc).__name__)
+                self.ctx.mark(period.key, cid, RunState.FAILED, error=reason, errorType=error_type(exc))
             except TransientError:
                 pass  # reported below and in the exit status either way
             return {"companyId": cid, "state": RunState.FAILED.value, "error": reason}

@@ -25,7 +25,12 @@ class Sequencer:
         while True:
             waiting = self.numbering.pending_count(batch)
             if waiting == 0:
-                return numbered
+                if self.ctx.wake is None:
+                    return numbered
+                self.ctx.wake.release(run_id)  # then look once more: a draft made before the release
+                if not self.numbering.pending_count(batch):  # is seen here, one after it wakes us
+                    return numbered
+                continue
             rating = self._rating(run_id)
             # Wait for a fuller batch only while drafts keep arriving (and not past the deadline).
             if waiting < batch and rating and waiting != last_seen and time.monotonic() < deadline:

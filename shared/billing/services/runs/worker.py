@@ -6,7 +6,7 @@ import logging
 from typing import Any, Callable, Mapping
 
 from billing.domain.period import BillingPeriod
-from billing.errors import BillingError, TransientError
+from billing.errors import BillingError, TransientError, error_type
 from billing.services.runs.common import EARLIEST_ZONE, Finisher, InvoiceReader, Issuer, RunContext, RunState
 from billing.services.runs.messages import CompanyJob, FinishJob, SequencerWake, WorkerJob
 
@@ -71,7 +71,7 @@ class CompanyWorker:
             self.ctx.mark(run_id, company_id, RunState.RETRYING, error=exc.detail)
             raise
         except BillingError as exc:
-            self.ctx.mark(run_id, company_id, RunState.FAILED, error=exc.detail, errorType=type(exc).__name__)
+            self.ctx.mark(run_id, company_id, RunState.FAILED, error=exc.detail, errorType=error_type(exc))
             log.warning("company failed permanently", extra={"json_fields": {
                 "runId": run_id, "companyId": company_id, "error": exc.detail}})
             return {"companyId": company_id, "state": RunState.FAILED.value, "error": exc.detail}
@@ -88,6 +88,9 @@ class CompanyWorker:
         return {"companyId": company_id, "state": RunState.DONE.value, **details}
 
     def _wake_sequencer(self, run_id: str) -> None:
+        if self.ctx.wake is not None:
+            self.ctx.wake.wake(run_id)
+            return
         payload, attributes = SequencerWake(run_id).to_message()
         self.ctx.require_publisher().publish(self.ctx.settings.sequencer_topic, payload, attributes)
 
