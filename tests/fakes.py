@@ -15,14 +15,14 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
-from billing.bootstrap import Container, utc_now
+from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord
 from billing.errors import NotFoundError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims,
+    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 from billing.seed import SUPPLIER
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from email.message import EmailMessage
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from billing.config import Settings
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims,
+    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 
 if TYPE_CHECKING:
@@ -46,10 +46,6 @@ if TYPE_CHECKING:
     from billing.services.runs.worker import CompanyWorker
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -148,7 +144,7 @@ class Container:
     def invoices(self) -> InvoiceRepository:
         from billing.adapters.firestore_repo import FirestoreInvoices
 
-        return FirestoreInvoices(self.firestore, self.settings)
+        return FirestoreInvoices(self.firestore, self.settings, clock=self.now)
 
     @cached_property
     def credit_notes(self) -> CreditNoteRepository:
@@ -160,7 +156,7 @@ class Container:
     def runs(self) -> RunRepository:
         from billing.adapters.firestore_runs import FirestoreRuns
 
-        return FirestoreRuns(self.firestore, self.settings)
+        return FirestoreRuns(self.firestore, self.settings, clock=self.now)
 
     @cached_property
     def csv_writer(self) -> CallCsvFactory:

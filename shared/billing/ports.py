@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
@@ -13,6 +13,12 @@ from billing.domain.rating import CallRecord, RatedCall
 from billing.domain.reconcile import BilledCall
 
 Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default Clock: now, in UTC (the container injects it; tests inject a fixed one)."""
+    return datetime.now(timezone.utc)
+
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
 
 

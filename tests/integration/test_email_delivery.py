@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import emulators
-from billing.domain.period import MonthQuery
 from billing.adapters.smtp_mailer import DeliveryFailed, SmtpConfig, SmtpMailer
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.period import MonthQuery
 from billing.seed import seed_demo
 
 pytestmark = pytest.mark.emulators

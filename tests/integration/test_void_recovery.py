@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from billing.domain.period import MonthQuery
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.period import MonthQuery
 from billing.seed import seed_demo
 
 pytestmark = pytest.mark.emulators

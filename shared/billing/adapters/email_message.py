@@ -19,7 +19,8 @@ from typing import Any, Mapping
 import jinja2
 
 from billing.adapters.formatting import display_date, rupees
-from billing.domain.invoice import BANK_FIELDS, MAX_CSV_ATTACHMENT_BYTES, download_stem
+from billing.domain.invoice import BANK_FIELDS, MAX_CSV_ATTACHMENT_BYTES
+from billing.domain.naming import download_stem
 from billing.errors import ConfigurationError
 
 TEMPLATE_FILES = ("invoice_subject.txt", "invoice_body.txt", "invoice_body.html")

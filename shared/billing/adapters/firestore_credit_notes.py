@@ -11,6 +11,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from billing.adapters.firestore_repo import mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
+from billing.domain.lifecycle import InvoiceStatus
 
 Build = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
 
@@ -72,7 +73,7 @@ class FirestoreCreditNotes:
             )
             invoice = inv_snap.to_dict() if inv_snap is not None and inv_snap.exists else None
             existing = cn_snap.to_dict() if cn_snap is not None and cn_snap.exists else None
-            if invoice is None or invoice.get("status") != "issued" or existing is not None:
+            if invoice is None or InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED or existing is not None:
                 return invoice, existing
             state = (ctr_snap.to_dict() or {}) if ctr_snap is not None and ctr_snap.exists else {}
             seq = int(state.get("next", 1))

@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -15,15 +15,13 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
+from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import TransientError
+from billing.ports import Clock, utc_now
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class FirestoreCompanies:
@@ -70,7 +68,7 @@ def mark_issued_once(db: Any, ref: Any, fields: Mapping[str, Any], what: str) ->
     @firestore.transactional
     def txn(transaction: Any) -> None:
         snap = ref.get(transaction=transaction)
-        if (snap.to_dict() or {}).get("status") != "issued":
+        if InvoiceStatus.of(snap.to_dict() or {}) is not InvoiceStatus.ISSUED:
             transaction.update(ref, dict(fields))
 
     # Concurrent finishers of one document (retried requests) queue behind run_contended's lock.
@@ -114,8 +112,10 @@ class FirestoreInvoices:
     would only contend for the counter's lock in Firestore and abort each other.
     """
 
-    def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60, max_seconds: float = 90):
+    def __init__(self, db: firestore.Client, settings: Settings, max_attempts: int = 60, max_seconds: float = 90,
+                 clock: Clock = utc_now):
         self._db = db
+        self._clock = clock
         self._max_seconds = max_seconds
         self._col = db.collection(settings.invoices_collection)
         self._counters = db.collection(settings.counters_collection)
@@ -140,7 +140,7 @@ class FirestoreInvoices:
 
     def pending_drafts(self, limit: int) -> list[str]:
         """Ids of invoices still waiting for a number, oldest first."""
-        query = (self._col.where(filter=FieldFilter("status", "==", "draft"))
+        query = (self._col.where(filter=FieldFilter("status", "==", InvoiceStatus.DRAFT.value))
                  .order_by("createdAt").order_by("__name__").limit(limit))
         with transient("listing draft invoices"):
             return [snap.id for snap in query.select([]).stream()]
@@ -167,15 +167,16 @@ class FirestoreInvoices:
             result = []
             for ref in refs:
                 doc = docs.get(ref.id)
-                if doc is None or doc.get("status") != "draft":
+                if doc is None or InvoiceStatus.of(doc) is not InvoiceStatus.DRAFT:
                     continue  # gone, or numbered by someone else meanwhile
                 fields = number(doc, seq)
                 transaction.update(ref, fields)
                 result.append({**doc, **fields})
                 seq += 1
             if seq > first:
+                updated_at = self._clock().isoformat(timespec="milliseconds")
                 transaction.set(ctr_ref, {"next": seq, "writes": int(state.get("writes", 0)) + 1,
-                                          "lastInvoiceId": refs[-1].id, "updatedAt": _now_iso()})
+                                          "lastInvoiceId": refs[-1].id, "updatedAt": updated_at})
             return result
 
         # The client retries an aborted transaction immediately; under heavy contention on one

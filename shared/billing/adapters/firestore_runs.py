@@ -9,7 +9,6 @@ document (Firestore sustains about one write per second per document).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from google.cloud import firestore
@@ -18,22 +17,23 @@ from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
+from billing.ports import Clock, utc_now
 
 MAX_TRIGGERS = 20
 BATCH_WRITES = 400  # under Firestore's 500 writes per batch
 CLEARED = ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason")
 
 
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 class FirestoreRuns:
     """The RunRepository port on Firestore."""
 
-    def __init__(self, db: firestore.Client, settings: Settings):
+    def __init__(self, db: firestore.Client, settings: Settings, clock: Clock = utc_now):
         self._db = db
         self._col = db.collection(settings.runs_collection)
+        self._clock = clock
+
+    def _now_iso(self) -> str:
+        return self._clock().isoformat(timespec="milliseconds")
 
     def _companies(self, run_id: str) -> Any:
         return self._col.document(run_id).collection("companies")
@@ -46,10 +46,10 @@ class FirestoreRuns:
         def txn(transaction: Any) -> dict[str, Any]:
             snap = ref.get(transaction=transaction)
             doc: dict[str, Any] = (snap.to_dict() or {}) if snap.exists else {"period": period_key,
-                                                                              "createdAt": _now_iso()}
+                                                                              "createdAt": self._now_iso()}
             doc["triggers"] = list(doc.get("triggers") or [])[-(MAX_TRIGGERS - 1):] + [
-                {"at": _now_iso(), "by": trigger}]
-            doc["updatedAt"] = _now_iso()
+                {"at": self._now_iso(), "by": trigger}]
+            doc["updatedAt"] = self._now_iso()
             transaction.set(ref, doc)
             return doc
 
@@ -63,7 +63,7 @@ class FirestoreRuns:
 
     def save_fanout(self, run_id: str, fanout: Mapping[str, Any]) -> None:
         _guard(lambda: self._col.document(run_id).set(
-            {"fanout": dict(fanout), "updatedAt": _now_iso()}, merge=True), "saving the fan-out cursor")
+            {"fanout": dict(fanout), "updatedAt": self._now_iso()}, merge=True), "saving the fan-out cursor")
 
     def states(self, run_id: str) -> dict[str, dict[str, Any]]:
         def read() -> dict[str, dict[str, Any]]:
@@ -78,13 +78,13 @@ class FirestoreRuns:
         for start in range(0, len(items), BATCH_WRITES):
             batch = self._db.batch()
             for company_id, fields in items[start:start + BATCH_WRITES]:
-                batch.set(self._companies(run_id).document(company_id), _entry(company_id, fields), merge=True)
+                batch.set(self._companies(run_id).document(company_id), _entry(company_id, fields, self._now_iso()), merge=True)
             _guard(batch.commit, "writing the run's companies")
 
     def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
              **details: Any) -> bool:
         ref = self._companies(run_id).document(company_id)
-        fields = {**_entry(company_id, {"state": state, **details}), "attempts": firestore.Increment(1)}
+        fields = {**_entry(company_id, {"state": state, **details}, self._now_iso()), "attempts": firestore.Increment(1)}
         if not unless_done:
             _guard(lambda: ref.set(fields, merge=True), "updating the run record")
             return True
@@ -122,9 +122,9 @@ class FirestoreRuns:
         return page, (page[-1]["companyId"] if len(snaps) > page_size else None)
 
 
-def _entry(company_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _entry(company_id: str, fields: Mapping[str, Any], at: str) -> dict[str, Any]:
     """A company's record as written: given fields, a timestamp, and stale details removed."""
-    entry: dict[str, Any] = {"companyId": company_id, "at": _now_iso(), **fields}
+    entry: dict[str, Any] = {"companyId": company_id, "at": at, **fields}
     for name in CLEARED:
         entry.setdefault(name, firestore.DELETE_FIELD)
     return entry

@@ -130,102 +130,133 @@ def _daily_chart(daily: Sequence[Mapping[str, Any]], s: _Styles, width: float) -
 
 def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> bytes:
     """The invoice document as PDF bytes (A4, deterministic)."""
-    return _render(invoice, Path(templates_dir), credit_note=False)
+    brand = _branding(Path(templates_dir))
+    labels = brand["labels"]
+    page = _Page(brand)
+    facts = [
+        [labels["invoiceNumber"], invoice.get("invoiceNumber", "")],
+        [labels["invoiceDate"], display_date(invoice.get("invoiceDate"))],
+        [labels["dueDate"], display_date(invoice.get("dueDate"))],
+    ]
+    story = _opening(invoice, page, labels, brand.get("title", "TAX INVOICE"), facts, "Total")
+    story.append(_usage_section(invoice.get("usageData") or {}, page))
+    story += _payment_section(invoice, page)
+    number = str(invoice.get("invoiceNumber", ""))
+    return _build(story, page.s, list(brand.get("footer", [])), invoice.get("supplier") or {}, number,
+                  "invoice", f"Tax invoice {number}", "GST tax invoice")
 
 
 def render_credit_note_pdf(credit_note: Mapping[str, Any], *, templates_dir: Path) -> bytes:
     """A GST credit note (CGST rule 53) as PDF bytes: the invoice's layout titled "Credit Note",
     naming the original invoice and the reason; no usage summary or payment details."""
-    return _render(credit_note, Path(templates_dir), credit_note=True)
+    brand = _branding(Path(templates_dir))
+    cn = {**brand.get("creditNote", {}),
+          "labels": {**brand["labels"], **brand.get("creditNote", {}).get("labels", {})}}
+    labels = cn["labels"]
+    page = _Page(brand)
+    original = credit_note.get("originalInvoice") or {}
+    facts = [
+        [labels["creditNoteNumber"], credit_note.get("creditNoteNumber", "")],
+        [labels["creditNoteDate"], display_date(credit_note.get("creditNoteDate"))],
+        [labels["originalInvoice"], original.get("invoiceNumber", "")],
+        [labels["originalInvoiceDate"], display_date(original.get("invoiceDate"))],
+    ]
+    story = _opening(credit_note, page, labels, cn.get("title", "CREDIT NOTE"), facts,
+                     cn.get("totalLabel", "Total credited"))
+    story += _credit_section(credit_note, cn, page.s)
+    number = str(credit_note.get("creditNoteNumber", ""))
+    return _build(story, page.s, list(cn.get("footer", brand.get("footer", []))), credit_note.get("supplier") or {},
+                  number, "credit note", f"Credit note {number}", "GST credit note")
 
 
-def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) -> bytes:
-    brand = _branding(templates_dir)
-    labels = brand["labels"]
-    cn = {**brand.get("creditNote", {}), "labels": {**labels, **brand.get("creditNote", {}).get("labels", {})}}
-    if credit_note:
-        labels = cn["labels"]
-    s = _Styles(brand)
-    cur = brand.get("currencySymbol", "₹")
-    supplier = invoice.get("supplier") or {}
-    recipient = invoice.get("recipient") or {}
-    period = invoice.get("billingPeriod") or {}
-    usage = invoice.get("usageData") or {}
-    tax = invoice.get("taxBreakdown") or {}
-    width = A4[0] - 30 * mm
-    story: list[Flowable] = []
+class _Page:
+    """What every section is laid out with: the branding, the styles, the text width."""
 
-    # Header: supplier left, title right.
+    def __init__(self, brand: Mapping[str, Any]) -> None:
+        self.brand = brand
+        self.s = _Styles(brand)
+        self.currency = brand.get("currencySymbol", "₹")
+        self.width = A4[0] - 30 * mm
+
+
+def _opening(doc: Mapping[str, Any], page: _Page, labels: Mapping[str, str], title: str,
+             facts: list[list[Any]], total_label: str) -> list[Flowable]:
+    """The parts every document kind starts with: header, parties and facts, line items and tax."""
+    s = page.s
+    return [_header(doc.get("supplier") or {}, page, labels, title), Spacer(1, 4 * mm),
+            _parties(doc, page, labels, facts), Spacer(1, 5 * mm),
+            _items(doc, page, total_label), Spacer(1, 2 * mm),
+            _p(f"Amount in words: {doc.get('amountInWords', '')}", s.bold), Spacer(1, 5 * mm)]
+
+
+def _header(supplier: Mapping[str, Any], page: _Page, labels: Mapping[str, str], title: str) -> Table:
+    """Supplier left, title right."""
+    s, width = page.s, page.width
     header = Table(
         [[
             [_p(supplier.get("legalName", ""), s.name), _p(supplier.get("address", ""), s.body),
              _p(f"{labels['gstin']}: {supplier.get('gstin') or labels['unregistered']}", s.body),
              _p(f"{labels['state']}: {supplier.get('stateName', '')} (code {supplier.get('stateCode', '')})", s.body),
              _p(" · ".join(x for x in (supplier.get("supportEmail"), supplier.get("phone")) if x), s.small)],
-            [_p(cn.get("title", "CREDIT NOTE") if credit_note else brand.get("title", "TAX INVOICE"), s.title),
-             Paragraph(escape(brand.get("copyLabel", "")), ParagraphStyle("c", parent=s.small, alignment=TA_RIGHT))],
+            [_p(title, s.title),
+             Paragraph(escape(page.brand.get("copyLabel", "")), ParagraphStyle("c", parent=s.small, alignment=TA_RIGHT))],
         ]],
         colWidths=[width * 0.62, width * 0.38],
     )
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                                 ("LINEBELOW", (0, 0), (-1, 0), 1.2, s.accent), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
-    story += [header, Spacer(1, 4 * mm)]
+    return header
 
-    # Invoice facts and parties.
-    place = invoice.get("placeOfSupply") or {}
-    original = invoice.get("originalInvoice") or {}
-    facts = [
-        [labels["creditNoteNumber"], invoice.get("creditNoteNumber", "")],
-        [labels["creditNoteDate"], display_date(invoice.get("creditNoteDate"))],
-        [labels["originalInvoice"], original.get("invoiceNumber", "")],
-        [labels["originalInvoiceDate"], display_date(original.get("invoiceDate"))],
-    ] if credit_note else [
-        [labels["invoiceNumber"], invoice.get("invoiceNumber", "")],
-        [labels["invoiceDate"], display_date(invoice.get("invoiceDate"))],
-        [labels["dueDate"], display_date(invoice.get("dueDate"))],
-    ]
-    facts += [
+
+def _parties(doc: Mapping[str, Any], page: _Page, labels: Mapping[str, str], facts: list[list[Any]]) -> Table:
+    """The recipient left; the document's own facts, then the period, place of supply, SAC, right."""
+    s, width = page.s, page.width
+    supplier = doc.get("supplier") or {}
+    period = doc.get("billingPeriod") or {}
+    place = doc.get("placeOfSupply") or {}
+    facts = facts + [
         [labels["period"], f"{display_date(period.get('startDate'))} – {display_date(period.get('endDate'))}"
                            + (f" ({period['timezone']})" if period.get("timezone") else "")],
         [labels["placeOfSupply"], f"{place.get('stateName', '')} ({place.get('stateCode', '')})"],
-        [labels["reverseCharge"], "Yes" if invoice.get("reverseCharge") else "No"],
-        [labels["sac"], f"{supplier.get('sacCode', '')} – {brand.get('serviceDescription', '')}"],
+        [labels["reverseCharge"], "Yes" if doc.get("reverseCharge") else "No"],
+        [labels["sac"], f"{supplier.get('sacCode', '')} – {page.brand.get('serviceDescription', '')}"],
     ]
     facts_table = Table([[_p(k, s.small), _p(v, s.bold if i == 0 else s.body)] for i, (k, v) in enumerate(facts)],
                         colWidths=[28 * mm, width * 0.5 - 30 * mm])
     facts_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                                      ("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    parties = Table([[_party(labels["billTo"], recipient, labels, s), facts_table]],
+    parties = Table([[_party(labels["billTo"], doc.get("recipient") or {}, labels, s), facts_table]],
                     colWidths=[width * 0.5, width * 0.5])
     parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BACKGROUND", (0, 0), (0, 0), s.light),
                                  ("LEFTPADDING", (0, 0), (0, 0), 6), ("TOPPADDING", (0, 0), (-1, -1), 5),
                                  ("BOTTOMPADDING", (0, 0), (-1, -1), 5), ("LEFTPADDING", (1, 0), (1, 0), 10)]))
-    story += [parties, Spacer(1, 5 * mm)]
+    return parties
 
-    # Line items and tax.
-    sac = supplier.get("sacCode", "")
+
+def _items(doc: Mapping[str, Any], page: _Page, total_label: str) -> Table:
+    """Line items, taxable value, each tax component and the total."""
+    s, width, cur = page.s, page.width, page.currency
+    sac = (doc.get("supplier") or {}).get("sacCode", "")
     headings: tuple[tuple[str, Literal[0, 2]], ...] = (
         ("#", 0), ("Description", 0), ("SAC", 0), ("Qty", TA_RIGHT),
         (f"Rate ({cur})", TA_RIGHT), (f"Amount ({cur})", TA_RIGHT))
     rows: list[list[Paragraph | str]] = [
         [_p(h, ParagraphStyle("h", parent=s.bold, textColor=colors.white, alignment=a)) for h, a in headings]]
-    for n, item in enumerate(invoice.get("lineItems") or [], start=1):
+    for n, item in enumerate(doc.get("lineItems") or [], start=1):
         rows.append([
             _p(n, s.body), _p(item.get("description", ""), s.body), _p(sac, s.body),
             _p(f"{_qty(item.get('quantity', 0))} {item.get('unit', '')}".strip(), s.right),
             _p(rate_amount(item.get("rate")), s.right), _p(_money(item.get("amount")), s.right),
         ])
     n_items = len(rows)
-    rows.append(["", _p("Taxable value", s.bold), "", "", "", _p(_money(invoice.get("subtotal")), s.right_bold)])
-    for comp in tax.get("components") or []:
-        rate = Decimal(str(comp.get("rate", 0)))
-        rate_text = f"{rate.normalize():f}"
+    rows.append(["", _p("Taxable value", s.bold), "", "", "", _p(_money(doc.get("subtotal")), s.right_bold)])
+    for comp in (doc.get("taxBreakdown") or {}).get("components") or []:
+        rate_text = f"{Decimal(str(comp.get('rate', 0))).normalize():f}"
         rows.append(["", _p(f"{comp.get('name')} @ {rate_text}%", s.body), "", "", "",
                      _p(_money(comp.get("amount")), s.right)])
-    rows.append(["", _p(cn.get("totalLabel", "Total credited") if credit_note else "Total",
-                        ParagraphStyle("t", parent=s.bold, fontSize=10)), "", "", "",
-                 _p(_money(invoice.get("totalAmount"), cur), ParagraphStyle("tr", parent=s.right_bold, fontSize=10))])
+    rows.append(["", _p(total_label, ParagraphStyle("t", parent=s.bold, fontSize=10)), "", "", "",
+                 _p(_money(doc.get("totalAmount"), cur), ParagraphStyle("tr", parent=s.right_bold, fontSize=10))])
     items = Table(rows, colWidths=[8 * mm, width - 8 * mm - 20 * mm - 24 * mm - 26 * mm - 30 * mm, 20 * mm,
                                    24 * mm, 26 * mm, 30 * mm], repeatRows=1)
     items.setStyle(TableStyle([
@@ -237,13 +268,12 @@ def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) 
         ("BACKGROUND", (0, -1), (-1, -1), s.light),
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]))
-    story += [items, Spacer(1, 2 * mm),
-              _p(f"Amount in words: {invoice.get('amountInWords', '')}", s.bold), Spacer(1, 5 * mm)]
+    return items
 
-    if credit_note:
-        return _finish_credit_note(invoice, story, brand, cn, s, width, supplier)
 
-    # Usage summary with the daily chart.
+def _usage_section(usage: Mapping[str, Any], page: _Page) -> KeepTogether:
+    """The invoice's usage summary beside the daily chart."""
+    s, width = page.s, page.width
     anomalies = int(usage.get("anomalyCount", 0) or 0)
     summary_rows = [
         ["Total calls", str(usage.get("totalCalls", 0))],
@@ -263,24 +293,39 @@ def _render(invoice: Mapping[str, Any], templates_dir: Path, credit_note: bool) 
     chart = _daily_chart(list(usage.get("daily") or []), s, width - 64 * mm)
     usage_table = Table([[left, chart]], colWidths=[64 * mm, width - 64 * mm])
     usage_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    story.append(KeepTogether([_p("Usage summary", s.heading), usage_table]))
+    return KeepTogether([_p("Usage summary", s.heading), usage_table])
 
-    # Payment details and notes.
-    bank = supplier.get("bank") or {}
+
+def _payment_section(invoice: Mapping[str, Any], page: _Page) -> list[Flowable]:
+    """The invoice's payment details (bank, amount due) beside its notes."""
+    s, width, cur = page.s, page.width, page.currency
+    bank = (invoice.get("supplier") or {}).get("bank") or {}
     pay_rows = [[_p(label, s.small), _p(bank[key], s.body)] for key, label in BANK_FIELDS if bank.get(key)]
     pay_rows.append([_p("Amount due", s.small),
                      _p(f"{_money(invoice.get('totalAmount'), cur)} by {display_date(invoice.get('dueDate'))}", s.bold)])
     pay_table = Table(pay_rows, colWidths=[30 * mm, width * 0.5 - 30 * mm])
     pay_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
-    notes = [_p(n, s.small) for n in brand.get("notes", [])]
+    notes = [_p(n, s.small) for n in page.brand.get("notes", [])]
     bottom = Table([[[_p("Payment details", s.heading), pay_table], [_p("Notes", s.heading), *notes]]],
                    colWidths=[width * 0.5, width * 0.5])
     bottom.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    story += [Spacer(1, 3 * mm), KeepTogether(bottom)]
+    return [Spacer(1, 3 * mm), KeepTogether(bottom)]
 
-    return _build(story, s, list(brand.get("footer", [])), supplier, str(invoice.get("invoiceNumber", "")),
-                  "invoice", f"Tax invoice {invoice.get('invoiceNumber', '')}", "GST tax invoice")
+
+def _credit_section(note: Mapping[str, Any], cn: Mapping[str, Any], s: _Styles) -> list[Flowable]:
+    """The credit note's last parts: why it was issued, what it credits, its notes."""
+    labels = cn["labels"]
+    original = note.get("originalInvoice") or {}
+    story: list[Flowable] = [
+        _p(labels["reason"], s.heading), _p(note.get("reason", ""), s.body), Spacer(1, 3 * mm),
+        _p(cn.get("creditText", "").format(number=original.get("invoiceNumber", ""),
+                                           date=display_date(original.get("invoiceDate"))), s.body),
+        Spacer(1, 3 * mm)]
+    notes = [_p(n, s.small) for n in cn.get("notes", [])]
+    if notes:
+        story += [_p("Notes", s.heading), *notes]
+    return story
 
 
 def _build(story: list[Any], s: _Styles, footer_lines: list[str], supplier: Mapping[str, Any], number: str,
@@ -309,21 +354,3 @@ def _build(story: list[Any], s: _Styles, footer_lines: list[str], supplier: Mapp
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buffer.getvalue()
-
-
-def _finish_credit_note(doc_: Mapping[str, Any], story: list[Any], brand: dict[str, Any], cn: dict[str, Any],
-                        s: _Styles, width: float,
-                        supplier: Mapping[str, Any]) -> bytes:
-    """The credit note's last parts: why it was issued, what it credits, notes, footer."""
-    labels = cn["labels"]
-    original = doc_.get("originalInvoice") or {}
-    story += [_p(labels["reason"], s.heading), _p(doc_.get("reason", ""), s.body), Spacer(1, 3 * mm),
-              _p(cn.get("creditText", "").format(number=original.get("invoiceNumber", ""),
-                                                 date=display_date(original.get("invoiceDate"))), s.body),
-              Spacer(1, 3 * mm)]
-    notes = [_p(n, s.small) for n in cn.get("notes", [])]
-    if notes:
-        story += [_p("Notes", s.heading), *notes]
-    number = str(doc_.get("creditNoteNumber", ""))
-    return _build(story, s, list(cn.get("footer", brand.get("footer", []))), supplier, number,
-                  "credit note", f"Credit note {number}", "GST credit note")

@@ -1,4 +1,4 @@
-"""GST credit notes (section 34 of the CGST Act, rule 53): ids, numbers, time limit, the document.
+"""GST credit notes (section 34 of the CGST Act, rule 53): numbers, time limit, the document (ids in `naming`).
 
 A credit note voids one issued invoice in full. Its id derives from the invoice's id (one credit
 note per invoice, whatever the retries); its number comes from its own gapless series per
@@ -12,27 +12,11 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 from billing.domain import numbering
-from billing.domain.invoice import download_stem
+from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ValidationError
 
-SUFFIX = "_cn"
 MAX_REASON = 500
 DOCUMENT_TYPE = "Credit Note"
-
-
-def credit_note_id(invoice_id: str) -> str:
-    """The credit note that voids invoice `invoice_id` (at most one per invoice)."""
-    return f"{invoice_id}{SUFFIX}"
-
-
-def pdf_path(company_id: str, period_key: str, cn_id: str) -> str:
-    """Where the credit note's PDF is stored (create-only, never overwritten)."""
-    return f"credit-notes/{company_id}/{period_key}/{cn_id}_credit-note.pdf"
-
-
-def download_name(doc: Mapping[str, Any]) -> str:
-    """"CN/26-27/00001" of vysedeck 2025-09 -> "CN-26-27-00001_vysedeck_2025-09_credit-note.pdf"."""
-    return f"{download_stem(doc, 'creditNoteNumber')}_credit-note.pdf"
 
 
 def counter_id(prefix: str, fy: str) -> str:
@@ -42,8 +26,7 @@ def counter_id(prefix: str, fy: str) -> str:
 
 def time_limit(invoice_date: date) -> date:
     """Section 34(2): no credit note after 30 November following the end of the invoice's FY."""
-    fy_start = invoice_date.year if invoice_date.month >= 4 else invoice_date.year - 1
-    return date(fy_start + 1, 11, 30)
+    return date(numbering.financial_year_start(invoice_date) + 1, 11, 30)
 
 
 def check_time_limit(invoice_number: str, invoice_date: date, today: date) -> None:
@@ -91,7 +74,7 @@ def credit_note_document(
         "financialYear": fy,
         "sequence": seq,
         "creditNoteDate": cn_date.isoformat(),
-        "status": "issuing",
+        "status": InvoiceStatus.ISSUING.value,
         "companyId": invoice["companyId"],
         "billingPeriod": invoice["billingPeriod"],
         "supplier": dict(supplier),
@@ -124,7 +107,7 @@ def void_fields(credit_note: Mapping[str, Any], reissue_id: str | None, reason: 
                 now: datetime) -> dict[str, Any]:
     """What voiding adds to the invoice (its number, amounts and files stay as they are)."""
     return {
-        "status": "void",
+        "status": InvoiceStatus.VOID.value,
         "voidedAt": now.isoformat(timespec="milliseconds"),
         "voidReason": reason,
         "voidedBy": {

@@ -1,10 +1,11 @@
-"""The invoice's own rules: ids, file names, the parties it names, and the document it becomes."""
+"""The invoice's own rules: the parties it names, the draft it is rated into, and the document it becomes.
+
+Ids, paths and file names are in `naming`; the CSV's reconciliation rows in `csv_rows`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,10 +16,10 @@ from billing.domain.period import BillingPeriod, zone
 from billing.domain.presenter import invoice_amounts_json, jsonable
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.totals import InvoiceTotals, due_date
+from billing.domain.lifecycle import PREVIEW, InvoiceStatus, transition
+from billing.domain.naming import invoice_id
 from billing.errors import ConfigurationError, ValidationError
 
-COMPANY_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
-FILE_KINDS = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 DEFAULT_SAC = "998319"
 SUPPLIER_TIMEZONE = "Asia/Kolkata"
 MAX_CSV_ATTACHMENT_BYTES = 5_000_000  # larger CSVs are linked from the email, not attached
@@ -28,61 +29,6 @@ BANK_FIELDS = (
     ("accountName", "Account name"), ("bankName", "Bank"), ("accountNumber", "Account number"),
     ("ifsc", "IFSC"), ("branch", "Branch"), ("upiId", "UPI ID"),
 )
-
-
-def validate_company_id(company_id: object) -> str:
-    """companyId: 1-64 characters of a-z, 0-9, '_' and '-'."""
-    if not isinstance(company_id, str) or not COMPANY_ID.match(company_id):
-        text = str(company_id)
-        shown = company_id if isinstance(company_id, str) and len(text) <= 80 else f"{text[:80]}..."
-        raise ValidationError(f"company id must be 1-64 characters of a-z, 0-9, '_' or '-', got {shown!r}")
-    return company_id
-
-
-def invoice_id(company_id: str, period_key: str, revision: int = 0) -> str:
-    """The idempotency key of a company-month's invoice: the first `{c}_{YYYY-MM}`, reissues `..._r{k}`."""
-    base = f"{company_id}_{period_key}"
-    return f"{base}_r{revision}" if revision else base
-
-
-def file_paths(company_id: str, period_key: str, revision: int = 0) -> dict[str, str]:
-    """Where the invoice's PDF and CSV are stored in the bucket (each revision its own; the first
-    invoice's paths are those every invoice had before reissues existed)."""
-    base = f"invoices/{company_id}/{period_key}/{invoice_id(company_id, period_key, revision)}"
-    return {"pdf": f"{base}_invoice.pdf", "csv": f"{base}_calls.csv"}
-
-
-def revision_of(doc: Mapping[str, Any]) -> int:
-    """0 for a month's first invoice, k for its k-th reissue (documents before reissues have no field)."""
-    return int(doc.get("revision") or 0)
-
-
-def document_id(doc: Mapping[str, Any]) -> str:
-    """The stored invoice's id, from its company, month and revision."""
-    return invoice_id(str(doc["companyId"]), str(doc["billingPeriod"]["month"]), revision_of(doc))
-
-
-def document_file_paths(doc: Mapping[str, Any]) -> dict[str, str]:
-    """The stored invoice's PDF and CSV paths."""
-    return file_paths(str(doc["companyId"]), str(doc["billingPeriod"]["month"]), revision_of(doc))
-
-
-def staging_path(company_id: str, period_key: str, token: str) -> str:
-    """A unique staging object for a CSV being written (promoted once the invoice exists)."""
-    return f"staging/{company_id}/{period_key}/{token}.csv"
-
-
-def download_stem(doc: Mapping[str, Any], number_field: str = "invoiceNumber") -> str:
-    """"VD/25-26/00001", "vysedeck", "2025-09" -> "VD-25-26-00001_vysedeck_2025-09"."""
-    number = str(doc.get(number_field, "")).replace("/", "-")
-    month = (doc.get("billingPeriod") or {}).get("month", "")
-    stem = f"{number}_{doc.get('companyId', '')}_{month}"
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
-
-
-def download_name(doc: Mapping[str, Any], kind: str) -> str:
-    """The file name a browser or a mail client shows for the invoice's PDF or CSV."""
-    return f"{download_stem(doc)}_{'invoice.pdf' if kind == 'pdf' else 'calls.csv'}"
 
 
 def _party_gstin_and_state(gstin: object, state_code: object, default: str) -> tuple[str | None, str]:
@@ -214,7 +160,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
     return {
         "invoiceId": draft.invoice_id,
         "companyId": draft.company_id,
-        "status": "draft",
+        "status": InvoiceStatus.DRAFT.value,
         "billingPeriod": draft.period.to_json(),
         "supplier": draft.supplier.snapshot(),
         "recipient": recipient,
@@ -246,7 +192,7 @@ def preview_document(draft: InvoiceDraft, as_of: datetime) -> dict[str, Any]:
         doc.pop(key, None)
     doc.pop("invoiceId")
     local_now = as_of.astimezone(draft.period.tz)
-    return {**doc, "status": "preview", "asOf": as_of.isoformat(timespec="seconds"),
+    return {**doc, "status": PREVIEW, "asOf": as_of.isoformat(timespec="seconds"),
             "monthToDate": draft.period.contains(as_of), "previewThrough": min(local_now, draft.period.end).isoformat(
                 timespec="seconds")}
 
@@ -263,34 +209,7 @@ def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, issued_at: d
         "invoiceNumber": numbering.format_invoice_number(prefix, fy, seq),
         "financialYear": fy,
         "sequence": seq,
-        "status": "issuing",
+        "status": transition(doc, InvoiceStatus.ISSUING, f"invoice {doc.get('invoiceId')}").value,
         "invoiceDate": issued_at.isoformat(),
         "dueDate": due_date(issued_at, terms).isoformat(),
     }
-
-
-def csv_adjustments(totals: InvoiceTotals, tariff: Tariff) -> list[tuple[str, Decimal, Decimal]]:
-    """(label, minutes, amount) rows the invoice applies after rating: included minutes, minimum charge."""
-    rows: list[tuple[str, Decimal, Decimal]] = []
-    if totals.included_minutes_applied:
-        minutes = totals.included_minutes_applied
-        rows.append(("included minutes", -minutes, -(minutes * tariff.rate_per_minute)))
-    if totals.minimum_adjustment:
-        rows.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
-    return rows
-
-
-def csv_reconciliation_rows(
-    minutes_written: Decimal, amount_written: Decimal, totals: InvoiceTotals, tariff: Tariff
-) -> list[tuple[str, Decimal, Decimal]]:
-    """The CSV's trailing rows, so its minutes and amount columns add up to the invoice exactly.
-
-    The adjustments the invoice applies come first; a last row carries what rounding (the
-    policy's and to paise) changed."""
-    rows = csv_adjustments(totals, tariff)
-    minutes = minutes_written + sum((m for _, m, _ in rows), Decimal(0))
-    amount = amount_written + sum((a for _, _, a in rows), Decimal(0))
-    if minutes != totals.chargeable_minutes or amount != totals.call_charges:
-        rows.append(("rounding (billing policy and paise)", totals.chargeable_minutes - minutes,
-                     totals.call_charges - amount))
-    return rows

@@ -11,9 +11,14 @@ MAX_LENGTH = 16
 _PREFIX = re.compile(r"^[A-Za-z0-9-]{1,4}$")
 
 
+def financial_year_start(d: date) -> int:
+    """The calendar year in which d's Indian financial year (April to March) began."""
+    return d.year if d.month >= 4 else d.year - 1
+
+
 def financial_year(d: date) -> str:
     """'25-26' for 1 April 2025 .. 31 March 2026."""
-    start = d.year if d.month >= 4 else d.year - 1
+    start = financial_year_start(d)
     return f"{start % 100:02d}-{(start + 1) % 100:02d}"
 
 

@@ -100,6 +100,18 @@ class BillingPeriod:
         return cls(int(match.group(1)), int(match.group(2)), tz)
 
 
+def not_ended(period: BillingPeriod, tz: str, now: datetime) -> str | None:
+    """Why the month has not ended yet in timezone tz at `now`; None once it has (or when tz is
+    unusable: that is a configuration error for issuance to report, not "not yet")."""
+    try:
+        own = BillingPeriod(period.year, period.month, tz)
+    except (ConfigurationError, ValidationError):
+        return None
+    if own.end <= now:
+        return None
+    return f"{period.key} ends {own.end.isoformat()} in {own.timezone}"
+
+
 def period_key(year: int, month: int) -> str:
     """A month's key, YYYY-MM (run ids, document ids, paths)."""
     return f"{year:04d}-{month:02d}"

@@ -37,6 +37,12 @@ class CallRecord(NamedTuple):
     agent_id: str | None = None
 
 
+
+def company_timezone(billing: object, default: str) -> str:
+    """The timezone a company is billed in: its `billing.timezone`, else the configured default."""
+    tz = billing.get("timezone") if isinstance(billing, Mapping) else None
+    return str(tz or default)
+
 @dataclass(frozen=True)
 class Tariff:
     """A company's pricing, parsed and validated from its Firestore `billing` map."""
@@ -95,7 +101,7 @@ class Tariff:
         terms = billing.get("paymentTermsDays", 7)
         if isinstance(terms, bool) or not isinstance(terms, (int, float)) or terms != int(terms) or not 0 <= terms <= 365:
             raise ConfigurationError(f"billing.paymentTermsDays must be a whole number 0-365, got {terms!r}")
-        tz = billing.get("timezone") or default_timezone
+        tz = company_timezone(billing, default_timezone)
         zone(tz)
         return cls(
             rate_per_minute=rate,

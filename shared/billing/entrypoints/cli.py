@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from billing.domain.period import MonthQuery, period_key
 from billing.errors import BillingError
+from billing.domain.lifecycle import InvoiceStatus
 
 if TYPE_CHECKING:
     from billing.bootstrap import Container
@@ -81,27 +82,34 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reconcile":
             return _reconcile(container, args)
         if args.command == "gstr1":
-            text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)), indent=2,
-                              ensure_ascii=False)
-            if args.out:
-                with open(args.out, "w", encoding="utf-8") as out:
-                    out.write(text + "\n")
-            else:
-                print(text)
-            return 0
+            return _gstr1(container, args)
         if args.command == "seed-demo":
-            from billing.seed import seed_demo, seed_refusal
-
-            refusal = seed_refusal(os.environ, args.force, args.project, container.settings.project)
-            if refusal:
-                print(f"error: {refusal}", file=sys.stderr)
-                return 2
-            print(json.dumps(seed_demo(container.firestore, container.settings), indent=2))
-            return 0
+            return _seed_demo(container, args)
     except BillingError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
     return 1
+
+
+def _gstr1(container: Container, args: argparse.Namespace) -> int:
+    text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)), indent=2, ensure_ascii=False)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _seed_demo(container: Container, args: argparse.Namespace) -> int:
+    from billing.seed import seed_demo, seed_refusal
+
+    refusal = seed_refusal(os.environ, args.force, args.project, container.settings.project)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    print(json.dumps(seed_demo(container.firestore, container.settings), indent=2))
+    return 0
 
 
 def _run(container: Container, args: argparse.Namespace) -> int:
@@ -142,7 +150,7 @@ def _reconcile(container: Container, args: argparse.Namespace) -> int:
             if args.company:
                 raise
             continue
-        if invoice.get("status") != "issued":
+        if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
             if args.company:
                 print(f"{company} {period}: invoice {invoice.get('invoiceNumber')} is {invoice.get('status')}, "
                       "not reconciled", file=sys.stderr)

@@ -21,7 +21,11 @@ from datetime import date
 from typing import Any
 
 from billing.domain import credit_note as cn_rules
-from billing.domain.invoice import Supplier, document_id, invoice_id, revision_of, validate_company_id
+from billing.domain.invoice import Supplier
+from billing.domain.naming import (
+    credit_note_download_name, credit_note_id, credit_note_pdf_path, document_id, invoice_id, revision_of,
+    validate_company_id,
+)
 from billing.domain.numbering import financial_year
 from billing.domain.period import BillingPeriod, invoice_date
 from billing.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
@@ -30,6 +34,7 @@ from billing.services.downloads import Download
 from billing.services.issuance.finish import store_pdf_and_mark_issued
 from billing.services.issuance.issue import IssuanceService
 from billing.services.queries import InvoiceQueries
+from billing.domain.lifecycle import InvoiceStatus, transition
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
@@ -65,9 +70,9 @@ class CorrectionService:
         """{"voided": invoice, "creditNote": credit note, "reissued": invoice or None}."""
         number, reason, reissue = cn_rules.validate_void_request(body)
         target = self._target(company_id, period_key, number)
-        if target.get("status") == "void":
+        if InvoiceStatus.of(target) is InvoiceStatus.VOID:
             return self._complete(target)  # a retried request: what its void produced
-        if target.get("status") != "issued":
+        if InvoiceStatus.of(target) is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {number} is still being issued ({target.get('status')}); "
                                 "void it once it is issued")
         supplier = Supplier.from_doc(self.settings_repo.supplier())
@@ -75,12 +80,13 @@ class CorrectionService:
         today = invoice_date(now, supplier.timezone)
         cn_rules.check_time_limit(number, date.fromisoformat(str(target["invoiceDate"])[:10]), today)
         inv_id = document_id(target)
-        cn_id = cn_rules.credit_note_id(inv_id)
+        cn_id = credit_note_id(inv_id)
         reissue_id = invoice_id(company_id, period_key, revision_of(target) + 1) if reissue else None
-        pdf_uri = self.blobs.uri(cn_rules.pdf_path(company_id, period_key, cn_id))
+        pdf_uri = self.blobs.uri(credit_note_pdf_path(company_id, period_key, cn_id))
         counter = cn_rules.counter_id(supplier.credit_note_prefix, financial_year(today))
 
         def build(invoice: Any, seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+            transition(invoice, InvoiceStatus.VOID, f"invoice {number}")
             note = cn_rules.credit_note_document(
                 invoice, cn_id=cn_id, prefix=supplier.credit_note_prefix, seq=seq, cn_date=today,
                 supplier=supplier.snapshot(), reason=reason, pdf_uri=pdf_uri, created_at=now)
@@ -89,7 +95,7 @@ class CorrectionService:
         invoice, note = self.credit_notes.void_invoice(inv_id, cn_id, counter, build)
         if invoice is None:
             raise IntegrityError(f"invoice {inv_id} vanished while being voided")
-        if invoice.get("status") != "void":
+        if InvoiceStatus.of(invoice) is not InvoiceStatus.VOID:
             raise ConflictError(f"invoice {number} is {invoice.get('status')!r} and cannot be voided now")
         if note is not None:
             log.info("invoice voided", extra={"json_fields": {
@@ -128,12 +134,13 @@ class CorrectionService:
 
     def finish_credit_note(self, note: dict[str, Any]) -> dict[str, Any]:
         """Store the credit note's PDF (create-only, deterministic bytes) and mark it issued."""
-        if note.get("status") == "issued":
+        if InvoiceStatus.of(note) is InvoiceStatus.ISSUED:
             return note
+        transition(note, InvoiceStatus.ISSUED, f"credit note {note.get('creditNoteNumber')}")
         cn_id = str(note["creditNoteId"])
-        path = cn_rules.pdf_path(note["companyId"], note["billingPeriod"]["month"], cn_id)
+        path = credit_note_pdf_path(note["companyId"], note["billingPeriod"]["month"], cn_id)
         return store_pdf_and_mark_issued(self.blobs, self.clock, cn_id, path, self.render_credit_note(note),
-                                         cn_rules.download_name(note), self.credit_notes.mark_issued,
+                                         credit_note_download_name(note), self.credit_notes.mark_issued,
                                          "credit note", "creditNoteId")
 
     # -- reading -------------------------------------------------------------------------------
@@ -153,10 +160,10 @@ class CorrectionService:
     def open_pdf(self, company_id: str, credit_note_id: str) -> Download:
         """The credit note's PDF: a signed-URL redirect, or its bytes streamed."""
         note = self.get(company_id, credit_note_id)
-        if note.get("status") != "issued":
+        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
             raise NotFoundError(f"credit note {note.get('creditNoteNumber')} is not issued yet")
-        path = cn_rules.pdf_path(company_id, note["billingPeriod"]["month"], credit_note_id)
-        name = cn_rules.download_name(note)
+        path = credit_note_pdf_path(company_id, note["billingPeriod"]["month"], credit_note_id)
+        name = credit_note_download_name(note)
         url = self.blobs.signed_url(path, name)
         if url:
             return Download(name, PDF, redirect_url=url)

@@ -16,11 +16,13 @@ import uuid
 from datetime import timedelta
 from typing import Any, Mapping
 
-from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES, document_file_paths, document_id
+from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES
+from billing.domain.naming import document_file_paths, document_id
 from billing.errors import BillingError, ConfigurationError, ConflictError, ValidationError
 from billing.ports import BlobStore, Clock, InvoiceEmailBuilder, InvoiceRepository, Mailer
 from billing.services.downloads import DownloadService
 from billing.services.queries import InvoiceQueries
+from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class DeliveryService:
             return {"status": "failed", "lastError": f"{type(exc).__name__}: {exc}"}
 
     def _deliver(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool) -> dict[str, Any]:
-        if invoice.get("status") != "issued":
+        if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is not issued yet; nothing to send")
         inv_id = document_id(invoice)
         recipient = (invoice.get("recipient") or {}).get("billingEmail")

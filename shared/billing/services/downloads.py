@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from billing.domain.invoice import FILE_KINDS, document_file_paths, document_id, download_name
+from billing.domain.naming import FILE_KINDS, document_file_paths, document_id, download_name
 from billing.errors import ForbiddenError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock
 from billing.services.queries import InvoiceQueries

@@ -9,6 +9,7 @@ from billing.domain.invoice import Supplier
 from billing.domain.period import BillingPeriod
 from billing.errors import ConfigurationError
 from billing.ports import CreditNoteRepository, InvoiceRepository, SettingsRepository
+from billing.domain.lifecycle import InvoiceStatus
 
 
 class GstReturnService:
@@ -29,7 +30,7 @@ class GstReturnService:
         start, end = period.key, period.next().key  # ISO date strings of one calendar sort as dates
         builder = Gstr1Builder(supplier.gstin, supplier.state_code, period.year, period.month)
         for invoice in self.invoices.dated(start, end):
-            if invoice.get("invoiceNumber") and invoice.get("status") in ("issuing", "issued", "void"):
+            if invoice.get("invoiceNumber") and (InvoiceStatus.of(invoice) or InvoiceStatus.DRAFT).numbered:
                 builder.add_invoice(invoice)
         for note in self.credit_notes.dated(start, end):
             if note.get("creditNoteNumber"):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.domain.invoice import invoice_id, revision_of, validate_company_id
+from billing.domain.naming import invoice_id, revision_of, validate_company_id
 from billing.domain.period import BillingPeriod, parse_year
 from billing.errors import NotFoundError
 from billing.ports import CompanyRepository, InvoiceRepository
+from billing.domain.lifecycle import InvoiceStatus
 
 MAX_REVISIONS = 1000  # reissues of one company-month; far beyond any real correction history
 
@@ -31,7 +32,7 @@ class InvoiceQueries:
             if doc is None:
                 break
             docs.append(doc)
-            if doc.get("status") != "void":
+            if InvoiceStatus.of(doc) is not InvoiceStatus.VOID:
                 break  # only the last invoice of a month can be anything but void
         return docs
 
@@ -44,8 +45,8 @@ class InvoiceQueries:
         docs = self.month_invoices(company_id, period_key)
         if not docs:
             raise NotFoundError(f"Invoice for company '{company_id}' and period {period_key} not found")
-        issued = [d for d in docs if d.get("status") == "issued"]
-        void = [d for d in docs if d.get("status") == "void"]
+        issued = [d for d in docs if InvoiceStatus.of(d) is InvoiceStatus.ISSUED]
+        void = [d for d in docs if InvoiceStatus.of(d) is InvoiceStatus.VOID]
         return (issued or void or docs)[-1], docs
 
     def get(self, company_id: str, period_key: str) -> dict[str, Any]:
@@ -64,6 +65,7 @@ class InvoiceQueries:
     def issued(self, company_id: str, period_key: str) -> dict[str, Any]:
         """The month's current invoice, which must have its files (issued, or void: files stay)."""
         doc = self.get(company_id, period_key)
-        if doc.get("status") not in ("issued", "void"):
+        status = InvoiceStatus.of(doc)
+        if status is None or not status.has_files:
             raise NotFoundError(f"invoice {doc.get('invoiceNumber')} is not issued yet")
         return doc

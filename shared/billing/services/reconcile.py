@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.config import Settings
-from billing.domain.invoice import document_file_paths
+from billing.domain.naming import document_file_paths
 from billing.domain.period import BillingPeriod
 from billing.domain.presenter import money_number, plain_number
 from billing.domain.rating import Tariff, UsageAccumulator

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge, RequestURITooLarge, TooManyRequests
 
-from billing.domain.invoice import validate_company_id
+from billing.domain.naming import validate_company_id
 from billing.errors import NotFoundError, ValidationError
 
 MAX_BODY_BYTES = 64 * 1024

@@ -9,6 +9,7 @@ import flask
 from werkzeug.exceptions import BadRequest
 
 from billing.bootstrap import Container
+from billing.domain.lifecycle import InvoiceStatus
 
 LEGACY_PREFIX = "/billing-api"
 INTERNAL_FIELDS = {"tariff", "amountsPaise", "terms"}
@@ -50,7 +51,7 @@ def present(doc: Mapping[str, Any], request: flask.Request, container: Container
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if "delivery" in body:
         body["delivery"] = public_delivery(body["delivery"])
-    if doc.get("status") == "issued":
+    if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
         body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
     return body
 
@@ -77,7 +78,7 @@ def present_credit_note(doc: Mapping[str, Any], request: flask.Request, containe
     """The credit note as the API returns it, with its PDF's download link once issued."""
     body = {k: v for k, v in doc.items() if k not in CREDIT_NOTE_INTERNAL}
     body["files"] = {"pdf": (doc.get("files") or {}).get("pdf")}
-    if doc.get("status") == "issued":
+    if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
         base = base_url(request, container)
         body["downloadLinks"] = {
             "pdf": f"{base}/billing/credit-notes/{doc['companyId']}/{doc['creditNoteId']}/pdf"}

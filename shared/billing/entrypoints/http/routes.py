@@ -10,7 +10,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container
-from billing.domain.invoice import validate_company_id
+from billing.domain.naming import validate_company_id
 from billing.domain.period import MonthQuery
 from billing.entrypoints.http.auth import ADMIN, SIGNED_DOCUMENT_KEY, caller_role
 from billing.entrypoints.http.limits import json_body

@@ -10,9 +10,12 @@ import hashlib
 import logging
 from typing import Any, Callable, Mapping
 
-from billing.domain.invoice import FILE_KINDS, document_file_paths, document_id, download_name, invoice_id, revision_of
+from billing.domain.naming import (
+    FILE_KINDS, document_file_paths, document_id, download_name, invoice_id, revision_of,
+)
 from billing.errors import IntegrityError
 from billing.ports import BlobStore, Clock, InvoiceRepository, PdfRenderer
+from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger("billing.services.issuance")
 
@@ -25,7 +28,7 @@ def store_pdf_and_mark_issued(blobs: BlobStore, clock: Clock, doc_id: str, path:
     if not blobs.put_create_only(path, pdf, FILE_KINDS["pdf"], filename):
         log.info(f"{kind} PDF already stored; kept as it is", extra={"json_fields": {id_field: doc_id}})
     return mark_issued(doc_id, {
-        "status": "issued",
+        "status": InvoiceStatus.ISSUED.value,
         "issuedAt": clock().isoformat(timespec="milliseconds"),
         "files.pdfMd5": hashlib.md5(pdf).hexdigest(),
     })
@@ -40,9 +43,10 @@ class InvoiceFinisher:
 
     def finish(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Make a numbered ("issuing") invoice complete from its document alone (idempotent)."""
-        if doc.get("status") in ("issued", "void"):
+        status = InvoiceStatus.of(doc)
+        if status is not None and status.has_files:
             return doc
-        if doc.get("status") != "issuing":
+        if status is not InvoiceStatus.ISSUING:
             raise IntegrityError(f"invoice {doc.get('invoiceId')} is {doc.get('status')!r}, not numbered yet")
         inv_id = document_id(doc)
         paths = document_file_paths(doc)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from billing.config import Settings
-from billing.domain.invoice import invoice_id, validate_company_id
+from billing.domain.naming import csv_name, invoice_id, validate_company_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.rating import Tariff
 from billing.errors import NotFoundError
@@ -29,7 +29,7 @@ class MonthInputs:
 
     @property
     def csv_name(self) -> str:
-        return f"{self.company_id}_{self.period.key}_calls.csv"
+        return csv_name(self.company_id, self.period.key)
 
 
 class InputLoader:

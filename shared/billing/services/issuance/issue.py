@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from billing.config import Settings
-from billing.domain.invoice import Supplier, draft_document, invoice_id, recipient_snapshot, revision_of
+from billing.domain.invoice import Supplier, draft_document, recipient_snapshot
+from billing.domain.naming import invoice_id, revision_of
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import IntegrityError
 from billing.ports import BlobStore, Clock, InvoiceRepository, SettingsRepository
@@ -15,6 +16,7 @@ from billing.services.issuance.inputs import InputLoader, MonthInputs
 from billing.services.issuance.numbering import InvoiceNumbering
 from billing.services.issuance.rating import RatingPipeline
 from billing.services.queries import InvoiceQueries
+from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger("billing.services.issuance")
 
@@ -54,7 +56,7 @@ class IssuanceService:
         A new draft is the month's first invoice, or its next reissue when all before it are void."""
         inputs = self.inputs.ended(company_id, query, self.clock())
         docs = self.queries.month_invoices(company_id, inputs.period.key)
-        if docs and (docs[-1].get("status") != "void" or not reissue_void):
+        if docs and (InvoiceStatus.of(docs[-1]) is not InvoiceStatus.VOID or not reissue_void):
             return docs[-1]
         revision = revision_of(docs[-1]) + 1 if docs else 0
         return self._draft_revision(inputs, revision, read_slices)
@@ -69,7 +71,7 @@ class IssuanceService:
         return self._numbered_and_finished(doc)
 
     def _numbered_and_finished(self, doc: dict[str, Any]) -> dict[str, Any]:
-        if doc.get("status") == "draft":
+        if InvoiceStatus.of(doc) is InvoiceStatus.DRAFT:
             numbered = self.numbering.number([doc["invoiceId"]])
             doc = numbered[0] if numbered else self._numbered_elsewhere(doc["invoiceId"])
         return self.finisher.finish(doc)

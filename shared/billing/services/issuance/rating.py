@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
-from billing.domain.invoice import (
-    FILE_KINDS, InvoiceDraft, StagedCsv, Supplier, csv_reconciliation_rows, file_paths, staging_path,
-)
+from billing.domain.csv_rows import csv_reconciliation_rows
+from billing.domain.invoice import InvoiceDraft, StagedCsv, Supplier
+from billing.domain.naming import FILE_KINDS, file_paths, staging_path
 from billing.domain.rating import CallRecord, UsageAccumulator, UsageSummary
 from billing.domain.totals import InvoiceTotals, compute_totals
 from billing.ports import BlobStore, CallCsvFactory, CallLogSource, HashingWriter

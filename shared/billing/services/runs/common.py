@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Callable, Mapping, Protocol
 
 from billing.config import Settings
-from billing.domain.period import BillingPeriod, MonthQuery
+from billing.domain.period import BillingPeriod, MonthQuery, not_ended
+from billing.domain.rating import company_timezone
 from billing.errors import BillingError, TransientError
-from billing.ports import CompanyRepository, Publisher, RunRepository
+from billing.ports import CompanyRepository, Publisher, RunRepository, utc_now
 from billing.services.run_alerts import RunAlerts
 from billing.services.runs.wake import WakeWindow
 
@@ -68,10 +69,6 @@ class Deliverer(Protocol):
     def deliver_quietly(self, invoice: Mapping[str, Any]) -> Any: ...
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass
 class RunContext:
     """The repositories, settings and clock every use case of the run works with."""
@@ -97,15 +94,8 @@ class RunContext:
 
     def not_yet(self, company: Mapping[str, Any] | None, period: BillingPeriod, now: datetime) -> str | None:
         """Why the company's month has not ended yet at `now`, or None when it can be billed."""
-        billing = (company or {}).get("billing")
-        tz = (billing.get("timezone") if isinstance(billing, Mapping) else None) or self.settings.default_timezone
-        try:
-            own = BillingPeriod(period.year, period.month, str(tz))
-        except BillingError:
-            return None  # issuance reports the configuration error; it is not "not yet"
-        if own.end <= now:
-            return None
-        return f"{period.key} ends {own.end.isoformat()} in {own.timezone}"
+        tz = company_timezone((company or {}).get("billing"), self.settings.default_timezone)
+        return not_ended(period, tz, now)
 
     def mark(self, run_id: str, company_id: str, state: RunState, **details: Any) -> None:
         """Record a company's state on the run. If that fails the error propagates: the

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
 from billing.domain.period import BillingPeriod, MonthQuery
@@ -63,26 +64,36 @@ class InProcessRuns:
         workers = max(1, concurrency or self.ctx.settings.run_concurrency)
         # Companies already run in parallel here: one stream per month reads fastest.
         slices = 1 if workers > 1 else None
-        job = CompanyJob  # the same messages as the Pub/Sub run, handled here
+
+        def draft(cid: str) -> Result:  # the same messages as the Pub/Sub run, handled here
+            job = CompanyJob(cid, period.month, period.year, period.key)
+            return self.worker.process_company(job, read_slices=slices, wake=False, company=todo[cid])
+
+        def finish(cid: str) -> Result:
+            return self.worker.finish_company(FinishJob(cid, period.month, period.year, period.key))
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="billing-run") as pool:
             # 1. rate every company into a draft, in parallel; 2. number the drafts here, in batches
             # (this process is the run's only sequencer); 3. finish the numbered ones, in parallel.
-            drafted = self._in_pool(pool, sorted(todo), lambda cid: self._reported(cid, period, lambda: (
-                self.worker.process_company(job(cid, period.month, period.year, period.key), read_slices=slices,
-                                            wake=False, company=todo[cid]))), outcome, on_progress)
-            def number_all() -> None:
-                while self.numbering.number_pending(self.ctx.settings.numbering_batch):
-                    pass
-
-            _, unserved = run_problems.guarded(self.ctx.runs, period.key, RunState.DRAFTED.value,
-                                               "numbering drafts", number_all)
-            outcome.failed.update(unserved)
-            drafted = [cid for cid in drafted if cid not in unserved]
-            self._in_pool(pool, drafted, lambda cid: self._reported(cid, period, lambda: self.worker.finish_company(
-                FinishJob(cid, period.month, period.year, period.key))), outcome, on_progress)
+            drafted = self._in_pool(pool, sorted(todo), period, draft, outcome, on_progress)
+            drafted = self._number_all(period, drafted, outcome)
+            self._in_pool(pool, drafted, period, finish, outcome, on_progress)
         if self.ctx.alerts is not None:
             self.ctx.alerts.check(period.key)
         return outcome
+
+    def _number_all(self, period: BillingPeriod, drafted: list[str], outcome: RunOutcome) -> list[str]:
+        """Number every waiting draft here; the drafted companies left to finish (those numbering
+        could not serve are recorded failed)."""
+
+        def number_all() -> None:
+            while self.numbering.number_pending(self.ctx.settings.numbering_batch):
+                pass
+
+        _, unserved = run_problems.guarded(self.ctx.runs, period.key, RunState.DRAFTED.value,
+                                           "numbering drafts", number_all)
+        outcome.failed.update(unserved)
+        return [cid for cid in drafted if cid not in unserved]
 
     def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Mapping[str, Any]]:
         """Record pending / waiting companies; returns the ones to bill now, with their documents."""
@@ -103,12 +114,12 @@ class InProcessRuns:
         self.ctx.runs.set_states(period.key, entries)
         return todo
 
-    @staticmethod
-    def _in_pool(pool: ThreadPoolExecutor, company_ids: Sequence[str], work: Callable[[str], Result],
-                 outcome: RunOutcome, on_progress: Progress | None) -> list[str]:
-        """Run `work` for each company; tally finished ones; return the ids left drafted."""
+    def _in_pool(self, pool: ThreadPoolExecutor, company_ids: Sequence[str], period: BillingPeriod,
+                 work: Callable[[str], Result], outcome: RunOutcome, on_progress: Progress | None) -> list[str]:
+        """Run `work` for each company (failures reported); tally finished ones; return the ids left drafted."""
         drafted = []
-        for future in as_completed([pool.submit(work, cid) for cid in company_ids]):
+        futures = [pool.submit(self._reported, cid, period, partial(work, cid)) for cid in company_ids]
+        for future in as_completed(futures):
             result = future.result()
             if result["state"] == RunState.DRAFTED:
                 drafted.append(str(result["companyId"]))

@@ -9,6 +9,7 @@ from billing.domain.period import BillingPeriod
 from billing.errors import BillingError, TransientError, error_type
 from billing.services.runs.common import EARLIEST_ZONE, Finisher, InvoiceReader, Issuer, RunContext, RunState
 from billing.services.runs.messages import CompanyJob, FinishJob, SequencerWake, WorkerJob
+from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger("billing.services.runs")
 
@@ -42,7 +43,7 @@ class CompanyWorker:
                 return self._finished(job.run_id, self.issuance.generate(job.company_id, job.query,
                                                                          read_slices=read_slices))
             doc = self.issuance.draft(job.company_id, job.query, read_slices=read_slices)
-            if doc.get("status") != "draft":
+            if InvoiceStatus.of(doc) is not InvoiceStatus.DRAFT:
                 return self._finished(job.run_id, self.finisher.finish(doc))
             self.ctx.mark(job.run_id, job.company_id, RunState.DRAFTED, invoiceId=doc.get("invoiceId"))
             if wake:
@@ -56,7 +57,7 @@ class CompanyWorker:
 
         def step() -> Result:
             doc = self.invoices.get(job.company_id, job.period_key)
-            if doc.get("status") == "draft":  # not numbered after all: ask again
+            if InvoiceStatus.of(doc) is InvoiceStatus.DRAFT:  # not numbered after all: ask again
                 self._wake_sequencer(job.run_id)
                 return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
             return self._finished(job.run_id, self.finisher.finish(doc))
@@ -80,7 +81,7 @@ class CompanyWorker:
         """An issued invoice: email it (once, when configured) and mark its company done."""
         company_id = str(invoice["companyId"])
         details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
-        if invoice.get("status") == "void":  # voided by an operator without a reissue: left alone
+        if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
             details["note"] = "the month's invoice is void; POST /billing/generate issues its reissue"
         elif self.ctx.delivery is not None and self.ctx.settings.send_email:
             details["delivery"] = self.ctx.delivery.deliver_quietly(invoice)

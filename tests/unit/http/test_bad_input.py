@@ -1,4 +1,7 @@
-"""Bad input gets a clear 4xx JSON error and a log line, and writes nothing; never a 500."""
+"""Bad input gets a clear 4xx JSON error and a log line, and writes nothing; never a 500.
+
+The HTTP edge in this process over the fakes (tests/inprocess.py): the same requests and
+assertions the server answered over HTTP, without a server process or emulators."""
 
 from __future__ import annotations
 
@@ -7,33 +10,18 @@ from datetime import datetime, timezone
 
 import pytest
 
-from billing.config import Settings
-from billing.seed import seed_demo
-
-pytestmark = pytest.mark.emulators
+from inprocess import InProcessApi
 
 NOW = datetime.now(timezone.utc)
 
 
-def snapshot(api):
-    """Every document of the project (except the seed's call logs) and every object."""
-    docs = {}
-    for col in api.db.collections():
-        if col.id == "callLogs":
-            continue
-        for doc in col.stream():
-            docs[f"{col.id}/{doc.id}"] = doc.to_dict()
-    return docs, sorted(api.objects())
-
-
 @pytest.fixture
-def seeded(api):
-    seed_demo(api.db, Settings(project=api.project))
-    api.db.collection("companies").document("norate").set({"name": "No Rate", "billing": {"maintenanceFee": 10}})
-    api.db.collection("companies").document("negrate").set({"name": "Neg", "billing": {"ratePerMinute": -2}})
-    api.db.collection("companies").document("badgst").set(
-        {"name": "Bad GSTIN", "gstin": "29AAHCV7310M1ZA", "billing": {"ratePerMinute": 2}})
-    return api
+def seeded():
+    return InProcessApi({
+        "norate": {"name": "No Rate", "billing": {"maintenanceFee": 10}},
+        "negrate": {"name": "Neg", "billing": {"ratePerMinute": -2}},
+        "badgst": {"name": "Bad GSTIN", "gstin": "29AAHCV7310M1ZA", "billing": {"ratePerMinute": 2}},
+    })
 
 
 CASES = [
@@ -64,24 +52,22 @@ CASES = [
 
 
 @pytest.mark.parametrize("method, path, status, fragment", CASES, ids=[c[1][:60] for c in CASES])
-def test_bad_input_is_a_clear_4xx_and_writes_nothing(seeded, server_log, method, path, status, fragment):
-    before = snapshot(seeded)
+def test_bad_input_is_a_clear_4xx_and_writes_nothing(seeded, method, path, status, fragment):
+    before = seeded.snapshot()
     got, body, headers = seeded.request(method, path)
     detail = json.loads(body)["detail"]
     assert (got, fragment in detail) == (status, True), (got, detail)
     assert headers["Content-Type"] == "application/json"
-    assert snapshot(seeded) == before
-    log_lines = [json.loads(line) for line in server_log.read_text().splitlines() if line.startswith("{")]
+    assert seeded.snapshot() == before
     assert any(line.get("requestId") == headers["X-Request-Id"] and line["severity"] == "WARNING"
-               for line in log_lines)
+               for line in seeded.log_lines())
 
 
 @pytest.mark.parametrize("key, detail", [(None, "Missing API key"), ("sk-not-the-key-7f3a", "Invalid API key"), ("", "Missing API key")])
-def test_api_key_is_required(seeded, server_log, key, detail):
-    before = snapshot(seeded)
+def test_api_key_is_required(seeded, key, detail):
+    before = seeded.snapshot()
     status, body, _ = seeded.request("POST", "/billing/generate/vysedeck?month=9&year=2025", key=key)
     assert status == 401 and json.loads(body)["detail"].startswith(detail)
-    assert snapshot(seeded) == before
-    log = server_log.read_text()
+    assert seeded.snapshot() == before
+    log = seeded.log_text()
     assert "sk-not-the-key-7f3a" not in log and seeded.key not in log  # keys are never logged
-
