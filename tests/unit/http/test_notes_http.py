@@ -79,7 +79,9 @@ def test_debit_note_routes(api):
     status, raw, headers = api.request("GET", f"/billing/debit-notes/vysedeck/{note['debitNoteId']}/pdf")
     assert status == 200 and raw.startswith(b"DEBIT NOTE DN/")
     assert "debit-note.pdf" in headers["Content-Disposition"]
-    assert api.json("GET", "/billing/debit-notes/vysedeck/nope")[0] == 404
+    assert api.json("GET", "/billing/debit-notes/vysedeck/nope")[0] == 422
+    assert api.json("GET", f"/billing/debit-notes/vysedeck/vysedeck_2025-08_dn-{'0' * 24}")[0] == 404
+    assert api.json("GET", f"/billing/debit-notes/webxpress/{note['debitNoteId']}")[0] == 404
     status, inv = api.json("GET", MONTH)
     assert inv["netAmount"] == round(inv["totalAmount"] + 59.0, 2)
     [entry] = inv["history"]
