@@ -21,7 +21,8 @@ DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "
                   # credit and debit notes (domain/adjustments.py): limits OpenAPI 3.0 cannot state exactly
                   "exceeds what invoice", "reason must be at most", "lines must be a list of 1 to",
                   "less than one paisa", "at most two decimals", "must be a positive number (at most 3 decimals)",
-                  "description must be 1 to", "Idempotency-Key must be", "must be a finite number", "is required")
+                  "description must be 1 to", "Idempotency-Key must be", "must be a finite number", "is required",
+                  "minutes must be at most", "taxableValue must be at most")
 
 
 @schemathesis.check

@@ -32,6 +32,8 @@ MAX_REASON = 500
 MAX_LINES = 50
 MAX_DESCRIPTION = 200
 MAX_KEY = 200
+MAX_MINUTES = Decimal(10_000_000)  # far above any month; keeps the arithmetic exact
+MAX_TAXABLE = Decimal(10_000_000_000)  # Rs 1000 crore
 DEFAULT_DEBIT_NOTE_PREFIX = "DN"
 _KEY = re.compile(r"^[ -~]{1,200}$")  # printable ASCII (an HTTP header value)
 
@@ -106,6 +108,8 @@ def _amount(value: object, field: str) -> Decimal:
     amount = to_decimal(value, field)
     if amount <= 0:
         raise ValidationError(f"{field} must be greater than zero, got {value!r}")
+    if amount > MAX_TAXABLE:
+        raise ValidationError(f"{field} must be at most {MAX_TAXABLE}, got {value!r}")
     if amount != quantize(amount):
         raise ValidationError(f"{field} must have at most two decimals (paise), got {value!r}")
     return amount
@@ -139,6 +143,8 @@ def validate_request(body: object, kind: NoteKind) -> NoteRequest:
         raise ValidationError(f"give either lines or minutes (not both, not neither): {shape}")
     if has_minutes:
         minutes = to_decimal(_json_number(body["minutes"], "minutes"), "minutes")
+        if minutes > MAX_MINUTES:
+            raise ValidationError(f"minutes must be at most {MAX_MINUTES}, got {body['minutes']!r}")
         if minutes <= 0 or minutes != minutes.quantize(Decimal("0.001")):
             raise ValidationError(f"minutes must be a positive number (at most 3 decimals), got {body['minutes']!r}")
         return NoteRequest(number.strip(), reason.strip(), minutes=minutes)
