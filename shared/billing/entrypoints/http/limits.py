@@ -33,7 +33,7 @@ NUMERIC_QUERY = {"month": "an integer 1-12", "year": "an integer", "pageSize": "
                  "expires": "a Unix time"}
 
 
-HEAVY_ENDPOINTS = frozenset({"preview", "reconcile", "gstr1"})  # each reads a whole month or more
+HEAVY_ENDPOINTS = frozenset({"preview", "reconcile", "gstr1", "settle"})  # each reads a whole month or more
 HEAVY_RETRY_AFTER_SECONDS = 5
 
 

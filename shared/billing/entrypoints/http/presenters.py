@@ -48,15 +48,23 @@ def present(doc: Mapping[str, Any], request: flask.Request, container: Container
              "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
     body = {k: doc[k] for k in first if k in doc}
     body.update({k: doc[k] for k in sorted(doc) if k not in body and k not in INTERNAL_FIELDS})
-    body["adjustments"] = [{k: v for k, v in e.items() if k != "paise"} for e in doc.get("adjustments") or []]
-    if "totalAmount" in doc and "amountsPaise" in doc:
-        body["netAmount"] = net_amount(doc)
+    if doc.get("adjustments"):  # its partial credit notes and debit notes (a fresh invoice's JSON is the old API's)
+        body.update(adjustments_json(doc))
     files = dict(doc.get("files") or {})
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if "delivery" in body:
         body["delivery"] = public_delivery(body["delivery"])
     if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
         body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
+    return body
+
+
+def adjustments_json(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The invoice's notes (number, kind, date, taxable, tax, total) and its netAmount (total - credits + debits)."""
+    body: dict[str, Any] = {"adjustments": [{k: v for k, v in e.items() if k != "paise"}
+                                            for e in doc.get("adjustments") or []]}
+    if "totalAmount" in doc:
+        body["netAmount"] = net_amount(doc)
     return body
 
 
@@ -67,8 +75,6 @@ def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
     )
     body = {k: doc.get(k) for k in keep}
     body.update({k: doc[k] for k in ("invoiceId", "revision", "voidedBy", "replacedBy") if k in doc})
-    if doc.get("adjustments"):
-        body["netAmount"] = net_amount(doc)
     return body
 
 
@@ -78,7 +84,7 @@ def history_entry(doc: Mapping[str, Any]) -> dict[str, Any]:
     body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
     body.setdefault("revision", 0)
     if doc.get("adjustments"):  # its partial credit notes and debit notes
-        body["adjustments"] = [{k: v for k, v in e.items() if k != "paise"} for e in doc["adjustments"]]
+        body.update(adjustments_json(doc))
     return body
 
 

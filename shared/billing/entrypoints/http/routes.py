@@ -16,8 +16,8 @@ from billing.entrypoints.http.auth import ADMIN, SIGNED_DOCUMENT_KEY, caller_rol
 from billing.entrypoints.http.limits import json_body
 from billing.entrypoints.http.errors import json_response
 from billing.entrypoints.http.presenters import (
-    INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, present_debit_note, public_delivery,
-    summary,
+    INTERNAL_FIELDS, adjustments_json, base_url, history_entry, present, present_credit_note, present_debit_note,
+    public_delivery, summary,
 )
 from billing.errors import ForbiddenError
 from billing.services.downloads import Download
@@ -93,6 +93,7 @@ def list_invoices(request: flask.Request, container: Container, company: str) ->
 def invoice(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
     current, history = container.queries.history(company, period)
     body = present(current, request, container)
+    body.update(adjustments_json(current))  # DESIGN 13: the read always shows them ([] and the total without notes)
     body["history"] = [history_entry(d) for d in history]
     return json_response(body)
 
