@@ -22,7 +22,7 @@ from billing.domain.rating import CallRecord
 from billing.errors import NotFoundError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 from billing.seed import SUPPLIER
 
@@ -421,6 +421,10 @@ def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode()
 
 
+def fake_cancelled_pdf(original: bytes, doc: Mapping[str, Any]) -> bytes:
+    return original + f" CANCELLED by {doc['voidedBy']['creditNoteNumber']}".encode()
+
+
 def fake_container(settings: Settings | None = None, *, companies: Mapping[str, dict[str, Any]] | None = None,
                    supplier: dict[str, Any] | None = SUPPLIER, calls: Mapping[str, list[CallRecord]] | None = None,
                    clock: Clock | None = None, **overrides: object) -> Container:
@@ -440,13 +444,15 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     read_billed: BilledCallReader = read_billed_calls
     render_pdf: PdfRenderer = fake_invoice_pdf
     render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
+    stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()
     alert_claims: WakeClaims = MemoryWakeClaims()
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes, "blobs": blobs, "runs": runs, "publisher": publisher,
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
-        "render_credit_note_pdf": render_credit_note_pdf, "wake_claims": wake_claims, "alert_claims": alert_claims,
+        "render_credit_note_pdf": render_credit_note_pdf, "stamp_cancelled_pdf": stamp_cancelled_pdf,
+        "wake_claims": wake_claims, "alert_claims": alert_claims,
     }
     container = Container(settings or Settings(), clock=clock or utc_now, env={})
     for name, value in {**fakes, **overrides}.items():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from billing.config import Settings
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 
 if TYPE_CHECKING:
@@ -182,6 +182,13 @@ class Container:
         return lambda note: render_credit_note_pdf(note, templates_dir=templates)
 
     @cached_property
+    def stamp_cancelled_pdf(self) -> PdfStamper:
+        from billing.adapters.pdf_stamp import stamp_cancelled_pdf
+
+        templates = self.settings.templates_dir
+        return lambda original, invoice: stamp_cancelled_pdf(original, invoice, templates_dir=templates)
+
+    @cached_property
     def mailer(self) -> Mailer | None:
         """The SMTP mailer; None (sending skipped, with the reason) when unset or misconfigured."""
         return self._smtp[0]
@@ -256,7 +263,8 @@ class Container:
 
         return CorrectionService(issuance=self.issuance, queries=self.queries, invoices=self.invoices,
                                  credit_notes=self.credit_notes, settings_repo=self.supplier_settings,
-                                 blobs=self.blobs, render_credit_note=self.render_credit_note_pdf, clock=self.now)
+                                 blobs=self.blobs, render_credit_note=self.render_credit_note_pdf,
+                                 downloads=self.downloads, clock=self.now)
 
     @cached_property
     def reconcile(self) -> ReconcileService:
@@ -277,6 +285,7 @@ class Container:
         from billing.services.downloads import DownloadService
 
         return DownloadService(queries=self.queries, blobs=self.blobs, clock=self.now,
+                               stamp_cancelled=self.stamp_cancelled_pdf,
                                signing_key=self.settings.link_signing_key,
                                link_ttl_seconds=self.settings.link_ttl_seconds)
 

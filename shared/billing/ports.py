@@ -21,6 +21,9 @@ def utc_now() -> datetime:
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
 
+PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
+"""(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
+
 
 class CompanyRepository(Protocol):
     def get(self, company_id: str) -> Mapping[str, Any] | None:

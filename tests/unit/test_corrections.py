@@ -69,6 +69,7 @@ def test_void_and_reissue_at_the_new_rate():
         "credit-notes/vysedeck/2025-09/vysedeck_2025-09_cn_credit-note.pdf",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice.pdf",
+        "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice_cancelled.pdf",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_calls.csv",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_invoice.pdf",
     ]

@@ -7,7 +7,8 @@ The steps, each safe to repeat after a crash, like issuance's:
      number of its own series, marks the invoice "void" (voidedBy, and replacedBy: the reissue's id,
      decided here) and advances the credit-note counter; an invoice already void is left alone;
   3. finish the credit note from its document alone: render and store its PDF (create-only),
-     mark it "issued";
+     mark it "issued"; store the void invoice's copy stamped CANCELLED beside its original
+     (create-only, deterministic bytes: the original PDF and the credit note's number and date);
   4. with a reissue, issue revision k+1 of the month exactly as generate would (draft, number,
      finish), from the data as it is now.
 A retried (or concurrent) void finds the invoice void and runs steps 3-4 again, which only
@@ -30,7 +31,7 @@ from billing.domain.numbering import financial_year
 from billing.domain.period import BillingPeriod, invoice_date
 from billing.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository
-from billing.services.downloads import Download
+from billing.services.downloads import Download, DownloadService
 from billing.services.issuance.finish import store_pdf_and_mark_issued
 from billing.services.issuance.issue import IssuanceService
 from billing.services.queries import InvoiceQueries
@@ -53,6 +54,7 @@ class CorrectionService:
         settings_repo: SettingsRepository,
         blobs: BlobStore,
         render_credit_note: PdfRenderer,
+        downloads: DownloadService,
         clock: Clock,
     ):
         self.issuance = issuance
@@ -62,6 +64,7 @@ class CorrectionService:
         self.settings_repo = settings_repo
         self.blobs = blobs
         self.render_credit_note = render_credit_note
+        self.downloads = downloads
         self.clock = clock
 
     # -- voiding -------------------------------------------------------------------------------
@@ -125,6 +128,7 @@ class CorrectionService:
             raise IntegrityError(f"void invoice {invoice.get('invoiceNumber')} has no credit note "
                                  f"{voided_by.get('creditNoteId')}; it needs an operator")
         note = self.finish_credit_note(note)
+        self.downloads.cancelled_copy(invoice)
         reissued = None
         if invoice.get("replacedBy"):
             reissued = self.issuance.reissue(invoice["companyId"], invoice["billingPeriod"]["month"],
