@@ -150,16 +150,22 @@ class FakeInvoices:
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
         with self._lock:
-            delivery: dict[str, Any] = self.docs[invoice_id].setdefault("delivery", {})
-            if delivery.get("status") == "sent" and not force:
-                return None
-            claimed_at = delivery.get("claimedAt")
-            if delivery.get("status") == "sending" and claimed_at:
-                if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
-                    return None
-            delivery.update({"status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
-                             "attempts": int(delivery.get("attempts", 0)) + 1})
-            return copy.deepcopy(delivery)
+            return claim_in(self.docs[invoice_id], claim_id, force, now, timeout_seconds)
+
+
+def claim_in(doc: dict[str, Any], claim_id: str, force: bool, now: datetime,
+             timeout_seconds: float) -> dict[str, Any] | None:
+    """The delivery claim's rule on one in-memory document (the caller holds the lock)."""
+    delivery: dict[str, Any] = doc.setdefault("delivery", {})
+    if delivery.get("status") == "sent" and not force:
+        return None
+    claimed_at = delivery.get("claimedAt")
+    if delivery.get("status") == "sending" and claimed_at:
+        if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
+            return None
+    delivery.update({"status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
+                     "attempts": int(delivery.get("attempts", 0)) + 1})
+    return copy.deepcopy(delivery)
 
 
 class _FakeWriter:
@@ -371,6 +377,11 @@ class FakeCreditNotes:
             if self.docs[credit_note_id].get("status") != "issued":
                 merge(self.docs[credit_note_id], fields)
             return copy.deepcopy(self.docs[credit_note_id])
+
+    def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        with self.invoices._lock:
+            return claim_in(self.docs[credit_note_id], claim_id, force, now, timeout_seconds)
 
     def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
         with self.invoices._lock:

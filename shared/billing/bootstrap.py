@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from email.message import EmailMessage
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from billing.config import Settings
 from billing.ports import (
@@ -297,15 +297,22 @@ class Container:
         templates = self.settings.templates_dir
 
         def build(invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
-                  links: Mapping[str, str]) -> EmailMessage:
+                  links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
             from billing.adapters.email_message import build_invoice_email
 
             return build_invoice_email(invoice, pdf_bytes=pdf_bytes, csv_bytes=csv_bytes, links=links,
-                                       settings={}, sender=sender, reply_to=reply_to, templates_dir=templates)
+                                       settings={}, sender=sender, reply_to=reply_to, templates_dir=templates, to=to)
 
-        return DeliveryService(queries=self.queries, invoices=self.invoices, blobs=self.blobs,
-                               downloads=self.downloads, mailer=self.mailer,
-                               build_message=build, clock=self.now, public_base_url=self.settings.public_base_url,
+        def build_credit_note(note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
+                              to: Sequence[str]) -> EmailMessage:
+            from billing.adapters.email_message import build_credit_note_email
+
+            return build_credit_note_email(note, pdf_bytes=pdf_bytes, to=to, link=link, sender=sender,
+                                           reply_to=reply_to, templates_dir=templates)
+
+        return DeliveryService(queries=self.queries, invoices=self.invoices, credit_notes=self.credit_notes,
+                               blobs=self.blobs, downloads=self.downloads, mailer=self.mailer,
+                               build_message=build, build_credit_note_message=build_credit_note, clock=self.now, public_base_url=self.settings.public_base_url,
                                unavailable_reason=unavailable or "email is not configured (SMTP_HOST unset)")
 
     # -- the monthly run -------------------------------------------------------------------------

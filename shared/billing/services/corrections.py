@@ -12,7 +12,9 @@ The steps, each safe to repeat after a crash, like issuance's:
   4. with a reissue, issue revision k+1 of the month exactly as generate would (draft, number,
      finish), from the data as it is now.
 A retried (or concurrent) void finds the invoice void and runs steps 3-4 again, which only
-complete what is missing: one credit note, one reissue, the same numbers and files.
+complete what is missing: one credit note, one reissue, the same numbers and files. A repeated
+request with another reason or reissue choice than the first is refused (409, saying what the
+first did), writing nothing.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class CorrectionService:
         number, reason, reissue = cn_rules.validate_void_request(body)
         target = self._target(company_id, period_key, number)
         if InvoiceStatus.of(target) is InvoiceStatus.VOID:
+            self._same_request(target, reason, reissue)
             return self._complete(target)  # a retried request: what its void produced
         if InvoiceStatus.of(target) is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {number} is still being issued ({target.get('status')}); "
@@ -100,10 +103,19 @@ class CorrectionService:
             raise IntegrityError(f"invoice {inv_id} vanished while being voided")
         if InvoiceStatus.of(invoice) is not InvoiceStatus.VOID:
             raise ConflictError(f"invoice {number} is {invoice.get('status')!r} and cannot be voided now")
-        if note is not None:
+        if note is None:  # voided meanwhile by a concurrent request: the same one, or 409
+            self._same_request(invoice, reason, reissue)
+        else:
             log.info("invoice voided", extra={"json_fields": {
                 "invoiceId": inv_id, "creditNoteNumber": note.get("creditNoteNumber"), "reissue": reissue_id}})
         return self._complete(invoice)
+
+    @staticmethod
+    def _same_request(voided: dict[str, Any], reason: str, reissue: bool) -> None:
+        """409 when the invoice was voided by a request with another reason or reissue choice."""
+        conflict = cn_rules.repeat_conflict(voided, reason, reissue)
+        if conflict:
+            raise ConflictError(conflict)
 
     def _target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
         """The month's invoice with this number (Validation / NotFound errors)."""

@@ -39,6 +39,8 @@ def present(doc: Mapping[str, Any], request: flask.Request, container: Container
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if "delivery" in body:
         body["delivery"] = public_delivery(body["delivery"])
+    if "replaces" in body:
+        body["replaces"] = container.queries.replaces(doc)
     if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
         body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
     return body
