@@ -22,7 +22,7 @@ from billing.domain.rating import CallRecord
 from billing.errors import NotFoundError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 from billing.seed import SUPPLIER
 
@@ -150,16 +150,22 @@ class FakeInvoices:
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
         with self._lock:
-            delivery: dict[str, Any] = self.docs[invoice_id].setdefault("delivery", {})
-            if delivery.get("status") == "sent" and not force:
-                return None
-            claimed_at = delivery.get("claimedAt")
-            if delivery.get("status") == "sending" and claimed_at:
-                if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
-                    return None
-            delivery.update({"status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
-                             "attempts": int(delivery.get("attempts", 0)) + 1})
-            return copy.deepcopy(delivery)
+            return claim_in(self.docs[invoice_id], claim_id, force, now, timeout_seconds)
+
+
+def claim_in(doc: dict[str, Any], claim_id: str, force: bool, now: datetime,
+             timeout_seconds: float) -> dict[str, Any] | None:
+    """The delivery claim's rule on one in-memory document (the caller holds the lock)."""
+    delivery: dict[str, Any] = doc.setdefault("delivery", {})
+    if delivery.get("status") == "sent" and not force:
+        return None
+    claimed_at = delivery.get("claimedAt")
+    if delivery.get("status") == "sending" and claimed_at:
+        if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
+            return None
+    delivery.update({"status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
+                     "attempts": int(delivery.get("attempts", 0)) + 1})
+    return copy.deepcopy(delivery)
 
 
 class _FakeWriter:
@@ -372,6 +378,11 @@ class FakeCreditNotes:
                 merge(self.docs[credit_note_id], fields)
             return copy.deepcopy(self.docs[credit_note_id])
 
+    def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        with self.invoices._lock:
+            return claim_in(self.docs[credit_note_id], claim_id, force, now, timeout_seconds)
+
     def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
         with self.invoices._lock:
             docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d["creditNoteDate"]) < end]
@@ -421,6 +432,10 @@ def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode()
 
 
+def fake_cancelled_pdf(original: bytes, doc: Mapping[str, Any]) -> bytes:
+    return original + f" CANCELLED by {doc['voidedBy']['creditNoteNumber']}".encode()
+
+
 def fake_container(settings: Settings | None = None, *, companies: Mapping[str, dict[str, Any]] | None = None,
                    supplier: dict[str, Any] | None = SUPPLIER, calls: Mapping[str, list[CallRecord]] | None = None,
                    clock: Clock | None = None, **overrides: object) -> Container:
@@ -440,13 +455,15 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     read_billed: BilledCallReader = read_billed_calls
     render_pdf: PdfRenderer = fake_invoice_pdf
     render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
+    stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()
     alert_claims: WakeClaims = MemoryWakeClaims()
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes, "blobs": blobs, "runs": runs, "publisher": publisher,
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
-        "render_credit_note_pdf": render_credit_note_pdf, "wake_claims": wake_claims, "alert_claims": alert_claims,
+        "render_credit_note_pdf": render_credit_note_pdf, "stamp_cancelled_pdf": stamp_cancelled_pdf,
+        "wake_claims": wake_claims, "alert_claims": alert_claims,
     }
     container = Container(settings or Settings(), clock=clock or utc_now, env={})
     for name, value in {**fakes, **overrides}.items():

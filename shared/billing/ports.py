@@ -21,6 +21,9 @@ def utc_now() -> datetime:
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
 
+PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
+"""(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
+
 
 class CompanyRepository(Protocol):
     def get(self, company_id: str) -> Mapping[str, Any] | None:
@@ -97,6 +100,10 @@ class CreditNoteRepository(Protocol):
 
     def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+
+    def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        """As InvoiceRepository.claim_delivery, on the credit note's `delivery`."""
 
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,
@@ -236,5 +243,11 @@ class Mailer(Protocol):
 
 class InvoiceEmailBuilder(Protocol):
     def __call__(self, invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
-                 links: Mapping[str, str]) -> EmailMessage:
-        """The invoice email, ready for a Mailer."""
+                 links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
+        """The invoice email to `to`, ready for a Mailer."""
+
+
+class CreditNoteEmailBuilder(Protocol):
+    def __call__(self, note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
+                 to: Sequence[str]) -> EmailMessage:
+        """The credit note email to `to` (its PDF attached), ready for a Mailer."""

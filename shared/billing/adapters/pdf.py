@@ -139,6 +139,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
         [labels["dueDate"], display_date(invoice.get("dueDate"))],
     ]
     story = _opening(invoice, page, labels, brand.get("title", "TAX INVOICE"), facts, "Total")
+    story[1:1] = _replaces_section(invoice.get("replaces"), brand, page.s)
     story.append(_usage_section(invoice.get("usageData") or {}, page))
     story += _payment_section(invoice, page)
     number = str(invoice.get("invoiceNumber", ""))
@@ -269,6 +270,15 @@ def _items(doc: Mapping[str, Any], page: _Page, total_label: str) -> Table:
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]))
     return items
+
+
+def _replaces_section(replaces: Any, brand: Mapping[str, Any], s: _Styles) -> list[Flowable]:
+    """A reissue's line under the header: which invoice it replaces and the credit note that cancelled it."""
+    if not isinstance(replaces, Mapping) or not replaces.get("invoiceNumber"):
+        return []
+    text = str(brand.get("replacesText", "Replaces invoice {invoice}, cancelled by credit note {creditNote}."))
+    line = text.format(invoice=replaces.get("invoiceNumber", ""), creditNote=replaces.get("creditNoteNumber", ""))
+    return [Spacer(1, 2 * mm), _p(line, ParagraphStyle("replaces", parent=s.bold, textColor=s.accent))]
 
 
 def _usage_section(usage: Mapping[str, Any], page: _Page) -> KeepTogether:

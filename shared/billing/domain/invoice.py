@@ -154,8 +154,11 @@ class InvoiceDraft:
                              self.period.key, self.csv.checksum)
 
 
-def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
-    """The stored invoice before numbering (status "draft"): every amount, no number or date yet."""
+def draft_document(draft: InvoiceDraft, created_at: datetime,
+                   replaces: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The stored invoice before numbering (status "draft"): every amount, no number or date yet.
+
+    replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed)."""
     recipient = dict(draft.recipient)
     return {
         "invoiceId": draft.invoice_id,
@@ -180,8 +183,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
         "inputsDigest": draft.digest,
         "createdAt": created_at.isoformat(timespec="milliseconds"),
         "delivery": {"status": "not-sent", "attempts": 0},
-        **({"revision": draft.revision, "replaces": invoice_id(draft.company_id, draft.period.key, draft.revision - 1)}
-           if draft.revision else {}),
+        **({"revision": draft.revision, "replaces": dict(replaces or {})} if draft.revision else {}),
     }
 
 
