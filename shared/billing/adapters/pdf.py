@@ -30,6 +30,7 @@ from xml.sax.saxutils import escape
 
 from billing.adapters.formatting import as_decimal, display_date, indian_amount, rate_amount
 from billing.domain.invoice import BANK_FIELDS
+from billing.domain.totals import quantity_text
 
 _lock = threading.Lock()
 _loaded: dict[str, dict[str, Any]] = {}
@@ -56,8 +57,8 @@ def _money(value: Any, symbol: str = "") -> str:
 
 
 def _qty(value: Any) -> str:
-    d = as_decimal(value)
-    return str(int(d)) if d == d.to_integral_value() else f"{d:.2f}"
+    """A line's quantity with every decimal it carries (the line multiplies out as printed)."""
+    return quantity_text(as_decimal(value))
 
 
 class _Styles:
