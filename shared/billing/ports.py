@@ -167,8 +167,10 @@ class CallCsvSink(Protocol):
 
     def flush(self) -> None: ...
 
-    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]]) -> None:
-        """Write the (label, minutes, amount) reconciliation rows and flush."""
+    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]],
+               invoice_rows: Iterable[tuple[str, Decimal]] = ()) -> None:
+        """Write the (label, minutes, amount) reconciliation rows, the invoice's (label, amount)
+        summary rows, and flush."""
 
 
 class CallCsvFactory(Protocol):

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator
 
-from billing.adapters.csv_export import FORMULA_START, HEADER
+from billing.adapters.csv_export import FORMULA_START, HEADER, LEGACY_HEADER
 from billing.domain.reconcile import BilledCall
 from billing.errors import IntegrityError
 
@@ -41,8 +41,8 @@ def read_billed_calls(chunks: Iterable[bytes]) -> Iterator[BilledCall]:
     header = next(reader, None)
     if header is None:
         return
-    if header != HEADER:
-        raise IntegrityError(f"the invoice CSV has unexpected columns: {header[:13]}")
+    if header != HEADER and header != LEGACY_HEADER:
+        raise IntegrityError(f"the invoice CSV has unexpected columns: {header[:14]}")
     col = {name: i for i, name in enumerate(HEADER)}
     for row in reader:
         if not row or not row[col["callId"]]:

@@ -34,6 +34,7 @@ class InvoiceTotals:
     billed_minutes: Decimal
     included_minutes_applied: Decimal
     chargeable_minutes: Decimal
+    printed_minutes: Decimal  # chargeable minutes as the usage line prints (and bills) them
     usage_charge: Decimal
     minimum_adjustment: Decimal
     call_charges: Decimal
@@ -74,6 +75,7 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         billed_minutes=billed,
         included_minutes_applied=included,
         chargeable_minutes=chargeable,
+        printed_minutes=quantity,
         usage_charge=usage_charge,
         minimum_adjustment=minimum_adjustment,
         call_charges=call_charges,

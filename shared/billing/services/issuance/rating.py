@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
-from billing.domain.csv_rows import csv_reconciliation_rows
+from billing.domain.csv_rows import csv_invoice_rows, csv_reconciliation_rows
 from billing.domain.invoice import InvoiceDraft, StagedCsv, Supplier
 from billing.domain.naming import FILE_KINDS, file_paths, staging_path
 from billing.domain.rating import CallRecord, UsageAccumulator, UsageSummary
@@ -114,4 +114,5 @@ class RatingPipeline:
         amount = sum((r.amount for r in results), Decimal(0))
         rows = csv_reconciliation_rows(minutes, amount, totals, inputs.tariff)
         with self._csv_out(path, inputs) as out:
-            self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, False).finish(rows)
+            self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, False).finish(
+                rows, csv_invoice_rows(totals))
