@@ -18,7 +18,7 @@ from billing.adapters.csv_import import read_billed_calls
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord
+from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.errors import NotFoundError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
@@ -67,8 +67,15 @@ class FakeCallLogs:
         self.streams = 0
 
     def _ordered(self, company_id: str, start: datetime, end: datetime) -> list[CallRecord]:
-        rows = [c for c in self.calls.get(company_id, []) if c.started_at and start <= c.started_at < end]
+        rows = [c for c in self.calls.get(company_id, [])
+                if isinstance(c.started_at, datetime) and start <= c.started_at < end]
         return sorted(rows, key=lambda c: c.started_at or start)
+
+    def unplaced(self, company_id: str) -> Iterator[UnplacedCall]:
+        """Calls whose started_at is None (stands for a missing field) or not a datetime."""
+        for c in self.calls.get(company_id, []):
+            if not isinstance(c.started_at, datetime):
+                yield UnplacedCall(c.call_id, unplaced_reason(c.started_at, present=c.started_at is not None))
 
     def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
         self.streams += 1

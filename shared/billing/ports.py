@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord, RatedCall
+from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
 
 Clock = Callable[[], datetime]
@@ -44,6 +44,9 @@ class CallLogSource(Protocol):
 
         Read one after another they equal stream(); a source may return fewer or more slices than
         `count` (never more than 31) when the month's size calls for it."""
+
+    def unplaced(self, company_id: str) -> Iterator[UnplacedCall]:
+        """The company's call logs no month holds (startedAt missing or not a timestamp), any order."""
 
 
 class InvoiceRepository(Protocol):
@@ -164,6 +167,9 @@ class CallCsvSink(Protocol):
     def amount_written(self) -> Decimal: ...
 
     def write(self, rated: RatedCall) -> None: ...
+
+    def write_unplaced(self, call: UnplacedCall) -> None:
+        """A row for a call log no month holds, with its reason (bills nothing)."""
 
     def flush(self) -> None: ...
 

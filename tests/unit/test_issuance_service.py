@@ -130,3 +130,24 @@ def test_csv_always_reconciles_to_the_invoice(ds, policy, rate, included, minimu
     summary = {r["note"]: r["invoiceAmount"] for r in rows if r["invoiceAmount"]}
     assert summary["maintenance fee"] == "99.00" and summary["total"] == f"{Decimal(str(doc['totalAmount'])):.2f}"
     assert summary["taxable value"] == f"{Decimal(str(doc['subtotal'])):.2f}"
+
+
+def test_unplaced_call_logs_are_reported_listed_and_billed_nothing():
+    placed = calls_for(VYSEDECK_SEPTEMBER)
+    odd = [CallRecord("s1", "2025-09-03T10:00:00Z", 600, "completed"),  # type: ignore[arg-type]
+           CallRecord("i1", 1756893600, 600, "completed"),  # type: ignore[arg-type]
+           CallRecord("m1", None, 600, "completed")]
+    svc = make(calls={"vysedeck": placed + odd})
+    preview = svc.preview.preview("vysedeck", MonthQuery(9, 2025))
+    doc = svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    for body in (preview, doc):
+        assert body["unplacedCalls"] == {"count": 3, "ids": ["s1", "i1", "m1"]}
+        assert body["totalAmount"] == 1798.32 and body["usageData"]["totalCalls"] == 13  # nothing of theirs billed
+    rows = list(csv.DictReader(io.StringIO(svc.blobs.objects["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv"].decode())))
+    listed = {r["callId"]: (r["amount"], r["note"]) for r in rows if r["note"].startswith("unplaced")}
+    assert listed == {
+        "s1": ("0.00", "unplaced: startedAt is a string, not a timestamp ('2025-09-03T10:00:00Z')"),
+        "i1": ("0.00", "unplaced: startedAt is an integer, not a timestamp (1756893600)"),
+        "m1": ("0.00", "unplaced: startedAt is missing"),
+    }
+    assert sum(Decimal(r["amount"]) for r in rows if r["amount"]) == 24

@@ -3,7 +3,9 @@
 Rows show each call's exact billed seconds, its minutes to 4 decimals and its amount in paise from
 those exact seconds (two decimals, never an exponent); trailing rows (included minutes, minimum
 charge, rounding) make the minutes and amount columns add up exactly to the invoice's minutes and
-call charges. Last come the invoice's summary rows (call charges, fee, taxable value, each GST
+call charges. Call logs of the company that no month holds (startedAt missing or not a timestamp)
+follow the calls, each with its reason (`unplaced: ...`) and billing nothing. Last come the
+invoice's summary rows (call charges, fee, taxable value, each GST
 component, total) in their own column, `invoiceAmount`, so the amount column still sums to the call
 charges. Phone numbers are written as `="+91..."`: Excel and LibreOffice show that as the text
 itself, where a bare +919800000000 becomes the number 9.19800000000E+11.
@@ -19,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable
 
 from billing.ports import HashingWriter
-from billing.domain.rating import RatedCall
+from billing.domain.rating import RatedCall, UnplacedCall
 
 HEADER = [
     "callId", "startedAt", "date", "durationSeconds", "status", "direction", "fromNumber",
@@ -30,6 +32,7 @@ FOUR = Decimal("0.0001")
 PAISE = Decimal("0.01")
 PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]{1,20}(\.[0-9]{1,12})?$")
+UNPLACED_NOTE = "unplaced: "  # rows of call logs no month holds (the reader skips them)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMULA_FIRST = "".join(FORMULA_START)
 MAX_REMEMBERED = 4096  # distinct durations priced and formatted per writer (bounded memory)
@@ -147,6 +150,14 @@ class CallCsvWriter:
             _note(rated) if rated.anomaly or not rated.billable else "",
             "",
         ))
+        self.rows += 1
+        if not self.rows & 511:
+            self._enc.spill()
+
+    def write_unplaced(self, call: UnplacedCall) -> None:
+        """A call log no month holds: listed with its reason, billing nothing."""
+        self._writerow((_cell(call.call_id), "", "", "", "", "", "", "", "", "0", "0", "0.00",
+                        neutralise(UNPLACED_NOTE + call.reason), ""))
         self.rows += 1
         if not self.rows & 511:
             self._enc.spill()

@@ -6,7 +6,7 @@ anomalies (counted, listed with a reason, billed nothing), never dropped or gues
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
@@ -359,3 +359,40 @@ def rate_calls(calls: Iterable[CallRecord], tariff: Tariff, period: BillingPerio
     for call in calls:
         acc.add(call)
     return acc.summary()
+
+
+class UnplacedCall(NamedTuple):
+    """A call log no month can hold: its startedAt is missing or not a timestamp."""
+
+    call_id: str
+    reason: str
+
+
+def unplaced_reason(value: object, present: bool = True) -> str:
+    """Why a stored startedAt places a call in no month (the words the CSV and the invoice show)."""
+    if not present:
+        return "startedAt is missing"
+    if value is None:
+        return "startedAt is null"
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a map",
+             list: "an array", bytes: "bytes"}
+    kind = kinds.get(type(value), "a value")
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return f"startedAt is {kind}, not a timestamp ({shown})"
+
+
+@dataclass
+class UnplacedCalls:
+    """The company's unplaced call logs: counted, up to `limit` ids listed, billed nothing."""
+
+    count: int = 0
+    ids: list[str] = field(default_factory=list)
+    limit: int = 100
+
+    def add(self, call: UnplacedCall) -> None:
+        self.count += 1
+        if len(self.ids) < self.limit:
+            self.ids.append(call.call_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "ids": list(self.ids)}

@@ -82,3 +82,21 @@ def test_per_call_amounts_come_from_exact_seconds_in_paise():
     assert rows[4][10:] == ["-0.0001", "0.01", "rounding (billing policy and paise)", ""]
     assert rows[5][11:] == ["", "call charges", "1.86"] and rows[6][11:] == ["", "total", "2194.80"]
     assert not re.search(r"[0-9][eE][+-]?[0-9]", sink.getvalue().decode())  # no exponent anywhere
+
+
+def test_the_reader_takes_calls_back_skipping_unplaced_and_summary_rows_in_both_headers():
+    from billing.adapters.csv_import import read_billed_calls
+    from billing.domain.rating import UnplacedCall
+
+    tariff = Tariff.from_mapping({"ratePerMinute": 2})
+    acc = UsageAccumulator(tariff, SEPT)
+    sink = io.BytesIO()
+    writer = CallCsvWriter(sink, SEPT.tz, tariff.rate_per_minute)
+    writer.write(acc.add(CallRecord("c1", T0, 61, "completed", to_number="+919800000001")))
+    writer.write_unplaced(UnplacedCall("u1", "startedAt is a string, not a timestamp ('2025-09-01')"))
+    writer.finish([("rounding (billing policy and paise)", Decimal(0), Decimal("0.01"))],
+                  [("total", Decimal("4.72"))])
+    billed = list(read_billed_calls([sink.getvalue()]))
+    assert [(b.call_id, b.billed_seconds) for b in billed] == [("c1", Decimal(120))]
+    legacy = ",".join(HEADER[:13]) + "\r\nc1,2025-09-01T05:30:00+05:30,2025-09-01,61,completed,,,,,120,2,4,\r\n"
+    assert [b.call_id for b in read_billed_calls([legacy.encode()])] == ["c1"]
