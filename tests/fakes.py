@@ -287,7 +287,7 @@ class MemoryRuns:
 
     def _write(self, run_id: str, company_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         entry = self.companies.setdefault(run_id, {}).setdefault(company_id, {"companyId": company_id})
-        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason"):
+        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls"):
             entry.pop(name, None)
         entry.update({"at": "2000-01-01T00:00:00+00:00", **copy.deepcopy(dict(fields))})
         return entry
@@ -320,6 +320,11 @@ class MemoryRuns:
                      if e.get("state") == state and (after is None or cid > after))
         page = [copy.deepcopy(self.companies[run_id][cid]) for cid in ids[:page_size]]
         return page, (ids[page_size - 1] if len(ids) > page_size else None)
+
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        found = [{"companyId": cid, "count": e["unplacedCalls"]} for cid, e in self.companies.get(run_id, {}).items()
+                 if e.get("unplacedCalls", 0) > 0]
+        return sorted(found, key=lambda f: -f["count"])[:limit]
 
     def state_of(self, run_id: str) -> dict[str, Any]:
         """companyId -> state, for assertions."""

@@ -206,6 +206,9 @@ class RunRepository(Protocol):
              **details: Any) -> bool:
         """Record one company's state (attempts counted); False when unless_done found it done."""
 
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` {companyId, count} of companies recorded with unplaced call logs, most first."""
+
     def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
         """One company's record, or None."""
 
