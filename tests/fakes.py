@@ -18,7 +18,7 @@ from billing.adapters.csv_import import read_billed_calls
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord
+from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.errors import NotFoundError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
@@ -67,8 +67,15 @@ class FakeCallLogs:
         self.streams = 0
 
     def _ordered(self, company_id: str, start: datetime, end: datetime) -> list[CallRecord]:
-        rows = [c for c in self.calls.get(company_id, []) if c.started_at and start <= c.started_at < end]
+        rows = [c for c in self.calls.get(company_id, [])
+                if isinstance(c.started_at, datetime) and start <= c.started_at < end]
         return sorted(rows, key=lambda c: c.started_at or start)
+
+    def unplaced(self, company_id: str) -> Iterator[UnplacedCall]:
+        """Calls whose started_at is None (stands for a missing field) or not a datetime."""
+        for c in self.calls.get(company_id, []):
+            if not isinstance(c.started_at, datetime):
+                yield UnplacedCall(c.call_id, unplaced_reason(c.started_at, present=c.started_at is not None))
 
     def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
         self.streams += 1
@@ -286,7 +293,7 @@ class MemoryRuns:
 
     def _write(self, run_id: str, company_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         entry = self.companies.setdefault(run_id, {}).setdefault(company_id, {"companyId": company_id})
-        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason"):
+        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls"):
             entry.pop(name, None)
         entry.update({"at": "2000-01-01T00:00:00+00:00", **copy.deepcopy(dict(fields))})
         return entry
@@ -319,6 +326,11 @@ class MemoryRuns:
                      if e.get("state") == state and (after is None or cid > after))
         page = [copy.deepcopy(self.companies[run_id][cid]) for cid in ids[:page_size]]
         return page, (ids[page_size - 1] if len(ids) > page_size else None)
+
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        found = [{"companyId": cid, "count": e["unplacedCalls"]} for cid, e in self.companies.get(run_id, {}).items()
+                 if e.get("unplacedCalls", 0) > 0]
+        return sorted(found, key=lambda f: -f["count"])[:limit]
 
     def state_of(self, run_id: str) -> dict[str, Any]:
         """companyId -> state, for assertions."""

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord, RatedCall
+from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
 
 Clock = Callable[[], datetime]
@@ -47,6 +47,9 @@ class CallLogSource(Protocol):
 
         Read one after another they equal stream(); a source may return fewer or more slices than
         `count` (never more than 31) when the month's size calls for it."""
+
+    def unplaced(self, company_id: str) -> Iterator[UnplacedCall]:
+        """The company's call logs no month holds (startedAt missing or not a timestamp), any order."""
 
 
 class InvoiceRepository(Protocol):
@@ -172,10 +175,15 @@ class CallCsvSink(Protocol):
 
     def write(self, rated: RatedCall) -> None: ...
 
+    def write_unplaced(self, call: UnplacedCall) -> None:
+        """A row for a call log no month holds, with its reason (bills nothing)."""
+
     def flush(self) -> None: ...
 
-    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]]) -> None:
-        """Write the (label, minutes, amount) reconciliation rows and flush."""
+    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]],
+               invoice_rows: Iterable[tuple[str, Decimal]] = ()) -> None:
+        """Write the (label, minutes, amount) reconciliation rows, the invoice's (label, amount)
+        summary rows, and flush."""
 
 
 class CallCsvFactory(Protocol):
@@ -204,6 +212,9 @@ class RunRepository(Protocol):
     def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
              **details: Any) -> bool:
         """Record one company's state (attempts counted); False when unless_done found it done."""
+
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` {companyId, count} of companies recorded with unplaced call logs, most first."""
 
     def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
         """One company's record, or None."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
@@ -143,6 +143,7 @@ class InvoiceDraft:
     csv: StagedCsv
     files: Mapping[str, str]  # kind -> gs:// URI of the final object
     revision: int = 0  # k for the month's k-th reissue
+    unplaced: Mapping[str, Any] = field(default_factory=lambda: {"count": 0, "ids": []})  # call logs no month holds
 
     @property
     def invoice_id(self) -> str:
@@ -171,6 +172,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime,
         "reverseCharge": False,
         **invoice_amounts_json(draft.totals, draft.usage),
         "anomalies": list(draft.usage.anomalies),
+        "unplacedCalls": {"count": draft.unplaced["count"], "ids": list(draft.unplaced["ids"])},
         "tariff": jsonable(dict(draft.tariff_snapshot)),
         "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
         "files": {
