@@ -21,7 +21,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "list": READ, "invoice": READ, "file": READ, "reconcile": READ, "credit_notes": READ, "credit_note": READ,
     "credit_note_pdf": READ, "preview": READ, "gstr1": READ, "run_status": READ,
     "generate": API,
-    "run": ADMIN, "send": ADMIN, "void": ADMIN,
+    "run": ADMIN, "send": ADMIN, "void": ADMIN, "credit_note_send": ADMIN,
     # DESIGN 13: partial credit notes, debit notes, settle (admin); debit notes read like credit notes
     "credit_note_create": ADMIN, "debit_note_create": ADMIN, "settle": ADMIN,
     "debit_notes": READ, "debit_note": READ, "debit_note_pdf": READ,
