@@ -314,3 +314,18 @@ def test_a_void_is_refused_once_the_invoice_has_notes():
         w.c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": inv["invoiceNumber"], "reason": "wrong",
                                                      "reissue": True})
     assert w.state() == before
+
+
+def test_a_partial_credit_note_email_says_it_reduces_the_invoice():
+    from billing.adapters.email_message import build_credit_note_email
+    from billing.config import Settings
+
+    w = World()
+    inv = w.issue()
+    note = w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]))
+    message = build_credit_note_email(note, pdf_bytes=b"%PDF", to=["a@b.example"], link=None,
+                                      sender="billing@voxa.example", templates_dir=Settings().templates_dir)
+    text = message.get_body(("plain",)).get_content()
+    assert "reduced" in message["Subject"] and "cancelled" not in message["Subject"]
+    assert "It reduces tax invoice VX/25-26/00001" in text and "in full" not in text
+    assert "stays payable" in message.get_body(("html",)).get_content()

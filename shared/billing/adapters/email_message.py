@@ -208,6 +208,7 @@ def build_credit_note_email(
         "period": _period_name(note.get("billingPeriod") or {}),
         "invoice": _one_line(original.get("invoiceNumber")),
         "invoice_date": display_date(original.get("invoiceDate")),
+        "partial": note.get("scope") == "partial",  # a partial credit note reduces the invoice, never cancels it
         "reason": _one_line(note.get("reason")),
         "subtotal": rupees(note.get("subtotal")) if note.get("subtotal") is not None else "",
         "gst": rupees(note.get("gstAmount")) if note.get("gstAmount") is not None else "",
