@@ -172,8 +172,10 @@ class CallCsvSink(Protocol):
 
 
 class CallCsvFactory(Protocol):
-    def __call__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True) -> CallCsvSink:
-        """A CSV sink writing to `out` (the header row only when asked)."""
+    def __call__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True,
+                 direction_rates: Mapping[str, Decimal] | None = None) -> CallCsvSink:
+        """A CSV sink writing to `out` (the header row only when asked); calls priced at their
+        direction's rate when it has one, else at rate_per_minute."""
 
 
 class RunRepository(Protocol):

@@ -12,10 +12,11 @@ import io
 import re
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from billing.ports import HashingWriter
 from billing.domain.rating import RatedCall
+from billing.domain.tariffs import direction_key
 
 HEADER = [
     "callId", "startedAt", "date", "durationSeconds", "status", "direction", "fromNumber",
@@ -85,7 +86,8 @@ class _Encoder:
 class CallCsvWriter:
     """Streams rated calls as CSV rows; O(1) memory whatever the number of calls."""
 
-    def __init__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True):
+    def __init__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True,
+                 direction_rates: Mapping[str, Decimal] | None = None):
         self._enc = _Encoder(out)
         self._csv = csv.writer(self._enc, lineterminator="\r\n")
         self._writerow = self._csv.writerow
@@ -97,6 +99,9 @@ class CallCsvWriter:
         # A month has few distinct billed and raw durations: each is priced and formatted once.
         self._priced: dict[Decimal, tuple[Decimal, Decimal, str, str, str]] = {}
         self._durations: dict[Decimal, str] = {}
+        # Per-direction rates: one price cache per rate (a few rates at most).
+        self._directions = dict(direction_rates or {})
+        self._by_rate: dict[Decimal, dict[Decimal, tuple[Decimal, Decimal, str, str, str]]] = {}
         if header:
             self._csv.writerow(HEADER)
 
@@ -106,7 +111,12 @@ class CallCsvWriter:
         if started is None and isinstance(call.started_at, datetime) and call.started_at.tzinfo:
             started = call.started_at.astimezone(self._tz)
         stamp = started.isoformat() if started else ""
-        priced = self._priced.get(rated.billed_seconds) or self._price(rated.billed_seconds)
+        if self._directions:
+            rate = self._directions.get(direction_key(call.direction), self._rate)
+            cache = self._by_rate.setdefault(rate, {})
+            priced = cache.get(rated.billed_seconds) or self._price(rated.billed_seconds, rate, cache)
+        else:
+            priced = self._priced.get(rated.billed_seconds) or self._price(rated.billed_seconds)
         self.minutes_written += priced[0]
         self.amount_written += priced[1]
         seconds = rated.duration_seconds
@@ -130,13 +140,17 @@ class CallCsvWriter:
         if not self.rows & 511:
             self._enc.spill()
 
-    def _price(self, billed: Decimal) -> tuple[Decimal, Decimal, str, str, str]:
+    def _price(self, billed: Decimal, rate: Decimal | None = None,
+               cache: dict[Decimal, tuple[Decimal, Decimal, str, str, str]] | None = None,
+               ) -> tuple[Decimal, Decimal, str, str, str]:
         """(minutes, amount, billed text, minutes text, amount text) of a call's billed seconds."""
+        rate = self._rate if rate is None else rate
+        cache = self._priced if cache is None else cache
         minutes = (billed / 60).quantize(FOUR, ROUND_HALF_UP)
-        amount = (minutes * self._rate).quantize(FOUR, ROUND_HALF_UP) if minutes else Decimal(0)
+        amount = (minutes * rate).quantize(FOUR, ROUND_HALF_UP) if minutes else Decimal(0)
         priced = (minutes, amount, dec(billed), dec(minutes), dec(amount))
-        if len(self._priced) < MAX_REMEMBERED:
-            self._priced[billed] = priced
+        if len(cache) < MAX_REMEMBERED:
+            cache[billed] = priced
         return priced
 
     def _duration(self, seconds: Decimal) -> str:

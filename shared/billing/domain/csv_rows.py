@@ -9,11 +9,14 @@ from billing.domain.totals import InvoiceTotals
 
 
 def csv_adjustments(totals: InvoiceTotals, tariff: Tariff) -> list[tuple[str, Decimal, Decimal]]:
-    """(label, minutes, amount) rows the invoice applies after rating: included minutes, minimum charge."""
+    """(label, minutes, amount) rows the invoice applies after rating: included minutes, tier
+    pricing, minimum charge (each call row is priced at its class's list rate)."""
     rows: list[tuple[str, Decimal, Decimal]] = []
     if totals.included_minutes_applied:
-        minutes = totals.included_minutes_applied
-        rows.append(("included minutes", -minutes, -(minutes * tariff.rate_per_minute)))
+        rows.append(("included minutes", -totals.included_minutes_applied, -totals.included_list_amount))
+    if totals.tier_adjustment:
+        rows.append((f"{tariff.tiers.mode if tariff.tiers else ''} tier pricing".strip(), Decimal(0),
+                     totals.tier_adjustment))
     if totals.minimum_adjustment:
         rows.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
     return rows

@@ -1,8 +1,18 @@
-"""Invoice totals, computed in one place and in this order:
+"""Invoice totals, computed in one place and in this order (the one written statement of it):
 
-usage (billed minutes from the policy) -> included minutes subtracted (not below 0) ->
-usage charge = round(chargeable minutes x rate) -> minimum usage charge raises the call charges ->
-maintenance fee -> subtotal -> GST -> total.
+1. usage: each call's billed seconds by the rounding policy (per-call, per-second, pulse,
+   aggregate), summed per rate class: each direction with its own rate in
+   `billing.directionRates`, and one class for every other call; the policy's minute rounding
+   (aggregate: round up once) applies per class.
+2. included minutes are subtracted (not below 0) class by class: the class without a direction
+   rate first, then the directions in alphabetical order.
+3. each class's chargeable minutes are priced: a direction class at its rate; the other class by
+   `billing.tiers` when set (graduated: each tier's share at its rate; volume: all minutes at the
+   rate of the tier the total falls in), else at `ratePerMinute`. One line per direction and per
+   tier band. The usage charge is round(sum of the exact line prices); the lines are rounded so
+   that they add up to it (`tariffs.allocate`).
+4. the minimum usage charge raises the call charges to itself (one adjustment line).
+5. maintenance fee -> subtotal -> GST -> total.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from decimal import Decimal
 from billing.domain.gst import TaxBreakdown, compute_gst
 from billing.domain.money import quantize
 from billing.domain.rating import Tariff, UsageSummary
+from billing.domain.tariffs import Band, allocate, price_tiers
 
 DateOrTime = TypeVar("DateOrTime", date, datetime)
 
@@ -41,14 +52,36 @@ class InvoiceTotals:
     tax: TaxBreakdown
     total: Decimal
     line_items: tuple[LineItem, ...]
+    # The CSV prices each call at its class's list rate (Tariff.list_rate): what the included
+    # minutes are worth at those rates, and what tiers change against them (exact amounts).
+    included_list_amount: Decimal = Decimal(0)
+    tier_adjustment: Decimal = Decimal(0)
 
 
 def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str) -> InvoiceTotals:
-    """Every amount on the invoice, from the month's usage and the company's tariff."""
+    """Every amount on the invoice, from the month's usage and the company's tariff (order above)."""
+    classes = [(key, minutes) for key, minutes in usage.by_class if minutes] or [(None, usage.billed_minutes)]
+    remaining = tariff.included_minutes
+    priced: list[tuple[str | None, Decimal, Band]] = []  # (class, included min on its first line, band)
+    included_list = Decimal(0)
+    tier_adjustment = Decimal(0)
+    for key, minutes in classes:
+        included = min(remaining, minutes)
+        remaining -= included
+        chargeable = minutes - included
+        list_rate = tariff.list_rate(key)
+        included_list += included * list_rate
+        if key is None and tariff.tiers is not None:
+            bands = price_tiers(chargeable, tariff.tiers)
+            tier_adjustment += sum((band.amount for band in bands), Decimal(0)) - chargeable * list_rate
+        else:
+            bands = [Band(chargeable, list_rate, Decimal(0), None)]
+        priced.extend((key, included if i == 0 else Decimal(0), band) for i, band in enumerate(bands))
     billed = usage.billed_minutes
-    included = min(tariff.included_minutes, billed)
-    chargeable = billed - included
-    usage_charge = quantize(chargeable * tariff.rate_per_minute)
+    included_total = tariff.included_minutes - remaining
+    chargeable_total = billed - included_total
+    amounts = allocate(band.amount for _, _, band in priced)
+    usage_charge = sum(amounts, Decimal(0))
     minimum_adjustment = max(Decimal(0), quantize(tariff.minimum_usage_charge) - usage_charge)
     call_charges = usage_charge + minimum_adjustment
     fee = quantize(tariff.maintenance_fee)
@@ -56,10 +89,8 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
-    description = f"Voice agent call charges ({format_minutes(chargeable)} min x ₹ {rate_text(tariff.rate_per_minute)}/min)"
-    if included:
-        description += f", after {format_minutes(included)} included min"
-    items = [LineItem(description, chargeable, tariff.rate_per_minute, usage_charge, "min")]
+    items = [LineItem(_usage_description(tariff, key, band, included), band.minutes, band.rate, amount, "min")
+             for (key, included, band), amount in zip(priced, amounts)]
     if minimum_adjustment:
         items.append(LineItem(
             f"Minimum usage charge adjustment (minimum ₹ {quantize(tariff.minimum_usage_charge)})",
@@ -69,8 +100,8 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         items.append(LineItem("Monthly maintenance fee", Decimal(1), fee, fee, "month"))
     return InvoiceTotals(
         billed_minutes=billed,
-        included_minutes_applied=included,
-        chargeable_minutes=chargeable,
+        included_minutes_applied=included_total,
+        chargeable_minutes=chargeable_total,
         usage_charge=usage_charge,
         minimum_adjustment=minimum_adjustment,
         call_charges=call_charges,
@@ -79,7 +110,26 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         tax=tax,
         total=total,
         line_items=tuple(items),
+        included_list_amount=included_list,
+        tier_adjustment=tier_adjustment,
     )
+
+
+def _usage_description(tariff: Tariff, key: str | None, band: Band, included: Decimal) -> str:
+    """'Voice agent call charges[, <class>][, <tier>] (M min x ₹ R/min)[, after N included min]'."""
+    parts = ["Voice agent call charges"]
+    if key is not None:
+        parts.append(f"{key} calls")
+    elif tariff.direction_rates:
+        parts.append("other calls")
+    if key is None and tariff.tiers is not None:
+        lower, upper = format_minutes(band.lower), band.upper
+        span = f"over {lower} min" if upper is None else f"{lower}-{format_minutes(upper)} min"
+        parts.append(f"{tariff.tiers.mode} tier {span}")
+    text = ", ".join(parts) + f" ({format_minutes(band.minutes)} min x ₹ {rate_text(band.rate)}/min)"
+    if included:
+        text += f", after {format_minutes(included)} included min"
+    return text
 
 
 def rate_text(rate: Decimal) -> str:

@@ -102,7 +102,8 @@ class RatingPipeline:
                     header: bool) -> _SliceResult:
         accumulator = UsageAccumulator(inputs.tariff, inputs.period)
         with self._csv_out(part, inputs) as out:
-            writer = self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, header)
+            writer = self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, header,
+                                     dict(inputs.tariff.direction_rates))
             for call in calls:
                 writer.write(accumulator.add(call))
             writer.flush()

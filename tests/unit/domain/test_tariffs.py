@@ -1,0 +1,185 @@
+"""Tiers and direction rates: hand-computed invoices (the arithmetic is in each test) and properties."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from billing.domain.money import quantize
+from billing.domain.period import BillingPeriod
+from billing.domain.rating import CallRecord, Tariff, UsageSummary, rate_calls
+from billing.domain.tariffs import allocate, parse_tiers, price_tiers
+from billing.domain.totals import compute_totals
+from billing.errors import ConfigurationError
+
+SEPT = BillingPeriod(2025, 9, "Asia/Kolkata")
+T0 = datetime(2025, 9, 10, 12, 0, tzinfo=timezone.utc)
+TIERS = [{"upToMinutes": 1000, "ratePerMinute": 2}, {"upToMinutes": None, "ratePerMinute": 1.5}]
+
+
+def usage(t, durations, directions=None):
+    directions = directions or [None] * len(durations)
+    calls = [CallRecord(f"c{i}", T0 + timedelta(minutes=i), d, "completed", directions[i])
+             for i, d in enumerate(durations)]
+    return rate_calls(calls, t, SEPT)
+
+
+def lines(totals):
+    return [(item.quantity, item.rate, item.amount) for item in totals.line_items]
+
+
+def tiered(mode, **extra):
+    return Tariff.from_mapping({"tiers": {"mode": mode, "tiers": TIERS}, **extra})
+
+
+def test_graduated_across_a_band_edge():
+    t = tiered("graduated")
+    # 20 calls of an hour = 1200 min: 1000 x 2.00 = 2000.00, then 200 x 1.50 = 300.00 -> 2300.00
+    totals = compute_totals(usage(t, [3600] * 20), t, "29", "29")
+    assert lines(totals) == [(1000, 2, Decimal("2000.00")), (200, Decimal("1.5"), Decimal("300.00"))]
+    assert totals.call_charges == Decimal("2300.00")
+    assert [i.description for i in totals.line_items] == [
+        "Voice agent call charges, graduated tier 0-1000 min (1000 min x ₹ 2.00/min)",
+        "Voice agent call charges, graduated tier over 1000 min (200 min x ₹ 1.50/min)"]
+    # exactly 1000 min is all in the first band: 1000 x 2 = 2000.00, one line
+    edge = compute_totals(usage(t, [3600] * 16 + [2400]), t, "29", "29")
+    assert lines(edge) == [(1000, 2, Decimal("2000.00"))]
+
+
+def test_volume_across_a_band_edge():
+    t = tiered("volume")
+    # 1200 min is past 1000: all 1200 x 1.50 = 1800.00 (one line)
+    totals = compute_totals(usage(t, [3600] * 20), t, "29", "29")
+    assert lines(totals) == [(1200, Decimal("1.5"), Decimal("1800.00"))]
+    assert totals.line_items[0].description == (
+        "Voice agent call charges, volume tier over 1000 min (1200 min x ₹ 1.50/min)")
+    # 1000 min falls in the first tier (its bound belongs to it): 1000 x 2 = 2000.00
+    edge = compute_totals(usage(t, [3600] * 16 + [2400]), t, "29", "29")
+    assert lines(edge) == [(1000, 2, Decimal("2000.00"))]
+    # 1001 min: 1001 x 1.50 = 1501.50 (cheaper than 1000 min: that is what volume pricing means)
+    past = compute_totals(usage(t, [3600] * 16 + [2400, 60]), t, "29", "29")
+    assert lines(past) == [(1001, Decimal("1.5"), Decimal("1501.50"))]
+
+
+def test_included_minutes_are_consumed_before_the_tiers():
+    t = tiered("graduated", includedMinutes=300)
+    # 1200 billed - 300 included = 900 chargeable, all in the first band: 900 x 2 = 1800.00
+    totals = compute_totals(usage(t, [3600] * 20), t, "29", "29")
+    assert (totals.included_minutes_applied, totals.chargeable_minutes) == (300, 900)
+    assert lines(totals) == [(900, 2, Decimal("1800.00"))]
+    assert totals.line_items[0].description.endswith(", after 300 included min")
+    # 1500 billed - 300 = 1200 chargeable: 1000 x 2 + 200 x 1.5 = 2300.00
+    more = compute_totals(usage(t, [3600] * 25), t, "29", "29")
+    assert lines(more) == [(1000, 2, Decimal("2000.00")), (200, Decimal("1.5"), Decimal("300.00"))]
+
+
+def test_minimum_charge_with_tiers():
+    t = tiered("volume", minimumUsageCharge=500, maintenanceFee=1000)
+    # 100 min x 2.00 = 200.00 < minimum 500.00: adjustment 300.00; subtotal 500 + 1000 = 1500.00
+    totals = compute_totals(usage(t, [3600] + [2400]), t, "29", "29")
+    assert totals.usage_charge == Decimal("200.00")
+    assert totals.minimum_adjustment == Decimal("300.00")
+    assert totals.call_charges == Decimal("500.00")
+    assert totals.subtotal == Decimal("1500.00")
+    # GST 18% of 1500.00 = 270.00 -> CGST 135.00 + SGST 135.00; total 1770.00
+    assert totals.total == Decimal("1770.00")
+
+
+def test_direction_rates_with_pulse_rounding():
+    t = Tariff.from_mapping({"ratePerMinute": 3, "policy": "pulse", "pulseSeconds": 30,
+                             "directionRates": {"inbound": 1, "Outbound": 2}})
+    u = usage(t, [45, 10, 31, 20, 100], ["inbound", "inbound", "OUTBOUND ", None, "sideways"])
+    # inbound: 45 s -> 60 s, 10 s -> 30 s = 1.5 min x 1.00 = 1.50
+    # outbound: 31 s -> 60 s = 1 min x 2.00 = 2.00
+    # others (missing, "sideways"): 20 s -> 30 s, 100 s -> 120 s = 2.5 min x 3.00 = 7.50
+    totals = compute_totals(u, t, "29", "29")
+    assert lines(totals) == [(Decimal("2.5"), 3, Decimal("7.50")), (Decimal("1.5"), 1, Decimal("1.50")),
+                             (1, 2, Decimal("2.00"))]
+    assert [i.description.split(" (")[0] for i in totals.line_items] == [
+        "Voice agent call charges, other calls", "Voice agent call charges, inbound calls",
+        "Voice agent call charges, outbound calls"]
+    assert totals.billed_minutes == 5 and totals.call_charges == Decimal("11.00")
+
+
+def test_aggregate_rounds_each_direction_once_and_included_minutes_go_class_by_class():
+    t = Tariff.from_mapping({"ratePerMinute": 3, "policy": "aggregate", "includedMinutes": 2,
+                             "directionRates": {"inbound": 1, "outbound": 2}})
+    u = usage(t, [70, 50, 30], ["inbound", "inbound", "outbound"])
+    # inbound 120 s -> 2 min; outbound 30 s -> ceil 1 min; no other calls.
+    # included 2 min: the other class has none, inbound (alphabetically first) takes both.
+    totals = compute_totals(u, t, "29", "29")
+    assert totals.billed_minutes == 3 and totals.included_minutes_applied == 2
+    assert lines(totals) == [(0, 1, Decimal("0.00")), (1, 2, Decimal("2.00"))]
+
+
+def test_lines_are_rounded_to_add_up_to_the_rounded_sum():
+    # 0.005 + 0.005: rounding each gives 0.02, the sum rounds to 0.01; running sums: 0.01, 0.00
+    assert allocate([Decimal("0.005"), Decimal("0.005")]) == [Decimal("0.01"), Decimal("0.00")]
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"mode": "stepped", "tiers": TIERS}, "billing.tiers.mode"),
+    ({"mode": "volume", "tiers": []}, "non-empty"),
+    ({"mode": "volume", "tiers": [{"upToMinutes": 10, "ratePerMinute": 1}]}, "must be null"),
+    ({"mode": "volume", "tiers": [{"upToMinutes": 10, "ratePerMinute": 1}, {"upToMinutes": 5, "ratePerMinute": 1},
+                                  {"upToMinutes": None, "ratePerMinute": 1}]}, "greater than 10"),
+    ({"mode": "volume", "tiers": [{"upToMinutes": None, "ratePerMinute": -1}]}, "must not be negative"),
+    ({"mode": "volume", "tiers": [{"upToMinutes": None}]}, "ratePerMinute is required"),
+])
+def test_bad_tiers_say_what_is_wrong(raw, message):
+    with pytest.raises(ConfigurationError, match=message):
+        Tariff.from_mapping({"tiers": raw})
+
+
+def test_bad_direction_rates_say_what_is_wrong():
+    with pytest.raises(ConfigurationError, match="directionRates.inbound must not be negative"):
+        Tariff.from_mapping({"ratePerMinute": 1, "directionRates": {"inbound": -1}})
+    with pytest.raises(ConfigurationError, match="twice"):
+        Tariff.from_mapping({"ratePerMinute": 1, "directionRates": {"inbound": 1, "Inbound": 2}})
+    with pytest.raises(ConfigurationError, match="ratePerMinute is required"):
+        Tariff.from_mapping({"directionRates": {"inbound": 1}})
+
+
+rates = st.decimals(min_value=0, max_value=5, places=2)
+minutes = st.decimals(min_value=0, max_value=50000, places=2)
+
+
+@st.composite
+def schedules(draw, decreasing=False):
+    bounds = sorted(set(draw(st.lists(st.integers(1, 20000), min_size=1, max_size=3))))
+    tier_rates = draw(st.lists(rates, min_size=len(bounds) + 1, max_size=len(bounds) + 1))
+    if decreasing:
+        tier_rates = sorted(tier_rates, reverse=True)
+    tiers = [{"upToMinutes": b, "ratePerMinute": str(r)} for b, r in zip(bounds, tier_rates)]
+    tiers.append({"upToMinutes": None, "ratePerMinute": str(tier_rates[-1])})
+    return {"mode": draw(st.sampled_from(["graduated", "volume"])), "tiers": tiers}
+
+
+def summary(m):
+    return UsageSummary("per-second", 0, 0, 0, 0, (), m * 60, m * 60, m, (), ((None, m),))
+
+
+@settings(max_examples=200, deadline=None)
+@given(schedules(), minutes, st.decimals(min_value=0, max_value=1000, places=0))
+def test_tier_lines_sum_to_the_call_charges(schedule, m, included):
+    t = Tariff.from_mapping({"tiers": schedule, "includedMinutes": str(included)})
+    totals = compute_totals(summary(m), t, "29", "29")
+    usage_lines = [i for i in totals.line_items if i.unit == "min"]
+    assert sum(i.amount for i in usage_lines) == totals.usage_charge == totals.call_charges
+    assert sum(i.quantity for i in usage_lines) == totals.chargeable_minutes == max(Decimal(0), m - included)
+    exact = sum((b.amount for b in price_tiers(totals.chargeable_minutes, parse_tiers(schedule))), Decimal(0))
+    assert totals.usage_charge == quantize(exact)
+    assert all(abs(i.amount - i.quantity * i.rate) < Decimal("0.01") for i in usage_lines)
+
+
+@settings(max_examples=200, deadline=None)
+@given(schedules(decreasing=True), minutes)
+def test_graduated_is_never_dearer_than_flat_at_the_first_rate(schedule, m):
+    schedule = {**schedule, "mode": "graduated"}
+    graduated = Tariff.from_mapping({"tiers": schedule})
+    flat = Tariff.from_mapping({"ratePerMinute": schedule["tiers"][0]["ratePerMinute"]})
+    assert (compute_totals(summary(m), graduated, "29", "29").call_charges
+            <= compute_totals(summary(m), flat, "29", "29").call_charges)
