@@ -183,3 +183,17 @@ def test_graduated_is_never_dearer_than_flat_at_the_first_rate(schedule, m):
     flat = Tariff.from_mapping({"ratePerMinute": schedule["tiers"][0]["ratePerMinute"]})
     assert (compute_totals(summary(m), graduated, "29", "29").call_charges
             <= compute_totals(summary(m), flat, "29", "29").call_charges)
+
+
+def test_the_data_model_example_tiers_with_an_inbound_rate():
+    t = Tariff.from_mapping({"policy": "per-second", "includedMinutes": 1000, "directionRates": {"inbound": 1},
+                             "tiers": {"mode": "graduated", "tiers": [{"upToMinutes": 10000, "ratePerMinute": 2},
+                                                                      {"upToMinutes": None, "ratePerMinute": 1.5}]}})
+    u = UsageSummary("per-second", 0, 0, 0, 0, (), Decimal(0), Decimal(12500 * 60), Decimal(12500), (),
+                     ((None, Decimal(12000)), ("inbound", Decimal(500))))
+    # other calls: 12,000 - 1,000 included = 11,000: 10,000 x 2 = 20,000.00 + 1,000 x 1.50 = 1,500.00
+    # inbound: 500 x 1 = 500.00; call charges 22,000.00
+    totals = compute_totals(u, t, "29", "29")
+    assert lines(totals) == [(10000, 2, Decimal("20000.00")), (1000, Decimal("1.5"), Decimal("1500.00")),
+                             (500, 1, Decimal("500.00"))]
+    assert totals.call_charges == Decimal("22000.00")
