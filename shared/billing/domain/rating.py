@@ -13,7 +13,9 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from billing.domain.money import to_decimal
 from billing.domain.period import BillingPeriod, zone
-from billing.domain.tariffs import TierSchedule, direction_key, parse_direction_rates, parse_tiers
+from billing.domain.tariffs import (
+    Discount, TierSchedule, direction_key, parse_direction_rates, parse_discount, parse_tiers,
+)
 from billing.errors import ConfigurationError, ValidationError
 
 DEFAULT_NON_BILLABLE = frozenset({"failed", "no-answer", "busy", "canceled"})
@@ -60,6 +62,7 @@ class Tariff:
     non_billable_statuses: frozenset[str] = DEFAULT_NON_BILLABLE
     tiers: TierSchedule | None = None  # prices the minutes without a direction rate
     direction_rates: tuple[tuple[str, Decimal], ...] = ()  # (direction, rate), sorted
+    discount: Discount | None = None
 
     def list_rate(self, direction: str | None) -> Decimal:
         """The per-minute rate a call class is listed at (the CSV's per-call amounts).
@@ -132,6 +135,7 @@ class Tariff:
             non_billable_statuses=frozenset(non_billable_statuses),
             tiers=tiers,
             direction_rates=parse_direction_rates(billing.get("directionRates")),
+            discount=parse_discount(billing.get("discount")),
         )
 
 

@@ -6,6 +6,7 @@ applied to a month's usage is written down once, in `domain/totals.py`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Mapping
@@ -164,3 +165,67 @@ def allocate(exact: Iterable[Decimal]) -> list[Decimal]:
         before = after
     return out
 
+
+
+PERIOD_KEY = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+
+
+def _month_index(key: str) -> int:
+    match = PERIOD_KEY.match(key)
+    if not match:
+        raise ValueError(f"not a YYYY-MM month: {key!r}")
+    return int(match.group(1)) * 12 + int(match.group(2)) - 1
+
+
+@dataclass(frozen=True)
+class Discount:
+    """`billing.discount`: a percentage of, or a fixed amount off, the month's charges before GST;
+    every month, or `months` months from `from` (YYYY-MM) on."""
+
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    months: int | None = None
+    start: str | None = None
+
+    def applies_to(self, period_key: str) -> bool:
+        if self.months is None or self.start is None:
+            return True
+        offset = _month_index(period_key) - _month_index(self.start)
+        return 0 <= offset < self.months
+
+    def off(self, charges: Decimal) -> Decimal:
+        """The (positive) amount taken off `charges`, rounded half up to paise, never more than them."""
+        if self.percent is not None:
+            return min(charges, quantize(charges * self.percent / 100))
+        return min(charges, quantize(self.amount or Decimal(0)))
+
+    def label(self) -> str:
+        what = f"{format(self.percent.normalize(), 'f')}%" if self.percent is not None else "fixed amount"
+        if self.months is not None and self.start is not None:
+            return f"Discount ({what}, {self.months} month{'s' if self.months != 1 else ''} from {self.start})"
+        return f"Discount ({what})"
+
+
+def parse_discount(raw: object) -> Discount | None:
+    """`billing.discount` -> Discount (None when absent); ConfigurationError saying what is wrong."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or ("percent" in raw) == ("amount" in raw):
+        raise ConfigurationError('billing.discount must be {"percent": p} or {"amount": a} '
+                                 '(optionally with "months": N and "from": "YYYY-MM")')
+    percent = amount = None
+    if "percent" in raw:
+        percent = _number(raw.get("percent"), "billing.discount.percent")
+        if percent > 100:
+            raise ConfigurationError(f"billing.discount.percent is a percentage 0-100, got {raw.get('percent')!r}")
+    else:
+        amount = _number(raw.get("amount"), "billing.discount.amount")
+    months, start = raw.get("months"), raw.get("from")
+    if (months is None) != (start is None):
+        raise ConfigurationError('billing.discount: "months" and "from" go together')
+    if months is not None:
+        if isinstance(months, bool) or not isinstance(months, int) or months <= 0:
+            raise ConfigurationError(f"billing.discount.months must be a whole number >= 1, got {months!r}")
+        if not isinstance(start, str) or not PERIOD_KEY.match(start):
+            raise ConfigurationError(f"billing.discount.from must be a month YYYY-MM, got {start!r}")
+    return Discount(percent, amount, months, start)

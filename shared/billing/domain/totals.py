@@ -12,7 +12,10 @@
    tier band. The usage charge is round(sum of the exact line prices); the lines are rounded so
    that they add up to it (`tariffs.allocate`).
 4. the minimum usage charge raises the call charges to itself (one adjustment line).
-5. maintenance fee -> subtotal -> GST -> total.
+5. maintenance fee.
+6. discount (`billing.discount`, in the months it covers): percent of, or a fixed amount off, call
+   charges + fee (rounded half up to paise, never more than them), one negative line.
+7. subtotal (the taxable value) -> GST -> total.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class InvoiceTotals:
     minimum_adjustment: Decimal
     call_charges: Decimal
     maintenance_fee: Decimal
+    discount: Decimal
     subtotal: Decimal
     tax: TaxBreakdown
     total: Decimal
@@ -58,8 +62,11 @@ class InvoiceTotals:
     tier_adjustment: Decimal = Decimal(0)
 
 
-def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str) -> InvoiceTotals:
-    """Every amount on the invoice, from the month's usage and the company's tariff (order above)."""
+def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str,
+                   period_key: str | None = None) -> InvoiceTotals:
+    """Every amount on the invoice, from the month's usage and the company's tariff (order above).
+
+    period_key (YYYY-MM) is needed when the discount covers only some months."""
     classes = [(key, minutes) for key, minutes in usage.by_class if minutes] or [(None, usage.billed_minutes)]
     remaining = tariff.included_minutes
     priced: list[tuple[str | None, Decimal, Band]] = []  # (class, included min on its first line, band)
@@ -85,7 +92,11 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     minimum_adjustment = max(Decimal(0), quantize(tariff.minimum_usage_charge) - usage_charge)
     call_charges = usage_charge + minimum_adjustment
     fee = quantize(tariff.maintenance_fee)
-    subtotal = call_charges + fee
+    discount = tariff.discount
+    if discount is not None and discount.months is not None and period_key is None:
+        raise ValueError("a discount for some months needs the invoice's month")
+    off = discount.off(call_charges + fee) if discount and discount.applies_to(period_key or "") else Decimal(0)
+    subtotal = call_charges + fee - off
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
@@ -98,6 +109,8 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         ))
     if fee:
         items.append(LineItem("Monthly maintenance fee", Decimal(1), fee, fee, "month"))
+    if off and discount is not None:
+        items.append(LineItem(discount.label(), Decimal(1), -off, -off, "month"))
     return InvoiceTotals(
         billed_minutes=billed,
         included_minutes_applied=included_total,
@@ -106,6 +119,7 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         minimum_adjustment=minimum_adjustment,
         call_charges=call_charges,
         maintenance_fee=fee,
+        discount=off,
         subtotal=subtotal,
         tax=tax,
         total=total,

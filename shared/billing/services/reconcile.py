@@ -57,7 +57,7 @@ class ReconcileService:
 
         usage = accumulator.summary()
         totals = compute_totals(usage, tariff, str(invoice["supplier"]["stateCode"]),
-                                str(invoice["recipient"]["stateCode"]))
+                                str(invoice["recipient"]["stateCode"]), period.key)
         was = invoice.get("usageData") or {}
         billed_calls = int(was.get("totalCalls", 0))
         billed_minutes = Decimal(str(was.get("totalBilledMinutes", 0)))

@@ -197,3 +197,46 @@ def test_the_data_model_example_tiers_with_an_inbound_rate():
     assert lines(totals) == [(10000, 2, Decimal("20000.00")), (1000, Decimal("1.5"), Decimal("1500.00")),
                              (500, 1, Decimal("500.00"))]
     assert totals.call_charges == Decimal("22000.00")
+
+
+def test_a_ten_percent_discount_before_gst_intra_and_inter_state():
+    t = Tariff.from_mapping({"ratePerMinute": 2, "maintenanceFee": 1500,
+                             "discount": {"percent": 10, "months": 3, "from": "2025-07"}})
+    u = usage(t, [60] * 12)
+    # 12 min x 2 = 24.00 + fee 1500.00 = 1524.00; 10% = 152.40 off -> taxable 1371.60
+    intra = compute_totals(u, t, "29", "29", "2025-09")
+    assert intra.discount == Decimal("152.40") and intra.subtotal == Decimal("1371.60")
+    assert lines(intra)[-1] == (1, Decimal("-152.40"), Decimal("-152.40"))
+    assert intra.line_items[-1].description == "Discount (10%, 3 months from 2025-07)"
+    # CGST = SGST = round(1371.60 x 9%) = round(123.444) = 123.44; total 1371.60 + 246.88 = 1618.48
+    assert [c.amount for c in intra.tax.components] == [Decimal("123.44")] * 2
+    assert intra.total == Decimal("1618.48")
+    # IGST = round(1371.60 x 18%) = round(246.888) = 246.89; total 1618.49
+    inter = compute_totals(u, t, "29", "27", "2025-09")
+    assert [c.amount for c in inter.tax.components] == [Decimal("246.89")] and inter.total == Decimal("1618.49")
+    # the fourth month (October) is not discounted: 1524.00 taxable
+    assert compute_totals(u, t, "29", "29", "2025-10").subtotal == Decimal("1524.00")
+    assert compute_totals(u, t, "29", "29", "2025-06").subtotal == Decimal("1524.00")
+    with pytest.raises(ValueError, match="needs the invoice's month"):
+        compute_totals(u, t, "29", "29")
+
+
+def test_a_fixed_discount_never_takes_the_subtotal_below_zero():
+    t = Tariff.from_mapping({"ratePerMinute": 2, "maintenanceFee": 100, "discount": {"amount": 5000}})
+    # 1 min x 2 = 2.00 + 100.00 = 102.00; 5000 off is capped at 102.00 -> nothing taxable
+    totals = compute_totals(usage(t, [60]), t, "29", "29")
+    assert totals.discount == Decimal("102.00") and totals.subtotal == 0 and totals.total == 0
+    assert totals.line_items[-1].description == "Discount (fixed amount)"
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"percent": 10, "amount": 5}, "must be"),
+    ({}, "must be"),
+    ({"percent": 120}, "0-100"),
+    ({"percent": 10, "months": 3}, "go together"),
+    ({"percent": 10, "months": 0, "from": "2025-07"}, "months must be"),
+    ({"amount": 10, "months": 2, "from": "2025-13"}, "from must be"),
+])
+def test_bad_discounts_say_what_is_wrong(raw, message):
+    with pytest.raises(ConfigurationError, match=message):
+        Tariff.from_mapping({"ratePerMinute": 1, "discount": raw})

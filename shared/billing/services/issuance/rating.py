@@ -75,7 +75,8 @@ class RatingPipeline:
         for other in results[1:]:
             accumulator.merge(other.accumulator)
         usage = accumulator.summary()
-        totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"])
+        totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"],
+                                inputs.period.key)
         rows = sum(r.rows for r in results)
         if staging is None:
             self._write_trailer(inputs, None, results, totals)
