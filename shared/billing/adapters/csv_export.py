@@ -1,8 +1,9 @@
 """The per-call CSV: one row per call (anomalies included), streamed, reconciling to the invoice.
 
 Rows show each call's exact billed seconds; minutes and amounts are rounded to 4 decimals for
-reading, and trailing rows (rounding, included minutes, minimum charge) make the columns add up
-exactly to the invoice's billed minutes and call charges.
+reading (each call at its list rate: its direction's rate, else ratePerMinute or the first tier's),
+and trailing rows (included minutes, tier pricing, minimum charge, rounding) make the columns add
+up exactly to the invoice's billed minutes and call charges.
 """
 
 from __future__ import annotations
