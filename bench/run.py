@@ -31,12 +31,16 @@ NOW = datetime(2025, 11, 5, tzinfo=timezone.utc)
 
 
 FLAT = {"ratePerMinute": 2, "maintenanceFee": 1500, "timezone": "Asia/Kolkata"}
-# --tariff tiered: graduated tiers, an inbound rate (a third of the calls are inbound) and a discount.
+# --tariff tiered: graduated tiers, an inbound rate (a third of the calls are inbound) and a discount,
 TIERED = {"maintenanceFee": 1500, "timezone": "Asia/Kolkata", "directionRates": {"inbound": 1.25},
           "includedMinutes": 100, "discount": {"percent": 10},
           "tiers": {"mode": "graduated", "tiers": [{"upToMinutes": 1000, "ratePerMinute": 2},
                                                    {"upToMinutes": 10000, "ratePerMinute": 1.5},
                                                    {"upToMinutes": None, "ratePerMinute": 1}]}}
+# ... changed on the 15th (a dated tariff): dearer inbound calls, cheaper tiers.
+TIERED_FROM_15TH = {**TIERED, "directionRates": {"inbound": 1.5},
+                    "tiers": {"mode": "graduated", "tiers": [{"upToMinutes": 1000, "ratePerMinute": 1.8},
+                                                             {"upToMinutes": None, "ratePerMinute": 1.2}]}}
 TARIFFS = {"flat": FLAT, "tiered": TIERED}
 BILLING = dict(FLAT)
 
@@ -50,6 +54,9 @@ def seed(db, project: str, company: str, n: int, month: int = 9) -> None:
     db.collection("companies").document(company).set(
         {"name": f"Bench {company}", "billing": BILLING})
     two_directions = "directionRates" in BILLING
+    if two_directions:
+        db.collection("companies").document(company).collection("tariffs").document(f"2025-{month:02d}-15").set(
+            {"billing": TIERED_FROM_15TH})
     start = datetime(2025, month, 1, tzinfo=timezone.utc)
     span = 29 * 24 * 3600
 
@@ -287,7 +294,8 @@ def main() -> int:
     parser.add_argument("--paging-proof", action="store_true",
                         help="also time the old cursor-paged read with the stock client at N and 4N (slow)")
     parser.add_argument("--tariff", choices=sorted(TARIFFS), default="flat",
-                        help="the bench company's tariff: flat, or tiered (graduated tiers, an inbound rate, a discount)")
+                        help="the bench company's tariff: flat, or tiered (graduated tiers, an inbound rate, a discount, "
+                             "and a dated change on the 15th)")
     args = parser.parse_args()
     BILLING.clear()
     BILLING.update(TARIFFS[args.tariff])

@@ -38,8 +38,13 @@ def merge(doc: dict[str, Any], fields: Mapping[str, Any]) -> None:
 
 
 class FakeCompanies:
-    def __init__(self, docs: Mapping[str, dict[str, Any]] | None = None):
+    def __init__(self, docs: Mapping[str, dict[str, Any]] | None = None,
+                 tariffs: Mapping[str, Mapping[str, dict[str, Any]]] | None = None):
         self.docs = dict(docs or {})
+        self.dated = {cid: dict(t) for cid, t in (tariffs or {}).items()}  # company -> {YYYY-MM-DD: doc}
+
+    def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
+        return [(day, copy.deepcopy(doc)) for day, doc in self.dated.get(company_id, {}).items()]
 
     def get(self, company_id: str) -> dict[str, Any] | None:
         doc = self.docs.get(company_id)

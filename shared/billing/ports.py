@@ -26,6 +26,9 @@ class CompanyRepository(Protocol):
     def get(self, company_id: str) -> Mapping[str, Any] | None:
         """The company document, or None."""
 
+    def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
+        """(YYYY-MM-DD, document) of companies/{id}/tariffs: the dated tariffs, any order."""
+
     def list_active(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """(companyId, document) of every company whose `active` is not false."""
 
@@ -172,10 +175,9 @@ class CallCsvSink(Protocol):
 
 
 class CallCsvFactory(Protocol):
-    def __call__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True,
-                 direction_rates: Mapping[str, Decimal] | None = None) -> CallCsvSink:
-        """A CSV sink writing to `out` (the header row only when asked); calls priced at their
-        direction's rate when it has one, else at rate_per_minute."""
+    def __call__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True) -> CallCsvSink:
+        """A CSV sink writing to `out` (the header row only when asked); each call priced at the
+        rate rating gave it (RatedCall.rate), else at rate_per_minute."""
 
 
 class RunRepository(Protocol):

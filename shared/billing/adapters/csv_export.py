@@ -13,11 +13,10 @@ import io
 import re
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable
 
 from billing.ports import HashingWriter
 from billing.domain.rating import RatedCall
-from billing.domain.tariffs import direction_key
 
 HEADER = [
     "callId", "startedAt", "date", "durationSeconds", "status", "direction", "fromNumber",
@@ -87,8 +86,7 @@ class _Encoder:
 class CallCsvWriter:
     """Streams rated calls as CSV rows; O(1) memory whatever the number of calls."""
 
-    def __init__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True,
-                 direction_rates: Mapping[str, Decimal] | None = None):
+    def __init__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True):
         self._enc = _Encoder(out)
         self._csv = csv.writer(self._enc, lineterminator="\r\n")
         self._writerow = self._csv.writerow
@@ -100,8 +98,7 @@ class CallCsvWriter:
         # A month has few distinct billed and raw durations: each is priced and formatted once.
         self._priced: dict[Decimal, tuple[Decimal, Decimal, str, str, str]] = {}
         self._durations: dict[Decimal, str] = {}
-        # Per-direction rates: one price cache per rate (a few rates at most).
-        self._directions = dict(direction_rates or {})
+        # Calls at other rates (direction rates, dated tariffs): one price cache per rate (a few).
         self._by_rate: dict[Decimal, dict[Decimal, tuple[Decimal, Decimal, str, str, str]]] = {}
         if header:
             self._csv.writerow(HEADER)
@@ -112,12 +109,12 @@ class CallCsvWriter:
         if started is None and isinstance(call.started_at, datetime) and call.started_at.tzinfo:
             started = call.started_at.astimezone(self._tz)
         stamp = started.isoformat() if started else ""
-        if self._directions:
-            rate = self._directions.get(direction_key(call.direction), self._rate)
-            cache = self._by_rate.setdefault(rate, {})
-            priced = cache.get(rated.billed_seconds) or self._price(rated.billed_seconds, rate, cache)
-        else:
+        rate = rated.rate
+        if rate is None or rate == self._rate:
             priced = self._priced.get(rated.billed_seconds) or self._price(rated.billed_seconds)
+        else:
+            cache = self._by_rate.get(rate) or self._by_rate.setdefault(rate, {})
+            priced = cache.get(rated.billed_seconds) or self._price(rated.billed_seconds, rate, cache)
         self.minutes_written += priced[0]
         self.amount_written += priced[1]
         seconds = rated.duration_seconds

@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 class FirestoreCompanies:
-    """companies/{companyId}."""
+    """companies/{companyId}, and its dated tariffs companies/{companyId}/tariffs/{YYYY-MM-DD}."""
 
     def __init__(self, db: firestore.Client, settings: Settings):
         self._col = db.collection(settings.companies_collection)
@@ -33,6 +33,12 @@ class FirestoreCompanies:
     def get(self, company_id: str) -> dict[str, Any] | None:
         snap = self._col.document(company_id).get()
         return snap.to_dict() if snap.exists else None
+
+    def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
+        """Every dated tariff (a handful per company: read whole)."""
+        with transient(f"reading the tariffs of company {company_id}"):
+            return [(snap.id, snap.to_dict() or {})
+                    for snap in self._col.document(company_id).collection("tariffs").stream()]
 
     def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for snap in self._col.order_by("__name__").stream():

@@ -15,8 +15,7 @@ def csv_adjustments(totals: InvoiceTotals, tariff: Tariff) -> list[tuple[str, De
     if totals.included_minutes_applied:
         rows.append(("included minutes", -totals.included_minutes_applied, -totals.included_list_amount))
     if totals.tier_adjustment:
-        rows.append((f"{tariff.tiers.mode if tariff.tiers else ''} tier pricing".strip(), Decimal(0),
-                     totals.tier_adjustment))
+        rows.append(("tier pricing", Decimal(0), totals.tier_adjustment))
     if totals.minimum_adjustment:
         rows.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
     return rows

@@ -143,6 +143,8 @@ class InvoiceDraft:
     csv: StagedCsv
     files: Mapping[str, str]  # kind -> gs:// URI of the final object
     revision: int = 0  # k for the month's k-th reissue
+    # With dated tariffs: each tariff the month used, the days it rated (Stretch.to_json).
+    tariffs: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def invoice_id(self) -> str:
@@ -150,8 +152,9 @@ class InvoiceDraft:
 
     @property
     def digest(self) -> str:
+        extra = [[dict(t) for t in self.tariffs]] if self.tariffs else []
         return inputs_digest(dict(self.tariff_snapshot), dict(self.recipient), self.supplier.snapshot(),
-                             self.period.key, self.csv.checksum)
+                             self.period.key, self.csv.checksum, *extra)
 
 
 def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
@@ -169,6 +172,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
         **invoice_amounts_json(draft.totals, draft.usage),
         "anomalies": list(draft.usage.anomalies),
         "tariff": jsonable(dict(draft.tariff_snapshot)),
+        **({"tariffs": jsonable([dict(t) for t in draft.tariffs])} if draft.tariffs else {}),
         "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
         "files": {
             "pdf": draft.files["pdf"],

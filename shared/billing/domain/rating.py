@@ -195,6 +195,7 @@ class RatedCall(NamedTuple):
     billable: bool
     anomaly: str | None = None
     started_local: datetime | None = None  # start in the billing timezone (for reports)
+    rate: Decimal | None = None  # the list rate of its class (the CSV's per-call price); None: bills 0
 
     @property
     def billed_minutes(self) -> Decimal:
@@ -270,6 +271,8 @@ class UsageAccumulator:
         self._non_billable: dict[str | None, bool] = {}
         self._directions = frozenset(name for name, _ in tariff.direction_rates)
         self._by_class: dict[str | None, Decimal] = {}  # billed seconds per rate class (<= rates + 1)
+        self._list_rate = tariff.rate_per_minute
+        self._rates = dict(tariff.direction_rates)
 
     def _anomaly(self, call: CallRecord, reason: str, duration: Decimal | None = None,
                  local: datetime | None = None) -> RatedCall:
@@ -312,9 +315,12 @@ class UsageAccumulator:
             direction = direction_key(call.direction)
             key = direction if direction in self._directions else None
             self._by_class[key] = self._by_class.get(key, ZERO) + billed
+            if billed:
+                self.billable_calls += 1
+            return RatedCall(call, seconds, billed, True, None, local, self._rates.get(key or "", self._list_rate))
         if billed:
             self.billable_calls += 1
-        return RatedCall(call, seconds, billed, True, None, local)
+        return RatedCall(call, seconds, billed, True, None, local, self._list_rate)
 
     def _new_day(self, day: date) -> list[Any]:
         bucket: list[Any] = [0, ZERO]

@@ -12,7 +12,8 @@
    tier band. The usage charge is round(sum of the exact line prices); the lines are rounded so
    that they add up to it (`tariffs.allocate`).
 4. the minimum usage charge raises the call charges to itself (one adjustment line).
-5. maintenance fee.
+5. maintenance fee: with several tariffs in the month (`domain/tariff_history.py`), each tariff's
+   fee x its days / the month's days, rounded half up to paise, one line each.
 6. discount (`billing.discount`, in the months it covers): percent of, or a fixed amount off, call
    charges + fee (rounded half up to paise, never more than them), one negative line.
 7. subtotal (the taxable value) -> GST -> total.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Sequence, TypeVar
 from decimal import Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
@@ -40,6 +41,24 @@ class LineItem:
     rate: Decimal
     amount: Decimal
     unit: str
+
+
+@dataclass(frozen=True)
+class PricedPart:
+    """Usage priced by one tariff: the whole month, or one stretch of it (label, days of the month)."""
+
+    tariff: Tariff
+    by_class: tuple[tuple[str | None, Decimal], ...]
+    label: str | None = None
+    days: int | None = None
+    month_days: int | None = None
+
+    @property
+    def fee(self) -> Decimal:
+        fee = self.tariff.maintenance_fee
+        if self.days is None or not self.month_days or self.days == self.month_days:
+            return quantize(fee)
+        return quantize(fee * self.days / self.month_days)
 
 
 @dataclass(frozen=True)
@@ -63,35 +82,45 @@ class InvoiceTotals:
 
 
 def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str,
-                   period_key: str | None = None) -> InvoiceTotals:
+                   period_key: str | None = None, parts: Sequence[PricedPart] = ()) -> InvoiceTotals:
     """Every amount on the invoice, from the month's usage and the company's tariff (order above).
 
-    period_key (YYYY-MM) is needed when the discount covers only some months."""
-    classes = [(key, minutes) for key, minutes in usage.by_class if minutes] or [(None, usage.billed_minutes)]
+    period_key (YYYY-MM) is needed when the discount covers only some months. parts: the month's
+    usage per tariff when it had several (`tariff` is then the one in force on its last day: its
+    included minutes, minimum charge, discount and GST rate apply to the month)."""
+    if not parts:
+        parts = [PricedPart(tariff, usage.by_class or ((None, usage.billed_minutes),))]
     remaining = tariff.included_minutes
-    priced: list[tuple[str | None, Decimal, Band]] = []  # (class, included min on its first line, band)
+    # (part, class, included min on its first line, band)
+    priced: list[tuple[PricedPart, str | None, Decimal, Band]] = []
     included_list = Decimal(0)
     tier_adjustment = Decimal(0)
-    for key, minutes in classes:
-        included = min(remaining, minutes)
-        remaining -= included
-        chargeable = minutes - included
-        list_rate = tariff.list_rate(key)
-        included_list += included * list_rate
-        if key is None and tariff.tiers is not None:
-            bands = price_tiers(chargeable, tariff.tiers)
-            tier_adjustment += sum((band.amount for band in bands), Decimal(0)) - chargeable * list_rate
-        else:
-            bands = [Band(chargeable, list_rate, Decimal(0), None)]
-        priced.extend((key, included if i == 0 else Decimal(0), band) for i, band in enumerate(bands))
+    for part in parts:
+        part_tariff = part.tariff
+        classes = [(key, minutes) for key, minutes in part.by_class if minutes]
+        if not classes and len(parts) == 1:
+            classes = [(None, Decimal(0))]
+        for key, minutes in classes:
+            included = min(remaining, minutes)
+            remaining -= included
+            chargeable = minutes - included
+            list_rate = part_tariff.list_rate(key)
+            included_list += included * list_rate
+            if key is None and part_tariff.tiers is not None:
+                bands = price_tiers(chargeable, part_tariff.tiers)
+                tier_adjustment += sum((band.amount for band in bands), Decimal(0)) - chargeable * list_rate
+            else:
+                bands = [Band(chargeable, list_rate, Decimal(0), None)]
+            priced.extend((part, key, included if i == 0 else Decimal(0), band) for i, band in enumerate(bands))
     billed = usage.billed_minutes
     included_total = tariff.included_minutes - remaining
     chargeable_total = billed - included_total
-    amounts = allocate(band.amount for _, _, band in priced)
+    amounts = allocate(band.amount for _, _, _, band in priced)
     usage_charge = sum(amounts, Decimal(0))
     minimum_adjustment = max(Decimal(0), quantize(tariff.minimum_usage_charge) - usage_charge)
     call_charges = usage_charge + minimum_adjustment
-    fee = quantize(tariff.maintenance_fee)
+    fees = [(part, part.fee) for part in parts]
+    fee = sum((amount for _, amount in fees), Decimal(0))
     discount = tariff.discount
     if discount is not None and discount.months is not None and period_key is None:
         raise ValueError("a discount for some months needs the invoice's month")
@@ -100,15 +129,19 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
-    items = [LineItem(_usage_description(tariff, key, band, included), band.minutes, band.rate, amount, "min")
-             for (key, included, band), amount in zip(priced, amounts)]
+    items = [LineItem(_usage_description(part, key, band, included), band.minutes, band.rate, amount, "min")
+             for (part, key, included, band), amount in zip(priced, amounts)]
     if minimum_adjustment:
         items.append(LineItem(
             f"Minimum usage charge adjustment (minimum ₹ {quantize(tariff.minimum_usage_charge)})",
             Decimal(1), minimum_adjustment, minimum_adjustment, "month",
         ))
-    if fee:
-        items.append(LineItem("Monthly maintenance fee", Decimal(1), fee, fee, "month"))
+    for part, amount in fees:
+        if amount:
+            label = "Monthly maintenance fee"
+            if part.label:
+                label += f", {part.label} ({part.days}/{part.month_days} of ₹ {quantize(part.tariff.maintenance_fee)})"
+            items.append(LineItem(label, Decimal(1), amount, amount, "month"))
     if off and discount is not None:
         items.append(LineItem(discount.label(), Decimal(1), -off, -off, "month"))
     return InvoiceTotals(
@@ -129,9 +162,12 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     )
 
 
-def _usage_description(tariff: Tariff, key: str | None, band: Band, included: Decimal) -> str:
-    """'Voice agent call charges[, <class>][, <tier>] (M min x ₹ R/min)[, after N included min]'."""
+def _usage_description(part: PricedPart, key: str | None, band: Band, included: Decimal) -> str:
+    """'Voice agent call charges[, <days>][, <class>][, <tier>] (M min x ₹ R/min)[, after N included min]'."""
+    tariff = part.tariff
     parts = ["Voice agent call charges"]
+    if part.label:
+        parts.append(part.label)
     if key is not None:
         parts.append(f"{key} calls")
     elif tariff.direction_rates:

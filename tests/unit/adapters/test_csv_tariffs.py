@@ -23,7 +23,7 @@ def csv_and_totals(billing, calls):
     tariff = Tariff.from_mapping({"timezone": "Asia/Kolkata", **billing})
     acc = UsageAccumulator(tariff, SEPT)
     sink = io.BytesIO()
-    writer = CallCsvWriter(sink, SEPT.tz, tariff.rate_per_minute, True, dict(tariff.direction_rates))
+    writer = CallCsvWriter(sink, SEPT.tz, tariff.rate_per_minute, True)
     for call in calls:
         writer.write(acc.add(call))
     totals = compute_totals(acc.summary(), tariff, "29", "29")
@@ -42,7 +42,7 @@ def test_rows_are_priced_at_their_direction_rate_and_tiers_are_one_row():
     # included 1 min comes off the other class first: -1 x 3 = -3; its 3 chargeable min are
     # 2 x 3 + 1 x 2 = 8 against 3 x 3 = 9 listed: tier pricing -1. 1 + 12 - 3 - 1 = 9 = 8 + 1.
     assert [(r["callId"], r["amount"], r["note"]) for r in rows] == [
-        ("a", "1", ""), ("b", "12", ""), ("", "-3", "included minutes"), ("", "-1", "graduated tier pricing")]
+        ("a", "1", ""), ("b", "12", ""), ("", "-3", "included minutes"), ("", "-1", "tier pricing")]
     assert totals.call_charges == Decimal("9.00")
 
 
