@@ -46,8 +46,11 @@ def test_issued_invoice_and_its_csv_and_the_preview(source_cls, slices):
     assert preview["lineItems"] == doc["lineItems"] and preview["totalAmount"] == doc["totalAmount"]
     rows = list(csv.DictReader(io.StringIO(
         c.blobs.objects["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv"].decode())))
-    assert sum(Decimal(r["amount"]) for r in rows) == Decimal(doc["amountsPaise"]["callCharges"]) / 100 == 65
-    assert [r["note"] for r in rows if not r["callId"]] == ["included minutes", "tier pricing"]
+    assert sum(Decimal(r["amount"]) for r in rows if r["amount"]) == Decimal(doc["amountsPaise"]["callCharges"]) / 100 == 65
+    assert [r["note"] for r in rows if not r["callId"] and r["amount"]] == ["included minutes", "tier pricing"]
+    # the invoice's summary rows, the discount among them, in their own column
+    assert [(r["note"], r["invoiceAmount"]) for r in rows if r["invoiceAmount"]][:4] == [
+        ("call charges", "65.00"), ("maintenance fee", "1000.00"), ("discount", "-106.50"), ("taxable value", "958.50")]
 
 
 def test_a_mid_month_change_is_issued_stored_reconciled_and_previewed():
@@ -81,7 +84,7 @@ def test_a_mid_month_change_is_issued_stored_reconciled_and_previewed():
     assert preview["lineItems"] == doc["lineItems"] and preview["tariffs"] == doc["tariffs"]
     rows = list(csv.DictReader(io.StringIO(
         c.blobs.objects["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv"].decode())))
-    assert sum(Decimal(r["amount"]) for r in rows) == Decimal(doc["amountsPaise"]["callCharges"]) / 100 == 82
+    assert sum(Decimal(r["amount"]) for r in rows if r["amount"]) == Decimal(doc["amountsPaise"]["callCharges"]) / 100 == 82
     # Reconcile re-rates with the stored tariffs, not today's: nothing changed.
     c.companies.dated.clear()
     report = c.reconcile.reconcile("vysedeck", "2025-09")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from billing.domain.money import quantize, to_decimal
 from billing.errors import ConfigurationError, ValidationError
@@ -148,23 +148,6 @@ def price_tiers(minutes: Decimal, schedule: TierSchedule) -> list[Band]:
             break
         lower = tier.up_to
     return bands
-
-
-def allocate(exact: Iterable[Decimal]) -> list[Decimal]:
-    """Round exact amounts to paise so that they add up to the rounded sum of the exact amounts.
-
-    Each amount is the difference of rounded running sums: every line is within a paisa of its
-    exact value, and the lines total round(sum), as one flat rate would have charged."""
-    out: list[Decimal] = []
-    running = Decimal(0)
-    before = Decimal(0)
-    for amount in exact:
-        running += amount
-        after = quantize(running)
-        out.append(after - before)
-        before = after
-    return out
-
 
 
 PERIOD_KEY = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")

@@ -9,8 +9,8 @@
 3. each class's chargeable minutes are priced: a direction class at its rate; the other class by
    `billing.tiers` when set (graduated: each tier's share at its rate; volume: all minutes at the
    rate of the tier the total falls in), else at `ratePerMinute`. One line per direction and per
-   tier band. The usage charge is round(sum of the exact line prices); the lines are rounded so
-   that they add up to it (`tariffs.allocate`).
+   tier band. Each line prints its minutes with the decimals needed to multiply out to its exact
+   price rounded to paise (`printed_quantity`) and bills that; the usage charge is their sum.
 4. the minimum usage charge raises the call charges to itself (one adjustment line).
 5. maintenance fee: with several tariffs in the month (`domain/tariff_history.py`), each tariff's
    fee x its days / the month's days, rounded half up to paise, one line each.
@@ -24,14 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Sequence, TypeVar
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
 from billing.domain.money import quantize
 from billing.domain.rating import Tariff, UsageSummary
-from billing.domain.tariffs import Band, allocate, price_tiers
+from billing.domain.tariffs import Band, price_tiers
 
 DateOrTime = TypeVar("DateOrTime", date, datetime)
+MAX_QUANTITY_PLACES = 6
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class InvoiceTotals:
     billed_minutes: Decimal
     included_minutes_applied: Decimal
     chargeable_minutes: Decimal
+    printed_minutes: Decimal  # chargeable minutes as the usage line prints (and bills) them
     usage_charge: Decimal
     minimum_adjustment: Decimal
     call_charges: Decimal
@@ -115,7 +117,9 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     billed = usage.billed_minutes
     included_total = tariff.included_minutes - remaining
     chargeable_total = billed - included_total
-    amounts = allocate(band.amount for _, _, _, band in priced)
+    # Each line prints the minutes it needs to multiply out to its exact price, and bills that.
+    quantities = [printed_quantity(band.minutes, band.rate) for _, _, _, band in priced]
+    amounts = [quantize(quantity * band.rate) for quantity, (_, _, _, band) in zip(quantities, priced)]
     usage_charge = sum(amounts, Decimal(0))
     minimum_adjustment = max(Decimal(0), quantize(tariff.minimum_usage_charge) - usage_charge)
     call_charges = usage_charge + minimum_adjustment
@@ -129,8 +133,8 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
-    items = [LineItem(_usage_description(part, key, band, included), band.minutes, band.rate, amount, "min")
-             for (part, key, included, band), amount in zip(priced, amounts)]
+    items = [LineItem(_usage_description(part, key, band, quantity, included), quantity, band.rate, amount, "min")
+             for (part, key, included, band), quantity, amount in zip(priced, quantities, amounts)]
     if minimum_adjustment:
         items.append(LineItem(
             f"Minimum usage charge adjustment (minimum ₹ {quantize(tariff.minimum_usage_charge)})",
@@ -148,6 +152,7 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         billed_minutes=billed,
         included_minutes_applied=included_total,
         chargeable_minutes=chargeable_total,
+        printed_minutes=sum(quantities, Decimal(0)),
         usage_charge=usage_charge,
         minimum_adjustment=minimum_adjustment,
         call_charges=call_charges,
@@ -162,7 +167,7 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     )
 
 
-def _usage_description(part: PricedPart, key: str | None, band: Band, included: Decimal) -> str:
+def _usage_description(part: PricedPart, key: str | None, band: Band, quantity: Decimal, included: Decimal) -> str:
     """'Voice agent call charges[, <days>][, <class>][, <tier>] (M min x ₹ R/min)[, after N included min]'."""
     tariff = part.tariff
     parts = ["Voice agent call charges"]
@@ -176,10 +181,34 @@ def _usage_description(part: PricedPart, key: str | None, band: Band, included: 
         lower, upper = format_minutes(band.lower), band.upper
         span = f"over {lower} min" if upper is None else f"{lower}-{format_minutes(upper)} min"
         parts.append(f"{tariff.tiers.mode} tier {span}")
-    text = ", ".join(parts) + f" ({format_minutes(band.minutes)} min x ₹ {rate_text(band.rate)}/min)"
+    text = ", ".join(parts) + f" ({quantity_text(quantity)} min x ₹ {rate_text(band.rate)}/min)"
     if included:
         text += f", after {format_minutes(included)} included min"
     return text
+
+
+def printed_quantity(minutes: Decimal, rate: Decimal) -> Decimal:
+    """The minutes a line prints: the fewest decimals (2 to 6) that still multiply out to the exact amount.
+
+    Per-second billing gives minutes like 3737/60 = 62.28333...: printed as 62.28 they would not
+    multiply out (62.28 x 2.75 = 171.27, the exact charge is 171.28), so the line prints 62.2833.
+    When even 6 decimals fall on the other side of a half paisa (rare), the line bills what it
+    prints: quantity x rate is always the amount, as printed."""
+    exact = quantize(minutes * rate)
+    printed = minutes
+    for places in range(2, MAX_QUANTITY_PLACES + 1):
+        printed = minutes.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        if printed == minutes or quantize(printed * rate) == exact:
+            return printed
+    return printed
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """A printed quantity: whole as '12', else every decimal it carries, at least two: '62.2833', '0.50'."""
+    if quantity == quantity.to_integral_value():
+        return str(int(quantity))
+    text = format(quantity.normalize(), "f")
+    return text if len(text.partition(".")[2]) >= 2 else f"{quantity:.2f}"
 
 
 def rate_text(rate: Decimal) -> str:

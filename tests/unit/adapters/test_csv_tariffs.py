@@ -42,7 +42,7 @@ def test_rows_are_priced_at_their_direction_rate_and_tiers_are_one_row():
     # included 1 min comes off the other class first: -1 x 3 = -3; its 3 chargeable min are
     # 2 x 3 + 1 x 2 = 8 against 3 x 3 = 9 listed: tier pricing -1. 1 + 12 - 3 - 1 = 9 = 8 + 1.
     assert [(r["callId"], r["amount"], r["note"]) for r in rows] == [
-        ("a", "1", ""), ("b", "12", ""), ("", "-3", "included minutes"), ("", "-1", "tier pricing")]
+        ("a", "1.00", ""), ("b", "12.00", ""), ("", "-3.00", "included minutes"), ("", "-1.00", "tier pricing")]
     assert totals.call_charges == Decimal("9.00")
 
 
@@ -64,4 +64,6 @@ def test_csv_amounts_add_up_to_the_call_charge_lines(calls, policy, mode, includ
         for i, (d, direction) in enumerate(calls)])
     call_lines = sum(i.amount for i in totals.line_items if i.unit == "min") + totals.minimum_adjustment
     assert sum(Decimal(r["amount"]) for r in rows) == call_lines == totals.call_charges
-    assert sum(Decimal(r["billedMinutes"]) for r in rows) == totals.chargeable_minutes
+    # the minutes column adds up to the minutes the lines print (each with the decimals it needs)
+    assert sum(Decimal(r["billedMinutes"]) for r in rows) == totals.printed_minutes
+    assert all(len(r["amount"].partition(".")[2]) == 2 for r in rows)
