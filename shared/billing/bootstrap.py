@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from billing.config import Settings
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, Mailer, PdfRenderer, Publisher, ReceivableRepository, RunRepository, SettingsRepository,
+    WakeClaims, utc_now,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from billing.services.issuance.preview import PreviewService
     from billing.services.issuance.rating import RatingPipeline
     from billing.services.queries import InvoiceQueries
+    from billing.services.receivables import ReceivableService
     from billing.services.reconcile import ReconcileService
     from billing.services.run_alerts import RunAlerts
     from billing.services.runs.common import RunContext
@@ -150,6 +152,12 @@ class Container:
         return FirestoreCreditNotes(self.firestore, self.settings)
 
     @cached_property
+    def receivables_repo(self) -> ReceivableRepository:
+        from billing.adapters.firestore_receivables import FirestoreReceivables
+
+        return FirestoreReceivables(self.firestore)
+
+    @cached_property
     def runs(self) -> RunRepository:
         from billing.adapters.firestore_runs import FirestoreRuns
 
@@ -211,6 +219,14 @@ class Container:
         return InvoiceQueries(self.companies, self.invoices)
 
     @cached_property
+    def receivables(self) -> ReceivableService:
+        """Payments, balances, ageing and TDS (DESIGN 14)."""
+        from billing.services.receivables import ReceivableService
+
+        return ReceivableService(queries=self.queries, receivables=self.receivables_repo,
+                                 settings_repo=self.supplier_settings, clock=self.now)
+
+    @cached_property
     def inputs(self) -> InputLoader:
         from billing.services.issuance.inputs import InputLoader
 
@@ -232,7 +248,8 @@ class Container:
     def finisher(self) -> InvoiceFinisher:
         from billing.services.issuance.finish import InvoiceFinisher
 
-        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now)
+        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now,
+                               on_issued=self.receivables.open)
 
     @cached_property
     def issuance(self) -> IssuanceService:
@@ -256,7 +273,8 @@ class Container:
 
         return CorrectionService(issuance=self.issuance, queries=self.queries, invoices=self.invoices,
                                  credit_notes=self.credit_notes, settings_repo=self.supplier_settings,
-                                 blobs=self.blobs, render_credit_note=self.render_credit_note_pdf, clock=self.now)
+                                 blobs=self.blobs, render_credit_note=self.render_credit_note_pdf, clock=self.now,
+                                 on_void=self.receivables.on_void)
 
     @cached_property
     def reconcile(self) -> ReconcileService:

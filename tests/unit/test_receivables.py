@@ -1,0 +1,186 @@
+"""Receivables (DESIGN 14) over the fakes, through the real HTTP edge in this process: payments with
+TDS, idempotent references, refusals that write nothing, reversal, the invoice read, ageing, TDS."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import date
+
+import pytest
+
+from billing.domain import receivables as rules
+from billing.errors import ConflictError, ValidationError
+from e2e_support import READ_KEY
+from inprocess import InProcessApi
+
+MONTH = "/billing/invoices/vysedeck/2025-09"
+UTR = "UTIB0000123456789"
+
+
+def state(api):
+    r = api.container.receivables_repo
+    return copy.deepcopy((r.docs, r.payments, r.companies, r.totals, api.container.invoices.docs))
+
+
+@pytest.fixture
+def api():
+    api = InProcessApi()
+    status, invoice = api.json("POST", "/billing/generate/vysedeck?month=9&year=2025")
+    assert status == 200, invoice
+    assert (invoice["totalAmount"], invoice["subtotal"]) == (1798.32, 1524.0)  # the hand-computed case
+    return api
+
+
+def pay(api, amount, reference=UTR, tds=0, section=None, day="2026-11-20", mode="neft", key=None):
+    body = {"amount": amount, "date": day, "reference": reference, "mode": mode}
+    if tds:
+        body.update(tdsAmount=tds, tdsSection=section)
+    return api.post_json(f"{MONTH}/payments", body, key)
+
+
+def test_tds_at_two_percent_of_the_taxable_value_settles_the_invoice(api):
+    """1,798.32 = 1,767.84 in the bank + 30.48 TDS (194J: 2% of 1,524.00): paid."""
+    assert rules.to_paise("1524.00", "x") * 2 // 100 == 3048
+    invoice_before = copy.deepcopy(api.container.invoices.docs)
+    status, body = pay(api, 1767.84, tds=30.48, section="194J")
+    assert status == 201, body
+    assert (body["balance"], body["paymentStatus"], body["overdue"]) == (0.0, "paid", False)
+    assert body["payment"] == {**body["payment"], "amount": 1767.84, "tdsAmount": 30.48, "tdsSection": "194J",
+                               "tdsQuarter": 3, "tdsFy": "2026-27", "status": "applied"}
+    assert api.container.invoices.docs == invoice_before  # the issued invoice is never written
+    status, read = api.json("GET", MONTH, key=READ_KEY)
+    assert status == 200
+    assert (read["balance"], read["paymentStatus"], read["netAmount"], read["amountPaid"], read["tdsAmount"]) == (
+        0.0, "paid", 1798.32, 1767.84, 30.48)
+    assert [p["reference"] for p in read["payments"]] == [UTR]
+    # Nothing outstanding is left in the ageing aggregates.
+    status, aging = api.json("GET", "/billing/receivables/aging", key=READ_KEY)
+    assert status == 200 and aging["totals"]["total"] == 0 and aging["companies"] == []
+
+
+def test_part_payment_balance_status_and_ageing_bucket(api):
+    due = api.container.receivables_repo.docs["vysedeck_2025-09"]["dueDate"]
+    status, body = pay(api, 1000)
+    assert status == 201 and (body["balance"], body["paymentStatus"]) == (798.32, "partially_paid")
+    day = date.fromisoformat(due)
+    as_of = date.fromordinal(day.toordinal() + 45).isoformat()
+    status, aging = api.json("GET", f"/billing/receivables/aging?asOf={as_of}", key=READ_KEY)
+    assert status == 200, aging
+    expected = {"notDue": 0.0, "1-30": 0.0, "31-60": 798.32, "61-90": 0.0, "90+": 0.0}
+    assert aging["totals"] == {"total": 798.32, "buckets": expected}
+    assert aging["companies"] == [{"companyId": "vysedeck", "total": 798.32, "buckets": expected}]
+    status, aging = api.json("GET", f"/billing/receivables/aging?asOf={due}", key=READ_KEY)
+    assert aging["totals"]["buckets"]["notDue"] == 798.32
+    # Overdue once the due date has passed with a balance.
+    receivable = api.container.receivables_repo.docs["vysedeck_2025-09"]
+    assert rules.overdue(receivable, date.fromordinal(day.toordinal() + 1))
+    assert not rules.overdue(receivable, day)
+
+
+def test_the_same_reference_is_one_payment_and_other_data_is_409(api):
+    assert pay(api, 500)[0] == 201
+    before = state(api)
+    status, again = pay(api, 500)
+    assert status == 200 and again["balance"] == 1298.32 and again["payment"]["reference"] == UTR
+    status, body = pay(api, 600)
+    assert status == 409 and "amountPaise" in body["detail"], body
+    assert state(api) == before
+
+
+def test_refusals_write_nothing(api):
+    before = state(api)
+    cases = [
+        (dict(amount=1798.33), 422, "balance of 1798.32"),
+        (dict(amount=1767.84, tds=30.49, section="194J"), 422, "balance of 1798.32"),
+        (dict(amount=10, tds=1), 422, "tdsSection is required"),
+        (dict(amount=10.001), 422, "two decimals"),
+        (dict(amount=-5), 422, "positive"),
+        (dict(amount=10, day="2999-01-01"), 422, "in the future"),
+        (dict(amount=10, mode="cash"), 422, "mode must be one of"),
+        (dict(amount=10, reference="a/b"), 422, "reference must be"),
+        (dict(amount=10, key=READ_KEY), 403, "admin key"),
+    ]
+    for kwargs, code, message in cases:
+        status, body = pay(api, **kwargs)
+        assert status == code and message in body["detail"], (kwargs, status, body)
+    status, body = api.post_json("/billing/invoices/vysedeck/2025-08/payments",
+                                 {"amount": 1, "date": "2026-11-01", "reference": "X1", "mode": "upi"})
+    assert status == 404, body
+    assert state(api) == before
+
+
+def test_reversal_restores_the_balance_and_keeps_the_history(api):
+    assert pay(api, 1798.32, reference="CHQ000123", mode="cheque")[1]["paymentStatus"] == "paid"
+    path = f"{MONTH}/payments/CHQ000123/reverse"
+    status, body = api.post_json(path, {}, None)
+    assert status == 422 and "reason is required" in body["detail"]
+    assert api.post_json(path, {"reason": "x"}, READ_KEY)[0] == 403
+    status, body = api.post_json(path, {"reason": "Cheque bounced (insufficient funds)"})
+    assert status == 200, body
+    assert (body["balance"], body["paymentStatus"]) == (1798.32, "unpaid")
+    assert body["payment"]["reversal"]["reason"] == "Cheque bounced (insufficient funds)"
+    assert api.post_json(path, {"reason": "again"})[1]["payment"]["reversal"]["reason"].startswith("Cheque")
+    read = api.json("GET", MONTH)[1]
+    assert [(p["reference"], p["status"]) for p in read["payments"]] == [("CHQ000123", "reversed")]
+    assert api.post_json(f"{MONTH}/payments/NOPE/reverse", {"reason": "x"})[0] == 404
+    # The reference stays taken: paying again needs the new cheque's number.
+    assert pay(api, 1798.32, reference="CHQ000124", mode="cheque")[0] == 201
+
+
+def test_concurrent_payments_never_overpay(api):
+    """Ten payments of 300.00 at once on a balance of 1,798.32: five fit, five are refused."""
+    results: list[int] = []
+
+    def one(i: int) -> None:
+        results.append(pay(api, 300, reference=f"UTR{i:04d}")[0])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [201] * 5 + [422] * 5
+    receivable = api.container.receivables_repo.docs["vysedeck_2025-09"]
+    assert receivable["balancePaise"] == 179832 - 5 * 30000
+    assert len(api.container.receivables_repo.payments) == 5
+
+
+def test_a_void_invoice_takes_no_payment_and_its_credit_note_clears_the_balance(api):
+    assert pay(api, 798.32)[0] == 201
+    number = api.json("GET", MONTH)[1]["invoiceNumber"]
+    status, body = api.post_json(f"{MONTH}/void", {"invoiceNumber": number, "reason": "wrong rate", "reissue": False})
+    assert status == 200, body
+    receivable = api.container.receivables_repo.docs["vysedeck_2025-09"]
+    assert (receivable["netPaise"], receivable["balancePaise"]) == (0, -79832)  # owed back to the customer
+    assert api.container.receivables_repo.companies["vysedeck"] == {receivable["dueDate"]: -79832}
+    status, body = pay(api, 1, reference="LATE1")
+    assert status == 422 and "void" in body["detail"]
+
+
+def test_tds_receivable_per_quarter_and_matching():
+    api = InProcessApi()
+    api.json("POST", "/billing/generate/vysedeck?month=9&year=2025")
+    assert pay(api, 1767.84, tds=30.48, section="194J", day="2026-10-05")[0] == 201
+    status, body = api.json("GET", "/billing/receivables/tds?fy=2026-27&quarter=3", key=READ_KEY)
+    assert status == 200, body
+    assert (body["tdsAmount"], body["unmatchedAmount"]) == (30.48, 30.48)
+    assert [r["reference"] for r in body["companies"][0]["unmatched"]] == [UTR]
+    assert api.json("GET", "/billing/receivables/tds?fy=2026-27&quarter=2")[1]["tdsAmount"] == 0
+    assert api.json("GET", "/billing/receivables/tds?fy=2026-28&quarter=3")[0] == 422
+    api.container.receivables.mark_tds_matched("vysedeck", UTR, "26AS line 4")
+    body = api.json("GET", "/billing/receivables/tds?fy=2026-27&quarter=Q3")[1]
+    assert (body["matched"], body["unmatchedAmount"], body["companies"][0]["unmatched"]) == (30.48, 0.0, [])
+
+
+def test_domain_rules():
+    assert rules.tds_quarter(date(2026, 3, 31)) == ("2025-26", 4)
+    assert rules.tds_quarter(date(2026, 4, 1)) == ("2026-27", 1)
+    assert rules.bucket_of(date(2026, 1, 1), date(2026, 1, 1)) == "notDue"
+    assert [rules.bucket_of(date(2026, 1, 1), date.fromordinal(date(2026, 1, 1).toordinal() + d))
+            for d in (1, 30, 31, 60, 61, 90, 91)] == ["1-30", "1-30", "31-60", "31-60", "61-90", "61-90", "90+"]
+    assert rules.move_outstanding({"2026-01-01": 5}, "2026-01-01", -5) == {}
+    with pytest.raises(ValidationError):
+        rules.to_paise(True, "amount")
+    with pytest.raises(ConflictError):
+        rules.check_replay({"amountPaise": 1, "reference": "A"}, {"amountPaise": 2, "reference": "A"})
