@@ -184,3 +184,23 @@ def test_domain_rules():
         rules.to_paise(True, "amount")
     with pytest.raises(ConflictError):
         rules.check_replay({"amountPaise": 1, "reference": "A"}, {"amountPaise": 2, "reference": "A"})
+
+
+def test_cli_lists_and_matches_tds_and_prints_ageing(api, capsys, monkeypatch):
+    import json
+
+    from billing.entrypoints import cli
+
+    assert pay(api, 767.84, tds=30.48, section="194J", day="2026-10-05")[0] == 201
+    monkeypatch.setattr("billing.bootstrap.Container", lambda: api.container)
+    assert cli.main(["tds", "list", "--fy", "2026-27", "--quarter", "3"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["unmatchedAmount"] == 30.48
+    assert cli.main(["tds", "match", "vysedeck", UTR, "--note", "26AS row 7"]) == 0
+    assert "matched: vysedeck" in capsys.readouterr().out
+    assert cli.main(["tds", "list", "--fy", "2026-27", "--quarter", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["unmatchedAmount"] == 0
+    assert cli.main(["tds", "match", "vysedeck", "NOPE"]) == 2
+    assert cli.main(["aging", "--as-of", "2027-06-30"]) == 0
+    aging = json.loads(capsys.readouterr().out)
+    assert aging["totals"]["buckets"]["90+"] == 1000.0 and aging["companies"][0]["companyId"] == "vysedeck"
