@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.firestore_repo import run_contended
 from billing.adapters.sdk_errors import transient
@@ -74,8 +75,10 @@ class FirestoreReceivables:
             if result.delta_paise:
                 company = doc(co_ref) or {"companyId": company_id}
                 outstanding = move_outstanding(company.get("outstanding") or {}, due, result.delta_paise)
-                transaction.set(co_ref, {"companyId": company_id, "outstanding": outstanding,
-                                         "open": bool(outstanding), "updatedAt": now})
+                if outstanding:
+                    transaction.set(co_ref, {"companyId": company_id, "outstanding": outstanding, "updatedAt": now})
+                else:
+                    transaction.delete(co_ref)  # only companies with a balance have one: the page reads no others
                 total = int((doc(tot_ref) or {}).get("paise", 0)) + result.delta_paise
                 if total:
                     transaction.set(tot_ref, {"dueDate": due, "paise": total, "updatedAt": now})
@@ -89,9 +92,9 @@ class FirestoreReceivables:
         return changed
 
     def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        query = self._companies.where(filter=FieldFilter("open", "==", True)).order_by("__name__")
+        query = self._companies.order_by(FieldPath.document_id())
         if after:
-            query = query.start_after(self._companies.document(after))
+            query = query.start_after({FieldPath.document_id(): self._companies.document(after)})
         with transient("reading the ageing page"):
             docs = [snap.to_dict() or {} for snap in query.limit(page_size + 1).stream()]
         more = len(docs) > page_size
