@@ -434,6 +434,11 @@ class MemoryReceivables:
         with self._lock:
             return copy.deepcopy(self.payments.get(payment_id))
 
+    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("companyId") == company_id]
+        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
                update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
         with self._lock:

@@ -224,7 +224,15 @@ class Container:
         from billing.services.receivables import ReceivableService
 
         return ReceivableService(queries=self.queries, receivables=self.receivables_repo,
-                                 settings_repo=self.supplier_settings, clock=self.now)
+                                 settings_repo=self.supplier_settings, clock=self.now,
+                                 credit_notes=self.credit_notes, render_statement=self.render_statement_pdf)
+
+    @cached_property
+    def render_statement_pdf(self) -> PdfRenderer:
+        from billing.adapters.statement_pdf import render_statement_pdf
+
+        templates = self.settings.templates_dir
+        return lambda doc: render_statement_pdf(doc, templates_dir=templates)
 
     @cached_property
     def inputs(self) -> InputLoader:

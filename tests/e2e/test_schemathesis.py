@@ -34,7 +34,7 @@ SEED = os.environ.get("SCHEMATHESIS_SEED", "20251101")
 CONFIG = """
 [[operations]]
 include-operation-id = ["generateInvoice", "startRun", "previewInvoice", "voidInvoice", "recordPayment",
-                        "tdsReceivable"]
+                        "tdsReceivable", "statementOfAccount"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 """
 

@@ -93,3 +93,18 @@ def test_settled_with_tds_then_reversed_and_the_quarter(issued):
     aging = c.receivables.aging("2026-01-15", None, None)
     assert aging["totals"]["buckets"]["61-90"] == 1798.32 or aging["totals"]["buckets"]["31-60"] == 1798.32
     assert aging["companies"][0]["companyId"] == "vysedeck"
+
+
+def test_ageing_pages_by_company_and_forgets_settled_ones(firestore_client):
+    from billing.adapters.firestore_receivables import FirestoreReceivables
+    from billing.ports import ReceivableChange
+
+    repo = FirestoreReceivables(firestore_client)
+    for cid, delta in (("acme", 500), ("beta", 700), ("core", 900), ("beta", -700)):
+        repo.change(f"{cid}_2025-09", cid, "2025-10-07", None,
+                    lambda rec, _, d=delta: ReceivableChange({"balancePaise": d}, delta_paise=d))
+    assert repo.aging_page(1, None) == ([{"companyId": "acme", "outstanding": {"2025-10-07": 500},
+                                          "updatedAt": repo.aging_page(1, None)[0][0]["updatedAt"]}], "acme")
+    page, token = repo.aging_page(1, "acme")
+    assert [p["companyId"] for p in page] == ["core"] and token is None  # beta settled: gone
+    assert repo.aging_totals() == {"2025-10-07": 1400}

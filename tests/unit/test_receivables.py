@@ -204,3 +204,36 @@ def test_cli_lists_and_matches_tds_and_prints_ageing(api, capsys, monkeypatch):
     assert cli.main(["aging", "--as-of", "2027-06-30"]) == 0
     aging = json.loads(capsys.readouterr().out)
     assert aging["totals"]["buckets"]["90+"] == 1000.0 and aging["companies"][0]["companyId"] == "vysedeck"
+
+
+def test_statement_of_account_with_running_balance_json_and_pdf(api, tmp_path):
+    today = api.container.receivables.today().isoformat()  # the invoice's date too
+    assert pay(api, 1000, reference="UTR1", tds=30.48, section="194J", day=today)[0] == 201
+    assert pay(api, 200, reference="CHQ9", mode="cheque", day=today)[0] == 201
+    assert api.post_json(f"{MONTH}/payments/CHQ9/reverse", {"reason": "Cheque bounced"})[0] == 200
+    number = api.json("GET", MONTH)[1]["invoiceNumber"]
+    status, body = api.json("GET", "/billing/companies/vysedeck/statement", key=READ_KEY)
+    assert status == 200, body
+    got = [(r["type"], r["debit"], r["credit"], r["balance"]) for r in body["rows"]]
+    assert got == [
+        ("invoice", 1798.32, 0.0, 1798.32),
+        ("payment", 0.0, 1000.0, 798.32),
+        ("tds", 0.0, 30.48, 767.84),
+        ("payment", 0.0, 200.0, 567.84),
+        ("reversal", 200.0, 0.0, 767.84),
+    ]
+    assert body["rows"][0]["document"] == number and body["closingBalance"] == 767.84
+    assert body["totals"] == {"debit": 1998.32, "credit": 1230.48} and body["openingBalance"] == 0
+    # A later window opens with the balance before it.
+    status, window = api.json("GET", "/billing/companies/vysedeck/statement?from=2099-01-01&to=2099-01-31")
+    assert (window["openingBalance"], window["closingBalance"], window["rows"]) == (767.84, 767.84, [])
+    status, window = api.json("GET", "/billing/companies/vysedeck/statement?to=2000-01-01")
+    assert (window["openingBalance"], window["closingBalance"], window["rows"]) == (0, 0, [])
+    assert api.json("GET", "/billing/companies/vysedeck/statement?from=2026-12-31&to=2026-01-01")[0] == 422
+    assert api.json("GET", "/billing/companies/nobody/statement")[0] == 404
+    status, pdf, headers = api.request("GET", "/billing/companies/vysedeck/statement?format=pdf")
+    assert status == 200 and headers["Content-Type"] == "application/pdf" and pdf.startswith(b"%PDF")
+    (tmp_path / "statement.pdf").write_bytes(pdf)
+    import os
+    if os.environ.get("BILLING_KEEP_PDF"):
+        (__import__("pathlib").Path(os.environ["BILLING_KEEP_PDF"]) / "statement.pdf").write_bytes(pdf)

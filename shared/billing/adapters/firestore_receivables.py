@@ -48,6 +48,12 @@ class FirestoreReceivables:
             snap = self._payments.document(payment_id).get()
         return snap.to_dict() if snap.exists else None
 
+    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        query = self._payments.where(filter=FieldFilter("companyId", "==", company_id))
+        with transient("reading the company's payments"):
+            docs = [snap.to_dict() or {} for snap in query.stream()]
+        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
                update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
         rec_ref = self._receivables.document(invoice_id)

@@ -19,7 +19,10 @@ from billing.domain.naming import document_id, validate_company_id
 from billing.domain.period import BillingPeriod, invoice_date
 from billing.domain.presenter import paise_to_rupees
 from billing.errors import NotFoundError, ValidationError
-from billing.ports import Clock, ReceivableChange, ReceivableRepository, SettingsRepository
+from billing.domain.statement import parse_range, statement, statement_rows
+from billing.ports import (
+    Clock, CreditNoteRepository, PdfRenderer, ReceivableChange, ReceivableRepository, SettingsRepository,
+)
 from billing.services.queries import InvoiceQueries
 
 log = logging.getLogger(__name__)
@@ -30,18 +33,21 @@ DEFAULT_PAGE_SIZE = 100
 
 class ReceivableService:
     def __init__(self, *, queries: InvoiceQueries, receivables: ReceivableRepository,
-                 settings_repo: SettingsRepository, clock: Clock):
+                 settings_repo: SettingsRepository, clock: Clock, credit_notes: CreditNoteRepository | None = None,
+                 render_statement: PdfRenderer | None = None):
         self.queries = queries
         self.receivables = receivables
         self.settings_repo = settings_repo
         self.clock = clock
+        self.credit_notes = credit_notes
+        self.render_statement = render_statement
 
     def today(self) -> date:
         """Today in the supplier's calendar (due dates and payment dates are its days)."""
         return invoice_date(self.clock(), Supplier.from_doc(self.settings_repo.supplier()).timezone)
 
     def _now(self) -> str:
-        return self.clock().isoformat(timespec="milliseconds")
+        return self.clock().isoformat(timespec="microseconds")  # orders same-day payments on a statement
 
     # -- documents that move a balance ------------------------------------------------------------
 
@@ -208,6 +214,27 @@ class ReceivableService:
             self.receivables.mark_tds_matched(pid, fields)
             payment.update(fields)
         return payment
+
+
+    def statement(self, company_id: str, start: str | None, end: str | None) -> dict[str, Any]:
+        """The company's statement of account: invoices, notes, payments, TDS and reversals, running balance."""
+        validate_company_id(company_id)
+        company = self.queries.companies.get(company_id)
+        if company is None:
+            raise NotFoundError(f"Company '{company_id}' not found")
+        first, last = parse_range(start, end, self.today())
+        notes = self.credit_notes.list_for_company(company_id) if self.credit_notes is not None else []
+        rows = statement_rows(self.queries.invoices.list_for_company(company_id), notes,
+                              self.receivables.payments_for_company(company_id))
+        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        return {**statement(company_id, rows, first, last), "companyName": company.get("name", company_id),
+                "companyAddress": company.get("address", ""), "companyGstin": company.get("gstin", ""),
+                "supplier": supplier.snapshot(), "generatedOn": self.today().isoformat()}
+
+    def statement_pdf(self, company_id: str, start: str | None, end: str | None) -> bytes:
+        if self.render_statement is None:
+            raise NotFoundError("statement PDFs are not available here")
+        return self.render_statement(self.statement(company_id, start, end))
 
 
 def _parse_day(value: str, name: str) -> date:

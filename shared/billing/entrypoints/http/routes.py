@@ -16,6 +16,7 @@ from billing.entrypoints.http.errors import json_response
 from billing.entrypoints.http.presenters import (
     INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, public_delivery, summary,
 )
+from billing.errors import ValidationError
 from billing.services.downloads import Download
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
@@ -43,6 +44,7 @@ ROUTES = Map(
              methods=["POST"]),
         Rule("/billing/receivables/aging", endpoint="aging", methods=["GET"]),
         Rule("/billing/receivables/tds", endpoint="tds", methods=["GET"]),
+        Rule("/billing/companies/<company>/statement", endpoint="statement", methods=["GET"]),
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -106,6 +108,19 @@ def _payment_body(paid: dict[str, Any], receivable: dict[str, Any], container: C
 def aging(request: flask.Request, container: Container) -> WerkzeugResponse:
     return json_response(container.receivables.aging(
         request.args.get("asOf"), request.args.get("pageSize"), request.args.get("pageToken")))
+
+
+def statement(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    """DESIGN 14: JSON, or `?format=pdf` for the customer."""
+    start, end, fmt = request.args.get("from"), request.args.get("to"), request.args.get("format") or "json"
+    if fmt == "pdf":
+        pdf = container.receivables.statement_pdf(company, start, end)
+        return flask.Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="statement_{company}_{end or "today"}.pdf"'})
+    if fmt != "json":
+        raise ValidationError(f"format must be json or pdf, got {fmt!r}")
+    doc = container.receivables.statement(company, start, end)
+    return json_response({k: v for k, v in doc.items() if k != "supplier"})
 
 
 def tds(request: flask.Request, container: Container) -> WerkzeugResponse:
@@ -188,4 +203,5 @@ HANDLERS: dict[str, Handler] = {
     "credit_notes": credit_notes, "preview": preview, "invoice": invoice, "list": list_invoices, "run": run,
     "gstr1": gstr1, "run_status": run_status,
     "payment": payment, "payment_reverse": payment_reverse, "aging": aging, "tds": tds,
+    "statement": statement,
 }
