@@ -310,3 +310,18 @@ def receivable_json(receivable: Mapping[str, Any], today: date) -> dict[str, Any
         "overdue": overdue(receivable, today),
         "payments": [payment_json(p) for p in receivable.get("payments") or []],
     }
+
+
+# -- UPI ------------------------------------------------------------------------------------------
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~@")
+
+
+def _quote(text: str) -> str:
+    return "".join(c if c in _UNRESERVED else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
+def upi_uri(upi_id: str, payee: str, amount_paise: int, invoice_number: str) -> str:
+    """The UPI deep link a QR code carries: upi://pay?pa=&pn=&am=&cu=INR&tn=<invoice number>."""
+    return (f"upi://pay?pa={_quote(upi_id)}&pn={_quote(payee)}&am={rupees(amount_paise)}&cu=INR"
+            f"&tn={_quote(invoice_number)}")
