@@ -458,6 +458,11 @@ class MemoryReceivables:
                 self.totals = move_outstanding(self.totals, due, result.delta_paise)
             return result, copy.deepcopy(result.receivable)
 
+    def with_balance(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if int(d.get("balancePaise", 0)) > 0]
+        yield from docs
+
     def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         with self._lock:
             ids = sorted(c for c in self.companies if after is None or c > after)

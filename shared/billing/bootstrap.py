@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from billing.services.issuance.rating import RatingPipeline
     from billing.services.queries import InvoiceQueries
     from billing.services.receivables import ReceivableService
+    from billing.services.reminders import ReminderService
     from billing.services.reconcile import ReconcileService
     from billing.services.run_alerts import RunAlerts
     from billing.services.runs.common import RunContext
@@ -226,6 +227,24 @@ class Container:
         return ReceivableService(queries=self.queries, receivables=self.receivables_repo,
                                  settings_repo=self.supplier_settings, clock=self.now,
                                  credit_notes=self.credit_notes, render_statement=self.render_statement_pdf)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        """Payment reminders at the configured steps, each at most once per invoice (DESIGN 14)."""
+        from billing.services.reminders import ReminderService
+
+        _, _, sender, reply_to = self._smtp
+
+        def build(receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+                  step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
+            from billing.adapters.reminder_email import build_reminder_email
+
+            return build_reminder_email(receivable, company, supplier, step, pdf_link, upi_link, sender=sender,
+                                        reply_to=reply_to)
+
+        return ReminderService(receivables=self.receivables_repo, companies=self.companies, invoices=self.invoices,
+                               settings_repo=self.supplier_settings, downloads=self.downloads, mailer=self.mailer,
+                               build_message=build, clock=self.now, public_base_url=self.settings.public_base_url)
 
     @cached_property
     def render_statement_pdf(self) -> PdfRenderer:

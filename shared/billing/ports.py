@@ -272,6 +272,9 @@ class ReceivableRepository(Protocol):
         together. An exception from update writes nothing. Returns (the change or None, the
         receivable as stored afterwards)."""
 
+    def with_balance(self) -> Iterator[dict[str, Any]]:
+        """Every receivable with a balance above zero (balancePaise > 0), streamed."""
+
     def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """Companies with an outstanding balance, by id after `after`: [{companyId, outstanding:
         {dueDate: paise}}]; and the next page's token."""
@@ -284,3 +287,9 @@ class ReceivableRepository(Protocol):
 
     def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
         """Merge the Form 26AS match fields into a payment."""
+
+
+class ReminderEmailBuilder(Protocol):
+    def __call__(self, receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+                 step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
+        """The payment reminder for one invoice at one step (days from the due date)."""

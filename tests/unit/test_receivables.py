@@ -237,3 +237,21 @@ def test_statement_of_account_with_running_balance_json_and_pdf(api, tmp_path):
     import os
     if os.environ.get("BILLING_KEEP_PDF"):
         (__import__("pathlib").Path(os.environ["BILLING_KEEP_PDF"]) / "statement.pdf").write_bytes(pdf)
+
+
+def test_reminder_steps_and_which_is_due():
+    assert rules.reminder_steps(None) == (-3, 0, 7, 15, 30)
+    assert rules.reminder_steps([15, -3, 15]) == (-3, 15)
+    for bad in ([], ["7"], [True], [400], 7):
+        with pytest.raises(ValidationError):
+            rules.reminder_steps(bad)
+    rec = {"balancePaise": 100, "dueDate": "2026-01-10", "reminders": {}}
+    steps = rules.DEFAULT_REMINDER_STEPS
+    day = lambda d: date(2026, 1, 10).fromordinal(date(2026, 1, 10).toordinal() + d)  # noqa: E731
+    assert rules.due_reminder(rec, day(-4), steps) is None
+    assert rules.due_reminder(rec, day(-3), steps) == -3
+    assert rules.due_reminder(rec, day(2), steps) == 0  # a missed day still sends the step reached
+    assert rules.due_reminder({**rec, "reminders": {"0": {"status": "sent"}}}, day(2), steps) is None
+    assert rules.due_reminder({**rec, "reminders": {"0": {"status": "failed"}}}, day(2), steps) == 0
+    assert rules.due_reminder({**rec, "reminders": {"15": {"status": "sent"}}}, day(8), steps) is None
+    assert rules.due_reminder({**rec, "balancePaise": 0}, day(8), steps) is None

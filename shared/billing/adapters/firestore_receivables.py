@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -96,6 +96,12 @@ class FirestoreReceivables:
             self._db, co_ref.path, txn, f"recording on the receivable of {invoice_id}",
             self._max_attempts, self._max_seconds)
         return changed
+
+    def with_balance(self) -> Iterator[dict[str, Any]]:
+        query = self._receivables.where(filter=FieldFilter("balancePaise", ">", 0))
+        with transient("reading the receivables with a balance"):
+            for snap in query.stream():
+                yield snap.to_dict() or {}
 
     def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         query = self._companies.order_by(FieldPath.document_id())

@@ -309,6 +309,8 @@ def receivable_json(receivable: Mapping[str, Any], today: date) -> dict[str, Any
         "paymentStatus": receivable["paymentStatus"],
         "overdue": overdue(receivable, today),
         "payments": [payment_json(p) for p in receivable.get("payments") or []],
+        "reminders": {step: {k: v for k, v in sent.items() if k in ("status", "sentAt", "to")}
+                      for step, sent in sorted((receivable.get("reminders") or {}).items(), key=lambda kv: int(kv[0]))},
     }
 
 
@@ -325,3 +327,37 @@ def upi_uri(upi_id: str, payee: str, amount_paise: int, invoice_number: str) -> 
     """The UPI deep link a QR code carries: upi://pay?pa=&pn=&am=&cu=INR&tn=<invoice number>."""
     return (f"upi://pay?pa={_quote(upi_id)}&pn={_quote(payee)}&am={rupees(amount_paise)}&cu=INR"
             f"&tn={_quote(invoice_number)}")
+
+
+# -- reminders ------------------------------------------------------------------------------------
+
+DEFAULT_REMINDER_STEPS = (-3, 0, 7, 15, 30)  # days from the due date
+
+
+def reminder_steps(value: object) -> tuple[int, ...]:
+    """settings/billing.reminderSteps (days from the due date: -3 is three days before), checked."""
+    if value is None:
+        return DEFAULT_REMINDER_STEPS
+    if not isinstance(value, list) or not value or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+        raise ValidationError(f"reminderSteps must be a list of whole days from the due date, got {value!r}")
+    if any(not -60 <= v <= 365 for v in value):
+        raise ValidationError(f"reminderSteps must be between -60 and 365 days, got {value!r}")
+    return tuple(sorted(set(value)))
+
+
+def due_reminder(receivable: Mapping[str, Any], today: date, steps: tuple[int, ...]) -> int | None:
+    """The step to send today: the latest step reached that was not sent, unless a later one was.
+
+    A run missed on a step's day still sends it the next day; a step passed over by a later one is
+    never sent (one reminder per run per invoice, the most recent)."""
+    if int(receivable.get("balancePaise", 0)) <= 0 or not receivable.get("dueDate"):
+        return None
+    days = (today - date.fromisoformat(str(receivable["dueDate"]))).days
+    reached = [s for s in steps if s <= days]
+    if not reached:
+        return None
+    step = max(reached)
+    taken = {int(k) for k, v in (receivable.get("reminders") or {}).items() if (v or {}).get("status") != "failed"}
+    if any(k >= step for k in taken):
+        return None
+    return step

@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     tds_match.add_argument("reference", help="the payment's reference (UTR, cheque number)")
     tds_match.add_argument("--note", default="", help="e.g. the 26AS entry")
 
+    sub.add_parser("remind", help="email today's payment reminders (daily cron; each step at most once per invoice)")
+
     aging = sub.add_parser("aging", help="receivables ageing: totals and every company with a balance")
     aging.add_argument("--as-of", help="YYYY-MM-DD (default today)")
     return parser
@@ -103,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             return _tds(container, args)
         if args.command == "aging":
             return _aging(container, args)
+        if args.command == "remind":
+            report = container.reminders.run()
+            print(json.dumps(report, indent=2))
+            return 1 if report["failed"] else 0
     except BillingError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
