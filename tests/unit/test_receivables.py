@@ -255,3 +255,24 @@ def test_reminder_steps_and_which_is_due():
     assert rules.due_reminder({**rec, "reminders": {"0": {"status": "failed"}}}, day(2), steps) == 0
     assert rules.due_reminder({**rec, "reminders": {"15": {"status": "sent"}}}, day(8), steps) is None
     assert rules.due_reminder({**rec, "balancePaise": 0}, day(8), steps) is None
+
+
+def test_the_scheduler_event_sends_todays_reminders_once():
+    from datetime import datetime, timedelta, timezone
+
+    from billing.domain.period import MonthQuery
+    from billing.entrypoints.events import handle_reminders
+    from fakes import FakeMailer, fake_container
+    from inprocess import demo_calls
+
+    now = {"at": datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)}
+    mailer = FakeMailer()
+    c = fake_container(companies=copy.deepcopy(__import__("billing.seed").seed.COMPANIES), calls=demo_calls(),
+                       clock=lambda: now["at"], mailer=mailer)
+    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    due = c.receivables_repo.docs["vysedeck_2025-09"]["dueDate"]
+    now["at"] = datetime.fromisoformat(due + "T06:00:00+00:00") + timedelta(days=7)
+    for event_id in ("1", "1"):  # Pub/Sub redelivers the same event
+        handle_reminders({"id": event_id, "data": {}}, c)
+    assert [str(m["To"]) for m in mailer.sent] == ["accounts@vysedeck.example"]
+    assert c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["7"]["status"] == "sent"

@@ -58,6 +58,7 @@ def build_reminder_email(receivable: Mapping[str, Any], company: Mapping[str, An
     message = EmailMessage()
     message["Subject"] = _one_line(f"Payment reminder: invoice {number}, {balance} {('overdue' if step > 0 else 'due')}")
     name, addr = parseaddr(sender)
+    addr = addr or str(supplier.get("supportEmail") or "billing@localhost")  # SMTP_FROM, else the supplier's
     message["From"] = Address(display_name=_one_line(name or supplier.get("legalName", "")), addr_spec=addr)
     message["To"] = str(company.get("billingEmail"))
     if reply_to:
