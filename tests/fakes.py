@@ -439,6 +439,12 @@ class MemoryReceivables:
             docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("companyId") == company_id]
         return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
 
+    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values()
+                    if start <= str(p.get("date")) < end or start <= str((p.get("reversal") or {}).get("at", "")) < end]
+        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
                update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
         with self._lock:

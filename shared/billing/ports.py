@@ -265,6 +265,9 @@ class ReceivableRepository(Protocol):
     def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
         """The company's payments (reversed ones included), by date."""
 
+    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Payments whose date is in [start, end) (ISO dates), and those reversed in it."""
+
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
                update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
         """In one transaction: update(receivable or None, payment or None) says what to write (None:

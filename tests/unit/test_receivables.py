@@ -276,3 +276,49 @@ def test_the_scheduler_event_sends_todays_reminders_once():
         handle_reminders({"id": event_id, "data": {}}, c)
     assert [str(m["To"]) for m in mailer.sent] == ["accounts@vysedeck.example"]
     assert c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["7"]["status"] == "sent"
+
+
+def test_tally_export_parses_and_reconciles_to_the_paisa(api):
+    import xml.etree.ElementTree as ET
+    from decimal import Decimal
+
+    status, other = api.json("POST", "/billing/generate/webxpress?month=9&year=2025")  # inter-state: IGST
+    assert status == 200, other
+    today = api.container.receivables.today()
+    day = today.isoformat()
+    assert pay(api, 1000, reference="UTR1", tds=30.48, section="194J", day=day)[0] == 201
+    assert pay(api, 200, reference="CHQ9", mode="cheque", day=day)[0] == 201
+    assert api.post_json(f"{MONTH}/payments/CHQ9/reverse", {"reason": "Cheque bounced"})[0] == 200
+    number = api.json("GET", MONTH)[1]["invoiceNumber"]
+    assert api.post_json(f"{MONTH}/void", {"invoiceNumber": number, "reason": "wrong rate", "reissue": True})[0] == 200
+    status, xml, headers = api.request("GET", f"/billing/exports/tally?month={today.month}&year={today.year}",
+                                       key=READ_KEY)
+    assert status == 200 and headers["Content-Type"].startswith("application/xml"), xml
+    root = ET.fromstring(xml)
+    assert root.tag == "ENVELOPE" and root.find("BODY/IMPORTDATA/REQUESTDESC/REPORTNAME").text == "Vouchers"
+    vouchers = root.findall("BODY/IMPORTDATA/REQUESTDATA/TALLYMESSAGE/VOUCHER")
+    by_ledger: dict[str, Decimal] = {}
+    kinds = []
+    for v in vouchers:
+        kinds.append((v.get("VCHTYPE"), v.find("VOUCHERNUMBER").text))
+        entries = v.findall("ALLLEDGERENTRIES.LIST")
+        assert sum(Decimal(e.find("AMOUNT").text) for e in entries) == 0  # every voucher balances
+        for e in entries:
+            amount = Decimal(e.find("AMOUNT").text)
+            assert (e.find("ISDEEMEDPOSITIVE").text == "Yes") == (amount < 0)
+            by_ledger[e.find("LEDGERNAME").text] = by_ledger.get(e.find("LEDGERNAME").text, 0) + amount
+    invoices = [d for d in api.container.invoices.docs.values() if d.get("invoiceNumber")]
+    notes = list(api.container.credit_notes.docs.values())
+    assert sorted(k for k, _ in kinds) == sorted(["Sales"] * len(invoices) + ["Credit Note"] * len(notes)
+                                                 + ["Receipt", "Receipt", "Journal"])
+    paise = lambda docs, key: Decimal(sum(int(d["amountsPaise"].get(key, 0)) for d in docs)) / 100  # noqa: E731
+    # Credits positive: sales = invoices' taxable value less the credit note's, to the paisa.
+    assert by_ledger["Sales - Voice Agent Services"] == paise(invoices, "subtotal") - paise(notes, "subtotal")
+    assert by_ledger["Output CGST"] == paise(invoices, "cgst") - paise(notes, "cgst")
+    assert by_ledger["Output IGST"] == paise(invoices, "igst") - paise(notes, "igst") > 0
+    assert by_ledger["Bank Account"] == Decimal("-1000.00")  # 1,000 + 200 received, 200 reversed
+    assert by_ledger["TDS Receivable"] == Decimal("-30.48")
+    party = "Vysedeck Technologies Private Limited"
+    vysedeck = [d for d in invoices if d["companyId"] == "vysedeck"]
+    assert by_ledger[party] == -(paise(vysedeck, "total") - paise(notes, "total") - Decimal("1030.48"))
+    assert api.json("GET", "/billing/exports/tally?month=13&year=2026")[0] == 422

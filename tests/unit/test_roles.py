@@ -50,6 +50,7 @@ TABLE: dict[tuple[str, str], tuple[str, int, str | None]] = {
     ("GET", "/billing/receivables/aging"): ("/billing/receivables/aging?asOf=2026-01-31", 200, "read"),
     ("GET", "/billing/receivables/tds"): ("/billing/receivables/tds?fy=2025-26&quarter=3", 200, "read"),
     ("GET", "/billing/companies/{company}/statement"): ("/billing/companies/vysedeck/statement", 200, "read"),
+    ("GET", "/billing/exports/tally"): ("/billing/exports/tally?month=12&year=2025", 200, "read"),
 }
 RANK = {None: -1, "read": 0, "api": 1, "admin": 2}
 

@@ -54,6 +54,16 @@ class FirestoreReceivables:
             docs = [snap.to_dict() or {} for snap in query.stream()]
         return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
 
+    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+        by_date = (self._payments.where(filter=FieldFilter("date", ">=", start))
+                   .where(filter=FieldFilter("date", "<", end)))
+        reversed_in = (self._payments.where(filter=FieldFilter("reversal.at", ">=", start))
+                       .where(filter=FieldFilter("reversal.at", "<", end)))
+        with transient("reading the month's payments"):
+            docs = {str(d.get("paymentId")): d for d in (snap.to_dict() or {} for q in (by_date, reversed_in)
+                                                       for snap in q.stream())}
+        return sorted(docs.values(), key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
                update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
         rec_ref = self._receivables.document(invoice_id)

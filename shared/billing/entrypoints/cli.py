@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     tds_match.add_argument("reference", help="the payment's reference (UTR, cheque number)")
     tds_match.add_argument("--note", default="", help="e.g. the 26AS entry")
 
+    export = sub.add_parser("export", help="exports for accounting software")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    tally = export_sub.add_parser("tally", help="a month as Tally Prime import XML (Gateway > Import > Transactions)")
+    tally.add_argument("--month", type=int, required=True)
+    tally.add_argument("--year", type=int, required=True)
+    tally.add_argument("--out", help="write to this file instead of standard output")
+
     sub.add_parser("remind", help="email today's payment reminders (daily cron; each step at most once per invoice)")
 
     aging = sub.add_parser("aging", help="receivables ageing: totals and every company with a balance")
@@ -105,6 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             return _tds(container, args)
         if args.command == "aging":
             return _aging(container, args)
+        if args.command == "export":
+            xml = container.receivables.tally(str(args.month), str(args.year))
+            if args.out:
+                with open(args.out, "w", encoding="utf-8") as out:
+                    out.write(xml)
+            else:
+                sys.stdout.write(xml)
+            return 0
         if args.command == "remind":
             report = container.reminders.run()
             print(json.dumps(report, indent=2))

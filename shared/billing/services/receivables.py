@@ -231,10 +231,39 @@ class ReceivableService:
                 "companyAddress": company.get("address", ""), "companyGstin": company.get("gstin", ""),
                 "supplier": supplier.snapshot(), "generatedOn": self.today().isoformat()}
 
+    def tally(self, month: str | None, year: str | None) -> str:
+        """The month's invoices, notes, receipts (with TDS) and payment reversals as Tally Prime import XML."""
+        from billing.domain.tally import ledgers, tally_xml
+
+        start = _month_start(month, year)
+        end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+        settings = self.settings_repo.supplier() or {}
+        supplier = Supplier.from_doc(settings)
+        names = ledgers(settings.get("tally"))
+        lo, hi = start.isoformat(), end.isoformat()
+        invoices = list(self.queries.invoices.dated(lo, hi))
+        notes = list(self.credit_notes.dated(lo, hi)) if self.credit_notes is not None else []
+        payments = self.receivables.payments_dated(lo, hi)
+        parties: dict[str, str] = {}
+        for p in payments:
+            inv_id = str(p.get("invoiceId"))
+            if inv_id not in parties:
+                invoice = self.queries.invoices.get(inv_id) or {}
+                parties[inv_id] = str((invoice.get("recipient") or {}).get("legalName") or p.get("companyId"))
+            p["partyName"] = parties[inv_id]
+        return tally_xml(supplier.legal_name, start, end, invoices, notes, payments, names)
+
     def statement_pdf(self, company_id: str, start: str | None, end: str | None) -> bytes:
         if self.render_statement is None:
             raise NotFoundError("statement PDFs are not available here")
         return self.render_statement(self.statement(company_id, start, end))
+
+
+def _month_start(month: str | None, year: str | None) -> date:
+    if not (month and year and month.isascii() and year.isascii() and month.isdigit() and year.isdigit()
+            and 1 <= int(month) <= 12 and 2000 <= int(year) <= 9999):
+        raise ValidationError(f"month (1-12) and year (2000-9999) are required, got month={month!r} year={year!r}")
+    return date(int(year), int(month), 1)
 
 
 def _parse_day(value: str, name: str) -> date:

@@ -23,7 +23,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "generate": API,
     "run": ADMIN, "send": ADMIN, "void": ADMIN,
     # receivables (DESIGN 14)
-    "aging": READ, "tds": READ, "statement": READ, "payment": ADMIN, "payment_reverse": ADMIN,
+    "aging": READ, "tds": READ, "statement": READ, "tally": READ, "payment": ADMIN, "payment_reverse": ADMIN,
 }
 
 ROLE_ENVIRON_KEY = "billing.role"

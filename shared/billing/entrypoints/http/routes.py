@@ -48,6 +48,7 @@ ROUTES = Map(
         Rule("/billing/receivables/aging", endpoint="aging", methods=["GET"]),
         Rule("/billing/receivables/tds", endpoint="tds", methods=["GET"]),
         Rule("/billing/companies/<company>/statement", endpoint="statement", methods=["GET"]),
+        Rule("/billing/exports/tally", endpoint="tally", methods=["GET"]),
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -136,6 +137,14 @@ def statement(request: flask.Request, container: Container, company: str) -> Wer
     return json_response({k: v for k, v in doc.items() if k != "supplier"})
 
 
+def tally(request: flask.Request, container: Container) -> WerkzeugResponse:
+    """DESIGN 14: the month as Tally Prime import XML."""
+    month, year = request.args.get("month"), request.args.get("year")
+    xml = container.receivables.tally(month, year)
+    return flask.Response(xml.encode(), mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="tally_{year}-{str(month).zfill(2)}.xml"'})
+
+
 def tds(request: flask.Request, container: Container) -> WerkzeugResponse:
     return json_response(container.receivables.tds(
         request.args.get("fy"), request.args.get("quarter"), request.args.get("company") or None))
@@ -217,5 +226,5 @@ HANDLERS: dict[str, Handler] = {
     "credit_notes": credit_notes, "preview": preview, "invoice": invoice, "list": list_invoices, "run": run,
     "gstr1": gstr1, "run_status": run_status,
     "payment": payment, "payment_reverse": payment_reverse, "aging": aging, "tds": tds,
-    "statement": statement,
+    "statement": statement, "tally": tally,
 }
