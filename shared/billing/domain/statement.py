@@ -78,8 +78,8 @@ def parse_range(start: str | None, end: str | None, today: date) -> tuple[date |
             pass
         raise ValidationError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
 
-    first = day(start, "from") if start else None
-    last = day(end, "to") if end else today
+    first = day(start, "from") if start is not None else None  # given empty (from=) is malformed, not absent
+    last = day(end, "to") if end is not None else today
     if first is not None and first > last:
         raise ValidationError(f"from ({first}) is after to ({last})")
     return first, last

@@ -125,6 +125,8 @@ class ReceivableService:
         validate_company_id(company_id)
         BillingPeriod.from_key(period_key)
         rules.validate_reference(reference)
+        if isinstance(body, dict) and set(body) - {"reason"}:
+            raise ValidationError(f"unknown field(s): {', '.join(sorted(set(body) - {'reason'}))}")
         reason = body.get("reason") if isinstance(body, dict) else None
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
             raise ValidationError("reason is required (1-500 characters): why the payment is reversed")
@@ -165,10 +167,10 @@ class ReceivableService:
 
     def aging(self, as_of: str | None, page_size: str | None, page_token: str | None) -> dict[str, Any]:
         """Totals first (every company), then a page of companies with their buckets, by company id."""
-        day = _parse_day(as_of, "asOf") if as_of else self.today()
+        day = _parse_day(as_of, "asOf") if as_of is not None else self.today()
         size = _page_size(page_size)
-        if page_token:
-            validate_company_id(page_token)
+        if page_token is not None:
+            validate_company_id(page_token)  # a company id (pageToken= given empty is malformed too)
         companies, next_token = self.receivables.aging_page(size, page_token or None)
         totals = rules.buckets(self.receivables.aging_totals(), day)
         return {
@@ -182,6 +184,8 @@ class ReceivableService:
     def tds(self, fy: str | None, quarter: str | None, company_id: str | None = None) -> dict[str, Any]:
         """The quarter's TDS receivable per company: deducted, matched with Form 26AS, still to match."""
         key = rules.parse_fy_quarter(fy, quarter)
+        if company_id is not None:
+            validate_company_id(company_id)
         per_company: dict[str, dict[str, Any]] = {}
         for p in self.receivables.tds_payments(key):
             if p.get("status") != rules.APPLIED or (company_id and p.get("companyId") != company_id):

@@ -126,7 +126,7 @@ def aging(request: flask.Request, container: Container) -> WerkzeugResponse:
 
 def statement(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
     """DESIGN 14: JSON, or `?format=pdf` for the customer."""
-    start, end, fmt = request.args.get("from"), request.args.get("to"), request.args.get("format") or "json"
+    start, end, fmt = request.args.get("from"), request.args.get("to"), request.args.get("format", "json")
     if fmt == "pdf":
         pdf = container.receivables.statement_pdf(company, start, end)
         return flask.Response(pdf, mimetype="application/pdf", headers={
@@ -147,7 +147,7 @@ def tally(request: flask.Request, container: Container) -> WerkzeugResponse:
 
 def tds(request: flask.Request, container: Container) -> WerkzeugResponse:
     return json_response(container.receivables.tds(
-        request.args.get("fy"), request.args.get("quarter"), request.args.get("company") or None))
+        request.args.get("fy"), request.args.get("quarter"), request.args.get("company")))
 
 
 def void(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
