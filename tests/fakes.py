@@ -22,8 +22,10 @@ from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.errors import NotFoundError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, ReceivableChange, ReceivableRepository,
+    ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
+from billing.domain.receivables import move_outstanding
 from billing.seed import SUPPLIER
 
 
@@ -441,6 +443,80 @@ class MemoryWakeClaims:
             self.keys.discard((run_id, key))
 
 
+class MemoryReceivables:
+    """The ReceivableRepository port in memory: change() is atomic under one lock, and an exception
+    from the update writes nothing (like the Firestore transaction)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.companies: dict[str, dict[str, int]] = {}
+        self.totals: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, invoice_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return copy.deepcopy(self.docs.get(invoice_id))
+
+    def payment(self, payment_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return copy.deepcopy(self.payments.get(payment_id))
+
+    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("companyId") == company_id]
+        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
+    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values()
+                    if start <= str(p.get("date")) < end or start <= str((p.get("reversal") or {}).get("at", "")) < end]
+        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
+    def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
+               update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
+        with self._lock:
+            rec = copy.deepcopy(self.docs.get(invoice_id))
+            pay = copy.deepcopy(self.payments.get(payment_id)) if payment_id else None
+            result = update(rec, pay)
+            if result is None:
+                return None, rec
+            self.docs[invoice_id] = copy.deepcopy(result.receivable)
+            if result.payment is not None and payment_id:
+                self.payments[payment_id] = copy.deepcopy(result.payment)
+            if result.delta_paise:
+                self.companies[company_id] = move_outstanding(self.companies.get(company_id, {}), due,
+                                                              result.delta_paise)
+                if not self.companies[company_id]:
+                    del self.companies[company_id]
+                self.totals = move_outstanding(self.totals, due, result.delta_paise)
+            return result, copy.deepcopy(result.receivable)
+
+    def with_balance(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if int(d.get("balancePaise", 0)) > 0]
+        yield from docs
+
+    def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        with self._lock:
+            ids = sorted(c for c in self.companies if after is None or c > after)
+            page = [{"companyId": c, "outstanding": dict(self.companies[c])} for c in ids[:page_size]]
+        return page, (ids[page_size - 1] if len(ids) > page_size else None)
+
+    def aging_totals(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.totals)
+
+    def tds_payments(self, quarter_key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("tdsKey") == quarter_key]
+        return sorted(docs, key=lambda d: (str(d.get("companyId")), str(d.get("date")), str(d.get("reference"))))
+
+    def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
+        with self._lock:
+            merge(self.payments[payment_id], fields)
+
+
 def fake_invoice_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode()
 
@@ -475,12 +551,14 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()
     alert_claims: WakeClaims = MemoryWakeClaims()
+    receivables: ReceivableRepository = MemoryReceivables()
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes, "blobs": blobs, "runs": runs, "publisher": publisher,
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
         "render_credit_note_pdf": render_credit_note_pdf, "stamp_cancelled_pdf": stamp_cancelled_pdf,
         "wake_claims": wake_claims, "alert_claims": alert_claims,
+        "receivables_repo": receivables,
     }
     container = Container(settings or Settings(), clock=clock or utc_now, env={})
     for name, value in {**fakes, **overrides}.items():

@@ -38,6 +38,7 @@ NOW = datetime(2025, 12, 3, 6, 0, tzinfo=timezone.utc)
 KEYS = {"none": None, "unknown": "not-a-key-of-ours", "read": "read-key", "api": "api-key", "admin": "admin-key"}
 SETTINGS = Settings(read_keys=("read-key",), api_keys=("api-key",), admin_keys=("admin-key",))
 VOID_BODY: dict[str, Any] = {"reason": "Rate per minute was wrong", "reissue": True}  # + the invoice number
+PAYMENT_BODY: dict[str, Any] = {"amount": 500, "date": "2025-12-02", "reference": "UTIB0000123", "mode": "neft"}
 
 
 def september_calls() -> list[CallRecord]:
@@ -58,17 +59,23 @@ class World:
         august = c.issuance.generate("vysedeck", MonthQuery(8, 2025))
         c.corrections.void("vysedeck", "2025-08", {**VOID_BODY, "invoiceNumber": august["invoiceNumber"]})
         c.run_trigger.request_run(MonthQuery(9, 2025), trigger="test")
+        c.receivables.record_payment("vysedeck", "2025-09", {**PAYMENT_BODY, "reference": "CHQ000001"})
         self.client = client_for(c)
 
     def state(self) -> Any:
         c: Any = self.container
         return copy.deepcopy((c.invoices.docs, c.invoices.counters, c.credit_notes.docs, c.credit_notes.counters,
                               c.blobs.objects, c.runs.summaries, c.runs.companies, c.publisher.messages,
-                              [m.as_bytes() for m in c.mailer.sent]))
+                              [m.as_bytes() for m in c.mailer.sent], c.receivables_repo.docs,
+                              c.receivables_repo.payments, c.receivables_repo.companies, c.receivables_repo.totals))
 
     def call(self, method: str, url: str, key: str | None) -> Any:
         headers = {"X-API-Key": key} if key is not None else {}
         body = None
         if url.endswith("/void"):
             body = json.dumps({**VOID_BODY, "invoiceNumber": self.september["invoiceNumber"]})
+        if url.endswith("/payments"):
+            body = json.dumps(PAYMENT_BODY)
+        if url.endswith("/reverse"):
+            body = json.dumps({"reason": "Cheque bounced"})
         return self.client.open(url, method=method, headers=headers, data=body, content_type="application/json")

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from billing.config import Settings
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, ReceivableRepository, RunRepository,
+    SettingsRepository, WakeClaims, utc_now,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from billing.services.issuance.preview import PreviewService
     from billing.services.issuance.rating import RatingPipeline
     from billing.services.queries import InvoiceQueries
+    from billing.services.receivables import ReceivableService
+    from billing.services.reminders import ReminderService
     from billing.services.reconcile import ReconcileService
     from billing.services.run_alerts import RunAlerts
     from billing.services.runs.common import RunContext
@@ -153,6 +156,12 @@ class Container:
         return FirestoreCreditNotes(self.firestore, self.settings)
 
     @cached_property
+    def receivables_repo(self) -> ReceivableRepository:
+        from billing.adapters.firestore_receivables import FirestoreReceivables
+
+        return FirestoreReceivables(self.firestore)
+
+    @cached_property
     def runs(self) -> RunRepository:
         from billing.adapters.firestore_runs import FirestoreRuns
 
@@ -221,6 +230,40 @@ class Container:
         return InvoiceQueries(self.companies, self.invoices)
 
     @cached_property
+    def receivables(self) -> ReceivableService:
+        """Payments, balances, ageing and TDS (DESIGN 14)."""
+        from billing.services.receivables import ReceivableService
+
+        return ReceivableService(queries=self.queries, receivables=self.receivables_repo,
+                                 settings_repo=self.supplier_settings, clock=self.now,
+                                 credit_notes=self.credit_notes, render_statement=self.render_statement_pdf)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        """Payment reminders at the configured steps, each at most once per invoice (DESIGN 14)."""
+        from billing.services.reminders import ReminderService
+
+        _, _, sender, reply_to = self._smtp
+
+        def build(receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+                  step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
+            from billing.adapters.reminder_email import build_reminder_email
+
+            return build_reminder_email(receivable, company, supplier, step, pdf_link, upi_link, sender=sender,
+                                        reply_to=reply_to)
+
+        return ReminderService(receivables=self.receivables_repo, companies=self.companies, invoices=self.invoices,
+                               settings_repo=self.supplier_settings, downloads=self.downloads, mailer=self.mailer,
+                               build_message=build, clock=self.now, public_base_url=self.settings.public_base_url)
+
+    @cached_property
+    def render_statement_pdf(self) -> PdfRenderer:
+        from billing.adapters.statement_pdf import render_statement_pdf
+
+        templates = self.settings.templates_dir
+        return lambda doc: render_statement_pdf(doc, templates_dir=templates)
+
+    @cached_property
     def inputs(self) -> InputLoader:
         from billing.services.issuance.inputs import InputLoader
 
@@ -242,7 +285,8 @@ class Container:
     def finisher(self) -> InvoiceFinisher:
         from billing.services.issuance.finish import InvoiceFinisher
 
-        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now)
+        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now,
+                               on_issued=self.receivables.open)
 
     @cached_property
     def issuance(self) -> IssuanceService:
@@ -267,7 +311,7 @@ class Container:
         return CorrectionService(issuance=self.issuance, queries=self.queries, invoices=self.invoices,
                                  credit_notes=self.credit_notes, settings_repo=self.supplier_settings,
                                  blobs=self.blobs, render_credit_note=self.render_credit_note_pdf,
-                                 downloads=self.downloads, clock=self.now)
+                                 downloads=self.downloads, clock=self.now, on_void=self.receivables.on_void)
 
     @cached_property
     def reconcile(self) -> ReconcileService:

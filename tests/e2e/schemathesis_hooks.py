@@ -12,9 +12,16 @@ import schemathesis
 
 CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", "/billing/run"),
                               ("GET", "/billing/preview/{company}"),
-                              ("POST", "/billing/invoices/{company}/{period}/void")}
+                              ("POST", "/billing/invoices/{company}/{period}/void"),
+                              ("POST", "/billing/invoices/{company}/{period}/payments"),
+                              ("GET", "/billing/receivables/tds"),
+                              ("GET", "/billing/companies/{company}/statement")}
 DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ",
-                  "has not started", "is not an invoice of company", "can no longer be credited")
+                  "has not started", "is not an invoice of company", "can no longer be credited",
+                  # payments (DESIGN 14): the balance, the calendar and TDS fields that go together
+                  "has a balance of", "is in the future", "nothing to record", "tdsSection is required",
+                  "tdsSection is given without", "at most two decimals", "is void: no payment",
+                  "is not issued yet: no payment", "fy must be a financial year", "is after to")
 
 
 @schemathesis.check

@@ -44,6 +44,15 @@ TABLE: dict[tuple[str, str], tuple[str, int, str | None]] = {
         ("/billing/credit-notes/vysedeck/vysedeck_2025-08_cn/send", 200, "admin"),
     ("GET", "/billing/preview/{company}"): ("/billing/preview/vysedeck?month=11&year=2025", 200, "read"),
     ("GET", "/billing/gst/gstr1/{period}"): ("/billing/gst/gstr1/2025-09", 200, "read"),
+    # receivables (DESIGN 14)
+    ("POST", "/billing/invoices/{company}/{period}/payments"):
+        ("/billing/invoices/vysedeck/2025-09/payments", 201, "admin"),
+    ("POST", "/billing/invoices/{company}/{period}/payments/{reference}/reverse"):
+        ("/billing/invoices/vysedeck/2025-09/payments/CHQ000001/reverse", 200, "admin"),
+    ("GET", "/billing/receivables/aging"): ("/billing/receivables/aging?asOf=2026-01-31", 200, "read"),
+    ("GET", "/billing/receivables/tds"): ("/billing/receivables/tds?fy=2025-26&quarter=3", 200, "read"),
+    ("GET", "/billing/companies/{company}/statement"): ("/billing/companies/vysedeck/statement", 200, "read"),
+    ("GET", "/billing/exports/tally"): ("/billing/exports/tally?month=12&year=2025", 200, "read"),
 }
 RANK = {None: -1, "read": 0, "api": 1, "admin": 2}
 

@@ -23,7 +23,7 @@ from billing.errors import ConfigurationError, ValidationError
 DEFAULT_SAC = "998319"
 SUPPLIER_TIMEZONE = "Asia/Kolkata"
 MAX_CSV_ATTACHMENT_BYTES = 5_000_000  # larger CSVs are linked from the email, not attached
-SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin")
+SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin", "upiId")
 # The supplier's bank details, in the order invoices and emails show them.
 BANK_FIELDS = (
     ("accountName", "Account name"), ("bankName", "Bank"), ("accountNumber", "Account number"),

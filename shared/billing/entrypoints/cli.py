@@ -1,4 +1,4 @@
-"""`billing` console script: generate, run, send, seed-demo (same services and environment as the functions)."""
+"""`billing` console script: generate, run, send, seed-demo, tds, aging (same services and environment as the functions)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,29 @@ def _parser() -> argparse.ArgumentParser:
     gstr1.add_argument("--month", type=int, required=True)
     gstr1.add_argument("--year", type=int, required=True)
     gstr1.add_argument("--out", help="write to this file instead of standard output")
+
+    tds = sub.add_parser("tds", help="TDS receivable of a quarter (to match with Form 26AS)")
+    tds_sub = tds.add_subparsers(dest="tds_command", required=True)
+    tds_list = tds_sub.add_parser("list", help="the quarter's TDS per company and what is still unmatched")
+    tds_list.add_argument("--fy", required=True, help="financial year, e.g. 2025-26")
+    tds_list.add_argument("--quarter", required=True, help="1-4 (Q1 April-June ... Q4 January-March)")
+    tds_list.add_argument("--company", help="one company")
+    tds_match = tds_sub.add_parser("match", help="mark a payment's TDS as found in Form 26AS")
+    tds_match.add_argument("company")
+    tds_match.add_argument("reference", help="the payment's reference (UTR, cheque number)")
+    tds_match.add_argument("--note", default="", help="e.g. the 26AS entry")
+
+    export = sub.add_parser("export", help="exports for accounting software")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    tally = export_sub.add_parser("tally", help="a month as Tally Prime import XML (Gateway > Import > Transactions)")
+    tally.add_argument("--month", type=int, required=True)
+    tally.add_argument("--year", type=int, required=True)
+    tally.add_argument("--out", help="write to this file instead of standard output")
+
+    sub.add_parser("remind", help="email today's payment reminders (daily cron; each step at most once per invoice)")
+
+    aging = sub.add_parser("aging", help="receivables ageing: totals and every company with a balance")
+    aging.add_argument("--as-of", help="YYYY-MM-DD (default today)")
     return parser
 
 
@@ -84,6 +107,22 @@ def main(argv: list[str] | None = None) -> int:
             return _gstr1(container, args)
         if args.command == "seed-demo":
             return _seed_demo(container, args)
+        if args.command == "tds":
+            return _tds(container, args)
+        if args.command == "aging":
+            return _aging(container, args)
+        if args.command == "export":
+            xml = container.receivables.tally(str(args.month), str(args.year))
+            if args.out:
+                with open(args.out, "w", encoding="utf-8") as out:
+                    out.write(xml)
+            else:
+                sys.stdout.write(xml)
+            return 0
+        if args.command == "remind":
+            report = container.reminders.run()
+            print(json.dumps(report, indent=2))
+            return 1 if report["failed"] else 0
     except BillingError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
@@ -97,6 +136,30 @@ def _gstr1(container: Container, args: argparse.Namespace) -> int:
             out.write(text + "\n")
     else:
         print(text)
+    return 0
+
+
+def _tds(container: Container, args: argparse.Namespace) -> int:
+    if args.tds_command == "match":
+        payment = container.receivables.mark_tds_matched(args.company, args.reference, args.note)
+        print(f"matched: {payment['companyId']} {payment['reference']} TDS {payment['tdsPaise'] / 100:.2f} "
+              f"({payment.get('tdsSection')}, {payment.get('tdsKey')})")
+        return 0
+    print(json.dumps(container.receivables.tds(args.fy, args.quarter, args.company), indent=2))
+    return 0
+
+
+def _aging(container: Container, args: argparse.Namespace) -> int:
+    pages: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = container.receivables.aging(args.as_of, "500", token)
+        pages.append(page)
+        token = page["nextPageToken"]
+        if not token:
+            break
+    report = {**pages[0], "companies": [c for p in pages for c in p["companies"]], "nextPageToken": None}
+    print(json.dumps(report, indent=2))
     return 0
 
 

@@ -22,6 +22,8 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "credit_note_pdf": READ, "preview": READ, "gstr1": READ, "run_status": READ,
     "generate": API,
     "run": ADMIN, "send": ADMIN, "void": ADMIN, "credit_note_send": ADMIN,
+    # receivables (DESIGN 14)
+    "aging": READ, "tds": READ, "statement": READ, "tally": READ, "payment": ADMIN, "payment_reverse": ADMIN,
 }
 
 ROLE_ENVIRON_KEY = "billing.role"

@@ -31,7 +31,7 @@ NUMERIC_QUERY = {"month": "an integer 1-12", "year": "an integer", "pageSize": "
                  "expires": "a Unix time"}
 
 
-HEAVY_ENDPOINTS = frozenset({"preview", "reconcile", "gstr1"})  # each reads a whole month or more
+HEAVY_ENDPOINTS = frozenset({"preview", "reconcile", "gstr1", "statement", "tally"})  # each reads a whole month or more
 HEAVY_RETRY_AFTER_SECONDS = 5
 
 
@@ -48,7 +48,7 @@ class HeavyReads:
         with self._lock:
             if self._running >= limit:
                 raise TooManyRequests(
-                    f"{limit} heavy reads (preview, reconcile, GSTR-1) are running on this instance; "
+                    f"{limit} heavy reads (preview, reconcile, GSTR-1, statement, Tally export) are running on this instance; "
                     f"retry in {HEAVY_RETRY_AFTER_SECONDS} seconds", retry_after=HEAVY_RETRY_AFTER_SECONDS)
             self._running += 1
         try:
