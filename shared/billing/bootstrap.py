@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Client as FirestoreClient
     from google.cloud.storage import Client as StorageClient
 
+    from billing.services.companies import CompanyAdmin
     from billing.services.corrections import CorrectionService
     from billing.services.delivery import DeliveryService
     from billing.services.downloads import DownloadService
@@ -209,6 +210,12 @@ class Container:
         from billing.services.queries import InvoiceQueries
 
         return InvoiceQueries(self.companies, self.invoices)
+
+    @cached_property
+    def company_admin(self) -> CompanyAdmin:
+        from billing.services.companies import CompanyAdmin
+
+        return CompanyAdmin(self.companies, self.supplier_settings, self.settings)
 
     @cached_property
     def inputs(self) -> InputLoader:

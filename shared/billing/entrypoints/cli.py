@@ -125,11 +125,13 @@ def _run(container: Container, args: argparse.Namespace) -> int:
     bar.close()
     earlier = f" ({len(outcome.earlier)} in an earlier run)" if outcome.earlier else ""
     print(f"billing run {outcome.period}: {len(outcome.done)} invoiced{earlier}, {len(outcome.failed)} failed, "
-          f"{len(outcome.waiting)} waiting")
+          f"{len(outcome.waiting)} waiting, {len(outcome.skipped)} skipped")
     for cid, number in sorted(outcome.done.items()):
         print(f"  done    {cid}: {number}")
     for cid, reason in sorted(outcome.waiting.items()):
         print(f"  waiting {cid}: {reason} (run again once it has)")
+    for cid, reason in sorted(outcome.skipped.items()):
+        print(f"  skipped {cid}: {reason}")
     for cid, reason in sorted(outcome.failed.items()):
         print(f"  FAILED  {cid}: {reason}")
     return 0 if outcome.ok else 1

@@ -10,7 +10,7 @@ from billing.config import Settings
 from billing.errors import AuthError, ForbiddenError
 
 OPEN_ENDPOINTS = {"health", "openapi"}
-ADMIN_ENDPOINTS = {"run", "send", "void"}
+ADMIN_ENDPOINTS = {"run", "send", "void", "company_put", "settings_put"}
 
 
 def _matches(given: str, keys: tuple[str, ...]) -> bool:
