@@ -1,7 +1,8 @@
 """schemathesis hooks for tests/e2e/test_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
 
 generate and run have rules OpenAPI cannot express: month and year come together or not at all,
-the year is not after the current one, and the month must have ended. The schemathesis config lets
+the year is not after the current one, and the month must have ended; the company and supplier PUTs
+check GSTIN checksums, time zones and tariff rules. The schemathesis config lets
 those two operations answer 422 to schema-valid input; this check makes sure such a 422 is one of
 those documented rules and nothing else.
 """
@@ -12,9 +13,16 @@ import schemathesis
 
 CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", "/billing/run"),
                               ("GET", "/billing/preview/{company}"),
-                              ("POST", "/billing/invoices/{company}/{period}/void")}
+                              ("POST", "/billing/invoices/{company}/{period}/void"),
+                              ("PUT", "/billing/companies/{company}"), ("PUT", "/billing/settings"),
+                              ("GET", "/billing/companies")}
 DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ",
-                  "has not started", "is not an invoice of company", "can no longer be credited")
+                  "has not started", "is not an invoice of company", "can no longer be credited",
+                  "is not billed for",  # outside the company's billing dates / BILLING_FIRST_PERIOD
+                  # PUT company / settings: the domain's rules (GSTIN checksum and state, time zone, tariff
+                  # ranges, prefixes, billing dates) and what Firestore cannot store, each naming the field
+                  "company '", "supplier settings",
+                  "pageToken is not one this API returned")
 
 
 @schemathesis.check

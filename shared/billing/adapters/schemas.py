@@ -20,8 +20,10 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from pydantic import ValidationError as PydanticValidationError
 
-# Finite numbers (int or float; a bool is not a number here), never a string.
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+# Finite numbers (int or float; a bool is not a number here), never a string; at most 10^12 in size
+# (amounts print with 13 digits; larger ones are a unit mistake, not a tariff).
+MAX_NUMBER = 10 ** 12
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_NUMBER, le=MAX_NUMBER)]
 Integer = Annotated[int, Field(strict=True)]
 
 
