@@ -17,7 +17,7 @@ from billing.domain.billing_dates import check_company_dates
 from billing.domain.invoice import Supplier, recipient_snapshot
 from billing.domain.naming import COMPANY_ID, validate_company_id
 from billing.domain.rating import Tariff
-from billing.errors import ConfigurationError, NotFoundError, ValidationError
+from billing.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import CompanyRepository, SettingsRepository
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
@@ -82,6 +82,21 @@ class CompanyAdmin:
         self.check_company(company_id, doc)
         self.companies.put(company_id, doc)
         return {"companyId": company_id, "company": doc}
+
+    def copy(self, source_id: str, target_id: str) -> dict[str, Any]:
+        """Copy companies/{source_id} (any document id, e.g. one Firestore generated) to a valid
+        company id, so it can be billed; the source is left as it is. Refused (409) when the target
+        exists with other content; repeating a finished copy is harmless."""
+        validate_company_id(target_id)
+        if not source_id or "/" in source_id:
+            raise ValidationError(f"not a Firestore document id: {source_id!r}")
+        doc = self.companies.get(source_id)
+        if doc is None:
+            raise NotFoundError(f"Company '{source_id}' not found")
+        existing = self.companies.get(target_id)
+        if existing is not None and dict(existing) != dict(doc):
+            raise ConflictError(f"companies/{target_id} already exists with other content; choose another id")
+        return self.put(target_id, dict(doc))
 
     def check_company(self, company_id: str, doc: Mapping[str, Any]) -> None:
         """The domain's rules on a company document (ValidationError)."""
