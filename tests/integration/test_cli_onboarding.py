@@ -103,6 +103,24 @@ def test_from_an_empty_firestore_to_an_issued_invoice_with_the_cli_only(cli, fir
     assert companies == [{"companyId": "ravi-logistics", "name": "Ravi Logistics LLP", "active": True,
                           "billingEmail": "ap@ravi.example", "problems": []}]
 
+    # What an operator does next, with the CLI too: preview, void with a reissue, credit notes, history.
+    preview = json.loads(cli("preview", "ravi-logistics", "--month", "9", "--year", "2025").stdout)
+    assert preview["totalAmount"] == 607.7 and "invoiceNumber" not in preview
+    voided = cli("void", "ravi-logistics", "2025-09", "--invoice-number", invoice["invoiceNumber"],
+                 "--reason", "wrong rate", "--reissue")
+    assert voided.returncode == 0, voided.stderr
+    result = json.loads(voided.stdout)
+    assert result["voided"]["status"] == "void" and result["reissued"]["status"] == "issued"
+    notes = json.loads(cli("credit-notes", "list", "ravi-logistics").stdout)["creditNotes"]
+    assert [n["creditNoteId"] for n in notes] == ["ravi-logistics_2025-09_cn"] and notes[0]["reason"] == "wrong rate"
+    note = json.loads(cli("credit-notes", "show", "ravi-logistics", "ravi-logistics_2025-09_cn").stdout)
+    assert note["originalInvoice"]["invoiceNumber"] == invoice["invoiceNumber"]
+    shown = json.loads(cli("show", "ravi-logistics", "2025-09").stdout)
+    assert shown["invoiceId"] == "ravi-logistics_2025-09_r1"
+    assert [h["invoiceId"] for h in shown["history"]] == ["ravi-logistics_2025-09", "ravi-logistics_2025-09_r1"]
+    runs = cli("runs", "--month", "9", "--year", "2025")
+    assert runs.returncode == 2 and "No billing run for 2025-09" in runs.stderr
+
 
 def test_a_string_false_written_with_the_real_client_is_refused_everywhere_and_nothing_is_written(
         cli, firestore_client):
