@@ -9,7 +9,7 @@ BENCH_OUT ?= bench-results/latest.json
 # e.g. BENCH_ARGS=--paging-proof: also time the old cursor-paged read at N and 4N
 BENCH_ARGS ?=
 
-.PHONY: install demo up down status test bench stage docs clean
+.PHONY: install demo up down status test bench stage docs lock clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py --calls $(N) --out $(BENCH_OUT) $(BENCH_ARGS)
 	$(PY) bench/run_scale.py --out bench-results/run-scale.json
 	$(PY) bench/run_reconcile.py --calls 200000 --out bench-results/reconcile.json
+	$(PY) bench/run_heavy_load.py --calls 30000 --out bench-results/heavy-load.json
 
 # docs/api.md from shared/billing/openapi.json (tests/unit/test_docs_api.py fails when they disagree)
 docs:
@@ -50,6 +51,11 @@ docs:
 
 stage: $(STAMP)
 	$(PY) infra/stage.py build/function
+
+# The deployed functions' hashed lock (every transitive dependency), from pyproject.toml's pins.
+lock: $(STAMP)
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file functions/requirements.lock pyproject.toml
 
 clean: down
 	rm -rf build out .pytest_cache

@@ -27,8 +27,9 @@ by `docs/generate_api.py`; do not edit by hand: change openapi.json, then run `m
 
 - Base URL: the function itself (`http://127.0.0.1:8000` under `make up`), or behind nginx on the
   droplet the same paths under `/billing-api` (e.g. `https://example.com/billing-api/billing/...`).
-- Authentication: header `X-API-Key`. Keys in `BILLING_API_KEYS` may generate, read, preview and
-  download; keys in `BILLING_ADMIN_KEYS` may do everything (run, void, send too). No key or an
+- Authentication: header `X-API-Key`. Keys in `BILLING_READ_KEYS` may call every GET; keys in
+  `BILLING_API_KEYS` may also generate for an active company; keys in `BILLING_ADMIN_KEYS` may do
+  everything (run, void, send, and the reissue of a month voided without reissue). No key or an
   unknown key: 401; a valid key without the role: 403. `GET /` and `GET /openapi.json` need no key.
 - Errors: always JSON `{"detail": "..."}`. 404 unknown company or invoice; 422 invalid parameters
   (nothing is written on any 4xx); 409 a real conflict; 429 rate limited (nginx, with `Retry-After`);
@@ -82,14 +83,13 @@ def routes(doc: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def render(doc: dict[str, Any]) -> str:
-    lines = [INTRO, "## Routes", "", "Key: `api` = any key in BILLING_API_KEYS or BILLING_ADMIN_KEYS; `admin` = BILLING_ADMIN_KEYS only.",
+    lines = [INTRO, "## Routes", "", "Key (each operation's `x-required-role`): `read` = any key in BILLING_READ_KEYS, "
+             "BILLING_API_KEYS or BILLING_ADMIN_KEYS; `api` = BILLING_API_KEYS or BILLING_ADMIN_KEYS; "
+             "`admin` = BILLING_ADMIN_KEYS only.",
              "", "| method | path | summary | key |", "|---|---|---|---|"]
-    default_security = doc.get("security", [])
     for method, path in routes(doc):
         op = doc["paths"][path][method.lower()]
-        needs_key = bool(op.get("security", default_security))
-        admin = "403" in op.get("responses", {})
-        role = "admin" if admin else ("api" if needs_key else "none")
+        role = op.get("x-required-role") or "none"
         lines.append(f"| {method} | `{path}` | {_one_line(op.get('summary'))} | {role} |")
     lines.append("")
     for method, path in routes(doc):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import functions_framework
 
 from billing.bootstrap import get_container
+from billing.config import Settings
 from billing.logs import setup_logging
 from billing.entrypoints.http import BillingApi, framework_error
 from werkzeug.exceptions import HTTPException
 
 setup_logging()
+if os.environ.get("FUNCTION_TARGET", "billing_http") == "billing_http":
+    # DESIGN 10: the HTTP function refuses to start with settings that would leak or break links.
+    Settings.from_env().check_serving()
 _api = BillingApi(get_container)
 # What functions-framework answers before BillingApi runs (an unroutable path, /favicon.ico) is JSON too.
 functions_framework.errorhandler(HTTPException)(framework_error)

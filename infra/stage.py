@@ -2,18 +2,24 @@
 
 Cloud Functions uploads one folder with main.py and requirements.txt at its root; the sibling
 shared/ would not be uploaded, so the package is copied in (symlinks are not reliable there).
+requirements.txt is functions/requirements.lock: every transitive dependency pinned with its
+hashes (`make lock` regenerates it with pip-compile), so the build's pip installs exactly what the
+tests ran with or fails; staging refuses a lock that disagrees with pyproject.toml's pins.
 
     python infra/stage.py build/function
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "functions" / "requirements.lock"
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)==([^\s\\;]+)", re.M)
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 # Not on the functions' runtime path: demo seeding and the operator's console script.
 PACKAGE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "seed.py", "cli.py")
@@ -29,6 +35,23 @@ def runtime_requirements() -> list[str]:
     return deps
 
 
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locked_requirements() -> str:
+    """The hashed lock, checked: each of pyproject.toml's pins is locked at the same version."""
+    text = LOCK.read_text()
+    locked = {normalized(name): version for name, version in PIN.findall(text)}
+    stale = [dep for dep in runtime_requirements()
+             if locked.get(normalized(dep.split("==")[0])) != dep.split("==")[1]]
+    if stale:
+        raise SystemExit(f"{LOCK.relative_to(ROOT)} does not lock {stale}: run `make lock`")
+    if text.count("--hash=sha256:") < len(locked):
+        raise SystemExit(f"{LOCK.relative_to(ROOT)} lacks hashes: run `make lock`")
+    return text
+
+
 def stage(dest: Path) -> Path:
     dest = Path(dest).resolve()
     if dest == ROOT or ROOT in dest.parents and dest.name in ("shared", "functions", "templates"):
@@ -39,7 +62,7 @@ def stage(dest: Path) -> Path:
     shutil.copy2(ROOT / "functions" / "main.py", dest / "main.py")
     shutil.copytree(ROOT / "shared" / "billing", dest / "billing", ignore=PACKAGE_IGNORE)
     shutil.copytree(ROOT / "templates", dest / "templates", ignore=IGNORE)
-    (dest / "requirements.txt").write_text("\n".join(runtime_requirements()) + "\n")
+    (dest / "requirements.txt").write_text(locked_requirements())
     (dest / ".gcloudignore").write_text("__pycache__/\n*.pyc\n")
     return dest
 

@@ -54,6 +54,7 @@ def stack_env() -> dict[str, str]:
     return {
         "GOOGLE_CLOUD_PROJECT": os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-billing"),
         "BILLING_BUCKET": os.environ.get("BILLING_BUCKET", "demo-billing-invoices"),
+        "BILLING_READ_KEYS": os.environ.get("BILLING_READ_KEYS", "local-read-key"),
         "BILLING_API_KEYS": os.environ.get("BILLING_API_KEYS", "local-dev-key"),
         "BILLING_ADMIN_KEYS": os.environ.get("BILLING_ADMIN_KEYS", "local-admin-key"),
         "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{PORTS['firestore']}",
@@ -229,7 +230,8 @@ def up() -> None:
         raise
     print("stack is up; environment for the CLI:")
     for key, value in env.items():
-        local = {"BILLING_API_KEYS": "local-dev-key", "BILLING_ADMIN_KEYS": "local-admin-key"}
+        local = {"BILLING_READ_KEYS": "local-read-key", "BILLING_API_KEYS": "local-dev-key",
+                 "BILLING_ADMIN_KEYS": "local-admin-key"}
         shown = "***" if key in local and value != local[key] else value
         print(f"  export {key}={shown}")
 

@@ -90,9 +90,11 @@ class Container:
 
     @cached_property
     def firestore(self) -> FirestoreClient:
+        from billing.adapters.deadlines import bound_firestore
         from billing.adapters.firebase_app import firestore_client
 
-        client: FirestoreClient = firestore_client(self.settings.project, self.env)
+        client: FirestoreClient = bound_firestore(firestore_client(self.settings.project, self.env),
+                                                  self.settings.dependency_timeout_seconds)
         return client
 
     @cached_property
@@ -109,7 +111,7 @@ class Container:
     def publisher(self) -> Publisher:
         from billing.adapters.pubsub_publisher import PubSubPublisher
 
-        return PubSubPublisher(self.settings.project)
+        return PubSubPublisher(self.settings.project, timeout=self.settings.dependency_timeout_seconds)
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -118,7 +120,8 @@ class Container:
         mode = self.settings.signed_urls
         signer = iam_signer() if mode == "on" or (mode == "auto" and on_google_cloud()) else None
         return GcsBlobStore(self.storage, self.settings.bucket, signer=signer,
-                            staging_bucket=self.settings.staging_bucket or None)
+                            staging_bucket=self.settings.staging_bucket or None,
+                            timeout=self.settings.dependency_timeout_seconds)
 
     @cached_property
     def companies(self) -> CompanyRepository:

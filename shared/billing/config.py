@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
+from urllib.parse import urlsplit
 
 from billing.domain.billing_dates import parse_first_period
 from billing.domain.rating import DEFAULT_NON_BILLABLE
@@ -41,8 +42,9 @@ class Settings:
     project: str = "demo-billing"
     bucket: str = "demo-billing-invoices"
     staging_bucket: str = ""  # staging objects' own bucket (Google Cloud: the invoice bucket has a retention policy)
-    api_keys: tuple[str, ...] = ()
-    admin_keys: tuple[str, ...] = ()  # may also run, void and send
+    read_keys: tuple[str, ...] = ()  # every GET (DESIGN 10)
+    api_keys: tuple[str, ...] = ()  # GETs + generate for an active company
+    admin_keys: tuple[str, ...] = ()  # everything
     default_timezone: str = "UTC"
     first_period: str = ""  # BILLING_FIRST_PERIOD, YYYY-MM: earlier months are never issued (DESIGN 11)
     non_billable_statuses: tuple[str, ...] = tuple(sorted(DEFAULT_NON_BILLABLE))
@@ -77,6 +79,9 @@ class Settings:
     sequencer_max_seconds: int = 420  # a sequencer invocation numbers whatever waits after this
     credit_notes_collection: str = "creditNotes"
     credit_note_counters_collection: str = "creditNoteCounters"  # apart from invoiceCounters
+    production: bool = False  # BILLING_ENV=production or K_SERVICE: links need BILLING_PUBLIC_BASE_URL
+    heavy_concurrency: int = 2  # preview, reconcile, GSTR-1 at once per instance; past it 429
+    dependency_timeout_seconds: float = 10.0  # deadline of each Firestore/Storage/Pub/Sub call (HTTP path)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -97,6 +102,7 @@ class Settings:
             project=get("GOOGLE_CLOUD_PROJECT") or get("GCLOUD_PROJECT") or d.project,
             bucket=get("BILLING_BUCKET", d.bucket),
             staging_bucket=get("BILLING_STAGING_BUCKET", d.staging_bucket),
+            read_keys=_split(get("BILLING_READ_KEYS", "")),
             api_keys=_split(get("BILLING_API_KEYS", "")),
             admin_keys=_split(get("BILLING_ADMIN_KEYS", "")),
             default_timezone=get("BILLING_DEFAULT_TIMEZONE", d.default_timezone),
@@ -130,7 +136,30 @@ class Settings:
             credit_notes_collection=get("BILLING_CREDIT_NOTES_COLLECTION", d.credit_notes_collection),
             credit_note_counters_collection=get("BILLING_CREDIT_NOTE_COUNTERS_COLLECTION",
                                                 d.credit_note_counters_collection),
+            production=_production(get),
+            heavy_concurrency=max(1, _int(get, "BILLING_HEAVY_CONCURRENCY", d.heavy_concurrency)),
+            dependency_timeout_seconds=_seconds(get, "BILLING_DEPENDENCY_TIMEOUT_SECONDS",
+                                                d.dependency_timeout_seconds),
         )
+
+    def check_serving(self) -> None:
+        """Refuse to serve HTTP with settings that would leak or break links (DESIGN 10)."""
+        url = self.public_base_url
+        if self.production and not url:
+            raise ConfigurationError(
+                "BILLING_PUBLIC_BASE_URL must be set in production (on Google Cloud or with BILLING_ENV=production): "
+                "links are never built from a request's Host or X-Forwarded-* headers there")
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+                    or parts.username or parts.password:
+                raise ConfigurationError(
+                    f"BILLING_PUBLIC_BASE_URL must be an http(s) URL with a host and an optional path, got {url!r}")
+        if self.link_signing_key and len(self.link_signing_key.encode()) < MIN_SIGNING_KEY_BYTES:
+            raise ConfigurationError(
+                f"BILLING_LINK_SIGNING_KEY must be at least {MIN_SIGNING_KEY_BYTES} bytes "
+                f"(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
+                f"got {len(self.link_signing_key.encode())}")
 
 
 def find_templates_dir() -> Path:
@@ -166,6 +195,32 @@ def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+MIN_SIGNING_KEY_BYTES = 32
+
+
+def _production(get: Callable[[str], str | None]) -> bool:
+    """BILLING_ENV=production (the droplet), or Google Cloud (K_SERVICE set, no Storage emulator)."""
+    raw = (get("BILLING_ENV") or "").strip().lower()
+    if raw not in ("", "production", "local"):
+        raise ConfigurationError(f"BILLING_ENV must be production or local, got {raw!r}")
+    if raw:
+        return raw == "production"
+    return bool(get("K_SERVICE")) and not get("STORAGE_EMULATOR_HOST")
+
+
+def _seconds(get: Callable[[str], str | None], name: str, default: float) -> float:
+    raw = get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 300:
+        raise ConfigurationError(f"{name} must be between 0 and 300 seconds, got {raw!r}")
+    return value
 
 
 RUN_MODES = ("pubsub", "in-process")

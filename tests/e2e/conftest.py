@@ -52,8 +52,9 @@ def server_log(api_server) -> Path:
 
 
 @pytest.fixture
-def make_server(firestore_emulator, storage_emulator, tmp_path):
-    """Start another server with its own project, bucket and extra environment."""
+def make_server(firestore_emulator, storage_emulator, pubsub_emulator, tmp_path):
+    """Start another server with its own project, bucket and extra environment (with the Pub/Sub
+    emulator too: its environment names it, whichever test this worker happened to run first)."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore, storage
 

@@ -87,7 +87,9 @@ def test_email_links_open_without_a_key_and_refuse_tampering(mail_server):
     assert fetch(tampered)[0] == 403
     assert fetch(links["pdf"][:-4] + "0000")[0] == 403
     expired = int(time.time()) - 60
-    sig = hmac.new(LINK_KEY.encode(), f"vysedeck/2025-09/pdf/{expired}".encode(), hashlib.sha256).hexdigest()
-    status, data = fetch(f"{api.base}/billing/invoices/vysedeck/2025-09/pdf?expires={expired}&signature={sig}")
+    message = f"vysedeck/2025-09/pdf/{expired}/vysedeck_2025-09".encode()  # bound to the document id
+    sig = hmac.new(LINK_KEY.encode(), message, hashlib.sha256).hexdigest()
+    status, data = fetch(f"{api.base}/billing/invoices/vysedeck/2025-09/pdf?doc=vysedeck_2025-09&expires={expired}"
+                         f"&signature={sig}")
     assert status == 403 and b"expired" in data
     assert fetch(f"{api.base}/billing/invoices/vysedeck/2025-09/pdf")[0] == 401  # no signature, no key

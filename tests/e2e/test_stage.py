@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -31,9 +32,10 @@ def test_staged_folder_serves_the_http_function(tmp_path):
 
     bundle = stage(tmp_path / "function")
     assert sorted(p.name for p in bundle.iterdir()) == [".gcloudignore", "billing", "main.py", "requirements.txt", "templates"]
-    requirements = (bundle / "requirements.txt").read_text().split()
-    assert all("==" in r for r in requirements) and any(r.startswith("functions-framework==") for r in requirements)
-    names = {r.split("==")[0] for r in requirements}
+    text = (bundle / "requirements.txt").read_text()
+    pins = re.findall(r"^([a-z0-9_.-]+)==(\S+) \\$", text, re.M)  # the hashed lock: every line pinned
+    assert text.count("--hash=sha256:") >= len(pins) > 20 and ("functions-framework", "3.10.2") in pins
+    names = {name for name, _ in pins}
     assert {"firebase-admin", "babel"} <= names and not names & {"tqdm", "google-cloud-scheduler"}
     assert not (bundle / "billing" / "seed.py").exists() and not (bundle / "billing" / "cli.py").exists()
 

@@ -65,6 +65,7 @@ def make_container(smtp_port, monkeypatch, firestore_emulator, storage_emulator)
     monkeypatch.setenv("SMTP_PORT", str(smtp_port))
     monkeypatch.setenv("SMTP_SECURITY", "none")
     monkeypatch.setenv("SMTP_USERNAME", "billing")
+    monkeypatch.setenv("SMTP_ALLOW_PLAINTEXT_AUTH", "true")  # aiosmtpd on loopback, no TLS
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
     monkeypatch.setenv("SMTP_FROM", "billing@voxa.example")
     settings = Settings(project=f"mail-{uuid.uuid4().hex[:8]}", bucket=f"mail-{uuid.uuid4().hex[:8]}")

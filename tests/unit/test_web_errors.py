@@ -18,7 +18,7 @@ class Boom:
 
 class FakeContainer:
     def __init__(self, exc):
-        self.settings = Settings(api_keys=("k",))
+        self.settings = Settings(admin_keys=("k",))
         self.issuance = Boom(exc)
 
 

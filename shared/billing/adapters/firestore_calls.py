@@ -31,6 +31,7 @@ from google.cloud.firestore_v1.services.firestore.transports.grpc import Firesto
 
 from billing.adapters import query_capture
 from billing.adapters.firestore_layout import call_logs_collection
+from billing.adapters.deadlines import CHANNEL_OPTIONS
 from billing.adapters.sdk_errors import transient
 from billing.config import CallLogSchema, Settings
 from billing.domain.period import BillingPeriod
@@ -72,7 +73,7 @@ def open_channel(db: Any) -> grpc.Channel:
     # run); 64 KiB per round trip is still ~60 MB/s at the 1 ms of a same-region Firestore.
     options = [(grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
                ("grpc.http2.bdp_probe", 0),
-               ("grpc.max_receive_message_length", -1)]
+               ("grpc.max_receive_message_length", -1), *CHANNEL_OPTIONS]
     if db._emulator_host:
         return query_capture.wrap_channel(grpc.insecure_channel(db._emulator_host, options=options))
     return query_capture.wrap_channel(

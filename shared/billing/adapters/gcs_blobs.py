@@ -7,11 +7,12 @@ import hashlib
 import logging
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import BinaryIO, Callable, Iterator, cast
+from typing import Any, BinaryIO, Callable, Iterator, cast
 
 import google.cloud.storage as storage  # untyped (no py.typed): an ignore_missing_imports override
 from google.api_core import exceptions as gexc
 
+from billing.adapters.deadlines import storage_retry
 from billing.adapters.sdk_errors import configuration_error, transient
 from billing.errors import NotFoundError
 
@@ -54,11 +55,14 @@ class GcsBlobStore:
         bucket: str,
         signer: Callable[[storage.Blob, str], str] | None = None,
         staging_bucket: str | None = None,
+        timeout: float = 60.0,
     ):
         self._client = client
         self._bucket = client.bucket(bucket)
         self._staging = client.bucket(staging_bucket) if staging_bucket else self._bucket
         self._signer = signer
+        # Every call: this deadline per request, and the library's retries for at most as long in all.
+        self._call: dict[str, Any] = {"timeout": timeout, "retry": storage_retry(timeout)}
 
     def _at(self, path: str) -> storage.Bucket:
         return self._staging if path.startswith(STAGING_PREFIX) else self._bucket
@@ -71,7 +75,7 @@ class GcsBlobStore:
         blob = self._at(path).blob(path)
         blob.content_disposition = content_disposition(filename)
         with self._bucket_exists(path), transient(f"Cloud Storage, writing {path}"):
-            with blob.open("wb", content_type=content_type, chunk_size=8 * 256 * 1024) as raw:
+            with blob.open("wb", content_type=content_type, chunk_size=8 * 256 * 1024, **self._call) as raw:
                 hashing = _HashingWriter(raw)
                 yield hashing
 
@@ -86,14 +90,16 @@ class GcsBlobStore:
 
     def promote(self, staging_path: str, final_path: str) -> None:
         final = self._bucket.blob(final_path)
-        if final.exists():
-            return
+        with transient(f"Cloud Storage, checking {final_path}"):
+            if final.exists(**self._call):
+                return
         try:
             # GCS enforces the precondition atomically; the exists() check above also keeps
             # fake-gcs-server (which ignores preconditions on copy) from rewriting it.
             with transient(f"Cloud Storage, storing {final_path}"):
                 source = self._at(staging_path)
-                source.copy_blob(source.blob(staging_path), self._bucket, final_path, if_generation_match=0)
+                source.copy_blob(source.blob(staging_path), self._bucket, final_path, if_generation_match=0,
+                                 **self._call)
         except gexc.PreconditionFailed:
             return
 
@@ -104,8 +110,8 @@ class GcsBlobStore:
         blob.content_type = content_type
         blob.content_disposition = content_disposition(filename)
         with transient(f"Cloud Storage, composing {dest}"):
-            blob.compose([bucket.blob(p) for p in sources])
-            blob.reload()
+            blob.compose([bucket.blob(p) for p in sources], **self._call)
+            blob.reload(**self._call)
         return f"crc32c:{blob.crc32c}"
 
     def put_create_only(self, path: str, data: bytes, content_type: str, filename: str) -> bool:
@@ -113,39 +119,45 @@ class GcsBlobStore:
         blob.content_disposition = content_disposition(filename)
         try:
             with self._bucket_exists(path), transient(f"Cloud Storage, writing {path}"):
-                blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+                blob.upload_from_string(data, content_type=content_type, if_generation_match=0, **self._call)
             return True
         except gexc.PreconditionFailed:
             return False
 
     def exists(self, path: str) -> bool:
-        return cast(bool, self._at(path).blob(path).exists())
+        with transient(f"Cloud Storage, checking {path}"):
+            return cast(bool, self._at(path).blob(path).exists(**self._call))
 
     def size(self, path: str) -> int | None:
-        blob = self._at(path).get_blob(path)
+        with transient(f"Cloud Storage, checking {path}"):
+            blob = self._at(path).get_blob(path, **self._call)
         return None if blob is None else blob.size
 
     def read(self, path: str) -> bytes:
         try:
-            return cast(bytes, self._at(path).blob(path).download_as_bytes())
+            with transient(f"Cloud Storage, reading {path}"):
+                return cast(bytes, self._at(path).blob(path).download_as_bytes(**self._call))
         except gexc.NotFound:
             raise NotFoundError(f"file {path} not found") from None
 
     def open_read(self, path: str) -> Iterator[bytes]:
-        blob = self._at(path).get_blob(path)
+        with transient(f"Cloud Storage, reading {path}"):
+            blob = self._at(path).get_blob(path, **self._call)
         if blob is None:
             raise NotFoundError(f"file {path} not found")
-        return self._chunks(blob)
+        return self._chunks(blob, self._call)
 
     @staticmethod
-    def _chunks(blob: storage.Blob) -> Iterator[bytes]:
-        with blob.open("rb", chunk_size=CHUNK) as fh:
-            while chunk := fh.read(CHUNK):
-                yield chunk
+    def _chunks(blob: storage.Blob, call: dict[str, Any]) -> Iterator[bytes]:
+        with transient(f"Cloud Storage, reading {blob.name}"):
+            with blob.open("rb", chunk_size=CHUNK, **call) as fh:
+                while chunk := fh.read(CHUNK):
+                    yield chunk
 
     def delete(self, path: str) -> None:
         try:
-            self._at(path).blob(path).delete()
+            with transient(f"Cloud Storage, deleting {path}"):
+                self._at(path).blob(path).delete(**self._call)
         except gexc.NotFound:
             pass
 

@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from google.api_core import exceptions as gexc
 
+from billing.adapters.deadlines import retry_policy
 from billing.adapters.sdk_errors import configuration_error, is_configuration, is_transient
 from billing.errors import CloudConfigurationError, TransientError
 
@@ -38,13 +39,15 @@ class PubSubPublisher:
         self._client = client if client is not None else _client()
         self._project = project
         self._timeout = timeout
+        # Each batch's publish RPC: this deadline, retried for at most as long (DESIGN 10).
+        self._call: dict[str, Any] = {"retry": retry_policy(timeout), "timeout": timeout}
 
     def _path(self, topic: str) -> str:
         return topic if topic.startswith("projects/") else str(self._client.topic_path(self._project, topic))
 
     def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
         """Publish one message and wait until the broker has it; returns its id."""
-        future = self._client.publish(self._path(topic), encode(payload), **dict(attributes))
+        future = self._client.publish(self._path(topic), encode(payload), **self._call, **dict(attributes))
         return str(_wait([future], topic, self._timeout)[0])
 
     def publish_many(
@@ -52,14 +55,15 @@ class PubSubPublisher:
     ) -> Callable[[], int]:
         """Hand every message to the client's batcher now; wait() collects the futures once."""
         path = self._path(topic)
-        pending = [self._client.publish(path, encode(payload), **dict(attrs)) for payload, attrs in messages]
-        return lambda: len(_wait(pending, topic, self._timeout))
+        pending = [self._client.publish(path, encode(payload), **self._call, **dict(attrs)) for payload, attrs in messages]
+        # a fan-out's batches are sent concurrently; allow them the old two minutes in all
+        return lambda: len(_wait(pending, topic, max(120.0, self._timeout)))
 
 
 def _wait(pending: Sequence[Any], topic: str, timeout: float) -> list[str]:
     """The message ids of every future; a failure raises TransientError naming the topic."""
     try:
-        done, not_done = cf.wait(pending, timeout=timeout)
+        done, not_done = cf.wait(pending, timeout=timeout + 5)  # each RPC's own deadline comes first
         if not_done:
             raise TimeoutError(f"{len(not_done)} of {len(pending)} messages unconfirmed after {timeout:.0f}s")
         return [str(f.result()) for f in pending]

@@ -87,6 +87,13 @@ class SmtpConfig:
         username, password = get("SMTP_USERNAME"), env.get("SMTP_PASSWORD") or None
         if username and not password:
             raise ConfigurationError("SMTP_USERNAME is set but SMTP_PASSWORD is empty")
+        raw_plain = (get("SMTP_ALLOW_PLAINTEXT_AUTH") or "false").lower()
+        if raw_plain not in _TRUE + _FALSE:
+            raise ConfigurationError(f"SMTP_ALLOW_PLAINTEXT_AUTH must be true or false, got {raw_plain!r}")
+        if security == "none" and username and raw_plain not in _TRUE:
+            raise ConfigurationError(
+                "SMTP_SECURITY=none with SMTP_USERNAME would send the password in clear: use starttls or ssl, "
+                "or set SMTP_ALLOW_PLAINTEXT_AUTH=true for a relay on a trusted network")
         ca_file = get("SMTP_CA_FILE")
         if ca_file and not os.path.isfile(ca_file):
             raise ConfigurationError(f"SMTP_CA_FILE {ca_file!r} is not a readable file")

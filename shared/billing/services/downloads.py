@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from billing.domain.naming import FILE_KINDS, document_file_paths, download_name
+from billing.domain.naming import FILE_KINDS, document_file_paths, document_id, download_name
 from billing.errors import ForbiddenError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock
 from billing.services.queries import InvoiceQueries
@@ -35,26 +35,29 @@ class DownloadService:
         self._key = signing_key.encode()
         self.link_ttl_seconds = link_ttl_seconds
 
-    def _signature(self, company_id: str, period_key: str, kind: str, expires: int) -> str:
-        message = f"{company_id}/{period_key}/{kind}/{expires}".encode()
+    def _signature(self, company_id: str, period_key: str, kind: str, expires: int, document: str) -> str:
+        message = f"{company_id}/{period_key}/{kind}/{expires}/{document}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def _route(self, route_base: str, company_id: str, period_key: str, kind: str) -> str:
-        """The download route; with a signing key, a link that opens without an API key until it expires."""
+    def _route(self, route_base: str, company_id: str, period_key: str, kind: str, document: str) -> str:
+        """The download route; with a signing key, a link that opens without an API key until it expires,
+        bound to the document (after a void and reissue it does not serve the reissue's file)."""
         url = f"{route_base.rstrip('/')}/billing/invoices/{company_id}/{period_key}/{kind}"
         if not self._key:
             return url
         expires = int(self.clock().timestamp()) + self.link_ttl_seconds
-        query = urlencode({"expires": expires, "signature": self._signature(company_id, period_key, kind, expires)})
-        return f"{url}?{query}"
+        signature = self._signature(company_id, period_key, kind, expires, document)
+        return f"{url}?{urlencode({'doc': document, 'expires': expires, 'signature': signature})}"
 
-    def verify(self, company_id: str, period_key: str, kind: str, expires: str, signature: str) -> None:
-        """A signed link's proof (no API key needed): ForbiddenError when tampered with or expired."""
+    def verify(self, company_id: str, period_key: str, kind: str, expires: str, signature: str,
+               document: str = "") -> None:
+        """A signed link's proof (no API key needed): ForbiddenError when tampered with or expired.
+        The caller then opens the file with `document`, so a link serves only the document it was made for."""
         if not self._key:
             raise ForbiddenError("signed links are not enabled here; send X-API-Key instead")
-        if not expires.isdigit() or len(expires) > 12:
+        if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
             raise ValidationError(f"expires must be a Unix time, got {expires!r}")
-        expected = self._signature(company_id, period_key, kind, int(expires))
+        expected = self._signature(company_id, period_key, kind, int(expires), document)
         if not hmac.compare_digest(expected, signature):
             raise ForbiddenError("this download link is not valid (it was changed or is not ours)")
         if int(expires) < self.clock().timestamp():
@@ -68,16 +71,20 @@ class DownloadService:
         for kind in FILE_KINDS:
             url = self.blobs.signed_url(paths[kind], download_name(invoice, kind))
             if not url and route_base:
-                url = self._route(route_base, company, month, kind)
+                url = self._route(route_base, company, month, kind, document_id(invoice))
             if url:
                 links[kind] = url
         return links
 
-    def open(self, company_id: str, period_key: str, kind: str) -> Download:
-        """The month's current invoice's PDF or CSV: a signed-URL redirect, or its bytes streamed."""
+    def open(self, company_id: str, period_key: str, kind: str, document: str | None = None) -> Download:
+        """The month's current invoice's PDF or CSV: a signed-URL redirect, or its bytes streamed.
+        With `document` (a signed link's), only while that document is still the month's current one."""
         if kind not in FILE_KINDS:
             raise NotFoundError(f"unknown file kind {kind!r}; expected pdf or csv")
         doc = self.queries.issued(company_id, period_key)
+        if document is not None and document_id(doc) != document:
+            raise ForbiddenError("this link is for an earlier invoice of this month, which was voided and reissued; "
+                                 "ask for the current invoice to be sent")
         path = document_file_paths(doc)[kind]
         name = download_name(doc, kind)
         url = self.blobs.signed_url(path, name)

@@ -1,4 +1,4 @@
-"""API keys: which routes are open, which need an admin key, and the constant-time key check."""
+"""API keys and roles (DESIGN.md section 10): which role each route needs, the constant-time key check."""
 
 from __future__ import annotations
 
@@ -9,34 +9,70 @@ import flask
 from billing.config import Settings
 from billing.errors import AuthError, ForbiddenError
 
-OPEN_ENDPOINTS = {"health", "openapi"}
-ADMIN_ENDPOINTS = {"run", "send", "void", "company_put", "settings_put"}
+# Roles, weakest first: each may do what the ones before it may.
+READ, API, ADMIN = "read", "api", "admin"
+RANK = {READ: 0, API: 1, ADMIN: 2}
+KEY_LISTS = {READ: "BILLING_READ_KEYS", API: "BILLING_API_KEYS", ADMIN: "BILLING_ADMIN_KEYS"}
+
+# The role each endpoint needs (None: open). openapi.json states the same per operation
+# (`x-required-role`); tests/unit/test_roles.py checks the two agree.
+REQUIRED_ROLE: dict[str, str | None] = {
+    "health": None, "openapi": None,
+    "list": READ, "invoice": READ, "file": READ, "reconcile": READ, "credit_notes": READ, "credit_note": READ,
+    "credit_note_pdf": READ, "preview": READ, "gstr1": READ, "run_status": READ,
+    "generate": API,
+    "run": ADMIN, "send": ADMIN, "void": ADMIN,
+    "companies": READ, "company": READ, "settings": READ, "company_put": ADMIN, "settings_put": ADMIN,
+}
+
+ROLE_ENVIRON_KEY = "billing.role"
+SIGNED_DOCUMENT_KEY = "billing.signed_document"  # set when a signed link stands in for the key
 
 
-def _matches(given: str, keys: tuple[str, ...]) -> bool:
+def _matches(given: bytes, keys: tuple[str, ...]) -> bool:
     """Constant-time comparison against every key (no early exit on the first match)."""
     ok = False
     for key in keys:
-        ok |= hmac.compare_digest(given.encode(), key.encode())
+        ok |= hmac.compare_digest(given, key.encode())
     return ok
 
 
-def check_api_key(request: flask.Request, keys: tuple[str, ...], admin_keys: tuple[str, ...] = (),
-                  admin_only: bool = False) -> str:
-    """The caller's role ("admin" or "api"); the key itself is never logged."""
+def role_of(request: flask.Request, settings: Settings) -> str:
+    """The strongest role of the caller's key (every list is compared); the key itself is never logged."""
     given = request.headers.get("X-API-Key", "")
     if not given:
         raise AuthError("Missing API key: send it in the X-API-Key header")
-    if _matches(given, admin_keys):
-        return "admin"
-    if not _matches(given, keys):
+    raw = given.encode("utf-8", "surrogateescape")
+    found = [role for role, keys in ((ADMIN, settings.admin_keys), (API, settings.api_keys),
+                                     (READ, settings.read_keys)) if _matches(raw, keys)]
+    if not found:
         raise AuthError("Invalid API key")
-    if admin_only:
-        raise ForbiddenError("This API key may not do this: an admin key (BILLING_ADMIN_KEYS) is required")
-    return "api"
+    return found[0]
 
 
-def authorize(request: flask.Request, endpoint: str, settings: Settings) -> None:
-    """Open routes pass; the others need a key, and an admin key for ADMIN_ENDPOINTS."""
-    if endpoint not in OPEN_ENDPOINTS:
-        check_api_key(request, settings.api_keys, settings.admin_keys, endpoint in ADMIN_ENDPOINTS)
+def require(role: str, needed: str, what: str) -> None:
+    """ForbiddenError unless `role` is at least `needed`."""
+    if RANK[role] < RANK[needed]:
+        raise ForbiddenError(f"This API key may not {what}: a key from {' or '.join(_lists_from(needed))} "
+                             f"is required{' (an admin key)' if needed == ADMIN else ''}")
+
+
+def _lists_from(needed: str) -> list[str]:
+    return [KEY_LISTS[r] for r in (ADMIN, API, READ) if RANK[r] >= RANK[needed]]
+
+
+def authorize(request: flask.Request, endpoint: str, settings: Settings) -> str | None:
+    """The caller's role (None on an open route): 401 without a known key, 403 below the route's role."""
+    needed = REQUIRED_ROLE[endpoint]
+    if needed is None:
+        return None
+    role = role_of(request, settings)
+    require(role, needed, f"call {request.method} on this route")
+    request.environ[ROLE_ENVIRON_KEY] = role
+    return role
+
+
+def caller_role(request: flask.Request) -> str:
+    """The role authorize() found for this request."""
+    role: str = request.environ[ROLE_ENVIRON_KEY]
+    return role

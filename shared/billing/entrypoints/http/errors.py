@@ -69,6 +69,9 @@ def http_error_response(exc: HTTPException) -> flask.Response:
     response = json_response({"detail": exc.description or exc.name}, status)
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+    retry_after = dict(exc.get_headers()).get("Retry-After")
+    if retry_after:
+        response.headers["Retry-After"] = retry_after
     log.warning(f"{status} {exc.name}")
     return response
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 import flask
+from werkzeug.exceptions import BadRequest
 
 from billing.bootstrap import Container
 from billing.domain.lifecycle import InvoiceStatus
@@ -20,13 +22,23 @@ def public_delivery(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: record[k] for k in PUBLIC_DELIVERY_FIELDS if k in record}
 
 
+HOST = re.compile(r"([A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?", re.ASCII)
+PREFIX = re.compile(r"(/[A-Za-z0-9._~-]{1,64}){0,8}", re.ASCII)
+
+
 def base_url(request: flask.Request, container: Container) -> str:
+    """Where links point: BILLING_PUBLIC_BASE_URL when set (always in production, DESIGN 10); else, for
+    local use, the request's own Host and X-Forwarded-Prefix, each refused (400) unless well-formed."""
     if container.settings.public_base_url:
         return container.settings.public_base_url.rstrip("/")
     prefix = request.headers.get("X-Forwarded-Prefix", "")
+    if not PREFIX.fullmatch(prefix):
+        raise BadRequest("X-Forwarded-Prefix must be a path such as /billing-api")
     if request.path.startswith(LEGACY_PREFIX + "/"):
         prefix = LEGACY_PREFIX
-    return request.host_url.rstrip("/") + prefix
+    if not HOST.fullmatch(request.host):
+        raise BadRequest("the Host header is not a host name")
+    return f"{request.scheme}://{request.host}{prefix}"
 
 
 def present(doc: Mapping[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:

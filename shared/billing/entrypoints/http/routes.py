@@ -10,11 +10,15 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container
+from billing.domain.naming import validate_company_id
 from billing.domain.period import MonthQuery
+from billing.entrypoints.http.auth import ADMIN, SIGNED_DOCUMENT_KEY, caller_role
+from billing.entrypoints.http.limits import json_body
 from billing.entrypoints.http.errors import json_response
 from billing.entrypoints.http.presenters import (
     INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, public_delivery, summary,
 )
+from billing.errors import ForbiddenError
 from billing.services.downloads import Download
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
@@ -64,8 +68,18 @@ def openapi(request: flask.Request, container: Container) -> WerkzeugResponse:
 
 
 def generate(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
-    # DESIGN 9: generate issues a voided month's reissue
-    doc = container.issuance.generate(company, month_query(request), reissue_void=True)
+    """DESIGN 10: an api key issues for an active company; the reissue of a month an admin voided
+    without reissue (DESIGN 9) needs an admin key, so an api key gets 403 there, nothing written."""
+    admin = caller_role(request) == ADMIN
+    if not admin:
+        validate_company_id(company)
+        found = container.companies.get(company)
+        if found is not None and found.get("active", True) is False:
+            raise ForbiddenError(f"Company '{company}' is not active: only an admin key may issue its invoices")
+    doc = container.issuance.generate(company, month_query(request), reissue_void=admin)
+    if doc.get("status") == "void":
+        raise ForbiddenError(f"The invoice {doc.get('invoiceNumber')} of this month was voided without reissue: "
+                             "only an admin key may issue its reissue")
     return json_response(present(doc, request, container))
 
 
@@ -82,7 +96,7 @@ def invoice(request: flask.Request, container: Container, company: str, period: 
 
 
 def void(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
-    result = container.corrections.void(company, period, request.get_json(force=True, silent=True))
+    result = container.corrections.void(company, period, json_body(request))
     reissued = result["reissued"]
     return json_response({
         "voided": present(result["voided"], request, container),
@@ -116,7 +130,8 @@ def credit_note_pdf(request: flask.Request, container: Container, company: str,
 
 
 def file(request: flask.Request, container: Container, company: str, period: str, kind: str) -> WerkzeugResponse:
-    return download(container.downloads.open(company, period, kind))
+    # A signed link (verified by dispatch) opens only the document it was made for.
+    return download(container.downloads.open(company, period, kind, request.environ.get(SIGNED_DOCUMENT_KEY)))
 
 
 def download(item: Download) -> WerkzeugResponse:
