@@ -57,3 +57,19 @@ def test_billing_first_period_is_checked_at_startup():
     for bad in ("2025-13", "10/2025", "2025-1"):
         with pytest.raises(ConfigurationError, match="BILLING_FIRST_PERIOD must be YYYY-MM"):
             Settings.from_env({"BILLING_FIRST_PERIOD": bad})
+
+
+def test_the_pubsub_worker_records_skipped_and_malformed_companies_without_raising():
+    from billing.services.runs.messages import CompanyJob
+
+    later = {"name": "Later Ltd", "billingStartDate": "2025-10-01", "billing": {"ratePerMinute": 2}}
+    strings = {"name": "Strings Ltd", "active": "false", "billing": {"ratePerMinute": 2}}
+    c = fake_container(Settings(), companies={"later": later, "strings": strings}, calls={},
+                       render_pdf=lambda doc: b"PDF")
+    skipped = c.run_worker.process_company(CompanyJob("later", 9, 2025, "2025-09"))
+    failed = c.run_worker.process_company(CompanyJob("strings", 9, 2025, "2025-09"))
+    assert skipped["state"] == "skipped" and "billingStartDate 2025-10-01" in skipped["reason"]
+    assert failed["state"] == "failed" and "active = 'false' (string)" in failed["error"]
+    assert c.runs.state_of("2025-09") == {"later": "skipped", "strings": "failed"}
+    assert c.runs.company("2025-09", "strings")["errorType"] == "ConfigurationError"
+    assert not c.invoices.docs and not c.publisher.messages

@@ -105,7 +105,12 @@ class CompanyWorker:
         except BillingError:
             return None
         if company is None:
-            company = self.ctx.companies.get(job.company_id)
+            try:
+                company = self.ctx.companies.get(job.company_id)
+            except TransientError:
+                raise
+            except BillingError:
+                return None  # a malformed document (strict schema): issuance reports it, recorded failed
         return self.ctx.not_yet(company, period, self.ctx.clock())
 
     def record_undelivered(self, job: WorkerJob, reason: str, error_type: str) -> bool:
