@@ -19,11 +19,11 @@ from billing.adapters.csv_import import read_billed_calls
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord
+from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.errors import ConfigurationError, NotFoundError, ValidationError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 from billing.seed import SUPPLIER
 
@@ -99,8 +99,15 @@ class FakeCallLogs:
         self.streams = 0
 
     def _ordered(self, company_id: str, start: datetime, end: datetime) -> list[CallRecord]:
-        rows = [c for c in self.calls.get(company_id, []) if c.started_at and start <= c.started_at < end]
+        rows = [c for c in self.calls.get(company_id, [])
+                if isinstance(c.started_at, datetime) and start <= c.started_at < end]
         return sorted(rows, key=lambda c: c.started_at or start)
+
+    def unplaced(self, company_id: str) -> Iterator[UnplacedCall]:
+        """Calls whose started_at is None (stands for a missing field) or not a datetime."""
+        for c in self.calls.get(company_id, []):
+            if not isinstance(c.started_at, datetime):
+                yield UnplacedCall(c.call_id, unplaced_reason(c.started_at, present=c.started_at is not None))
 
     def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
         self.streams += 1
@@ -182,16 +189,22 @@ class FakeInvoices:
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
         with self._lock:
-            delivery: dict[str, Any] = self.docs[invoice_id].setdefault("delivery", {})
-            if delivery.get("status") == "sent" and not force:
-                return None
-            claimed_at = delivery.get("claimedAt")
-            if delivery.get("status") == "sending" and claimed_at:
-                if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
-                    return None
-            delivery.update({"status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
-                             "attempts": int(delivery.get("attempts", 0)) + 1})
-            return copy.deepcopy(delivery)
+            return claim_in(self.docs[invoice_id], claim_id, force, now, timeout_seconds)
+
+
+def claim_in(doc: dict[str, Any], claim_id: str, force: bool, now: datetime,
+             timeout_seconds: float) -> dict[str, Any] | None:
+    """The delivery claim's rule on one in-memory document (the caller holds the lock)."""
+    delivery: dict[str, Any] = doc.setdefault("delivery", {})
+    if delivery.get("status") == "sent" and not force:
+        return None
+    claimed_at = delivery.get("claimedAt")
+    if delivery.get("status") == "sending" and claimed_at:
+        if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
+            return None
+    delivery.update({"status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
+                     "attempts": int(delivery.get("attempts", 0)) + 1})
+    return copy.deepcopy(delivery)
 
 
 class _FakeWriter:
@@ -312,7 +325,7 @@ class MemoryRuns:
 
     def _write(self, run_id: str, company_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         entry = self.companies.setdefault(run_id, {}).setdefault(company_id, {"companyId": company_id})
-        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason"):
+        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls"):
             entry.pop(name, None)
         entry.update({"at": "2000-01-01T00:00:00+00:00", **copy.deepcopy(dict(fields))})
         return entry
@@ -345,6 +358,11 @@ class MemoryRuns:
                      if e.get("state") == state and (after is None or cid > after))
         page = [copy.deepcopy(self.companies[run_id][cid]) for cid in ids[:page_size]]
         return page, (ids[page_size - 1] if len(ids) > page_size else None)
+
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        found = [{"companyId": cid, "count": e["unplacedCalls"]} for cid, e in self.companies.get(run_id, {}).items()
+                 if e.get("unplacedCalls", 0) > 0]
+        return sorted(found, key=lambda f: -f["count"])[:limit]
 
     def state_of(self, run_id: str) -> dict[str, Any]:
         """companyId -> state, for assertions."""
@@ -404,6 +422,11 @@ class FakeCreditNotes:
                 merge(self.docs[credit_note_id], fields)
             return copy.deepcopy(self.docs[credit_note_id])
 
+    def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        with self.invoices._lock:
+            return claim_in(self.docs[credit_note_id], claim_id, force, now, timeout_seconds)
+
     def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
         with self.invoices._lock:
             docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d["creditNoteDate"]) < end]
@@ -453,6 +476,10 @@ def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode()
 
 
+def fake_cancelled_pdf(original: bytes, doc: Mapping[str, Any]) -> bytes:
+    return original + f" CANCELLED by {doc['voidedBy']['creditNoteNumber']}".encode()
+
+
 def fake_container(settings: Settings | None = None, *, companies: Mapping[str, dict[str, Any]] | None = None,
                    supplier: dict[str, Any] | None = SUPPLIER, calls: Mapping[str, list[CallRecord]] | None = None,
                    clock: Clock | None = None, **overrides: object) -> Container:
@@ -472,13 +499,15 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     read_billed: BilledCallReader = read_billed_calls
     render_pdf: PdfRenderer = fake_invoice_pdf
     render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
+    stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()
     alert_claims: WakeClaims = MemoryWakeClaims()
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes, "blobs": blobs, "runs": runs, "publisher": publisher,
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
-        "render_credit_note_pdf": render_credit_note_pdf, "wake_claims": wake_claims, "alert_claims": alert_claims,
+        "render_credit_note_pdf": render_credit_note_pdf, "stamp_cancelled_pdf": stamp_cancelled_pdf,
+        "wake_claims": wake_claims, "alert_claims": alert_claims,
     }
     container = Container(settings or Settings(), clock=clock or utc_now, env={})
     for name, value in {**fakes, **overrides}.items():

@@ -13,12 +13,12 @@ import threading
 from datetime import datetime
 from email.message import EmailMessage
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from billing.config import Settings
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 
 if TYPE_CHECKING:
@@ -186,6 +186,13 @@ class Container:
         return lambda note: render_credit_note_pdf(note, templates_dir=templates)
 
     @cached_property
+    def stamp_cancelled_pdf(self) -> PdfStamper:
+        from billing.adapters.pdf_stamp import stamp_cancelled_pdf
+
+        templates = self.settings.templates_dir
+        return lambda original, invoice: stamp_cancelled_pdf(original, invoice, templates_dir=templates)
+
+    @cached_property
     def mailer(self) -> Mailer | None:
         """The SMTP mailer; None (sending skipped, with the reason) when unset or misconfigured."""
         return self._smtp[0]
@@ -266,7 +273,8 @@ class Container:
 
         return CorrectionService(issuance=self.issuance, queries=self.queries, invoices=self.invoices,
                                  credit_notes=self.credit_notes, settings_repo=self.supplier_settings,
-                                 blobs=self.blobs, render_credit_note=self.render_credit_note_pdf, clock=self.now)
+                                 blobs=self.blobs, render_credit_note=self.render_credit_note_pdf,
+                                 downloads=self.downloads, clock=self.now)
 
     @cached_property
     def reconcile(self) -> ReconcileService:
@@ -287,6 +295,7 @@ class Container:
         from billing.services.downloads import DownloadService
 
         return DownloadService(queries=self.queries, blobs=self.blobs, clock=self.now,
+                               stamp_cancelled=self.stamp_cancelled_pdf,
                                signing_key=self.settings.link_signing_key,
                                link_ttl_seconds=self.settings.link_ttl_seconds)
 
@@ -298,15 +307,22 @@ class Container:
         templates = self.settings.templates_dir
 
         def build(invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
-                  links: Mapping[str, str]) -> EmailMessage:
+                  links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
             from billing.adapters.email_message import build_invoice_email
 
             return build_invoice_email(invoice, pdf_bytes=pdf_bytes, csv_bytes=csv_bytes, links=links,
-                                       settings={}, sender=sender, reply_to=reply_to, templates_dir=templates)
+                                       settings={}, sender=sender, reply_to=reply_to, templates_dir=templates, to=to)
 
-        return DeliveryService(queries=self.queries, invoices=self.invoices, blobs=self.blobs,
-                               downloads=self.downloads, mailer=self.mailer,
-                               build_message=build, clock=self.now, public_base_url=self.settings.public_base_url,
+        def build_credit_note(note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
+                              to: Sequence[str]) -> EmailMessage:
+            from billing.adapters.email_message import build_credit_note_email
+
+            return build_credit_note_email(note, pdf_bytes=pdf_bytes, to=to, link=link, sender=sender,
+                                           reply_to=reply_to, templates_dir=templates)
+
+        return DeliveryService(queries=self.queries, invoices=self.invoices, credit_notes=self.credit_notes,
+                               blobs=self.blobs, downloads=self.downloads, mailer=self.mailer,
+                               build_message=build, build_credit_note_message=build_credit_note, clock=self.now, public_base_url=self.settings.public_base_url,
                                unavailable_reason=unavailable or "email is not configured (SMTP_HOST unset)")
 
     # -- the monthly run -------------------------------------------------------------------------

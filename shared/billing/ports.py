@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord, RatedCall
+from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
 
 Clock = Callable[[], datetime]
@@ -20,6 +20,9 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
+
+PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
+"""(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
 
 
 class CompanyRepository(Protocol):
@@ -62,6 +65,9 @@ class CallLogSource(Protocol):
 
         Read one after another they equal stream(); a source may return fewer or more slices than
         `count` (never more than 31) when the month's size calls for it."""
+
+    def unplaced(self, company_id: str) -> Iterator[UnplacedCall]:
+        """The company's call logs no month holds (startedAt missing or not a timestamp), any order."""
 
 
 class InvoiceRepository(Protocol):
@@ -115,6 +121,10 @@ class CreditNoteRepository(Protocol):
 
     def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+
+    def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        """As InvoiceRepository.claim_delivery, on the credit note's `delivery`."""
 
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,
@@ -183,10 +193,15 @@ class CallCsvSink(Protocol):
 
     def write(self, rated: RatedCall) -> None: ...
 
+    def write_unplaced(self, call: UnplacedCall) -> None:
+        """A row for a call log no month holds, with its reason (bills nothing)."""
+
     def flush(self) -> None: ...
 
-    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]]) -> None:
-        """Write the (label, minutes, amount) reconciliation rows and flush."""
+    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]],
+               invoice_rows: Iterable[tuple[str, Decimal]] = ()) -> None:
+        """Write the (label, minutes, amount) reconciliation rows, the invoice's (label, amount)
+        summary rows, and flush."""
 
 
 class CallCsvFactory(Protocol):
@@ -215,6 +230,9 @@ class RunRepository(Protocol):
     def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
              **details: Any) -> bool:
         """Record one company's state (attempts counted); False when unless_done found it done."""
+
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` {companyId, count} of companies recorded with unplaced call logs, most first."""
 
     def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
         """One company's record, or None."""
@@ -254,5 +272,11 @@ class Mailer(Protocol):
 
 class InvoiceEmailBuilder(Protocol):
     def __call__(self, invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
-                 links: Mapping[str, str]) -> EmailMessage:
-        """The invoice email, ready for a Mailer."""
+                 links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
+        """The invoice email to `to`, ready for a Mailer."""
+
+
+class CreditNoteEmailBuilder(Protocol):
+    def __call__(self, note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
+                 to: Sequence[str]) -> EmailMessage:
+        """The credit note email to `to` (its PDF attached), ready for a Mailer."""

@@ -169,13 +169,18 @@ def test_retried_and_concurrent_voids_make_one_credit_note(api):
     assert counters(api, "invoiceCounters") == {f"VX_{fy}": 3}
 
     db, files = database(api), bucket(api)
-    status, again = void(api, first["invoiceNumber"], reason="a retry with another reason", reissue=False)
+    status, again = void(api, first["invoiceNumber"])
     assert status == 200
     diff = {(part, k) for part in again for k in set(again[part] or {}) | set(results[0][1][part] or {})
             if (again[part] or {}).get(k) != (results[0][1][part] or {}).get(k)}
     # Identical (issuedAt included: the first finisher stamps it, mark_issued keeps it).
     assert diff <= {("reissued", "issuedAt")}, diff
     assert (database(api), bucket(api)) == (db, files)  # a retried void writes nothing
+    # The same invoice named with other parameters: 409 saying what the first void did, nothing written.
+    status, refused = void(api, first["invoiceNumber"], reason="a retry with another reason", reissue=False)
+    assert status == 409 and "was already voided" in refused["detail"], refused
+    assert "this request asks for reason 'a retry with another reason' and reissue false" in refused["detail"]
+    assert (database(api), bucket(api)) == (db, files)
 
 
 def test_void_without_reissue_then_generate_issues_the_reissue(api):

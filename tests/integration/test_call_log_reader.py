@@ -108,3 +108,39 @@ def test_missing_internals_fall_back_to_the_public_api_with_one_warning(firestor
     assert len(warnings) == 1
     assert "Client._gone_in_a_future_sdk" in warnings[0].getMessage()
     assert firestore_calls.sdk_version() in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("layout", ["top-level", "subcollection"])
+def test_unplaced_call_logs_are_found_whatever_the_type_of_their_start(firestore_client, layout):
+    settings = Settings(call_logs=CallLogSchema(layout=layout))
+    write_calls(firestore_client, settings)
+    col = calls_of(settings, firestore_client)
+    col.document("s1").set({"companyId": "acme", "startedAt": "2025-09-03T10:00:00Z", "durationSeconds": 60})
+    col.document("i1").set({"companyId": "acme", "startedAt": 1756893600, "durationSeconds": 60})
+    col.document("n1").set({"companyId": "acme", "startedAt": None, "durationSeconds": 60})
+    col.document("m1").set({"companyId": "acme", "durationSeconds": 60})
+    col.document("m2").set({"companyId": "acme", "durationSeconds": 60, "started": "typo"})
+    other = calls_of(settings, firestore_client, "other")  # another company's are never reported
+    other.document("o1").set({"companyId": "other", "startedAt": "2025-09-03", "durationSeconds": 60})
+    other.document("o2").set({"companyId": "other", "durationSeconds": 60})
+    reader = FirestoreCallLogs(firestore_client, settings)
+    found = sorted(reader.unplaced("acme"))
+    assert found == [
+        ("i1", "startedAt is an integer, not a timestamp (1756893600)"),
+        ("m1", "startedAt is missing"),
+        ("m2", "startedAt is missing"),
+        ("n1", "startedAt is null"),
+        ("s1", "startedAt is a string, not a timestamp ('2025-09-03T10:00:00Z')"),
+    ]
+    # the month's own reading is unchanged: none of them is in it
+    assert not {c.call_id for c in reader.stream("acme", SEPT)} & {"s1", "i1", "n1", "m1", "m2"}
+
+
+def test_a_company_with_no_timestamp_at_all_has_each_unplaced_call_once(firestore_client):
+    settings = Settings()
+    col = calls_of(settings, firestore_client, "bare")
+    for i, value in enumerate(["a", 3, None, True]):
+        col.document(f"b{i}").set({"companyId": "bare", "startedAt": value, "durationSeconds": 1})
+    col.document("b9").set({"companyId": "bare", "durationSeconds": 1})
+    assert sorted(c.call_id for c in FirestoreCallLogs(firestore_client, settings).unplaced("bare")) == [
+        "b0", "b1", "b2", "b3", "b9"]

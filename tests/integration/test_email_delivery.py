@@ -16,6 +16,7 @@ from billing.adapters.smtp_mailer import DeliveryFailed, SmtpConfig, SmtpMailer
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import MonthQuery
+from billing.errors import ConflictError, NotFoundError, ValidationError
 from billing.seed import seed_demo
 
 pytestmark = pytest.mark.emulators
@@ -218,3 +219,119 @@ def test_tls_with_authentication(tmp_path, security):
         assert len(inbox.messages) == 1
     finally:
         controller.stop()
+
+
+# -- documents after a correction (DESIGN 12): current address, admin override, reissue, credit notes --
+
+VOIDED_AT = datetime(2025, 10, 20, 11, 0, tzinfo=timezone.utc)
+
+
+def parsed(raw):
+    msg = message_from_bytes(raw, policy=default)
+    return msg, msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
+
+
+def test_email_goes_to_the_billing_email_of_now_not_the_snapshot(smtp_server, monkeypatch, firestore_emulator,
+                                                                   storage_emulator):
+    inbox, port = smtp_server
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    assert invoice["recipient"]["billingEmail"] == "accounts@vysedeck.example"
+    c.firestore.document("companies/vysedeck").update({"billingEmail": "finance@vysedeck.example"})
+    assert c.delivery.send("vysedeck", "2025-09", force=True)["to"] == "finance@vysedeck.example"
+    # dcgpac was issued without any billingEmail; once it has one, its invoice can be sent
+    c.issuance.generate("dcgpac", MonthQuery(9, 2025))
+    c.firestore.document("companies/dcgpac").update({"billingEmail": "ap@dcgpac.example"})
+    assert c.delivery.send("dcgpac", "2025-09", force=True)["status"] == "sent"
+    assert [rcpts for _, rcpts, _ in inbox.messages] == [["finance@vysedeck.example"], ["ap@dcgpac.example"]]
+    assert c.invoices.get("dcgpac_2025-09")["delivery"]["to"] == "ap@dcgpac.example"
+
+
+def test_an_admin_may_name_the_recipients_and_a_bad_list_writes_nothing(smtp_server, monkeypatch,
+                                                                          firestore_emulator, storage_emulator):
+    inbox, port = smtp_server
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    out = c.delivery.send("vysedeck", "2025-09", force=True, body={"to": ["a@x.example", "b@y.example"]})
+    assert out["to"] == "a@x.example, b@y.example"
+    [(_, rcpts, raw)] = inbox.messages
+    assert rcpts == ["a@x.example", "b@y.example"]
+    assert parsed(raw)[0]["To"] == "a@x.example, b@y.example"
+    before = c.invoices.get("vysedeck_2025-09")
+    for bad, says in [({"to": []}, "non-empty list"), ({"to": "a@x.example"}, "non-empty list"),
+                      ({"to": ["not an address"]}, "plain email addresses"),
+                      ({"to": ["A <a@x.example>"]}, "plain email addresses"),
+                      ({"to": ["a@x.example\r\nBcc: e@vil.example"]}, "plain email addresses"),
+                      ({"to": [f"u{i}@x.example" for i in range(11)]}, "at most 10"),
+                      ({"cc": ["a@x.example"]}, "unknown field")]:
+        with pytest.raises(ValidationError, match=says):
+            c.delivery.send("vysedeck", "2025-09", force=True, body=bad)
+    assert c.invoices.get("vysedeck_2025-09") == before and len(inbox.messages) == 1
+
+
+def test_a_reissue_email_names_what_it_replaces(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
+    inbox, port = smtp_server
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    c.clock = lambda: VOIDED_AT
+    out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "Rate",
+                                                     "reissue": True})
+    assert out["reissued"]["replaces"] == {"invoiceNumber": "VX/25-26/00001", "creditNoteNumber": "CN/25-26/00001"}
+    c.delivery.send("vysedeck", "2025-09", force=True)
+    [(_, _, raw)] = inbox.messages
+    msg, text, html = parsed(raw)
+    assert msg["Subject"].startswith("Tax invoice VX/25-26/00002 ") and msg["Subject"].endswith(
+        ", replacing VX/25-26/00001")
+    for body in (text, html):
+        assert "This invoice replaces invoice VX/25-26/00001, cancelled by credit note CN/25-26/00001." in body
+
+
+def test_sending_a_void_invoice_says_what_to_send_instead(smtp_server, monkeypatch, firestore_emulator,
+                                                          storage_emulator):
+    inbox, port = smtp_server
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    c.clock = lambda: VOIDED_AT
+    c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "Rate",
+                                               "reissue": False})
+    before = c.invoices.get("vysedeck_2025-09")
+    with pytest.raises(ConflictError) as refused:
+        c.delivery.send("vysedeck", "2025-09", force=True)
+    assert refused.value.detail.startswith("invoice VX/25-26/00001 is void: it was cancelled by credit note "
+                                           "CN/25-26/00001 and cannot be sent; issue its reissue first")
+    assert "POST /billing/credit-notes/vysedeck/vysedeck_2025-09_cn/send" in refused.value.detail
+    assert c.invoices.get("vysedeck_2025-09") == before and inbox.messages == []
+
+
+def test_a_credit_note_is_emailed_with_its_pdf_and_recorded_on_it(smtp_server, monkeypatch, firestore_emulator,
+                                                                   storage_emulator):
+    inbox, port = smtp_server
+    c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    c.clock = lambda: VOIDED_AT
+    out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"],
+                                                     "reason": "Rate was wrong", "reissue": False})
+    cn_id = out["creditNote"]["creditNoteId"]
+    result = c.delivery.send_credit_note("vysedeck", cn_id)
+    assert result["status"] == "sent" and result["to"] == "accounts@vysedeck.example"
+    [(_, rcpts, raw)] = inbox.messages
+    msg, text, html = parsed(raw)
+    assert msg["Subject"] == ("Credit note CN/25-26/00001 from Voxa AI Private Limited: invoice VX/25-26/00001 "
+                              "cancelled (₹ 1,798.32)")
+    for body in (text, html):
+        assert "credit note CN/25-26/00001" in body.replace("<strong>", "").replace("</strong>", "")
+        assert "Rate was wrong" in body and "20 Oct 2025" in body
+    [(name, content)] = [(p.get_filename(), p.get_content()) for p in msg.iter_attachments()]
+    assert name == "CN-25-26-00001_vysedeck_2025-09_credit-note.pdf"
+    assert content == c.blobs.read(f"credit-notes/vysedeck/2025-09/{cn_id}_credit-note.pdf")
+    delivery = c.credit_notes.get(cn_id)["delivery"]
+    assert delivery["status"] == "sent" and delivery["messageId"] == msg["Message-ID"] and delivery["claim"] is None
+
+    # Another sender's fresh claim: not sent a second time, nothing else written.
+    c.firestore.document(f"creditNotes/{cn_id}").update({"delivery.status": "sending",
+                                                         "delivery.claimedAt": VOIDED_AT.isoformat()})
+    again = c.delivery.send_credit_note("vysedeck", cn_id, body={"to": ["x@y.example"]})
+    assert again["note"] == "already sent or being sent; not sent again" and len(inbox.messages) == 1
+
+    with pytest.raises(NotFoundError):
+        c.delivery.send_credit_note("webxpress", cn_id)  # another company's credit note

@@ -175,7 +175,7 @@ def test_no_project_wide_secret_or_publisher_grant():
     http_sa, events_sa = (rendered(build["substitutions"][k], build["substitutions"]) for k in ("_HTTP_SA", "_EVENTS_SA"))
     # Which secret for whom, one binding per secret.
     assert re.findall(r"bind_secret (\S+) (\S+)", iam) == [
-        ("billing-api-keys", http_sa), ("billing-admin-keys", http_sa),
+        ("billing-read-keys", http_sa), ("billing-api-keys", http_sa), ("billing-admin-keys", http_sa),
         ("billing-smtp-password", http_sa), ("billing-smtp-password", events_sa)]
     # The HTTP function starts runs by publishing the Scheduler's message; it publishes nothing else.
     assert re.findall(r"bind_topic (\S+) (\S+)", iam)[0] == ("billing-monthly-trigger", http_sa)
@@ -190,12 +190,12 @@ def test_two_service_accounts_http_apart_from_events():
     assert http_sa != events_sa and all(sa.endswith("@acme-billing.iam.gserviceaccount.com") for sa in (http_sa, events_sa))
     http = deploy_flags(build, "deploy-http")
     assert http["service-account"] == http_sa
-    assert http["set-secrets"] == ("BILLING_API_KEYS=billing-api-keys:latest,BILLING_ADMIN_KEYS=billing-admin-keys:latest,"
+    assert http["set-secrets"] == ("BILLING_READ_KEYS=billing-read-keys:latest,BILLING_API_KEYS=billing-api-keys:latest,BILLING_ADMIN_KEYS=billing-admin-keys:latest,"
                                    "SMTP_PASSWORD=billing-smtp-password:latest")
     for fn in ("deploy-monthly", "deploy-worker"):
         flags = deploy_flags(build, fn)
         assert flags["service-account"] == flags["trigger-service-account"] == events_sa
-        assert "BILLING_API_KEYS" not in flags.get("set-secrets", "") and "ADMIN" not in flags.get("set-secrets", "")
+        assert "KEYS" not in flags.get("set-secrets", "") and "ADMIN" not in flags.get("set-secrets", "")
     created = [c for c in commands(build) if "service-accounts create" in c]
     assert created and "service-accounts describe" in " ".join(commands(build))  # created only when missing
 

@@ -54,10 +54,11 @@ def targets(c: Container) -> dict[str, tuple[object, str, int]]:
         "in-the-void-transaction": (c.credit_notes, "void_invoice", 1),          # nothing written
         "before-credit-note-pdf": (c.blobs, "put_create_only", 1),               # CN "issuing", no PDF
         "after-credit-note-pdf": (c.credit_notes, "mark_issued", 1),                 # CN PDF stored, not "issued"
+        "before-cancelled-copy": (c.blobs, "put_create_only", 2),                # CN issued, no CANCELLED copy
         "before-reissue-draft": (c.invoices, "create_draft", 1),                 # reissue CSV staged, no doc
         "after-reissue-draft": (c.invoices, "number_drafts", 1),                 # reissue "draft"
         "after-reissue-numbered": (c.blobs, "promote", 1),                       # reissue "issuing", no files
-        "before-reissue-pdf": (c.blobs, "put_create_only", 2),                   # reissue CSV final, no PDF
+        "before-reissue-pdf": (c.blobs, "put_create_only", 3),                   # reissue CSV final, no PDF
         "after-reissue-pdf": (c.invoices, "mark_issued", 1),                        # reissue PDF, not "issued"
     }
 
@@ -119,10 +120,12 @@ def test_the_reference_is_what_a_void_should_be(reference):
     assert note["creditNoteNumber"] == "CN/25-26/00001" and note["status"] == "issued"
     assert reissued["invoiceNumber"] == "VX/25-26/00002" and reissued["lineItems"][0]["rate"] == 1.5
     assert numbers == {"invoiceCounters/VX_25-26": 3, "creditNoteCounters/CN_25-26": 2}
-    assert len(objects) == 5
+    assert len(objects) == 6  # the first invoice's PDF and CSV, its CANCELLED copy, the CN's PDF, the reissue's two
+    assert "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice_cancelled.pdf" in objects
 
 
-STEPS = ["in-the-void-transaction", "before-credit-note-pdf", "after-credit-note-pdf", "before-reissue-draft",
+STEPS = ["in-the-void-transaction", "before-credit-note-pdf", "after-credit-note-pdf", "before-cancelled-copy",
+         "before-reissue-draft",
          "after-reissue-draft", "after-reissue-numbered", "before-reissue-pdf", "after-reissue-pdf"]
 
 
@@ -131,6 +134,7 @@ LEFT_BEHIND = {
     "in-the-void-transaction": ("issued", None, None),
     "before-credit-note-pdf": ("void", "issuing", None),
     "after-credit-note-pdf": ("void", "issuing", None),
+    "before-cancelled-copy": ("void", "issued", None),
     "before-reissue-draft": ("void", "issued", None),
     "after-reissue-draft": ("void", "issued", "draft"),
     "after-reissue-numbered": ("void", "issued", "issuing"),

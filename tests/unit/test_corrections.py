@@ -69,6 +69,7 @@ def test_void_and_reissue_at_the_new_rate():
         "credit-notes/vysedeck/2025-09/vysedeck_2025-09_cn_credit-note.pdf",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice.pdf",
+        "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice_cancelled.pdf",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_calls.csv",
         "invoices/vysedeck/2025-09/vysedeck_2025-09_r1_invoice.pdf",
     ]
@@ -84,9 +85,39 @@ def test_a_retried_void_returns_what_the_first_produced():
     first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
     out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
     before = w.state()
-    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reason="other", reissue=False))
+    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
     assert again == out
     assert w.state() == before
+
+
+@pytest.mark.parametrize("changed, asks", [
+    ({"reason": "other"}, "this request asks for reason 'other'"),
+    ({"reissue": False}, "this request asks for reissue false"),
+    ({"reason": "other", "reissue": False}, "reason 'other' and reissue false"),
+])
+def test_a_void_repeated_with_other_parameters_is_409_saying_what_the_first_did(changed, asks):
+    w = World()
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    w.now = ISSUED_AT + timedelta(days=18)
+    w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
+    before = w.state()
+    with pytest.raises(ConflictError) as refused:
+        w.corrections.void("vysedeck", "2025-09", {**body(first["invoiceNumber"]), **changed})
+    assert ("invoice VX/25-26/00001 was already voided on 2025-10-20 by credit note CN/25-26/00001, with reason "
+            "'Wrong rate per minute' and a reissue (vysedeck_2025-09_r1)") in refused.value.detail
+    assert asks in refused.value.detail
+    assert w.state() == before  # nothing written
+
+
+def test_a_void_without_reissue_repeated_asking_for_one_is_409_even_after_generate_reissued():
+    w = World()
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
+    w.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True)  # sets replacedBy later
+    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
+    assert again["creditNote"]["creditNoteNumber"] == "CN/25-26/00001"  # the same request: its answer
+    with pytest.raises(ConflictError, match="and no reissue; this request asks for reissue true"):
+        w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=True))
 
 
 def test_concurrent_voids_make_one_credit_note_and_one_reissue():
@@ -178,7 +209,7 @@ def test_void_without_reissue_then_generate_issues_the_reissue():
         "VX/25-26/00001", "VX/25-26/00002", "VX/25-26/00003"]
     with pytest.raises(ValidationError):  # void again by an old number: already void -> same answer
         w.corrections.void("vysedeck", "2025-09", {"invoiceNumber": "VX/25-26/00001"})
-    assert w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001"))["creditNote"][
+    assert w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001", reissue=False))["creditNote"][
         "creditNoteNumber"] == "CN/25-26/00001"
 
 

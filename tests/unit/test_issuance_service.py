@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -46,8 +47,11 @@ def test_seed_example_is_issued_with_files(source_cls, slices):
     assert sorted(objects) == ["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv",
                                "invoices/vysedeck/2025-09/vysedeck_2025-09_invoice.pdf"]
     rows = list(csv.DictReader(io.StringIO(objects["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv"].decode())))
-    assert [r["callId"] for r in rows] == [f"c{i:03d}" for i in range(13)]  # time order, one header
-    assert sum(Decimal(r["amount"]) for r in rows) == 24
+    assert [r["callId"] for r in rows if r["callId"]] == [f"c{i:03d}" for i in range(13)]  # time order
+    assert sum(Decimal(r["amount"]) for r in rows if r["amount"]) == 24
+    assert [(r["note"], r["invoiceAmount"]) for r in rows if not r["callId"]] == [
+        ("call charges", "24.00"), ("maintenance fee", "1500.00"), ("taxable value", "1524.00"),
+        ("CGST 9%", "137.16"), ("SGST 9%", "137.16"), ("total", "1798.32")]
 
 
 def test_the_same_month_again_returns_the_same_invoice_without_reading_calls():
@@ -118,10 +122,32 @@ def test_csv_always_reconciles_to_the_invoice(ds, policy, rate, included, minimu
     data = svc.blobs.objects["invoices/acme/2025-09/acme_2025-09_calls.csv"].decode()
     rows = list(csv.DictReader(io.StringIO(data)))
     assert len([r for r in rows if r["callId"]]) == doc["usageData"]["totalCalls"] == len(ds)
-    minutes = sum(Decimal(r["billedMinutes"]) for r in rows)
-    shown = Decimal(str(doc["usageData"]["chargeableMinutes"]))
-    if policy == "per-second":  # exact seconds/60 may not terminate; the JSON shows it to 2 places
-        assert abs(minutes - shown) <= Decimal("0.005")
-    else:
-        assert minutes == shown
-    assert sum(Decimal(r["amount"]) for r in rows) == Decimal(str(doc["subtotal"])) - 99
+    lines = [r for r in rows if r["amount"]]  # calls and adjustments; the invoice's summary has its own column
+    minutes = sum(Decimal(r["billedMinutes"]) for r in lines)
+    assert minutes == Decimal(str(doc["lineItems"][0]["quantity"]))  # the minutes the invoice prints
+    assert all(re.fullmatch(r"-?[0-9]+\.[0-9]{2}", r["amount"]) for r in lines)
+    assert sum(Decimal(r["amount"]) for r in lines) == Decimal(str(doc["subtotal"])) - 99
+    summary = {r["note"]: r["invoiceAmount"] for r in rows if r["invoiceAmount"]}
+    assert summary["maintenance fee"] == "99.00" and summary["total"] == f"{Decimal(str(doc['totalAmount'])):.2f}"
+    assert summary["taxable value"] == f"{Decimal(str(doc['subtotal'])):.2f}"
+
+
+def test_unplaced_call_logs_are_reported_listed_and_billed_nothing():
+    placed = calls_for(VYSEDECK_SEPTEMBER)
+    odd = [CallRecord("s1", "2025-09-03T10:00:00Z", 600, "completed"),  # type: ignore[arg-type]
+           CallRecord("i1", 1756893600, 600, "completed"),  # type: ignore[arg-type]
+           CallRecord("m1", None, 600, "completed")]
+    svc = make(calls={"vysedeck": placed + odd})
+    preview = svc.preview.preview("vysedeck", MonthQuery(9, 2025))
+    doc = svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    for body in (preview, doc):
+        assert body["unplacedCalls"] == {"count": 3, "ids": ["s1", "i1", "m1"]}
+        assert body["totalAmount"] == 1798.32 and body["usageData"]["totalCalls"] == 13  # nothing of theirs billed
+    rows = list(csv.DictReader(io.StringIO(svc.blobs.objects["invoices/vysedeck/2025-09/vysedeck_2025-09_calls.csv"].decode())))
+    listed = {r["callId"]: (r["amount"], r["note"]) for r in rows if r["note"].startswith("unplaced")}
+    assert listed == {
+        "s1": ("0.00", "unplaced: startedAt is a string, not a timestamp ('2025-09-03T10:00:00Z')"),
+        "i1": ("0.00", "unplaced: startedAt is an integer, not a timestamp (1756893600)"),
+        "m1": ("0.00", "unplaced: startedAt is missing"),
+    }
+    assert sum(Decimal(r["amount"]) for r in rows if r["amount"]) == 24

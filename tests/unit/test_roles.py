@@ -40,6 +40,8 @@ TABLE: dict[tuple[str, str], tuple[str, int, str | None]] = {
         ("/billing/credit-notes/vysedeck/vysedeck_2025-08_cn", 200, "read"),
     ("GET", "/billing/credit-notes/{company}/{creditNoteId}/pdf"):
         ("/billing/credit-notes/vysedeck/vysedeck_2025-08_cn/pdf", 200, "read"),
+    ("POST", "/billing/credit-notes/{company}/{creditNoteId}/send"):
+        ("/billing/credit-notes/vysedeck/vysedeck_2025-08_cn/send", 200, "admin"),
     ("GET", "/billing/preview/{company}"): ("/billing/preview/vysedeck?month=11&year=2025", 200, "read"),
     ("GET", "/billing/gst/gstr1/{period}"): ("/billing/gst/gstr1/2025-09", 200, "read"),
     ("GET", "/billing/companies"): ("/billing/companies", 200, "read"),

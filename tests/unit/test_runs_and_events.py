@@ -469,3 +469,20 @@ def test_the_next_window_wakes_again_when_a_claim_was_never_released():
     times[0] = NOW + timedelta(seconds=61)
     svc.run_worker.finish_company(FinishJob("a", 9, 2025, "2025-09"))  # still a draft: asks again, new window
     assert wakes(svc) == 2
+
+
+def test_the_run_status_shows_the_companies_with_unplaced_call_logs():
+    from billing.domain.rating import CallRecord
+
+    start = datetime(2025, 9, 2, tzinfo=timezone.utc)
+    calls = {"odd": [CallRecord("ok", start, 60), CallRecord("s", "2025-09-02", 60),  # type: ignore[arg-type]
+                     CallRecord("m", None, 60)],
+             "fine": [CallRecord("ok", start, 60)]}
+    companies = {cid: {"name": cid, "billing": {"ratePerMinute": 2}} for cid in calls}
+    svc = fake_container(companies=companies, calls=calls, render_pdf=lambda doc: b"PDF",
+                         clock=lambda: datetime(2025, 10, 2, tzinfo=timezone.utc))
+    assert svc.in_process_runs.run_in_process(MonthQuery(9, 2025)).ok
+    status = svc.run_status.status("2025-09")
+    assert status["unplacedCalls"] == [{"companyId": "odd", "count": 2}]
+    assert status["counts"]["done"] == 2
+    assert svc.invoices.docs["odd_2025-09"]["totalAmount"] == 2.36  # one minute at 2 + GST: the others bill nothing

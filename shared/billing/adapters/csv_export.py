@@ -1,8 +1,14 @@
 """The per-call CSV: one row per call (anomalies included), streamed, reconciling to the invoice.
 
-Rows show each call's exact billed seconds; minutes and amounts are rounded to 4 decimals for
-reading, and trailing rows (rounding, included minutes, minimum charge) make the columns add up
-exactly to the invoice's billed minutes and call charges.
+Rows show each call's exact billed seconds, its minutes to 4 decimals and its amount in paise from
+those exact seconds (two decimals, never an exponent); trailing rows (included minutes, minimum
+charge, rounding) make the minutes and amount columns add up exactly to the invoice's minutes and
+call charges. Call logs of the company that no month holds (startedAt missing or not a timestamp)
+follow the calls, each with its reason (`unplaced: ...`) and billing nothing. Last come the
+invoice's summary rows (call charges, fee, taxable value, each GST
+component, total) in their own column, `invoiceAmount`, so the amount column still sums to the call
+charges. Phone numbers are written as `="+91..."`: Excel and LibreOffice show that as the text
+itself, where a bare +919800000000 becomes the number 9.19800000000E+11.
 """
 
 from __future__ import annotations
@@ -15,14 +21,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable
 
 from billing.ports import HashingWriter
-from billing.domain.rating import RatedCall
+from billing.domain.rating import RatedCall, UnplacedCall
 
 HEADER = [
     "callId", "startedAt", "date", "durationSeconds", "status", "direction", "fromNumber",
-    "toNumber", "agentId", "billedSeconds", "billedMinutes", "amount", "note",
+    "toNumber", "agentId", "billedSeconds", "billedMinutes", "amount", "note", "invoiceAmount",
 ]
+LEGACY_HEADER = HEADER[:13]  # CSVs stored before the invoiceAmount column (still read back)
 FOUR = Decimal("0.0001")
+PAISE = Decimal("0.01")
+PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]{1,20}(\.[0-9]{1,12})?$")
+UNPLACED_NOTE = "unplaced: "  # rows of call logs no month holds (the reader skips them)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMULA_FIRST = "".join(FORMULA_START)
 MAX_REMEMBERED = 4096  # distinct durations priced and formatted per writer (bounded memory)
@@ -44,6 +54,19 @@ def _cell(value: object) -> str:
     if type(value) is str and (not value or value[0] not in FORMULA_FIRST):
         return value
     return neutralise(value)
+
+
+def phone(value: object) -> str:
+    """A phone number as spreadsheet text (`="+919800000000"`); anything else neutralised like other text."""
+    if type(value) is str and PHONE.match(value):
+        return f'="{value}"'
+    return _cell(value)
+
+
+def money(value: Decimal) -> str:
+    """An amount with exactly two decimals, rounded half up, no exponent: 2 -> '2.00'."""
+    q = value.quantize(PAISE, ROUND_HALF_UP)
+    return f"{q:.2f}" if q else "0.00"
 
 
 def _note(rated: RatedCall) -> str:
@@ -118,23 +141,34 @@ class CallCsvWriter:
             else neutralise(call.duration_seconds),
             _cell(call.status),
             _cell(call.direction),
-            _cell(call.from_number),
-            _cell(call.to_number),
+            phone(call.from_number),
+            phone(call.to_number),
             _cell(call.agent_id),
             priced[2],
             priced[3],
             priced[4],
             _note(rated) if rated.anomaly or not rated.billable else "",
+            "",
         ))
         self.rows += 1
         if not self.rows & 511:
             self._enc.spill()
 
+    def write_unplaced(self, call: UnplacedCall) -> None:
+        """A call log no month holds: listed with its reason, billing nothing."""
+        self._writerow((_cell(call.call_id), "", "", "", "", "", "", "", "", "0", "0", "0.00",
+                        neutralise(UNPLACED_NOTE + call.reason), ""))
+        self.rows += 1
+        if not self.rows & 511:
+            self._enc.spill()
+
     def _price(self, billed: Decimal) -> tuple[Decimal, Decimal, str, str, str]:
-        """(minutes, amount, billed text, minutes text, amount text) of a call's billed seconds."""
+        """(minutes, amount, billed text, minutes text, amount text) of a call's billed seconds.
+
+        The amount comes from the exact seconds (rounded once, to paise), not the printed minutes."""
         minutes = (billed / 60).quantize(FOUR, ROUND_HALF_UP)
-        amount = (minutes * self._rate).quantize(FOUR, ROUND_HALF_UP) if minutes else Decimal(0)
-        priced = (minutes, amount, dec(billed), dec(minutes), dec(amount))
+        amount = (billed * self._rate / 60).quantize(PAISE, ROUND_HALF_UP) if billed else Decimal(0)
+        priced = (minutes, amount, dec(billed), dec(minutes), money(amount))
         if len(self._priced) < MAX_REMEMBERED:
             self._priced[billed] = priced
         return priced
@@ -145,14 +179,18 @@ class CallCsvWriter:
             self._durations[seconds] = text
         return text
 
-    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]]) -> None:
-        """Write the reconciliation rows (label, minutes, amount) the domain computed, then flush."""
+    def finish(self, summary_rows: Iterable[tuple[str, Decimal, Decimal]],
+               invoice_rows: Iterable[tuple[str, Decimal]] = ()) -> None:
+        """Write the reconciliation rows (label, minutes, amount) and the invoice's summary rows
+        (label, amount) the domain computed, then flush."""
         for label, minutes, amount in summary_rows:
             self._summary_row(label, minutes, amount)
+        for label, amount in invoice_rows:
+            self._csv.writerow(["", "", "", "", "", "", "", "", "", "", "", "", label, money(amount)])
         self._enc.flush()
 
     def flush(self) -> None:
         self._enc.flush()
 
     def _summary_row(self, label: str, minutes: Decimal, amount: Decimal) -> None:
-        self._csv.writerow(["", "", "", "", "", "", "", "", "", "", dec(minutes), dec(amount), label])
+        self._csv.writerow(["", "", "", "", "", "", "", "", "", "", dec(minutes), money(amount), label, ""])

@@ -1,7 +1,7 @@
 """Reads an invoice's stored CSV (the format adapters/csv_export writes) back into billed calls.
 
 Streamed: bytes arrive in chunks, rows are parsed as they complete; the trailing summary rows
-(no callId) are skipped. Text the writer neutralised for spreadsheets gets its apostrophe back off.
+(no callId) and the call logs no month holds are skipped. Text the writer neutralised for spreadsheets gets its apostrophe back off.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator
 
-from billing.adapters.csv_export import FORMULA_START, HEADER
+from billing.adapters.csv_export import FORMULA_START, HEADER, LEGACY_HEADER, UNPLACED_NOTE
 from billing.domain.reconcile import BilledCall
 from billing.errors import IntegrityError
 
@@ -41,12 +41,14 @@ def read_billed_calls(chunks: Iterable[bytes]) -> Iterator[BilledCall]:
     header = next(reader, None)
     if header is None:
         return
-    if header != HEADER:
-        raise IntegrityError(f"the invoice CSV has unexpected columns: {header[:13]}")
+    if header != HEADER and header != LEGACY_HEADER:
+        raise IntegrityError(f"the invoice CSV has unexpected columns: {header[:14]}")
     col = {name: i for i, name in enumerate(HEADER)}
     for row in reader:
         if not row or not row[col["callId"]]:
-            continue  # summary rows (included minutes, minimum charge, rounding)
+            continue  # summary rows (included minutes, minimum charge, rounding, the invoice's)
+        if row[col["note"]].startswith(UNPLACED_NOTE):
+            continue  # a call log no month holds: never billed, not the month's
         try:
             started = datetime.fromisoformat(row[col["startedAt"]])
             billed = Decimal(row[col["billedSeconds"]] or "0")

@@ -1,6 +1,6 @@
-"""The invoice email: subject and bodies from templates/email, the PDF (and CSV when small) attached.
+"""The invoice email (the PDF, and the CSV when small, attached) and the credit note email (its PDF).
 
-What the email says lives in templates/email (invoice_subject.txt, invoice_body.txt, invoice_body.html)
+What the emails say lives in templates/email (invoice_*.txt/html, credit_note_*.txt/html)
 so a non-programmer can change the wording. Header values are built with `email.headerregistry.Address`
 and the default policy, and every free-text value that reaches a header is flattened to one line, so a
 company name like "Acme\\r\\nBcc: x@y" cannot add a header.
@@ -14,16 +14,17 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import jinja2
 
 from billing.adapters.formatting import display_date, rupees
 from billing.domain.invoice import BANK_FIELDS, MAX_CSV_ATTACHMENT_BYTES
-from billing.domain.naming import download_stem
+from billing.domain.naming import credit_note_download_name, download_stem
 from billing.errors import ConfigurationError
 
-TEMPLATE_FILES = ("invoice_subject.txt", "invoice_body.txt", "invoice_body.html")
+TEMPLATE_FILES = ("invoice_subject.txt", "invoice_body.txt", "invoice_body.html",
+                  "credit_note_subject.txt", "credit_note_body.txt", "credit_note_body.html")
 
 _envs: dict[str, tuple[jinja2.Environment, jinja2.Environment]] = {}
 
@@ -105,9 +106,9 @@ def _safe_link(url: Any) -> str | None:
 def build_invoice_email(
     invoice: Mapping[str, Any], *, pdf_bytes: bytes, csv_bytes: bytes | None, links: Mapping[str, str],
     settings: Mapping[str, Any], sender: str, templates_dir: Path, reply_to: str | None = None,
-    max_csv_attachment_bytes: int = MAX_CSV_ATTACHMENT_BYTES,
+    max_csv_attachment_bytes: int = MAX_CSV_ATTACHMENT_BYTES, to: Sequence[str] | None = None,
 ) -> EmailMessage:
-    """The invoice email for invoice["recipient"]["billingEmail"], ready for SmtpMailer.send.
+    """The invoice email for `to` (else invoice["recipient"]["billingEmail"]), ready for SmtpMailer.send.
 
     settings: optional extras for the templates (e.g. supportEmail as a fallback when the invoice's
     supplier snapshot has none); also passed to the templates as `settings`.
@@ -118,17 +119,19 @@ def build_invoice_email(
     recipient = invoice.get("recipient") or {}
     usage = invoice.get("usageData") or {}
     bank = supplier.get("bank") or {}
-    to = _recipients(recipient.get("billingEmail"))
+    addresses = _recipients(", ".join(to) if to else recipient.get("billingEmail"))
     supplier_name = _one_line(supplier.get("legalName"))
-    from_address = _address(sender, "sender")
-    if not from_address.display_name and supplier_name:
-        from_address = Address(display_name=supplier_name, addr_spec=from_address.addr_spec)
+    from_address = _from(sender, supplier_name)
 
     safe_links = {kind: _safe_link(url) for kind, url in (links or {}).items()}
     csv_attached = csv_bytes is not None and len(csv_bytes) <= max_csv_attachment_bytes
     support = supplier.get("supportEmail") or settings.get("supportEmail") or from_address.addr_spec
     tax = invoice.get("taxBreakdown") or {}
+    replaces = invoice.get("replaces")
     context = {
+        "replaces": ({"invoice": _one_line(replaces.get("invoiceNumber")),
+                      "credit_note": _one_line(replaces.get("creditNoteNumber"))}
+                     if isinstance(replaces, Mapping) and replaces.get("invoiceNumber") else None),
         "number": _one_line(invoice.get("invoiceNumber")),
         "supplier": supplier_name,
         "recipient": _one_line(recipient.get("legalName")) or "Customer",
@@ -149,14 +152,32 @@ def build_invoice_email(
         "support": _one_line(support),
         "settings": settings,
     }
+    message = _message(templates_dir, "invoice", context, from_address, addresses, reply_to, support)
+    stem = download_stem(invoice)
+    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=f"{stem}_invoice.pdf")
+    if csv_attached and csv_bytes is not None:  # csv_attached implies csv_bytes; said again for mypy
+        message.add_attachment(bytes(csv_bytes), maintype="text", subtype="csv", filename=f"{stem}_calls.csv")
+    return message
+
+
+def _from(sender: str, supplier_name: str) -> Address:
+    """The sender, named after the supplier when the configured address has no display name."""
+    from_address = _address(sender, "sender")
+    if not from_address.display_name and supplier_name:
+        from_address = Address(display_name=supplier_name, addr_spec=from_address.addr_spec)
+    return from_address
+
+
+def _message(templates_dir: Path, kind: str, context: Mapping[str, Any], from_address: Address,
+             to: list[Address], reply_to: str | None, support: str) -> EmailMessage:
+    """Subject, text and HTML bodies from the `{kind}_*` templates; the headers set."""
     text_env, html_env = _environments(templates_dir)
     try:
-        subject = _one_line(text_env.get_template("invoice_subject.txt").render(context))
-        text_body = text_env.get_template("invoice_body.txt").render(context)
-        html_body = html_env.get_template("invoice_body.html").render(context)
+        subject = _one_line(text_env.get_template(f"{kind}_subject.txt").render(context))
+        text_body = text_env.get_template(f"{kind}_body.txt").render(context)
+        html_body = html_env.get_template(f"{kind}_body.html").render(context)
     except jinja2.TemplateError as exc:
         raise ConfigurationError(f"email template error: {type(exc).__name__}: {exc}") from None
-
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = from_address
@@ -166,8 +187,37 @@ def build_invoice_email(
         message["Reply-To"] = _address(_one_line(reply), "reply-to")
     message.set_content(text_body)
     message.add_alternative(html_body, subtype="html")
-    stem = download_stem(invoice)
-    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=f"{stem}_invoice.pdf")
-    if csv_attached and csv_bytes is not None:  # csv_attached implies csv_bytes; said again for mypy
-        message.add_attachment(bytes(csv_bytes), maintype="text", subtype="csv", filename=f"{stem}_calls.csv")
+    return message
+
+
+def build_credit_note_email(
+    note: Mapping[str, Any], *, pdf_bytes: bytes, to: Sequence[str], link: str | None, sender: str,
+    templates_dir: Path, reply_to: str | None = None,
+) -> EmailMessage:
+    """The credit note email (templates/email/credit_note_*) to `to`, its PDF attached."""
+    supplier = note.get("supplier") or {}
+    original = note.get("originalInvoice") or {}
+    supplier_name = _one_line(supplier.get("legalName"))
+    from_address = _from(sender, supplier_name)
+    support = supplier.get("supportEmail") or from_address.addr_spec
+    context = {
+        "number": _one_line(note.get("creditNoteNumber")),
+        "date": display_date(note.get("creditNoteDate")),
+        "supplier": supplier_name,
+        "recipient": _one_line((note.get("recipient") or {}).get("legalName")) or "Customer",
+        "period": _period_name(note.get("billingPeriod") or {}),
+        "invoice": _one_line(original.get("invoiceNumber")),
+        "invoice_date": display_date(original.get("invoiceDate")),
+        "reason": _one_line(note.get("reason")),
+        "subtotal": rupees(note.get("subtotal")) if note.get("subtotal") is not None else "",
+        "gst": rupees(note.get("gstAmount")) if note.get("gstAmount") is not None else "",
+        "total": rupees(note.get("totalAmount", 0)),
+        "amount_in_words": _one_line(note.get("amountInWords")),
+        "link": _safe_link(link),
+        "support": _one_line(support),
+    }
+    message = _message(templates_dir, "credit_note", context, from_address,
+                       _recipients(", ".join(to)), reply_to, support)
+    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf",
+                           filename=credit_note_download_name(note))
     return message

@@ -13,6 +13,14 @@ Two read paths return the same CallRecords:
 Neither path pages with cursors: the Firestore emulator evaluates the whole query again for every
 RunQuery (a 10-call page costs about as much as the month's scan), so paging a month in pages of
 P calls costs N/P scans there, while one stream per slice costs one, as on Firestore.
+
+Unplaced call logs (startedAt missing or not a timestamp, which no month's query returns) are
+looked for on every issuance and preview of the company, see `FirestoreCallLogs.unplaced`. Cost
+per look, n being the company's unplaced call logs: two ordered queries reading n + 2 documents
+(projected to startedAt), two count aggregations (one read per 1,000 index entries: about 2,000
+reads for a company with a million call logs), and only when some lack startedAt altogether, a
+scan of the company's call logs (every month, projected to startedAt) until those are found: up to
+one read per call log of the company, for as long as such call logs exist.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from billing.adapters.deadlines import CHANNEL_OPTIONS
 from billing.adapters.sdk_errors import transient
 from billing.config import CallLogSchema, Settings
 from billing.domain.period import BillingPeriod
-from billing.domain.rating import CallRecord
+from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +131,50 @@ class FirestoreCallLogs:
             .select(list(self.fields))
         )
 
+    def unplaced(self, company_id: str) -> Iterator[UnplacedCall]:
+        """The company's call logs whose startedAt is missing or not a timestamp (see UNPLACED_COST).
+
+        Firestore orders a field's values by type (null < booleans < numbers < timestamps <
+        strings < bytes < references < geo points < arrays < maps), and a range query only ever
+        returns its bound's type: the month's query never sees these. Ordered by startedAt,
+        ascending, they come before the first timestamp, descending before the last one: each
+        direction is read until its first timestamp. A document without the field matches no
+        filter or order on it: two count aggregations (the company's call logs, and those having
+        startedAt) tell how many lack it, and only then are the company's call logs scanned,
+        projected to startedAt, until that many are found."""
+        s = self._schema
+        base = self._company_calls(company_id)
+        seen: set[str] = set()
+        with transient(ACTION):
+            for direction in (Query.ASCENDING, Query.DESCENDING):
+                reached_timestamps = False
+                for snap in base.order_by(s.started_at_field, direction=direction).select(
+                        [s.started_at_field]).stream():
+                    value = snap.get(s.started_at_field)
+                    if isinstance(value, datetime):
+                        reached_timestamps = True
+                        break
+                    if snap.id not in seen:
+                        seen.add(snap.id)
+                        yield UnplacedCall(snap.id, unplaced_reason(value))
+                if not reached_timestamps:
+                    break  # no timestamp at all: the ascending pass saw every document with the field
+            missing = _count(base) - _count(base.order_by(s.started_at_field))
+            if missing <= 0:
+                return
+            for snap in base.select([s.started_at_field]).stream():
+                if s.started_at_field not in (snap.to_dict() or {}):
+                    yield UnplacedCall(snap.id, unplaced_reason(None, present=False))
+                    missing -= 1
+                    if not missing:
+                        return
+
+    def _company_calls(self, company_id: str) -> Any:
+        """The company's call logs, every month (a query, or its subcollection)."""
+        s = self._schema
+        col = self.collection(company_id)
+        return col.where(filter=FieldFilter(s.company_field, "==", company_id)) if s.layout == "top-level" else col
+
     def stream(self, company_id: str, period: BillingPeriod) -> Iterator[CallRecord]:
         """The whole month as one ordered stream: exactly one slice."""
         return self.slices(company_id, period, 1)[0]
@@ -173,6 +225,12 @@ class FirestoreCallLogs:
         parent = self.collection(company_id)._parent_info()[0]
         request = fs_types.RunQueryRequest(parent=parent, structured_query=query._to_protobuf())
         return rpc(request, metadata=db._rpc_metadata, timeout=READ_TIMEOUT_S)
+
+
+def _count(query: Any) -> int:
+    """A count aggregation (one read per 1,000 index entries, the documents themselves unread)."""
+    result = query.count().get()
+    return int(result[0][0].value)
 
 
 def _decode(responses: Iterable[Any], fields: tuple[str, ...], tz: tzinfo) -> Iterator[CallRecord]:

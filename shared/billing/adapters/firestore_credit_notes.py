@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, Mapping
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from billing.adapters.firestore_repo import mark_issued_once, run_contended
+from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
 from billing.domain.lifecycle import InvoiceStatus
@@ -58,6 +58,11 @@ class FirestoreCreditNotes:
     def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
         with transient(f"updating credit note {credit_note_id}"):
             self._col.document(credit_note_id).update(dict(fields))
+
+    def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        return claim_delivery_of(self._db, self._col.document(credit_note_id), claim_id, force, now,
+                                 timeout_seconds, "claiming the credit note delivery")
 
     def void_invoice(self, invoice_id: str, credit_note_id: str, counter_id: str,
                      build: Build) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

@@ -132,6 +132,34 @@ def mark_issued_once(db: Any, ref: Any, fields: Mapping[str, Any], what: str) ->
         return ref.get().to_dict() or {}
 
 
+def claim_delivery_of(db: Any, ref: Any, claim_id: str, force: bool, now: datetime, timeout_seconds: float,
+                      action: str) -> dict[str, Any] | None:
+    """Move a document's `delivery` to "sending" under claim_id in a transaction (invoices and credit
+    notes alike), or None when it must not be sent: already sent (unless force), or another sender's
+    claim younger than timeout_seconds."""
+
+    @firestore.transactional
+    def txn(transaction: Any) -> dict[str, Any] | None:
+        snap = ref.get(transaction=transaction)
+        delivery = dict((snap.to_dict() or {}).get("delivery") or {})
+        if delivery.get("status") == "sent" and not force:
+            return None
+        claimed_at = delivery.get("claimedAt")
+        if delivery.get("status") == "sending" and claimed_at:
+            if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
+                return None
+        delivery.update({
+            "status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
+            "attempts": int(delivery.get("attempts", 0)) + 1,
+        })
+        transaction.update(ref, {"delivery": delivery})
+        return delivery
+
+    with transient(action):
+        result: dict[str, Any] | None = txn(db.transaction(max_attempts=20))
+        return result
+
+
 def run_contended(db: Any, lock_id: str, txn: Callable[[Any], T], action: str,
                   max_attempts: int = 60, max_seconds: float = 90) -> T:
     """Run a transaction on a hot document (a counter), backing off between aborted rounds.
@@ -253,28 +281,8 @@ class FirestoreInvoices:
 
         Not sent again: an invoice already sent (unless force), or one another sender is sending
         right now (a claim younger than timeout_seconds)."""
-        ref = self._col.document(invoice_id)
-
-        @firestore.transactional
-        def txn(transaction: Any) -> dict[str, Any] | None:
-            snap = ref.get(transaction=transaction)
-            delivery = dict((snap.to_dict() or {}).get("delivery") or {})
-            if delivery.get("status") == "sent" and not force:
-                return None
-            claimed_at = delivery.get("claimedAt")
-            if delivery.get("status") == "sending" and claimed_at:
-                if (now - datetime.fromisoformat(claimed_at)).total_seconds() < timeout_seconds:
-                    return None
-            delivery.update({
-                "status": "sending", "claim": claim_id, "claimedAt": now.isoformat(),
-                "attempts": int(delivery.get("attempts", 0)) + 1,
-            })
-            transaction.update(ref, {"delivery": delivery})
-            return delivery
-
-        with transient("claiming the invoice delivery"):
-            result: dict[str, Any] | None = txn(self._db.transaction(max_attempts=20))
-            return result
+        return claim_delivery_of(self._db, self._col.document(invoice_id), claim_id, force, now, timeout_seconds,
+                                 "claiming the invoice delivery")
 
     def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
         """Numbered invoices with invoiceDate in [start, end): ISO strings in one timezone sort as dates."""

@@ -21,7 +21,7 @@ from billing.ports import Clock, utc_now
 
 MAX_TRIGGERS = 20
 BATCH_WRITES = 400  # under Firestore's 500 writes per batch
-CLEARED = ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason")
+CLEARED = ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls")
 
 
 class FirestoreRuns:
@@ -120,6 +120,12 @@ class FirestoreRuns:
         snaps = _guard(lambda: list(query.stream()), "listing the run's companies")
         page = [{"companyId": s.id, **(s.to_dict() or {})} for s in snaps[:page_size]]
         return page, (page[-1]["companyId"] if len(snaps) > page_size else None)
+
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+        query = (self._companies(run_id).where(filter=FieldFilter("unplacedCalls", ">", 0))
+                 .order_by("unplacedCalls", direction=firestore.Query.DESCENDING).limit(limit))
+        snaps = _guard(lambda: list(query.stream()), "listing the run's companies with unplaced call logs")
+        return [{"companyId": s.id, "count": int((s.to_dict() or {}).get("unplacedCalls") or 0)} for s in snaps]
 
 
 def _entry(company_id: str, fields: Mapping[str, Any], at: str) -> dict[str, Any]:

@@ -24,8 +24,8 @@ def indian_amount(value: object) -> str:
 
 
 def rate_amount(value: object) -> str:
-    """A per-unit rate at its own precision (2 to 4 decimals), grouped the Indian way: 0.125 -> '0.125'."""
-    return format_decimal(as_decimal(value), format="#,##,##0.00##", locale=LOCALE)
+    """A per-unit rate at its own precision (at least 2 decimals), grouped the Indian way: 0.125 -> '0.125'."""
+    return format_decimal(as_decimal(value), format="#,##,##0.00########", locale=LOCALE)
 
 
 def rupees(value: object, symbol: str = "₹") -> str:

@@ -30,11 +30,19 @@ from xml.sax.saxutils import escape
 
 from billing.adapters.formatting import as_decimal, display_date, indian_amount, rate_amount
 from billing.domain.invoice import BANK_FIELDS
+from billing.domain.totals import quantity_text
 
 _lock = threading.Lock()
 _loaded: dict[str, dict[str, Any]] = {}
 
 FONT, BOLD = "InvoiceSans", "InvoiceSans-Bold"
+# Scripts the main font lacks, printed in a font that has them: (first, last code point, regular, bold, file stem).
+SCRIPT_FONTS = (
+    (0x0900, 0x097F, "InvoiceDevanagari", "InvoiceDevanagari-Bold", "NotoSansDevanagari"),
+    (0xA8E0, 0xA8FF, "InvoiceDevanagari", "InvoiceDevanagari-Bold", "NotoSansDevanagari"),
+    (0x0B80, 0x0BFF, "InvoiceTamil", "InvoiceTamil-Bold", "NotoSansTamil"),
+)
+JOINERS = "\u200c\u200d"  # zero-width (non-)joiners stay with the script run around them
 
 
 def _branding(templates_dir: Path) -> dict[str, Any]:
@@ -47,6 +55,10 @@ def _branding(templates_dir: Path) -> dict[str, Any]:
             if FONT not in pdfmetrics.getRegisteredFontNames():
                 pdfmetrics.registerFont(TTFont(FONT, str(fonts / brand.get("font", "DejaVuSans.ttf"))))
                 pdfmetrics.registerFont(TTFont(BOLD, str(fonts / brand.get("boldFont", "DejaVuSans-Bold.ttf"))))
+                for _, _, regular, bold, stem in SCRIPT_FONTS:
+                    if regular not in pdfmetrics.getRegisteredFontNames():
+                        pdfmetrics.registerFont(TTFont(regular, str(fonts / f"{stem}-Regular.ttf")))
+                        pdfmetrics.registerFont(TTFont(bold, str(fonts / f"{stem}-Bold.ttf")))
             _loaded[key] = brand
         return _loaded[key]
 
@@ -56,8 +68,8 @@ def _money(value: Any, symbol: str = "") -> str:
 
 
 def _qty(value: Any) -> str:
-    d = as_decimal(value)
-    return str(int(d)) if d == d.to_integral_value() else f"{d:.2f}"
+    """A line's quantity with every decimal it carries (the line multiplies out as printed)."""
+    return quantity_text(as_decimal(value))
 
 
 class _Styles:
@@ -78,8 +90,45 @@ class _Styles:
                                       spaceBefore=4, spaceAfter=2)
 
 
+def _script_font(char: str, bold: bool) -> str | None:
+    """The font for a character the main font lacks (Devanagari, Tamil), else None."""
+    code = ord(char)
+    for first, last, regular, heavy, _ in SCRIPT_FONTS:
+        if first <= code <= last:
+            return heavy if bold else regular
+    return None
+
+
+def _has_glyph(font: str, char: str) -> bool:
+    """Whether a registered TrueType font has a glyph for the character."""
+    face: Any = pdfmetrics.getFont(font).face  # type: ignore[attr-defined]
+    return ord(char) in face.charToGlyph
+
+
+def _markup(text: str, bold: bool) -> tuple[str, bool]:
+    """Paragraph markup with each run of another script in its own font; True when there was one.
+
+    Latin-only text gives exactly the markup it always had (the goldens stay byte-identical)."""
+    runs: list[tuple[str | None, str]] = []
+    for char in text:
+        font = _script_font(char, bold)
+        if font is None and runs and runs[-1][0] is not None and not char.isspace() and (
+                char in JOINERS or _has_glyph(runs[-1][0], char)):
+            # punctuation within a word stays in the word's font: HarfBuzz shapes a word in one font
+            font = runs[-1][0]
+        if runs and runs[-1][0] == font:
+            runs[-1] = (font, runs[-1][1] + char)
+        else:
+            runs.append((font, char))
+    parts = [escape(chunk) if font is None else f'<font name="{font}">{escape(chunk)}</font>' for font, chunk in runs]
+    return "".join(parts).replace("\n", "<br/>"), any(font for font, _ in runs)
+
+
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(str(text if text is not None else "")).replace("\n", "<br/>"), style)
+    markup, other_scripts = _markup(str(text if text is not None else ""), style.fontName == BOLD)
+    if other_scripts:  # shaped with HarfBuzz: conjuncts and vowel signs as the script writes them
+        style = ParagraphStyle(f"{style.name}-shaped", parent=style, shaping=1)
+    return Paragraph(markup, style)
 
 
 def _party(label: str, party: Mapping[str, Any], labels: Mapping[str, str], s: _Styles) -> list[Paragraph]:
@@ -114,6 +163,11 @@ def _daily_chart(daily: Sequence[Mapping[str, Any]], s: _Styles, width: float) -
     chart.valueAxis.valueMax = step * max(1, math.ceil(top * 1.1 / step))
     chart.valueAxis.valueStep = step
     chart.valueAxis.labelTextFormat = "%d"
+    # the axis' widest label decides where the plot starts (large volumes must not overlap the bars)
+    label = pdfmetrics.stringWidth(str(int(chart.valueAxis.valueMax)), FONT, 6)
+    if label + 8 > chart.x:
+        chart.x = math.ceil(label + 8)
+        chart.width = width - chart.x - 8  # type: ignore[assignment]
     chart.valueAxis.labels.fontName = FONT
     chart.valueAxis.labels.fontSize = 6
     chart.valueAxis.strokeColor = s.muted
@@ -139,6 +193,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], *, templates_dir: Path) -> by
         [labels["dueDate"], display_date(invoice.get("dueDate"))],
     ]
     story = _opening(invoice, page, labels, brand.get("title", "TAX INVOICE"), facts, "Total")
+    story[1:1] = _replaces_section(invoice.get("replaces"), brand, page.s)
     story.append(_usage_section(invoice.get("usageData") or {}, page))
     story += _payment_section(invoice, page)
     number = str(invoice.get("invoiceNumber", ""))
@@ -257,8 +312,9 @@ def _items(doc: Mapping[str, Any], page: _Page, total_label: str) -> Table:
                      _p(_money(comp.get("amount")), s.right)])
     rows.append(["", _p(total_label, ParagraphStyle("t", parent=s.bold, fontSize=10)), "", "", "",
                  _p(_money(doc.get("totalAmount"), cur), ParagraphStyle("tr", parent=s.right_bold, fontSize=10))])
-    items = Table(rows, colWidths=[8 * mm, width - 8 * mm - 20 * mm - 24 * mm - 26 * mm - 30 * mm, 20 * mm,
-                                   24 * mm, 26 * mm, 30 * mm], repeatRows=1)
+    qty_w, rate_w, amount_w = _number_widths(doc, cur)
+    items = Table(rows, colWidths=[8 * mm, width - 8 * mm - 20 * mm - qty_w - rate_w - amount_w, 20 * mm,
+                                   qty_w, rate_w, amount_w], repeatRows=1)
     items.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), s.accent),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -269,6 +325,32 @@ def _items(doc: Mapping[str, Any], page: _Page, total_label: str) -> Table:
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]))
     return items
+
+
+def _replaces_section(replaces: Any, brand: Mapping[str, Any], s: _Styles) -> list[Flowable]:
+    """A reissue's line under the header: which invoice it replaces and the credit note that cancelled it."""
+    if not isinstance(replaces, Mapping) or not replaces.get("invoiceNumber"):
+        return []
+    text = str(brand.get("replacesText", "Replaces invoice {invoice}, cancelled by credit note {creditNote}."))
+    line = text.format(invoice=replaces.get("invoiceNumber", ""), creditNote=replaces.get("creditNoteNumber", ""))
+    return [Spacer(1, 2 * mm), _p(line, ParagraphStyle("replaces", parent=s.bold, textColor=s.accent))]
+
+
+def _number_widths(doc: Mapping[str, Any], cur: str) -> tuple[float, float, float]:
+    """Widths of the quantity, rate and amount columns: the usual 24/26/30 mm, wider when a number
+    needs it (a 13-digit amount), so that no number ever wraps inside itself."""
+    items = doc.get("lineItems") or []
+    pad = 12 + 2  # the cell's left and right padding (6 each), and a margin against rounding
+
+    def widest(texts: list[str], font: str, size: float) -> float:
+        return max((pdfmetrics.stringWidth(t, font, size) for t in texts), default=0) + pad
+
+    qty = widest([f"{_qty(i.get('quantity', 0))} {i.get('unit', '')}".strip() for i in items], FONT, 8.5)
+    rate = widest([rate_amount(i.get("rate")) for i in items], FONT, 8.5)
+    amounts = [_money(i.get("amount")) for i in items] + [_money(doc.get("subtotal"))] + [
+        _money(c.get("amount")) for c in (doc.get("taxBreakdown") or {}).get("components") or []]
+    amount = max(widest(amounts, BOLD, 8.5), widest([_money(doc.get("totalAmount"), cur)], BOLD, 10))
+    return max(24 * mm, qty), max(26 * mm, rate), max(30 * mm, amount)
 
 
 def _usage_section(usage: Mapping[str, Any], page: _Page) -> KeepTogether:
@@ -283,15 +365,17 @@ def _usage_section(usage: Mapping[str, Any], page: _Page) -> KeepTogether:
         ["Billing policy", str(usage.get("billingPolicy", ""))],
         ["Call logs not rated", str(anomalies)],
     ]
-    summary = Table([[_p(k, s.small), _p(v, s.body)] for k, v in summary_rows], colWidths=[36 * mm, 24 * mm])
+    values = max(24 * mm, max(pdfmetrics.stringWidth(v, FONT, 8.5) for _, v in summary_rows) + 6 + 2)
+    summary = Table([[_p(k, s.small), _p(v, s.body)] for k, v in summary_rows], colWidths=[36 * mm, values])
     summary.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                                  ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
     left: list[Flowable] = [summary]
     if anomalies:
         left.append(_p(f"{anomalies} call log(s) could not be rated (e.g. missing or negative duration) and "
                        "were billed nothing; each is listed with its reason in the CSV.", s.small))
-    chart = _daily_chart(list(usage.get("daily") or []), s, width - 64 * mm)
-    usage_table = Table([[left, chart]], colWidths=[64 * mm, width - 64 * mm])
+    left_w = max(64 * mm, 36 * mm + values + 4 * mm)  # wider only for numbers 24 mm cannot hold
+    chart = _daily_chart(list(usage.get("daily") or []), s, width - left_w)
+    usage_table = Table([[left, chart]], colWidths=[left_w, width - left_w])
     usage_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return KeepTogether([_p("Usage summary", s.heading), usage_table])
 

@@ -116,4 +116,30 @@ def void_fields(credit_note: Mapping[str, Any], reissue_id: str | None, reason: 
             "creditNoteDate": credit_note["creditNoteDate"],
         },
         "replacedBy": reissue_id,
+        "voidReissue": reissue_id is not None,  # what the request asked (replacedBy may be set later)
     }
+
+
+def replaces_fields(voided: Mapping[str, Any]) -> dict[str, Any]:
+    """What a reissue says it replaces: the void invoice's number and the credit note that cancelled it."""
+    return {"invoiceNumber": voided.get("invoiceNumber"),
+            "creditNoteNumber": (voided.get("voidedBy") or {}).get("creditNoteNumber")}
+
+
+def repeat_conflict(voided: Mapping[str, Any], reason: str, reissue: bool) -> str | None:
+    """Why a repeated void request differs from the one that voided the invoice, or None when it is
+    the same request again (which is answered with what the first produced)."""
+    first_reissue = voided.get("voidReissue")  # absent on voids made before it was recorded
+    differs = []
+    if voided.get("voidReason") is not None and voided.get("voidReason") != reason:
+        differs.append(f"reason {reason!r}")
+    if isinstance(first_reissue, bool) and first_reissue != reissue:
+        differs.append(f"reissue {str(reissue).lower()}")
+    if not differs:
+        return None
+    by = (voided.get("voidedBy") or {}).get("creditNoteNumber")
+    did = (f"a reissue ({voided.get('replacedBy')})" if first_reissue else "no reissue")
+    return (f"invoice {voided.get('invoiceNumber')} was already voided on {str(voided.get('voidedAt', ''))[:10]} "
+            f"by credit note {by}, with reason {voided.get('voidReason')!r} and {did}; this request asks for "
+            f"{' and '.join(differs)}. Nothing was changed: a void cannot be redone differently (void the "
+            "reissue, if any, to correct it again)")

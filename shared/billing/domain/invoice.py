@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
@@ -143,6 +143,7 @@ class InvoiceDraft:
     csv: StagedCsv
     files: Mapping[str, str]  # kind -> gs:// URI of the final object
     revision: int = 0  # k for the month's k-th reissue
+    unplaced: Mapping[str, Any] = field(default_factory=lambda: {"count": 0, "ids": []})  # call logs no month holds
 
     @property
     def invoice_id(self) -> str:
@@ -154,8 +155,11 @@ class InvoiceDraft:
                              self.period.key, self.csv.checksum)
 
 
-def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
-    """The stored invoice before numbering (status "draft"): every amount, no number or date yet."""
+def draft_document(draft: InvoiceDraft, created_at: datetime,
+                   replaces: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The stored invoice before numbering (status "draft"): every amount, no number or date yet.
+
+    replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed)."""
     recipient = dict(draft.recipient)
     return {
         "invoiceId": draft.invoice_id,
@@ -168,6 +172,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
         "reverseCharge": False,
         **invoice_amounts_json(draft.totals, draft.usage),
         "anomalies": list(draft.usage.anomalies),
+        "unplacedCalls": {"count": draft.unplaced["count"], "ids": list(draft.unplaced["ids"])},
         "tariff": jsonable(dict(draft.tariff_snapshot)),
         "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
         "files": {
@@ -180,8 +185,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime) -> dict[str, Any]:
         "inputsDigest": draft.digest,
         "createdAt": created_at.isoformat(timespec="milliseconds"),
         "delivery": {"status": "not-sent", "attempts": 0},
-        **({"revision": draft.revision, "replaces": invoice_id(draft.company_id, draft.period.key, draft.revision - 1)}
-           if draft.revision else {}),
+        **({"revision": draft.revision, "replaces": dict(replaces or {})} if draft.revision else {}),
     }
 
 

@@ -28,6 +28,11 @@ def plain_number(value: Decimal) -> int | float:
     return int(q) if q == q.to_integral_value() else float(q)
 
 
+def quantity_number(value: Decimal) -> int | float:
+    """A line's quantity exactly as printed (int when whole, else up to 6 decimals)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def rate_number(value: Decimal) -> float:
     """A rate or percentage as a JSON number, at the precision it is computed with."""
     return float(value)
@@ -46,7 +51,7 @@ def paise_to_rupees(amount: int) -> float:
 def line_item_json(item: LineItem) -> dict[str, Any]:
     return {
         "description": item.description,
-        "quantity": plain_number(item.quantity),
+        "quantity": quantity_number(item.quantity),
         "rate": rate_number(item.rate),
         "amount": money_number(item.amount),
         "unit": item.unit,

@@ -6,7 +6,7 @@ anomalies (counted, listed with a reason, billed nothing), never dropped or gues
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
@@ -16,6 +16,7 @@ from billing.domain.period import BillingPeriod, zone
 from billing.errors import ConfigurationError, ValidationError
 
 DEFAULT_NON_BILLABLE = frozenset({"failed", "no-answer", "busy", "canceled"})
+DEFAULT_MAX_CALL_SECONDS = Decimal(21_600)  # 6 hours: a longer call is a unit error, not a call
 SIXTY = Decimal(60)
 ZERO = Decimal(0)
 MAX_REMEMBERED = 4096  # distinct durations / statuses remembered per accumulator (bounded memory)
@@ -57,6 +58,7 @@ class Tariff:
     payment_terms_days: int = 7
     timezone: str = "UTC"
     non_billable_statuses: frozenset[str] = DEFAULT_NON_BILLABLE
+    max_call_seconds: Decimal = DEFAULT_MAX_CALL_SECONDS
 
     @classmethod
     def from_mapping(cls, billing: Mapping[str, Any] | None, *, default_timezone: str = "UTC",
@@ -103,6 +105,9 @@ class Tariff:
             raise ConfigurationError(f"billing.paymentTermsDays must be a whole number 0-365, got {terms!r}")
         tz = company_timezone(billing, default_timezone)
         zone(tz)
+        max_call = number("maxCallSeconds", default=DEFAULT_MAX_CALL_SECONDS)
+        if not max_call:
+            raise ConfigurationError(f"billing.maxCallSeconds must be positive, got {billing.get('maxCallSeconds')!r}")
         return cls(
             rate_per_minute=rate,
             maintenance_fee=number("maintenanceFee"),
@@ -114,6 +119,7 @@ class Tariff:
             payment_terms_days=int(terms),
             timezone=tz,
             non_billable_statuses=frozenset(non_billable_statuses),
+            max_call_seconds=max_call,
         )
 
 
@@ -208,6 +214,11 @@ def parse_duration(raw: object) -> tuple[Decimal | None, str | None]:
     return value, None
 
 
+def _seconds_text(seconds: Decimal) -> str:
+    """Seconds as plain digits (1e12 -> '1000000000000'), never an exponent."""
+    return format(seconds.normalize(), "f")
+
+
 def _unusable_duration(raw: object) -> str:
     """Why to_decimal refused a duration, in the words the CSV and the invoice show."""
     if isinstance(raw, float):
@@ -232,6 +243,7 @@ class UsageAccumulator:
         self.policy = POLICIES[tariff.policy]
         self._max = max_listed_anomalies
         self._start, self._end, self._tz = period.start, period.end, period.tz
+        self._longest = tariff.max_call_seconds
         self.total_calls = 0
         self.billable_calls = 0
         self.non_billable_calls = 0
@@ -272,6 +284,9 @@ class UsageAccumulator:
                 return self._anomaly(call, reason or "duration is not a number", None, local)
             rated = self._rate(raw, seconds, cache)
         seconds, billed = rated
+        if seconds > self._longest:
+            return self._anomaly(call, f"duration {_seconds_text(seconds)} s is longer than billing.maxCallSeconds "
+                                 f"({_seconds_text(self._longest)} s)", seconds, local)
         self.duration += seconds
         non_billable = self._non_billable.get(call.status)
         if non_billable is None:
@@ -344,3 +359,40 @@ def rate_calls(calls: Iterable[CallRecord], tariff: Tariff, period: BillingPerio
     for call in calls:
         acc.add(call)
     return acc.summary()
+
+
+class UnplacedCall(NamedTuple):
+    """A call log no month can hold: its startedAt is missing or not a timestamp."""
+
+    call_id: str
+    reason: str
+
+
+def unplaced_reason(value: object, present: bool = True) -> str:
+    """Why a stored startedAt places a call in no month (the words the CSV and the invoice show)."""
+    if not present:
+        return "startedAt is missing"
+    if value is None:
+        return "startedAt is null"
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a map",
+             list: "an array", bytes: "bytes"}
+    kind = kinds.get(type(value), "a value")
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return f"startedAt is {kind}, not a timestamp ({shown})"
+
+
+@dataclass
+class UnplacedCalls:
+    """The company's unplaced call logs: counted, up to `limit` ids listed, billed nothing."""
+
+    count: int = 0
+    ids: list[str] = field(default_factory=list)
+    limit: int = 100
+
+    def add(self, call: UnplacedCall) -> None:
+        self.count += 1
+        if len(self.ids) < self.limit:
+            self.ids.append(call.call_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "ids": list(self.ids)}

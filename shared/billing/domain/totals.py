@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
 from billing.domain.money import quantize
 from billing.domain.rating import Tariff, UsageSummary
 
 DateOrTime = TypeVar("DateOrTime", date, datetime)
+MAX_QUANTITY_PLACES = 6
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class InvoiceTotals:
     billed_minutes: Decimal
     included_minutes_applied: Decimal
     chargeable_minutes: Decimal
+    printed_minutes: Decimal  # chargeable minutes as the usage line prints (and bills) them
     usage_charge: Decimal
     minimum_adjustment: Decimal
     call_charges: Decimal
@@ -48,7 +50,8 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     billed = usage.billed_minutes
     included = min(tariff.included_minutes, billed)
     chargeable = billed - included
-    usage_charge = quantize(chargeable * tariff.rate_per_minute)
+    quantity = printed_quantity(chargeable, tariff.rate_per_minute)
+    usage_charge = quantize(quantity * tariff.rate_per_minute)
     minimum_adjustment = max(Decimal(0), quantize(tariff.minimum_usage_charge) - usage_charge)
     call_charges = usage_charge + minimum_adjustment
     fee = quantize(tariff.maintenance_fee)
@@ -56,10 +59,11 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
-    description = f"Voice agent call charges ({format_minutes(chargeable)} min x ₹ {rate_text(tariff.rate_per_minute)}/min)"
+    description = (f"Voice agent call charges ({quantity_text(quantity)} min x ₹ "
+                   f"{rate_text(tariff.rate_per_minute)}/min)")
     if included:
         description += f", after {format_minutes(included)} included min"
-    items = [LineItem(description, chargeable, tariff.rate_per_minute, usage_charge, "min")]
+    items = [LineItem(description, quantity, tariff.rate_per_minute, usage_charge, "min")]
     if minimum_adjustment:
         items.append(LineItem(
             f"Minimum usage charge adjustment (minimum ₹ {quantize(tariff.minimum_usage_charge)})",
@@ -71,6 +75,7 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         billed_minutes=billed,
         included_minutes_applied=included,
         chargeable_minutes=chargeable,
+        printed_minutes=quantity,
         usage_charge=usage_charge,
         minimum_adjustment=minimum_adjustment,
         call_charges=call_charges,
@@ -80,6 +85,30 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         total=total,
         line_items=tuple(items),
     )
+
+
+def printed_quantity(minutes: Decimal, rate: Decimal) -> Decimal:
+    """The minutes a line prints: the fewest decimals (2 to 6) that still multiply out to the exact amount.
+
+    Per-second billing gives minutes like 3737/60 = 62.28333...: printed as 62.28 they would not
+    multiply out (62.28 x 2.75 = 171.27, the exact charge is 171.28), so the line prints 62.2833.
+    When even 6 decimals fall on the other side of a half paisa (rare), the line bills what it
+    prints: quantity x rate is always the amount, as printed."""
+    exact = quantize(minutes * rate)
+    printed = minutes
+    for places in range(2, MAX_QUANTITY_PLACES + 1):
+        printed = minutes.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        if printed == minutes or quantize(printed * rate) == exact:
+            return printed
+    return printed
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """A printed quantity: whole as '12', else every decimal it carries, at least two: '62.2833', '0.50'."""
+    if quantity == quantity.to_integral_value():
+        return str(int(quantity))
+    text = format(quantity.normalize(), "f")
+    return text if len(text.partition(".")[2]) >= 2 else f"{quantity:.2f}"
 
 
 def rate_text(rate: Decimal) -> str:

@@ -315,35 +315,35 @@ def _run(container: Container, args: argparse.Namespace) -> int:
 
 
 def _reconcile(container: Container, args: argparse.Namespace) -> int:
-    """One line per company whose month's calls differ from its current invoice; 1 when any did."""
+    """One line per company whose month's calls differ from its current invoice, or that failed
+    (the others are still reconciled); 1 when any drifted or failed."""
     from billing.domain.period import BillingPeriod
     from billing.errors import NotFoundError
 
     period = BillingPeriod(args.year, args.month).key
     companies = [args.company] if args.company else [cid for cid, _ in container.companies.list_active()]
-    drifted = checked = 0
-    for company in companies:
-        try:
-            invoice = container.queries.get(company, period)
-        except NotFoundError:
-            if args.company:
-                raise
+    drifted = checked = failed = 0
+    for item in container.reconcile.reconcile_many(companies, period):
+        if item.outcome == "missing" and args.company:
+            raise NotFoundError(item.detail)
+        if item.outcome in ("missing", "skipped"):
+            if args.company:  # the one company asked for: say why nothing was compared
+                print(f"{item.company_id} {period}: {item.detail}", file=sys.stderr)
             continue
-        if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
-            if args.company:
-                print(f"{company} {period}: invoice {invoice.get('invoiceNumber')} is {invoice.get('status')}, "
-                      "not reconciled", file=sys.stderr)
+        if item.outcome == "failed":
+            failed += 1
+            print(f"FAILED {item.company_id} {period}: {item.detail}")
             continue
-        result = container.reconcile.reconcile_invoice(invoice)
         checked += 1
-        if result["drifted"]:
+        result = item.result
+        if item.outcome == "drifted":
             drifted += 1
             d = result["difference"]
-            print(f"DRIFT {company} {period} {result['invoiceNumber']}: {result['added']} added, "
+            print(f"DRIFT {item.company_id} {period} {result['invoiceNumber']}: {result['added']} added, "
                   f"{result['removed']} removed, {result['changed']} changed; difference {d['calls']:+d} calls, "
                   f"{d['billedMinutes']:+} billed minutes, {d['callCharges']:+.2f} call charges")
-    print(f"reconciled {checked} issued invoice(s) of {period}: {drifted} drifted", file=sys.stderr)
-    return 1 if drifted else 0
+    print(f"reconciled {checked} issued invoice(s) of {period}: {drifted} drifted, {failed} failed", file=sys.stderr)
+    return 1 if drifted or failed else 0
 
 
 if __name__ == "__main__":

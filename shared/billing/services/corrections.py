@@ -7,11 +7,14 @@ The steps, each safe to repeat after a crash, like issuance's:
      number of its own series, marks the invoice "void" (voidedBy, and replacedBy: the reissue's id,
      decided here) and advances the credit-note counter; an invoice already void is left alone;
   3. finish the credit note from its document alone: render and store its PDF (create-only),
-     mark it "issued";
+     mark it "issued"; store the void invoice's copy stamped CANCELLED beside its original
+     (create-only, deterministic bytes: the original PDF and the credit note's number and date);
   4. with a reissue, issue revision k+1 of the month exactly as generate would (draft, number,
      finish), from the data as it is now.
 A retried (or concurrent) void finds the invoice void and runs steps 3-4 again, which only
-complete what is missing: one credit note, one reissue, the same numbers and files.
+complete what is missing: one credit note, one reissue, the same numbers and files. A repeated
+request with another reason or reissue choice than the first is refused (409, saying what the
+first did), writing nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from billing.domain.numbering import financial_year
 from billing.domain.period import BillingPeriod, invoice_date
 from billing.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository
-from billing.services.downloads import Download
+from billing.services.downloads import Download, DownloadService
 from billing.services.issuance.finish import store_pdf_and_mark_issued
 from billing.services.issuance.issue import IssuanceService
 from billing.services.queries import InvoiceQueries
@@ -53,6 +56,7 @@ class CorrectionService:
         settings_repo: SettingsRepository,
         blobs: BlobStore,
         render_credit_note: PdfRenderer,
+        downloads: DownloadService,
         clock: Clock,
     ):
         self.issuance = issuance
@@ -62,6 +66,7 @@ class CorrectionService:
         self.settings_repo = settings_repo
         self.blobs = blobs
         self.render_credit_note = render_credit_note
+        self.downloads = downloads
         self.clock = clock
 
     # -- voiding -------------------------------------------------------------------------------
@@ -71,6 +76,7 @@ class CorrectionService:
         number, reason, reissue = cn_rules.validate_void_request(body)
         target = self._target(company_id, period_key, number)
         if InvoiceStatus.of(target) is InvoiceStatus.VOID:
+            self._same_request(target, reason, reissue)
             return self._complete(target)  # a retried request: what its void produced
         if InvoiceStatus.of(target) is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {number} is still being issued ({target.get('status')}); "
@@ -97,10 +103,19 @@ class CorrectionService:
             raise IntegrityError(f"invoice {inv_id} vanished while being voided")
         if InvoiceStatus.of(invoice) is not InvoiceStatus.VOID:
             raise ConflictError(f"invoice {number} is {invoice.get('status')!r} and cannot be voided now")
-        if note is not None:
+        if note is None:  # voided meanwhile by a concurrent request: the same one, or 409
+            self._same_request(invoice, reason, reissue)
+        else:
             log.info("invoice voided", extra={"json_fields": {
                 "invoiceId": inv_id, "creditNoteNumber": note.get("creditNoteNumber"), "reissue": reissue_id}})
         return self._complete(invoice)
+
+    @staticmethod
+    def _same_request(voided: dict[str, Any], reason: str, reissue: bool) -> None:
+        """409 when the invoice was voided by a request with another reason or reissue choice."""
+        conflict = cn_rules.repeat_conflict(voided, reason, reissue)
+        if conflict:
+            raise ConflictError(conflict)
 
     def _target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
         """The month's invoice with this number (Validation / NotFound errors)."""
@@ -125,6 +140,7 @@ class CorrectionService:
             raise IntegrityError(f"void invoice {invoice.get('invoiceNumber')} has no credit note "
                                  f"{voided_by.get('creditNoteId')}; it needs an operator")
         note = self.finish_credit_note(note)
+        self.downloads.cancelled_copy(invoice)
         reissued = None
         if invoice.get("replacedBy"):
             reissued = self.issuance.reissue(invoice["companyId"], invoice["billingPeriod"]["month"],

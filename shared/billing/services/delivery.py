@@ -1,131 +1,251 @@
-"""Email delivery of issued invoices, recorded on the invoice, never sent twice by accident.
+"""Email delivery of issued invoices and credit notes, recorded on the document, never sent twice by accident.
 
-`deliver_quietly` (used by the monthly run) sends once: an invoice already sent is left alone.
-`send(..., force=True)` (the API's /send) resends on purpose. A failed send is recorded
-(status, attempts, last error) and never touches the invoice itself.
+`deliver_quietly` (used by the monthly run) sends an invoice once: one already sent is left alone.
+`send(...)` (the API's /send) resends on purpose; `send_credit_note(...)` likewise for a credit
+note. A failed send is recorded (status, attempts, last error) and never touches the document itself.
 
-Exactly-once is guarded by a claim: before talking to SMTP the delivery record moves to
+Exactly-once is guarded by a claim: before talking to SMTP the document's delivery record moves to
 "sending" with a claim id in a transaction; a concurrent sender sees the claim and stops.
 A claim older than CLAIM_TIMEOUT (a crashed sender) may be taken over.
+
+Email goes to the company's billingEmail as it is at the moment of sending (not the snapshot on
+the document), unless an admin names the recipients: {"to": ["a@b.example", ...]}.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Mapping
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Any, Callable, Mapping
 
 from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES
-from billing.domain.naming import document_file_paths, document_id
-from billing.errors import BillingError, ConfigurationError, ConflictError, ValidationError
-from billing.ports import BlobStore, Clock, InvoiceEmailBuilder, InvoiceRepository, Mailer
+from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.naming import (
+    credit_note_download_name, credit_note_pdf_path, document_file_paths, document_id, validate_company_id,
+)
+from billing.errors import BillingError, ConfigurationError, ConflictError, NotFoundError, ValidationError
+from billing.ports import (
+    BlobStore, Clock, CreditNoteEmailBuilder, CreditNoteRepository, InvoiceEmailBuilder, InvoiceRepository, Mailer,
+)
 from billing.services.downloads import DownloadService
 from billing.services.queries import InvoiceQueries
-from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
+MAX_RECIPIENTS = 10
+MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
+
+
+def recipients_override(body: object) -> list[str] | None:
+    """The admin's {"to": [addresses]} (1-10 plain addresses), None when not given; ValidationError otherwise."""
+    if body is None:
+        return None
+    if not isinstance(body, Mapping):
+        raise ValidationError('the body must be a JSON object {"to": ["address", ...]} or empty')
+    unknown = sorted(str(k) for k in set(body) - {"to"})
+    if unknown:
+        raise ValidationError(f'unknown field(s) {unknown}; the body may only carry {{"to": ["address", ...]}}')
+    to = body.get("to")
+    if to is None:
+        return None
+    if not isinstance(to, list) or not to:
+        raise ValidationError(f'"to" must be a non-empty list of email addresses, got {str(to)[:80]!r}')
+    if len(to) > MAX_RECIPIENTS:
+        raise ValidationError(f'"to" names {len(to)} addresses; at most {MAX_RECIPIENTS} are allowed')
+    result: list[str] = []
+    for value in to:
+        if not isinstance(value, str) or not _plain_address(value):
+            raise ValidationError(f'"to" must hold plain email addresses (name@domain), got {str(value)[:80]!r}')
+        if value not in result:
+            result.append(value)
+    return result
+
+
+def _plain_address(value: str) -> bool:
+    """name@domain, nothing else: no display name, no comma, no whitespace or control character."""
+    if len(value) > MAX_ADDRESS or any(c.isspace() or ord(c) < 32 for c in value) or "," in value or ";" in value:
+        return False
+    name, addr = parseaddr(value)
+    if name or addr != value or addr.count("@") != 1:
+        return False
+    try:
+        address = Address(addr_spec=addr)
+    except (ValueError, IndexError, TypeError):
+        return False
+    return bool(address.username) and "." in address.domain and not address.domain.startswith(".")
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    """What differs between sending an invoice and a credit note."""
+
+    kind: str  # "invoice" or "credit note"
+    id_field: str  # "invoiceId" or "creditNoteId", in the logs
+    doc_id: str
+    number: str
+    update: Callable[[str, Mapping[str, Any]], None]
+    build: Callable[[list[str]], EmailMessage]
 
 
 class DeliveryService:
-    """Sends invoice emails through a Mailer and records each attempt on the invoice document."""
+    """Sends invoice and credit note emails through a Mailer and records each attempt on the document."""
 
     def __init__(
         self,
         *,
         queries: InvoiceQueries,
         invoices: InvoiceRepository,
+        credit_notes: CreditNoteRepository,
         blobs: BlobStore,
         downloads: DownloadService,
         mailer: Mailer | None,
         build_message: InvoiceEmailBuilder,
+        build_credit_note_message: CreditNoteEmailBuilder,
         clock: Clock,
         public_base_url: str = "",
         unavailable_reason: str = "email is not configured (SMTP_HOST unset)",
     ):
         self.queries = queries
         self.invoices = invoices
+        self.credit_notes = credit_notes
         self.blobs = blobs
         self.downloads = downloads
         self.mailer = mailer
         self.build_message = build_message
+        self.build_credit_note_message = build_credit_note_message
         self.clock = clock
         self.public_base_url = public_base_url.rstrip("/")
         self.unavailable_reason = unavailable_reason
 
-    def send(self, company_id: str, period_key: str, force: bool = False) -> dict[str, Any]:
-        """Send the issued invoice's email; with force, also when it was sent before."""
+    def send(self, company_id: str, period_key: str, force: bool = False, body: object = None) -> dict[str, Any]:
+        """Send the month's issued invoice; with force, also when it was sent before. body: {"to": [...]}."""
+        to = recipients_override(body)
         invoice = self.queries.get(company_id, period_key)
-        return self._deliver(invoice, force=force, raise_errors=True)
+        if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:
+            raise ConflictError(self._void_message(invoice))
+        return self._deliver_invoice(invoice, force=force, raise_errors=True, to=to)
 
     def deliver_quietly(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
         """Send once if not sent yet; failures are recorded and returned, never raised."""
         try:
-            return self._deliver(invoice, force=False, raise_errors=False)
+            return self._deliver_invoice(invoice, force=False, raise_errors=False, to=None)
         except Exception as exc:  # delivery must never undo or block the invoice
             log.exception("delivery failed unexpectedly")
             return {"status": "failed", "lastError": f"{type(exc).__name__}: {exc}"}
 
-    def _deliver(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool) -> dict[str, Any]:
+    def send_credit_note(self, company_id: str, credit_note_id: str, body: object = None) -> dict[str, Any]:
+        """Email the issued credit note (again, on purpose); recorded on the credit note. body: {"to": [...]}."""
+        to = recipients_override(body)
+        validate_company_id(company_id)
+        note = self.credit_notes.get(credit_note_id) if credit_note_id else None
+        if note is None or note.get("companyId") != company_id:
+            raise NotFoundError(f"Credit note '{credit_note_id}' of company '{company_id}' not found")
+        number = str(note.get("creditNoteNumber"))
+        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
+            raise ConflictError(f"credit note {number} is not issued yet (its PDF is being stored); "
+                                "send it once it is issued")
+        path = credit_note_pdf_path(company_id, note["billingPeriod"]["month"], credit_note_id)
+
+        def build(recipients: list[str]) -> EmailMessage:
+            link = self.blobs.signed_url(path, credit_note_download_name(note))
+            return self.build_credit_note_message(note, self.blobs.read(path), link, recipients)
+
+        outgoing = _Outgoing("credit note", "creditNoteId", credit_note_id, number, self.credit_notes.update, build)
+        return self._deliver(outgoing, company_id, to, force=True, raise_errors=True,
+                             claim=self.credit_notes.claim_delivery)
+
+    def _void_message(self, invoice: Mapping[str, Any]) -> str:
+        voided_by = invoice.get("voidedBy") or {}
+        company, month = invoice["companyId"], invoice["billingPeriod"]["month"]
+        instead = (f"send its reissue (POST /billing/invoices/{company}/{month}/send once it is issued)"
+                   if invoice.get("replacedBy") else
+                   f"issue its reissue first (POST /billing/generate/{company}?month=..&year=.. with an admin key)")
+        return (f"invoice {invoice.get('invoiceNumber')} is void: it was cancelled by credit note "
+                f"{voided_by.get('creditNoteNumber')} and cannot be sent; {instead}, or send the credit note "
+                f"(POST /billing/credit-notes/{company}/{voided_by.get('creditNoteId')}/send)")
+
+    def _deliver_invoice(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool,
+                         to: list[str] | None) -> dict[str, Any]:
         if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is not issued yet; nothing to send")
-        inv_id = document_id(invoice)
-        recipient = (invoice.get("recipient") or {}).get("billingEmail")
-        if not recipient:
-            record = {"status": "skipped", "reason": "company has no billingEmail"}
-            self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
-            return record
-        if self.mailer is None:
-            if raise_errors:  # the caller asked for this send: answer 409, write nothing
-                raise ConflictError(self.unavailable_reason)
-            record = {"status": "skipped", "reason": self.unavailable_reason}
-            self.invoices.update(inv_id, {"delivery.status": "skipped", "delivery.reason": record["reason"]})
-            return record
 
-        claim_id = uuid.uuid4().hex
-        claimed = self.invoices.claim_delivery(inv_id, claim_id, force, self.clock(),
-                                               CLAIM_TIMEOUT.total_seconds())
-        if claimed is None:
-            current = (self.invoices.get(inv_id) or {}).get("delivery", {})
-            return {**current, "note": "already sent or being sent; not sent again"}
-
-        return self._send(invoice, inv_id, int(claimed.get("attempts", 0)), recipient, raise_errors)
-
-    def _send(self, invoice: Mapping[str, Any], inv_id: str, attempts: int, recipient: str,
-              raise_errors: bool) -> dict[str, Any]:
-        """Build and send the claimed email; record the outcome on the invoice (the claim released)."""
-        assert self.mailer is not None  # checked before claiming
-        paths = document_file_paths(invoice)
-        try:
+        def build(recipients: list[str]) -> EmailMessage:
+            paths = document_file_paths(invoice)
             pdf = self.blobs.read(paths["pdf"])
             size = self.blobs.size(paths["csv"])
             csv_bytes = self.blobs.read(paths["csv"]) if size is not None and size <= MAX_CSV_ATTACHMENT_BYTES else None
             links = self.downloads.links(invoice, self.public_base_url or None)
-            message = self.build_message(invoice, pdf, csv_bytes, links)
-            message_id = self.mailer.send(message)
+            shown = {**invoice, "replaces": self.queries.replaces(invoice)}
+            return self.build_message(shown, pdf, csv_bytes, links, recipients)
+
+        outgoing = _Outgoing("invoice", "invoiceId", document_id(invoice), str(invoice.get("invoiceNumber")),
+                             self.invoices.update, build)
+        return self._deliver(outgoing, str(invoice["companyId"]), to, force, raise_errors,
+                             claim=self.invoices.claim_delivery)
+
+    def _deliver(self, out: _Outgoing, company_id: str, to: list[str] | None, force: bool, raise_errors: bool,
+                 claim: Callable[..., dict[str, Any] | None]) -> dict[str, Any]:
+        recipients = to or self._billing_email(company_id)
+        if not recipients:
+            reason = "company has no billingEmail"
+            self._skipped(out, reason)
+            return {"status": "skipped", "reason": reason}
+        if self.mailer is None:
+            if raise_errors:  # the caller asked for this send: answer 409, write nothing
+                raise ConflictError(self.unavailable_reason)
+            self._skipped(out, self.unavailable_reason)
+            return {"status": "skipped", "reason": self.unavailable_reason}
+
+        claimed = claim(out.doc_id, uuid.uuid4().hex, force, self.clock(), CLAIM_TIMEOUT.total_seconds())
+        if claimed is None:
+            getter = self.invoices.get if out.kind == "invoice" else self.credit_notes.get
+            current = (getter(out.doc_id) or {}).get("delivery", {})
+            return {**current, "note": "already sent or being sent; not sent again"}
+        return self._send(out, int(claimed.get("attempts", 0)), recipients, raise_errors)
+
+    def _billing_email(self, company_id: str) -> list[str]:
+        """The company's billingEmail now (one address, or several separated by commas/semicolons)."""
+        company = self.queries.companies.get(company_id) or {}
+        text = company.get("billingEmail")
+        if not isinstance(text, str):
+            return []
+        return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+    def _skipped(self, out: _Outgoing, reason: str) -> None:
+        out.update(out.doc_id, {"delivery.status": "skipped", "delivery.reason": reason})
+
+    def _send(self, out: _Outgoing, attempts: int, recipients: list[str], raise_errors: bool) -> dict[str, Any]:
+        """Build and send the claimed email; record the outcome on the document (the claim released)."""
+        assert self.mailer is not None  # checked before claiming
+        try:
+            message_id = self.mailer.send(out.build(recipients))
         except Exception as exc:  # recorded, and the claim released, whatever went wrong
-            detail = self._record_failure(inv_id, attempts, exc)
+            detail = self._record_failure(out, attempts, exc)
             if raise_errors:
                 raise
             return {"status": "failed", "attempts": attempts, "lastError": detail}
-        fields = {
+        to = ", ".join(recipients)
+        out.update(out.doc_id, {
             "delivery.status": "sent",
             "delivery.attempts": attempts,
             "delivery.messageId": message_id,
-            "delivery.to": recipient,
+            "delivery.to": to,
             "delivery.sentAt": self.clock().isoformat(),
             "delivery.lastError": None,
             "delivery.claim": None,
-        }
-        self.invoices.update(inv_id, fields)
-        log.info("invoice emailed", extra={"json_fields": {"invoiceId": inv_id, "messageId": message_id}})
-        return {"status": "sent", "attempts": attempts, "messageId": message_id, "to": recipient}
+        })
+        log.info(f"{out.kind} emailed", extra={"json_fields": {out.id_field: out.doc_id, "messageId": message_id}})
+        return {"status": "sent", "attempts": attempts, "messageId": message_id, "to": to}
 
-    def _record_failure(self, inv_id: str, attempts: int, exc: Exception) -> str:
+    def _record_failure(self, out: _Outgoing, attempts: int, exc: Exception) -> str:
         detail = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
-        fields = {
+        out.update(out.doc_id, {
             "delivery.status": "failed",
             "delivery.attempts": attempts,
             "delivery.lastError": detail,
@@ -133,8 +253,7 @@ class DeliveryService:
             "delivery.permanent": bool(getattr(exc, "permanent", isinstance(exc, (ConfigurationError, ValidationError)))),
             "delivery.updatedAt": self.clock().isoformat(),
             "delivery.claim": None,
-        }
-        self.invoices.update(inv_id, fields)
-        log.warning(f"invoice email failed: {detail}", extra={"json_fields": {"invoiceId": inv_id, "attempts": attempts}})
+        })
+        log.warning(f"{out.kind} email failed: {detail}",
+                    extra={"json_fields": {out.id_field: out.doc_id, "attempts": attempts}})
         return detail
-

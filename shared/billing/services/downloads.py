@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from billing.domain.naming import FILE_KINDS, document_file_paths, document_id, download_name
-from billing.errors import ForbiddenError, NotFoundError, ValidationError
-from billing.ports import BlobStore, Clock
+from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.naming import (
+    FILE_KINDS, cancelled_download_name, cancelled_pdf_path, document_file_paths, document_id, download_name,
+)
+from billing.errors import ForbiddenError, IntegrityError, NotFoundError, ValidationError
+from billing.ports import BlobStore, Clock, PdfStamper
 from billing.services.queries import InvoiceQueries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,11 +33,12 @@ class Download:
 class DownloadService:
     """Links for responses and emails, and the files behind the download routes."""
 
-    def __init__(self, *, queries: InvoiceQueries, blobs: BlobStore, clock: Clock,
+    def __init__(self, *, queries: InvoiceQueries, blobs: BlobStore, clock: Clock, stamp_cancelled: PdfStamper,
                  signing_key: str = "", link_ttl_seconds: int = 7 * 24 * 3600):
         self.queries = queries
         self.blobs = blobs
         self.clock = clock
+        self.stamp_cancelled = stamp_cancelled
         self._key = signing_key.encode()
         self.link_ttl_seconds = link_ttl_seconds
 
@@ -85,9 +92,29 @@ class DownloadService:
         if document is not None and document_id(doc) != document:
             raise ForbiddenError("this link is for an earlier invoice of this month, which was voided and reissued; "
                                  "ask for the current invoice to be sent")
-        path = document_file_paths(doc)[kind]
-        name = download_name(doc, kind)
+        if kind == "pdf" and InvoiceStatus.of(doc) is InvoiceStatus.VOID:
+            path, name = self.cancelled_copy(doc), cancelled_download_name(doc)
+        else:
+            path, name = document_file_paths(doc)[kind], download_name(doc, kind)
         url = self.blobs.signed_url(path, name)
         if url:
             return Download(name, FILE_KINDS[kind], redirect_url=url)
         return Download(name, FILE_KINDS[kind], chunks=self.blobs.open_read(path))
+
+    def cancelled_copy(self, invoice: Mapping[str, Any]) -> str:
+        """The void invoice's copy stamped CANCELLED: stored create-only beside the original (which is
+        never touched) when missing, e.g. for a void made before copies existed; its path.
+
+        The bytes depend only on the original PDF and the credit note, so a retry after a crash, or a
+        concurrent first download, stores (or finds) exactly the same file."""
+        if InvoiceStatus.of(invoice) is not InvoiceStatus.VOID:
+            raise IntegrityError(f"invoice {invoice.get('invoiceNumber')} is not void; it has no CANCELLED copy")
+        path = cancelled_pdf_path(invoice)
+        if self.blobs.exists(path):
+            return path
+        original = self.blobs.read(document_file_paths(invoice)["pdf"])
+        stamped = self.stamp_cancelled(original, invoice)
+        if not self.blobs.put_create_only(path, stamped, FILE_KINDS["pdf"], cancelled_download_name(invoice)):
+            log.info("CANCELLED copy already stored; kept as it is",
+                     extra={"json_fields": {"invoiceNumber": invoice.get("invoiceNumber")}})
+        return path

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
+from billing.domain.credit_note import replaces_fields
 from billing.domain.naming import invoice_id, revision_of, validate_company_id
 from billing.domain.period import BillingPeriod, parse_year
 from billing.errors import NotFoundError
@@ -69,3 +70,16 @@ class InvoiceQueries:
         if status is None or not status.has_files:
             raise NotFoundError(f"invoice {doc.get('invoiceNumber')} is not issued yet")
         return doc
+
+    def replaces(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What a reissue replaces ({invoiceNumber, creditNoteNumber}); None for a month's first invoice.
+
+        Reissues issued before this was stored carry the void invoice's id instead: read from it."""
+        value = doc.get("replaces")
+        if isinstance(value, Mapping):
+            return dict(value)
+        if not revision_of(doc):
+            return None
+        previous = self.invoices.get(invoice_id(str(doc["companyId"]), str(doc["billingPeriod"]["month"]),
+                                                revision_of(doc) - 1))
+        return replaces_fields(previous) if previous else None

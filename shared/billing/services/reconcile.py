@@ -8,8 +8,10 @@ shows what the calls changed, not what a later tariff change would.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from billing.config import Settings
 from billing.domain.naming import document_file_paths
@@ -17,9 +19,24 @@ from billing.domain.period import BillingPeriod
 from billing.domain.presenter import money_number, plain_number
 from billing.domain.rating import Tariff, UsageAccumulator
 from billing.domain.reconcile import MAX_EXAMPLES, compare_calls
+from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.totals import compute_totals
+from billing.errors import BillingError, NotFoundError
 from billing.ports import BilledCallReader, BlobStore, CallLogSource
 from billing.services.queries import InvoiceQueries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CompanyReconcile:
+    """One company's outcome in a batch: "clean", "drifted", "skipped" (its invoice is not
+    issued), "missing" (no such company or no invoice of that month) or "failed" (with the reason)."""
+
+    company_id: str
+    outcome: str
+    detail: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
 
 
 def _figures(calls: int, minutes: Decimal, charges: Decimal) -> dict[str, Any]:
@@ -40,6 +57,29 @@ class ReconcileService:
     def reconcile(self, company_id: str, period_key: str, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
         """The month's current invoice (issued, or void: its CSV stays) compared with the calls now."""
         return self.reconcile_invoice(self.queries.issued(company_id, period_key), max_examples)
+
+    def reconcile_many(self, company_ids: Iterable[str], period_key: str) -> Iterator[CompanyReconcile]:
+        """Each company's month in turn; one company's error is reported with its reason and the
+        others are still reconciled (like the monthly run's failures)."""
+        for company_id in company_ids:
+            try:
+                invoice = self.queries.get(company_id, period_key)
+                if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
+                    yield CompanyReconcile(company_id, "skipped", f"invoice {invoice.get('invoiceNumber')} is "
+                                                                  f"{invoice.get('status')}, not reconciled")
+                    continue
+                result = self.reconcile_invoice(invoice)
+            except NotFoundError as exc:
+                yield CompanyReconcile(company_id, "missing", exc.detail)
+                continue
+            except BillingError as exc:
+                yield CompanyReconcile(company_id, "failed", exc.detail)
+                continue
+            except Exception as exc:  # one company's surprise must not hide the others' drift
+                log.exception("reconcile failed", extra={"json_fields": {"companyId": company_id[:80]}})
+                yield CompanyReconcile(company_id, "failed", f"{type(exc).__name__}: {exc}")
+                continue
+            yield CompanyReconcile(company_id, "drifted" if result["drifted"] else "clean", result=result)
 
     def reconcile_invoice(self, invoice: dict[str, Any], max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
         company_id = str(invoice["companyId"])

@@ -147,3 +147,25 @@ def test_per_call_never_bills_less_than_aggregate(ds):
     aggregate = rate_calls(calls(*ds), tariff(policy="aggregate"), SEPT).billed_minutes
     per_second = rate_calls(calls(*ds), tariff(policy="per-second"), SEPT).billed_minutes
     assert per_call >= aggregate >= per_second
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_call_longer_than_max_call_seconds_is_an_anomaly_billed_nothing(policy):
+    # milliseconds stored as seconds: 1e12 s would bill crores
+    summary = rate_calls(calls(60, 1e12, 21_600, 21_601), tariff(policy=policy, pulseSeconds=30), SEPT)
+    assert summary.billed_seconds == 60 + 21_600
+    assert summary.anomaly_count == 2 and summary.total_calls == 4
+    assert [a["reason"] for a in summary.anomalies] == [
+        "duration 1000000000000 s is longer than billing.maxCallSeconds (21600 s)",
+        "duration 21601 s is longer than billing.maxCallSeconds (21600 s)",
+    ]
+    assert summary.total_duration_seconds == 60 + 21_600  # the anomalies' seconds count nowhere
+
+
+def test_max_call_seconds_is_configurable_and_positive():
+    summary = rate_calls(calls(90, 120, 121), tariff(maxCallSeconds=120), SEPT)
+    assert summary.billed_minutes == 4 and summary.anomaly_count == 1
+    with pytest.raises(ConfigurationError, match="maxCallSeconds"):
+        tariff(maxCallSeconds=0)
+    with pytest.raises(ConfigurationError, match="maxCallSeconds"):
+        tariff(maxCallSeconds="six hours")

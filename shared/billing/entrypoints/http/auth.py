@@ -21,7 +21,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "list": READ, "invoice": READ, "file": READ, "reconcile": READ, "credit_notes": READ, "credit_note": READ,
     "credit_note_pdf": READ, "preview": READ, "gstr1": READ, "run_status": READ,
     "generate": API,
-    "run": ADMIN, "send": ADMIN, "void": ADMIN,
+    "run": ADMIN, "send": ADMIN, "void": ADMIN, "credit_note_send": ADMIN,
     "companies": READ, "company": READ, "settings": READ, "company_put": ADMIN, "settings_put": ADMIN,
 }
 

@@ -51,6 +51,8 @@ def present(doc: Mapping[str, Any], request: flask.Request, container: Container
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if "delivery" in body:
         body["delivery"] = public_delivery(body["delivery"])
+    if "replaces" in body:
+        body["replaces"] = container.queries.replaces(doc)
     if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
         body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
     return body
@@ -78,6 +80,8 @@ def present_credit_note(doc: Mapping[str, Any], request: flask.Request, containe
     """The credit note as the API returns it, with its PDF's download link once issued."""
     body = {k: v for k, v in doc.items() if k not in CREDIT_NOTE_INTERNAL}
     body["files"] = {"pdf": (doc.get("files") or {}).get("pdf")}
+    if "delivery" in body:
+        body["delivery"] = public_delivery(body["delivery"])
     if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
         base = base_url(request, container)
         body["downloadLinks"] = {

@@ -15,6 +15,7 @@ from billing.domain.period import MonthQuery
 from billing.entrypoints.http.auth import ADMIN, SIGNED_DOCUMENT_KEY, caller_role
 from billing.entrypoints.http.limits import json_body
 from billing.entrypoints.http.errors import json_response
+from billing.errors import ValidationError
 from billing.entrypoints.http.presenters import (
     INTERNAL_FIELDS, base_url, history_entry, present, present_credit_note, public_delivery, summary,
 )
@@ -33,6 +34,7 @@ ROUTES = Map(
         Rule("/billing/invoices/<path:company>/<period>/void", endpoint="void", methods=["POST"]),
         Rule("/billing/invoices/<path:company>/<period>/reconcile", endpoint="reconcile", methods=["GET"]),
         Rule("/billing/credit-notes/<company>/<credit_note_id>/pdf", endpoint="credit_note_pdf", methods=["GET"]),
+        Rule("/billing/credit-notes/<company>/<credit_note_id>/send", endpoint="credit_note_send", methods=["POST"]),
         Rule("/billing/credit-notes/<company>/<credit_note_id>", endpoint="credit_note", methods=["GET"]),
         Rule("/billing/credit-notes/<company>", endpoint="credit_notes", methods=["GET"]),
         Rule("/billing/preview/<path:company>", endpoint="preview", methods=["GET"]),
@@ -145,8 +147,24 @@ def download(item: Download) -> WerkzeugResponse:
     )
 
 
+def send_body(request: flask.Request) -> object:
+    """The optional JSON body of a send ({"to": [...]}); ValidationError when it is not JSON."""
+    if not request.get_data(cache=True):
+        return None
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise ValidationError('the body must be JSON: {"to": ["address", ...]}, or empty')
+    return body
+
+
 def send(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
-    result = container.delivery.send(company, period, force=True)
+    result = container.delivery.send(company, period, force=True, body=send_body(request))
+    return json_response(public_delivery(result))
+
+
+def credit_note_send(request: flask.Request, container: Container, company: str,
+                     credit_note_id: str) -> WerkzeugResponse:
+    result = container.delivery.send_credit_note(company, credit_note_id, body=send_body(request))
     return json_response(public_delivery(result))
 
 
@@ -187,7 +205,8 @@ def settings_put(request: flask.Request, container: Container) -> WerkzeugRespon
 
 HANDLERS: dict[str, Handler] = {
     "health": health, "openapi": openapi, "generate": generate, "file": file, "send": send, "void": void,
-    "reconcile": reconcile, "credit_note_pdf": credit_note_pdf, "credit_note": credit_note,
+    "reconcile": reconcile, "credit_note_pdf": credit_note_pdf, "credit_note_send": credit_note_send,
+    "credit_note": credit_note,
     "credit_notes": credit_notes, "preview": preview, "invoice": invoice, "list": list_invoices, "run": run,
     "gstr1": gstr1, "run_status": run_status, "companies": companies, "company": company,
     "company_put": company_put, "settings": settings, "settings_put": settings_put,

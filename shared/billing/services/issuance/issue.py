@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from billing.config import Settings
+from billing.domain.credit_note import replaces_fields
 from billing.domain.invoice import Supplier, draft_document, recipient_snapshot
 from billing.domain.naming import invoice_id, revision_of
 from billing.domain.period import BillingPeriod, MonthQuery
@@ -87,8 +88,14 @@ class IssuanceService:
         inv_id = invoice_id(inputs.company_id, inputs.period.key, revision)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         recipient = recipient_snapshot(inputs.company_id, inputs.company, supplier.state_code)
+        replaces = None
+        if revision:
+            voided = self.invoices.get(invoice_id(inputs.company_id, inputs.period.key, revision - 1))
+            if voided is None or InvoiceStatus.of(voided) is not InvoiceStatus.VOID:
+                raise IntegrityError(f"reissue {inv_id} has no void invoice before it")
+            replaces = replaces_fields(voided)
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, revision)
-        doc, created = self.invoices.create_draft(inv_id, draft_document(draft, self.clock()))
+        doc, created = self.invoices.create_draft(inv_id, draft_document(draft, self.clock(), replaces))
         if not created:
             self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
             log.info("invoice already drafted by a concurrent request",

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterator, Mapping
 
-from billing.domain.csv_rows import csv_reconciliation_rows
+from billing.domain.csv_rows import csv_invoice_rows, csv_reconciliation_rows
 from billing.domain.invoice import InvoiceDraft, StagedCsv, Supplier
 from billing.domain.naming import FILE_KINDS, file_paths, staging_path
-from billing.domain.rating import CallRecord, UsageAccumulator, UsageSummary
+from billing.domain.rating import CallRecord, UnplacedCalls, UsageAccumulator, UsageSummary
 from billing.domain.totals import InvoiceTotals, compute_totals
 from billing.ports import BlobStore, CallCsvFactory, CallLogSource, HashingWriter
 from billing.services.issuance.inputs import MonthInputs
@@ -48,19 +48,21 @@ class RatingPipeline:
 
         stage=False rates the very same way but sends the CSV nowhere (the preview)."""
         staging = staging_path(inputs.company_id, inputs.period.key, uuid.uuid4().hex) if stage else None
-        usage, totals, csv = self._rate_month(inputs, supplier, recipient, staging, slices)
+        usage, totals, csv, unplaced = self._rate_month(inputs, supplier, recipient, staging, slices)
         paths = file_paths(inputs.company_id, inputs.period.key, revision)
         return InvoiceDraft(
             company_id=inputs.company_id, period=inputs.period, tariff=inputs.tariff,
             tariff_snapshot=dict(inputs.company.get("billing") or {}), supplier=supplier,
             recipient=recipient, usage=usage, totals=totals, csv=csv,
             files={kind: self.blobs.uri(path) if stage else "" for kind, path in paths.items()},
-            revision=revision,
+            revision=revision, unplaced=unplaced.to_json(),
         )
 
     def _rate_month(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
-                    staging: str | None, slices: int) -> tuple[UsageSummary, InvoiceTotals, StagedCsv]:
-        """Rate each time slice into its own CSV part (in parallel), then compose parts + trailer.
+                    staging: str | None, slices: int
+                    ) -> tuple[UsageSummary, InvoiceTotals, StagedCsv, UnplacedCalls]:
+        """Rate each time slice into its own CSV part (in parallel), then compose parts + trailer
+        (the company's unplaced call logs, the reconciliation and summary rows).
 
         Without a staging path every part goes to a discarding sink and nothing is stored."""
         sources = self.calls.slices(inputs.company_id, inputs.period, max(1, slices))
@@ -78,15 +80,15 @@ class RatingPipeline:
         totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"])
         rows = sum(r.rows for r in results)
         if staging is None:
-            self._write_trailer(inputs, None, results, totals)
-            return usage, totals, StagedCsv("", "", rows)
-        return usage, totals, StagedCsv(staging, self._compose(inputs, staging, parts, results, totals), rows)
-
-    def _compose(self, inputs: MonthInputs, staging: str, parts: list[str | None], results: list[_SliceResult],
-                 totals: InvoiceTotals) -> str:
-        """The staged CSV from its parts and trailer (the parts deleted); its checksum."""
+            unplaced, _ = self._write_trailer(inputs, None, results, totals)
+            return usage, totals, StagedCsv("", "", rows), unplaced
         trailer = f"{staging}.trailer"
-        self._write_trailer(inputs, trailer, results, totals)
+        unplaced, trailer_rows = self._write_trailer(inputs, trailer, results, totals)
+        checksum = self._compose(inputs, staging, parts, trailer)
+        return usage, totals, StagedCsv(staging, checksum, rows + trailer_rows), unplaced
+
+    def _compose(self, inputs: MonthInputs, staging: str, parts: list[str | None], trailer: str) -> str:
+        """The staged CSV from its parts and trailer (the parts deleted); its checksum."""
         stored = [p for p in parts if p is not None]
         checksum = self.blobs.compose(stored + [trailer], staging, FILE_KINDS["csv"], inputs.csv_name)
         for path in stored + [trailer]:
@@ -109,9 +111,17 @@ class RatingPipeline:
         return _SliceResult(accumulator, writer.rows, writer.minutes_written, writer.amount_written)
 
     def _write_trailer(self, inputs: MonthInputs, path: str | None, results: list[_SliceResult],
-                       totals: InvoiceTotals) -> None:
+                       totals: InvoiceTotals) -> tuple[UnplacedCalls, int]:
+        """The trailer: the company's unplaced call logs (read here, once), then the reconciliation
+        and summary rows. Returns the unplaced calls and how many rows of them it wrote."""
         minutes = sum((r.minutes for r in results), Decimal(0))
         amount = sum((r.amount for r in results), Decimal(0))
         rows = csv_reconciliation_rows(minutes, amount, totals, inputs.tariff)
+        unplaced = UnplacedCalls()
         with self._csv_out(path, inputs) as out:
-            self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, False).finish(rows)
+            writer = self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, False)
+            for call in self.calls.unplaced(inputs.company_id):
+                unplaced.add(call)
+                writer.write_unplaced(call)
+            writer.finish(rows, csv_invoice_rows(totals))
+        return unplaced, writer.rows

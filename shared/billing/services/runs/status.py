@@ -11,6 +11,7 @@ from billing.ports import RunRepository
 from billing.services.runs.common import STATES, RunState
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
+MAX_UNPLACED_LISTED = 100
 TOKEN = re.compile(r"[a-z0-9_-]{1,64}")
 
 
@@ -19,7 +20,8 @@ class RunStatus:
         self.runs = runs
 
     def status(self, period_key: str, page_size: str | None = None, page_token: str | None = None) -> dict[str, Any]:
-        """Counts per state and a page of the failed companies with their reasons."""
+        """Counts per state, a page of the failed companies with their reasons, and the companies
+        whose invoice reported unplaced call logs."""
         BillingPeriod.from_key(period_key, "UTC")  # 422 on a malformed period
         size = _page_size(page_size)
         if page_token is not None and not TOKEN.fullmatch(page_token):
@@ -36,7 +38,8 @@ class RunStatus:
         return {"runId": period_key, "period": period_key, **{k: (summary or {}).get(k) for k in keep},
                 "counts": counts, "total": sum(counts.values()),
                 "failed": [_failure(entry) for entry in failed], "nextPageToken": next_token,
-                "skipped": [{k: entry.get(k) for k in ("companyId", "reason", "at")} for entry in skipped]}
+                "skipped": [{k: entry.get(k) for k in ("companyId", "reason", "at")} for entry in skipped],
+                "unplacedCalls": self.runs.with_unplaced_calls(period_key, MAX_UNPLACED_LISTED)}
 
 
 def _failure(entry: Mapping[str, Any]) -> dict[str, Any]:

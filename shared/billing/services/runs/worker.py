@@ -84,6 +84,9 @@ class CompanyWorker:
         """An issued invoice: email it (once, when configured) and mark its company done."""
         company_id = str(invoice["companyId"])
         details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
+        unplaced = int((invoice.get("unplacedCalls") or {}).get("count") or 0)
+        if unplaced:
+            details["unplacedCalls"] = unplaced
         if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
             details["note"] = "the month's invoice is void; POST /billing/generate issues its reissue"
         elif self.ctx.delivery is not None and self.ctx.settings.send_email:
