@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from billing.config import Settings
+from billing.domain.billing_dates import require_billable
 from billing.domain.naming import csv_name, invoice_id, validate_company_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.rating import Tariff
@@ -42,12 +43,17 @@ class InputLoader:
     def ended(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The validated company, tariff and ended month (NotFound / Validation / Configuration errors)."""
         company, tariff = self.company_and_tariff(company_id, "Invoice generation")
-        return MonthInputs(company_id, company, tariff, query.ended(tariff.timezone, now))
+        return self._billable(MonthInputs(company_id, company, tariff, query.ended(tariff.timezone, now)))
 
     def to_date(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The same for a preview: the month may be the current one (month to date)."""
         company, tariff = self.company_and_tariff(company_id, "Invoice preview")
-        return MonthInputs(company_id, company, tariff, query.to_date(tariff.timezone, now))
+        return self._billable(MonthInputs(company_id, company, tariff, query.to_date(tariff.timezone, now)))
+
+    def _billable(self, inputs: MonthInputs) -> MonthInputs:
+        """The month must be inside the company's billing dates and BILLING_FIRST_PERIOD (DESIGN 11)."""
+        require_billable(inputs.company_id, inputs.period, inputs.company, self.settings.first_period)
+        return inputs
 
     def company_and_tariff(self, company_id: str, action: str) -> tuple[Mapping[str, Any], Tariff]:
         """The company document and its validated tariff (NotFound / Validation / Configuration)."""
