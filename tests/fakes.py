@@ -13,13 +13,14 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
-from billing.errors import NotFoundError
+from billing.errors import ConfigurationError, NotFoundError, ValidationError
 from billing.ports import (
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
     InvoiceRepository, PdfRenderer, PdfStamper, Publisher, ReceivableChange, ReceivableRepository,
@@ -40,6 +41,8 @@ def merge(doc: dict[str, Any], fields: Mapping[str, Any]) -> None:
 
 
 class FakeCompanies:
+    """companies/{id} in memory, type-checked by the same strict schema as the Firestore adapter."""
+
     def __init__(self, docs: Mapping[str, dict[str, Any]] | None = None,
                  tariffs: Mapping[str, Mapping[str, dict[str, Any]]] | None = None):
         self.docs = dict(docs or {})
@@ -50,12 +53,30 @@ class FakeCompanies:
 
     def get(self, company_id: str) -> dict[str, Any] | None:
         doc = self.docs.get(company_id)
-        return copy.deepcopy(doc) if doc is not None else None
+        if doc is None:
+            return None
+        problems = schemas.company_problems(doc)
+        if problems:
+            raise ConfigurationError(f"company '{company_id}' (companies/{company_id}): " + "; ".join(problems))
+        return copy.deepcopy(doc)
 
     def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for cid in sorted(self.docs):
             if self.docs[cid].get("active", True) is not False:
                 yield cid, copy.deepcopy(self.docs[cid])
+
+    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+        ids = [cid for cid in sorted(self.docs) if after is None or cid > after]
+        return [(cid, copy.deepcopy(self.docs[cid])) for cid in ids[:limit]]
+
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        problems = schemas.company_problems(doc, writing=True)
+        if problems:
+            raise ValidationError(f"company '{company_id}': " + "; ".join(problems))
+
+    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        self.validate(company_id, doc)
+        self.docs[company_id] = copy.deepcopy(dict(doc))
 
 
 class FakeSettings:
@@ -63,7 +84,18 @@ class FakeSettings:
         self._supplier = supplier
 
     def supplier(self) -> dict[str, Any] | None:
+        if self._supplier is not None and (problems := schemas.settings_problems(self._supplier)):
+            raise ConfigurationError("supplier settings (settings/billing): " + "; ".join(problems))
         return copy.deepcopy(self._supplier)
+
+    def validate(self, doc: Mapping[str, Any]) -> None:
+        problems = schemas.settings_problems(doc, writing=True)
+        if problems:
+            raise ValidationError("supplier settings: " + "; ".join(problems))
+
+    def put(self, doc: Mapping[str, Any]) -> None:
+        self.validate(doc)
+        self._supplier = copy.deepcopy(dict(doc))
 
 
 class FakeCallLogs:

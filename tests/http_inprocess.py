@@ -67,15 +67,20 @@ class World:
         return copy.deepcopy((c.invoices.docs, c.invoices.counters, c.credit_notes.docs, c.credit_notes.counters,
                               c.blobs.objects, c.runs.summaries, c.runs.companies, c.publisher.messages,
                               [m.as_bytes() for m in c.mailer.sent], c.receivables_repo.docs,
-                              c.receivables_repo.payments, c.receivables_repo.companies, c.receivables_repo.totals))
+                              c.receivables_repo.payments, c.receivables_repo.companies, c.receivables_repo.totals,
+                              c.companies.docs, c.supplier_settings.supplier()))
 
     def call(self, method: str, url: str, key: str | None) -> Any:
         headers = {"X-API-Key": key} if key is not None else {}
         body = None
         if url.endswith("/void"):
             body = json.dumps({**VOID_BODY, "invoiceNumber": self.september["invoiceNumber"]})
-        if url.endswith("/payments"):
+        elif url.endswith("/payments"):
             body = json.dumps(PAYMENT_BODY)
-        if url.endswith("/reverse"):
+        elif url.endswith("/reverse"):
             body = json.dumps({"reason": "Cheque bounced"})
+        elif method == "PUT" and url.startswith("/billing/companies/"):  # a changed company document
+            body = json.dumps({**self.container.companies.get(url.rsplit("/", 1)[1]), "billingEmail": "new@x.example"})
+        elif method == "PUT" and url == "/billing/settings":
+            body = json.dumps({**self.container.supplier_settings.supplier(), "phone": "+91 80 0000 0001"})
         return self.client.open(url, method=method, headers=headers, data=body, content_type="application/json")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Client as FirestoreClient
     from google.cloud.storage import Client as StorageClient
 
+    from billing.services.companies import CompanyAdmin
     from billing.services.corrections import CorrectionService
     from billing.services.delivery import DeliveryService
     from billing.services.downloads import DownloadService
@@ -262,6 +263,12 @@ class Container:
 
         templates = self.settings.templates_dir
         return lambda doc: render_statement_pdf(doc, templates_dir=templates)
+
+    @cached_property
+    def company_admin(self) -> CompanyAdmin:
+        from billing.services.companies import CompanyAdmin
+
+        return CompanyAdmin(self.companies, self.supplier_settings, self.settings)
 
     @cached_property
     def inputs(self) -> InputLoader:

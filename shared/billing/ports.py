@@ -28,18 +28,36 @@ PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
 
 class CompanyRepository(Protocol):
     def get(self, company_id: str) -> Mapping[str, Any] | None:
-        """The company document, or None."""
+        """The company document, or None; ConfigurationError when a field has the wrong type
+        (the strict schema, DESIGN 11: field, value and expected type named)."""
 
     def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
         """(YYYY-MM-DD, document) of companies/{id}/tariffs: the dated tariffs, any order."""
 
     def list_active(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """(companyId, document) of every company whose `active` is not false."""
+        """(companyId, document) of every company whose `active` is not the boolean false, unchecked
+        (a malformed one is listed, and reported failed when billed)."""
+
+    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+        """Up to `limit` (document id, raw document) ordered by id, after the id `after`."""
+
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        """ValidationError naming every field of the wrong type."""
+
+    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        """Create or replace the document, validated first (nothing written when it fails)."""
 
 
 class SettingsRepository(Protocol):
     def supplier(self) -> Mapping[str, Any] | None:
-        """The supplier settings document (settings/billing), or None."""
+        """The supplier settings document (settings/billing), or None; ConfigurationError when a
+        field has the wrong type."""
+
+    def validate(self, doc: Mapping[str, Any]) -> None:
+        """ValidationError naming every field of the wrong type."""
+
+    def put(self, doc: Mapping[str, Any]) -> None:
+        """Create or replace the supplier document, validated first."""
 
 
 class CallLogSource(Protocol):

@@ -1,7 +1,8 @@
 """schemathesis hooks for tests/e2e/test_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
 
 generate and run have rules OpenAPI cannot express: month and year come together or not at all,
-the year is not after the current one, and the month must have ended. The schemathesis config lets
+the year is not after the current one, and the month must have ended; the company and supplier PUTs
+check GSTIN checksums, time zones and tariff rules. The schemathesis config lets
 those two operations answer 422 to schema-valid input; this check makes sure such a 422 is one of
 those documented rules and nothing else.
 """
@@ -15,9 +16,16 @@ CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", 
                               ("POST", "/billing/invoices/{company}/{period}/void"),
                               ("POST", "/billing/invoices/{company}/{period}/payments"),
                               ("GET", "/billing/receivables/tds"),
-                              ("GET", "/billing/companies/{company}/statement")}
+                              ("GET", "/billing/companies/{company}/statement"),
+                              ("PUT", "/billing/companies/{company}"), ("PUT", "/billing/settings"),
+                              ("GET", "/billing/companies")}
 DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ",
                   "has not started", "is not an invoice of company", "can no longer be credited",
+                  "is not billed for",  # outside the company's billing dates / BILLING_FIRST_PERIOD
+                  # PUT company / settings: the domain's rules (GSTIN checksum and state, time zone, tariff
+                  # ranges, prefixes, billing dates) and what Firestore cannot store, each naming the field
+                  "company '", "supplier settings",
+                  "pageToken is not one this API returned",
                   # payments (DESIGN 14): the balance, the calendar and TDS fields that go together
                   "has a balance of", "is in the future", "nothing to record", "tdsSection is required",
                   "tdsSection is given without", "at most two decimals", "is void: no payment",

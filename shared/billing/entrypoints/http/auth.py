@@ -24,6 +24,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "run": ADMIN, "send": ADMIN, "void": ADMIN, "credit_note_send": ADMIN,
     # receivables (DESIGN 14)
     "aging": READ, "tds": READ, "statement": READ, "tally": READ, "payment": ADMIN, "payment_reverse": ADMIN,
+    "companies": READ, "company": READ, "settings": READ, "company_put": ADMIN, "settings_put": ADMIN,
 }
 
 ROLE_ENVIRON_KEY = "billing.role"

@@ -51,6 +51,11 @@ ROUTES = Map(
         Rule("/billing/receivables/tds", endpoint="tds", methods=["GET"]),
         Rule("/billing/companies/<company>/statement", endpoint="statement", methods=["GET"]),
         Rule("/billing/exports/tally", endpoint="tally", methods=["GET"]),
+        Rule("/billing/companies", endpoint="companies", methods=["GET"]),
+        Rule("/billing/companies/<company>", endpoint="company", methods=["GET"]),
+        Rule("/billing/companies/<company>", endpoint="company_put", methods=["PUT"]),
+        Rule("/billing/settings", endpoint="settings", methods=["GET"]),
+        Rule("/billing/settings", endpoint="settings_put", methods=["PUT"]),
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -238,6 +243,26 @@ def run_status(request: flask.Request, container: Container, period: str) -> Wer
         period, request.args.get("pageSize"), request.args.get("pageToken")))
 
 
+def companies(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.company_admin.list(request.args.get("pageSize"), request.args.get("pageToken")))
+
+
+def company(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    return json_response(container.company_admin.get(company))
+
+
+def company_put(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    return json_response(container.company_admin.put(company, request.get_json(force=True, silent=True)))
+
+
+def settings(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.company_admin.supplier())
+
+
+def settings_put(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.company_admin.put_supplier(request.get_json(force=True, silent=True)))
+
+
 HANDLERS: dict[str, Handler] = {
     "health": health, "openapi": openapi, "generate": generate, "file": file, "send": send, "void": void,
     "reconcile": reconcile, "credit_note_pdf": credit_note_pdf, "credit_note_send": credit_note_send,
@@ -246,4 +271,6 @@ HANDLERS: dict[str, Handler] = {
     "gstr1": gstr1, "run_status": run_status,
     "payment": payment, "payment_reverse": payment_reverse, "aging": aging, "tds": tds,
     "statement": statement, "tally": tally,
+    "gstr1": gstr1, "run_status": run_status, "companies": companies, "company": company,
+    "company_put": company_put, "settings": settings, "settings_put": settings_put,
 }

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from billing.config import Settings
+from billing.domain.billing_dates import require_billable
 from billing.domain.naming import csv_name, invoice_id, validate_company_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.rating import Tariff
@@ -54,12 +55,14 @@ class InputLoader:
     def ended(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The validated company, tariff and ended month (NotFound / Validation / Configuration errors)."""
         company, history = self.company_and_history(company_id, "Invoice generation")
-        return MonthInputs.of(company_id, company, history, query.ended(history[0].tariff.timezone, now))
+        return self._billable(MonthInputs.of(company_id, company, history,
+                                             query.ended(history[0].tariff.timezone, now)))
 
     def to_date(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The same for a preview: the month may be the current one (month to date)."""
         company, history = self.company_and_history(company_id, "Invoice preview")
-        return MonthInputs.of(company_id, company, history, query.to_date(history[0].tariff.timezone, now))
+        return self._billable(MonthInputs.of(company_id, company, history,
+                                             query.to_date(history[0].tariff.timezone, now)))
 
     def company_and_history(self, company_id: str, action: str) -> tuple[Mapping[str, Any], tuple[DatedTariff, ...]]:
         """The company document and its tariffs: its `billing`, then its dated tariffs in order."""
@@ -72,6 +75,11 @@ class InputLoader:
         except ConfigurationError as exc:
             raise ConfigurationError(f"company '{company_id}': {exc.detail}") from None
         return company, history
+
+    def _billable(self, inputs: MonthInputs) -> MonthInputs:
+        """The month must be inside the company's billing dates and BILLING_FIRST_PERIOD (DESIGN 11)."""
+        require_billable(inputs.company_id, inputs.period, inputs.company, self.settings.first_period)
+        return inputs
 
     def company_and_tariff(self, company_id: str, action: str) -> tuple[Mapping[str, Any], Tariff]:
         """The company document and its validated tariff (NotFound / Validation / Configuration)."""
