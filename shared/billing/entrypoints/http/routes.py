@@ -271,6 +271,6 @@ HANDLERS: dict[str, Handler] = {
     "gstr1": gstr1, "run_status": run_status,
     "payment": payment, "payment_reverse": payment_reverse, "aging": aging, "tds": tds,
     "statement": statement, "tally": tally,
-    "gstr1": gstr1, "run_status": run_status, "companies": companies, "company": company,
+    "companies": companies, "company": company,
     "company_put": company_put, "settings": settings, "settings_put": settings_put,
 }
