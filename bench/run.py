@@ -30,6 +30,21 @@ from billing.domain.period import MonthQuery  # noqa: E402
 NOW = datetime(2025, 11, 5, tzinfo=timezone.utc)
 
 
+FLAT = {"ratePerMinute": 2, "maintenanceFee": 1500, "timezone": "Asia/Kolkata"}
+# --tariff tiered: graduated tiers, an inbound rate (a third of the calls are inbound) and a discount,
+TIERED = {"maintenanceFee": 1500, "timezone": "Asia/Kolkata", "directionRates": {"inbound": 1.25},
+          "includedMinutes": 100, "discount": {"percent": 10},
+          "tiers": {"mode": "graduated", "tiers": [{"upToMinutes": 1000, "ratePerMinute": 2},
+                                                   {"upToMinutes": 10000, "ratePerMinute": 1.5},
+                                                   {"upToMinutes": None, "ratePerMinute": 1}]}}
+# ... changed on the 15th (a dated tariff): dearer inbound calls, cheaper tiers.
+TIERED_FROM_15TH = {**TIERED, "directionRates": {"inbound": 1.5},
+                    "tiers": {"mode": "graduated", "tiers": [{"upToMinutes": 1000, "ratePerMinute": 1.8},
+                                                             {"upToMinutes": None, "ratePerMinute": 1.2}]}}
+TARIFFS = {"flat": FLAT, "tiered": TIERED}
+BILLING = dict(FLAT)
+
+
 def seed(db, project: str, company: str, n: int, month: int = 9) -> None:
     """n call logs spread over the month, written with parallel batches."""
     from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +52,11 @@ def seed(db, project: str, company: str, n: int, month: int = 9) -> None:
     db.document("settings/billing").set({"legalName": "Bench Supplier", "stateCode": "29", "invoicePrefix": "BN",
                                          "gstin": "29AAGCV4821K1ZX", "address": "Bengaluru"})
     db.collection("companies").document(company).set(
-        {"name": f"Bench {company}", "billing": {"ratePerMinute": 2, "maintenanceFee": 1500, "timezone": "Asia/Kolkata"}})
+        {"name": f"Bench {company}", "billing": BILLING})
+    two_directions = "directionRates" in BILLING
+    if two_directions:
+        db.collection("companies").document(company).collection("tariffs").document(f"2025-{month:02d}-15").set(
+            {"billing": TIERED_FROM_15TH})
     start = datetime(2025, month, 1, tzinfo=timezone.utc)
     span = 29 * 24 * 3600
 
@@ -47,7 +66,7 @@ def seed(db, project: str, company: str, n: int, month: int = 9) -> None:
             batch.set(db.collection("callLogs").document(f"{company}-{i:07d}"), {
                 "companyId": company, "startedAt": start + timedelta(seconds=span * i / n),
                 "durationSeconds": (i * 37) % 600 + 0.5, "status": "completed" if i % 17 else "busy",
-                "direction": "outbound", "fromNumber": "+910000000000", "toNumber": f"+91{i:010d}",
+                "direction": "inbound" if two_directions and i % 3 == 0 else "outbound", "fromNumber": "+910000000000", "toNumber": f"+91{i:010d}",
                 "agentId": f"agent-{i % 7}"})
         batch.commit()
 
@@ -274,14 +293,19 @@ def main() -> int:
     parser.add_argument("--companies", type=int, default=50, help="companies in the monthly-run measurement")
     parser.add_argument("--paging-proof", action="store_true",
                         help="also time the old cursor-paged read with the stock client at N and 4N (slow)")
+    parser.add_argument("--tariff", choices=sorted(TARIFFS), default="flat",
+                        help="the bench company's tariff: flat, or tiered (graduated tiers, an inbound rate, a discount, "
+                             "and a dated change on the 15th)")
     args = parser.parse_args()
+    BILLING.clear()
+    BILLING.update(TARIFFS[args.tariff])
     n = args.calls
     logs = Path(tempfile.mkdtemp(prefix="bench-"))
     fs = emulators.start_firestore(emulators.free_port(), logs)
     gcs = emulators.start_storage(emulators.free_port(), logs)
     os.environ["FIRESTORE_EMULATOR_HOST"] = fs.host
     os.environ["STORAGE_EMULATOR_HOST"] = gcs.url
-    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "calls": n,
+    results: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "calls": n, "tariff": args.tariff,
                      "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}"}
     try:
         # Each measurement in its own project: the N-call month is not read next to 4N others.
@@ -323,7 +347,7 @@ def main() -> int:
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
-    print(f"\nbenchmark ({results['machine']}, {results['date']}), N = {n} calls")
+    print(f"\nbenchmark ({results['machine']}, {results['date']}), N = {n} calls, {args.tariff} tariff")
     for label, suffix, calls in (("N", "", n), ("4N", "_4n", 4 * n)):
         print(f"  {label} = {calls} calls: floor (stock query.stream(), median of 3) {results['floor_s' + suffix]:7.2f} s, "
               f"issuance (median of 3) {results['issue_s' + suffix]:6.2f} s = {results['issue_calls_per_s' + suffix]:6.0f} calls/s")

@@ -57,3 +57,11 @@ def billing_sequencer(cloud_event):
     from billing.entrypoints.events import handle_sequencer_message
 
     handle_sequencer_message(cloud_event, get_container())
+
+
+@functions_framework.cloud_event
+def billing_reminders(cloud_event):
+    """The daily Scheduler job -> payment reminders, each step at most once per invoice (DESIGN 14)."""
+    from billing.entrypoints.events import handle_reminders
+
+    handle_reminders(cloud_event, get_container())

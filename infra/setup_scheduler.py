@@ -12,7 +12,9 @@
   600 s (a delivery may take the functions' full 540 s) and, on the monthly trigger's, the worker's
   and the sequencer's, a dead-letter policy of MAX_DELIVERY_ATTEMPTS attempts to billing-dead-letter.
   Deploy `billing_dead_letter` with `--trigger-topic billing-dead-letter` so a dead-lettered
-  company is marked failed on its run record with the reason.
+  company is marked failed on its run record with the reason;
+- the daily job `billing-reminders-daily` publishing to billing-reminders (function
+  `billing_reminders`): payment reminders, each step at most once per invoice (DESIGN 14).
 
     python infra/setup_scheduler.py --project P --region asia-south1 [--timezone Asia/Kolkata] [--dry-run]
 """
@@ -37,6 +39,9 @@ MAX_DELIVERY_ATTEMPTS = 5  # README: "a worker message that fails 5 times goes t
 ACK_DEADLINE_SECONDS = 600  # Pub/Sub's maximum; above the functions' 540 s timeout
 DEAD_LETTERED_TOPICS = (MONTHLY_TOPIC, WORKER_TOPIC, SEQUENCER_TOPIC)
 SCHEDULE = "0 * 1,2 * *"  # hourly over the first two days: every timezone's month has ended by then
+REMINDER_TOPIC = "billing-reminders"
+REMINDER_JOB_ID = "billing-reminders-daily"
+REMINDER_SCHEDULE = "0 10 * * *"  # 10:00 every day in the job's time zone
 
 
 def build_job(project: str, region: str, timezone: str, topic_path: str, schedule: str = SCHEDULE) -> scheduler_v1.Job:
@@ -48,6 +53,26 @@ def build_job(project: str, region: str, timezone: str, topic_path: str, schedul
         time_zone=timezone,
         pubsub_target=scheduler_v1.PubsubTarget(
             topic_name=topic_path,
+            data=json.dumps({"trigger": "scheduler"}).encode(),
+            attributes={"source": "cloud-scheduler"},
+        ),
+        retry_config=scheduler_v1.RetryConfig(
+            retry_count=3,
+            min_backoff_duration=duration_pb2.Duration(seconds=60),
+            max_backoff_duration=duration_pb2.Duration(seconds=600),
+        ),
+    )
+
+
+def build_reminder_job(project: str, region: str, timezone: str) -> scheduler_v1.Job:
+    """The daily payment-reminder job, exactly as it is sent."""
+    return scheduler_v1.Job(
+        name=f"projects/{project}/locations/{region}/jobs/{REMINDER_JOB_ID}",
+        description="Payment reminders: daily, each step at most once per invoice",
+        schedule=REMINDER_SCHEDULE,
+        time_zone=timezone,
+        pubsub_target=scheduler_v1.PubsubTarget(
+            topic_name=f"projects/{project}/topics/{REMINDER_TOPIC}",
             data=json.dumps({"trigger": "scheduler"}).encode(),
             attributes={"source": "cloud-scheduler"},
         ),
@@ -78,9 +103,9 @@ def ensure_job(client, job: scheduler_v1.Job) -> str:
 
 
 def ensure_topics(publisher, subscriber, project: str) -> dict[str, str]:
-    """The four topics and the dead-letter subscription; existing ones are left as they are."""
+    """The five topics and the dead-letter subscription; existing ones are left as they are."""
     done = {}
-    for name in (MONTHLY_TOPIC, WORKER_TOPIC, SEQUENCER_TOPIC, DEAD_LETTER_TOPIC):
+    for name in (MONTHLY_TOPIC, WORKER_TOPIC, SEQUENCER_TOPIC, DEAD_LETTER_TOPIC, REMINDER_TOPIC):
         path = publisher.topic_path(project, name)
         try:
             publisher.create_topic(name=path)
@@ -147,16 +172,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--project (or GOOGLE_CLOUD_PROJECT) is required")
     topic = f"projects/{args.project}/topics/{MONTHLY_TOPIC}"
     job = build_job(args.project, args.region, args.timezone, topic, args.schedule)
+    reminder_job = build_reminder_job(args.project, args.region, args.timezone)
     if args.dry_run:
         print(scheduler_v1.Job.to_json(job))
-        print("topics:", MONTHLY_TOPIC, WORKER_TOPIC, DEAD_LETTER_TOPIC, "subscription:", DEAD_LETTER_SUB)
+        print(scheduler_v1.Job.to_json(reminder_job))
+        print("topics:", MONTHLY_TOPIC, WORKER_TOPIC, DEAD_LETTER_TOPIC, REMINDER_TOPIC, "subscription:", DEAD_LETTER_SUB)
         return 0
     from google.cloud import pubsub_v1
 
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     print("topics:", ensure_topics(publisher, subscriber, args.project))
     print("dead-letter policies set on:", apply_dead_letter_policies(publisher, subscriber, args.project) or "none changed")
-    print("scheduler job:", ensure_job(scheduler_v1.CloudSchedulerClient(), job))
+    client = scheduler_v1.CloudSchedulerClient()
+    print("scheduler job:", ensure_job(client, job))
+    print("reminder job:", ensure_job(client, reminder_job))
     return 0
 
 

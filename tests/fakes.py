@@ -13,18 +13,21 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
-from billing.errors import NotFoundError
+from billing.errors import ConfigurationError, NotFoundError, ValidationError
 from billing.ports import (
     AdjustmentNoteRepository,
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, ReceivableChange, ReceivableRepository,
+    ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
+from billing.domain.receivables import move_outstanding
 from billing.seed import SUPPLIER
 
 
@@ -39,17 +42,42 @@ def merge(doc: dict[str, Any], fields: Mapping[str, Any]) -> None:
 
 
 class FakeCompanies:
-    def __init__(self, docs: Mapping[str, dict[str, Any]] | None = None):
+    """companies/{id} in memory, type-checked by the same strict schema as the Firestore adapter."""
+
+    def __init__(self, docs: Mapping[str, dict[str, Any]] | None = None,
+                 tariffs: Mapping[str, Mapping[str, dict[str, Any]]] | None = None):
         self.docs = dict(docs or {})
+        self.dated = {cid: dict(t) for cid, t in (tariffs or {}).items()}  # company -> {YYYY-MM-DD: doc}
+
+    def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
+        return [(day, copy.deepcopy(doc)) for day, doc in self.dated.get(company_id, {}).items()]
 
     def get(self, company_id: str) -> dict[str, Any] | None:
         doc = self.docs.get(company_id)
-        return copy.deepcopy(doc) if doc is not None else None
+        if doc is None:
+            return None
+        problems = schemas.company_problems(doc)
+        if problems:
+            raise ConfigurationError(f"company '{company_id}' (companies/{company_id}): " + "; ".join(problems))
+        return copy.deepcopy(doc)
 
     def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
         for cid in sorted(self.docs):
             if self.docs[cid].get("active", True) is not False:
                 yield cid, copy.deepcopy(self.docs[cid])
+
+    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+        ids = [cid for cid in sorted(self.docs) if after is None or cid > after]
+        return [(cid, copy.deepcopy(self.docs[cid])) for cid in ids[:limit]]
+
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        problems = schemas.company_problems(doc, writing=True)
+        if problems:
+            raise ValidationError(f"company '{company_id}': " + "; ".join(problems))
+
+    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        self.validate(company_id, doc)
+        self.docs[company_id] = copy.deepcopy(dict(doc))
 
 
 class FakeSettings:
@@ -57,7 +85,18 @@ class FakeSettings:
         self._supplier = supplier
 
     def supplier(self) -> dict[str, Any] | None:
+        if self._supplier is not None and (problems := schemas.settings_problems(self._supplier)):
+            raise ConfigurationError("supplier settings (settings/billing): " + "; ".join(problems))
         return copy.deepcopy(self._supplier)
+
+    def validate(self, doc: Mapping[str, Any]) -> None:
+        problems = schemas.settings_problems(doc, writing=True)
+        if problems:
+            raise ValidationError("supplier settings: " + "; ".join(problems))
+
+    def put(self, doc: Mapping[str, Any]) -> None:
+        self.validate(doc)
+        self._supplier = copy.deepcopy(dict(doc))
 
 
 class FakeCallLogs:
@@ -487,6 +526,80 @@ class MemoryWakeClaims:
             self.keys.discard((run_id, key))
 
 
+class MemoryReceivables:
+    """The ReceivableRepository port in memory: change() is atomic under one lock, and an exception
+    from the update writes nothing (like the Firestore transaction)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.companies: dict[str, dict[str, int]] = {}
+        self.totals: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, invoice_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return copy.deepcopy(self.docs.get(invoice_id))
+
+    def payment(self, payment_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return copy.deepcopy(self.payments.get(payment_id))
+
+    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("companyId") == company_id]
+        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
+    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values()
+                    if start <= str(p.get("date")) < end or start <= str((p.get("reversal") or {}).get("at", "")) < end]
+        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+
+    def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
+               update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
+        with self._lock:
+            rec = copy.deepcopy(self.docs.get(invoice_id))
+            pay = copy.deepcopy(self.payments.get(payment_id)) if payment_id else None
+            result = update(rec, pay)
+            if result is None:
+                return None, rec
+            self.docs[invoice_id] = copy.deepcopy(result.receivable)
+            if result.payment is not None and payment_id:
+                self.payments[payment_id] = copy.deepcopy(result.payment)
+            if result.delta_paise:
+                self.companies[company_id] = move_outstanding(self.companies.get(company_id, {}), due,
+                                                              result.delta_paise)
+                if not self.companies[company_id]:
+                    del self.companies[company_id]
+                self.totals = move_outstanding(self.totals, due, result.delta_paise)
+            return result, copy.deepcopy(result.receivable)
+
+    def with_balance(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if int(d.get("balancePaise", 0)) > 0]
+        yield from docs
+
+    def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        with self._lock:
+            ids = sorted(c for c in self.companies if after is None or c > after)
+            page = [{"companyId": c, "outstanding": dict(self.companies[c])} for c in ids[:page_size]]
+        return page, (ids[page_size - 1] if len(ids) > page_size else None)
+
+    def aging_totals(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.totals)
+
+    def tds_payments(self, quarter_key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("tdsKey") == quarter_key]
+        return sorted(docs, key=lambda d: (str(d.get("companyId")), str(d.get("date")), str(d.get("reference"))))
+
+    def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
+        with self._lock:
+            merge(self.payments[payment_id], fields)
+
+
 def fake_invoice_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode()
 
@@ -531,6 +644,7 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()
     alert_claims: WakeClaims = MemoryWakeClaims()
+    receivables: ReceivableRepository = MemoryReceivables()
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes,
@@ -539,6 +653,7 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
         "render_credit_note_pdf": render_credit_note_pdf, "stamp_cancelled_pdf": stamp_cancelled_pdf,
         "wake_claims": wake_claims, "alert_claims": alert_claims,
+        "receivables_repo": receivables,
     }
     container = Container(settings or Settings(), clock=clock or utc_now, env={})
     for name, value in {**fakes, **overrides}.items():

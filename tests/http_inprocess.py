@@ -38,6 +38,7 @@ NOW = datetime(2025, 12, 3, 6, 0, tzinfo=timezone.utc)
 KEYS = {"none": None, "unknown": "not-a-key-of-ours", "read": "read-key", "api": "api-key", "admin": "admin-key"}
 SETTINGS = Settings(read_keys=("read-key",), api_keys=("api-key",), admin_keys=("admin-key",))
 VOID_BODY: dict[str, Any] = {"reason": "Rate per minute was wrong", "reissue": True}  # + the invoice number
+PAYMENT_BODY: dict[str, Any] = {"amount": 500, "date": "2025-12-02", "reference": "UTIB0000123", "mode": "neft"}
 
 
 def september_calls() -> list[CallRecord]:
@@ -58,6 +59,7 @@ class World:
         august = c.issuance.generate("vysedeck", MonthQuery(8, 2025))
         c.corrections.void("vysedeck", "2025-08", {**VOID_BODY, "invoiceNumber": august["invoiceNumber"]})
         c.run_trigger.request_run(MonthQuery(9, 2025), trigger="test")
+        c.receivables.record_payment("vysedeck", "2025-09", {**PAYMENT_BODY, "reference": "CHQ000001"})
         # webxpress's September (its fee only) carries a debit note, for the debit-note read routes
         webxpress = c.issuance.generate("webxpress", MonthQuery(9, 2025))
         self.debit_note = c.adjustments.create("debit", "webxpress", "2025-09", {
@@ -68,15 +70,26 @@ class World:
         c: Any = self.container
         return copy.deepcopy((c.invoices.docs, c.invoices.counters, c.credit_notes.docs, c.credit_notes.counters,
                               c.blobs.objects, c.runs.summaries, c.runs.companies, c.publisher.messages,
-                              [m.as_bytes() for m in c.mailer.sent], c.debit_notes.docs, c.debit_notes.counters))
+                              [m.as_bytes() for m in c.mailer.sent], c.receivables_repo.docs,
+                              c.receivables_repo.payments, c.receivables_repo.companies, c.receivables_repo.totals,
+                              c.companies.docs, c.supplier_settings.supplier(),
+                              c.debit_notes.docs, c.debit_notes.counters))
 
     def call(self, method: str, url: str, key: str | None) -> Any:
         headers = {"X-API-Key": key} if key is not None else {}
         body = None
         if url.endswith("/void"):
             body = json.dumps({**VOID_BODY, "invoiceNumber": self.september["invoiceNumber"]})
-        if url.endswith(("/credit-notes", "/debit-notes")) and method == "POST":
+        elif url.endswith(("/credit-notes", "/debit-notes")) and method == "POST":
             body = json.dumps({"invoiceNumber": self.september["invoiceNumber"], "reason": "Disputed", "minutes": 1})
-        if url.endswith("/settle"):
+        elif url.endswith("/settle"):
             body = json.dumps({"invoiceNumber": self.september["invoiceNumber"]})
+        elif url.endswith("/payments"):
+            body = json.dumps(PAYMENT_BODY)
+        elif url.endswith("/reverse"):
+            body = json.dumps({"reason": "Cheque bounced"})
+        elif method == "PUT" and url.startswith("/billing/companies/"):  # a changed company document
+            body = json.dumps({**self.container.companies.get(url.rsplit("/", 1)[1]), "billingEmail": "new@x.example"})
+        elif method == "PUT" and url == "/billing/settings":
+            body = json.dumps({**self.container.supplier_settings.supplier(), "phone": "+91 80 0000 0001"})
         return self.client.open(url, method=method, headers=headers, data=body, content_type="application/json")

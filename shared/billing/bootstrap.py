@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from billing.config import Settings
 from billing.ports import (
     AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, ReceivableRepository, RunRepository,
+    SettingsRepository, WakeClaims, utc_now,
 )
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from google.cloud.storage import Client as StorageClient
 
     from billing.services.adjustments import AdjustmentService
+    from billing.services.companies import CompanyAdmin
     from billing.services.corrections import CorrectionService
     from billing.services.settlement import SettlementService
     from billing.services.delivery import DeliveryService
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from billing.services.issuance.preview import PreviewService
     from billing.services.issuance.rating import RatingPipeline
     from billing.services.queries import InvoiceQueries
+    from billing.services.receivables import ReceivableService
+    from billing.services.reminders import ReminderService
     from billing.services.reconcile import ReconcileService
     from billing.services.run_alerts import RunAlerts
     from billing.services.runs.common import RunContext
@@ -176,6 +180,12 @@ class Container:
                                         lock_prefix="debitNote:")
 
     @cached_property
+    def receivables_repo(self) -> ReceivableRepository:
+        from billing.adapters.firestore_receivables import FirestoreReceivables
+
+        return FirestoreReceivables(self.firestore)
+
+    @cached_property
     def runs(self) -> RunRepository:
         from billing.adapters.firestore_runs import FirestoreRuns
 
@@ -251,6 +261,46 @@ class Container:
         return InvoiceQueries(self.companies, self.invoices)
 
     @cached_property
+    def receivables(self) -> ReceivableService:
+        """Payments, balances, ageing and TDS (DESIGN 14)."""
+        from billing.services.receivables import ReceivableService
+
+        return ReceivableService(queries=self.queries, receivables=self.receivables_repo,
+                                 settings_repo=self.supplier_settings, clock=self.now,
+                                 credit_notes=self.credit_notes, render_statement=self.render_statement_pdf)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        """Payment reminders at the configured steps, each at most once per invoice (DESIGN 14)."""
+        from billing.services.reminders import ReminderService
+
+        _, _, sender, reply_to = self._smtp
+
+        def build(receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+                  step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
+            from billing.adapters.reminder_email import build_reminder_email
+
+            return build_reminder_email(receivable, company, supplier, step, pdf_link, upi_link, sender=sender,
+                                        reply_to=reply_to)
+
+        return ReminderService(receivables=self.receivables_repo, companies=self.companies, invoices=self.invoices,
+                               settings_repo=self.supplier_settings, downloads=self.downloads, mailer=self.mailer,
+                               build_message=build, clock=self.now, public_base_url=self.settings.public_base_url)
+
+    @cached_property
+    def render_statement_pdf(self) -> PdfRenderer:
+        from billing.adapters.statement_pdf import render_statement_pdf
+
+        templates = self.settings.templates_dir
+        return lambda doc: render_statement_pdf(doc, templates_dir=templates)
+
+    @cached_property
+    def company_admin(self) -> CompanyAdmin:
+        from billing.services.companies import CompanyAdmin
+
+        return CompanyAdmin(self.companies, self.supplier_settings, self.settings)
+
+    @cached_property
     def inputs(self) -> InputLoader:
         from billing.services.issuance.inputs import InputLoader
 
@@ -272,7 +322,8 @@ class Container:
     def finisher(self) -> InvoiceFinisher:
         from billing.services.issuance.finish import InvoiceFinisher
 
-        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now)
+        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now,
+                               on_issued=self.receivables.open)
 
     @cached_property
     def issuance(self) -> IssuanceService:
@@ -297,7 +348,7 @@ class Container:
         return CorrectionService(issuance=self.issuance, queries=self.queries, invoices=self.invoices,
                                  credit_notes=self.credit_notes, settings_repo=self.supplier_settings,
                                  blobs=self.blobs, render_credit_note=self.render_credit_note_pdf,
-                                 downloads=self.downloads, clock=self.now)
+                                 downloads=self.downloads, clock=self.now, on_void=self.receivables.on_void)
 
     @cached_property
     def adjustments(self) -> AdjustmentService:
@@ -306,7 +357,8 @@ class Container:
         return AdjustmentService(queries=self.queries,
                                  notes={"credit": self.partial_credit_notes, "debit": self.debit_notes},
                                  settings_repo=self.supplier_settings, blobs=self.blobs,
-                                 render=self.render_adjustment_pdf, clock=self.now)
+                                 render=self.render_adjustment_pdf, clock=self.now,
+                                 on_note=self.receivables.on_note)
 
     @cached_property
     def settlement(self) -> SettlementService:

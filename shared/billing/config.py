@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
+from billing.domain.billing_dates import parse_first_period
 from billing.domain.rating import DEFAULT_NON_BILLABLE
 from billing.errors import ConfigurationError
 
@@ -45,6 +46,7 @@ class Settings:
     api_keys: tuple[str, ...] = ()  # GETs + generate for an active company
     admin_keys: tuple[str, ...] = ()  # everything
     default_timezone: str = "UTC"
+    first_period: str = ""  # BILLING_FIRST_PERIOD, YYYY-MM: earlier months are never issued (DESIGN 11)
     non_billable_statuses: tuple[str, ...] = tuple(sorted(DEFAULT_NON_BILLABLE))
     call_logs: CallLogSchema = field(default_factory=CallLogSchema)
     companies_collection: str = "companies"
@@ -106,6 +108,7 @@ class Settings:
             api_keys=_split(get("BILLING_API_KEYS", "")),
             admin_keys=_split(get("BILLING_ADMIN_KEYS", "")),
             default_timezone=get("BILLING_DEFAULT_TIMEZONE", d.default_timezone),
+            first_period=parse_first_period(get("BILLING_FIRST_PERIOD", d.first_period)),
             non_billable_statuses=_split(statuses) if statuses is not None else d.non_billable_statuses,
             call_logs=schema,
             companies_collection=get("BILLING_COMPANIES_COLLECTION", d.companies_collection),

@@ -13,6 +13,11 @@ class ValidationError(BillingError):
     """Input that breaks a rule (month 13, negative rate, malformed id...): caller's fault."""
 
 
+class OutsideBillingDatesError(ValidationError):
+    """A month outside the company's billing dates or before BILLING_FIRST_PERIOD (DESIGN 11): 422
+    for a request; the run records the company as skipped, not failed."""
+
+
 class NotFoundError(BillingError):
     """A company, invoice or file that does not exist."""
 

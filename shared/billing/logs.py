@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import sys
+from typing import TextIO
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
@@ -33,12 +34,12 @@ class CloudLoggingFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Route the billing logger to stdout as JSON, once per process."""
+def setup_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Route the billing logger to stdout (or `stream`: the CLI's is stderr) as JSON, once per process."""
     global _configured
     if _configured:
         return
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(CloudLoggingFormatter())
     logger = logging.getLogger("billing")
     logger.addHandler(handler)

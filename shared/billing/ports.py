@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from email.message import EmailMessage
@@ -27,15 +28,36 @@ PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
 
 class CompanyRepository(Protocol):
     def get(self, company_id: str) -> Mapping[str, Any] | None:
-        """The company document, or None."""
+        """The company document, or None; ConfigurationError when a field has the wrong type
+        (the strict schema, DESIGN 11: field, value and expected type named)."""
+
+    def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
+        """(YYYY-MM-DD, document) of companies/{id}/tariffs: the dated tariffs, any order."""
 
     def list_active(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """(companyId, document) of every company whose `active` is not false."""
+        """(companyId, document) of every company whose `active` is not the boolean false, unchecked
+        (a malformed one is listed, and reported failed when billed)."""
+
+    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+        """Up to `limit` (document id, raw document) ordered by id, after the id `after`."""
+
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        """ValidationError naming every field of the wrong type."""
+
+    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        """Create or replace the document, validated first (nothing written when it fails)."""
 
 
 class SettingsRepository(Protocol):
     def supplier(self) -> Mapping[str, Any] | None:
-        """The supplier settings document (settings/billing), or None."""
+        """The supplier settings document (settings/billing), or None; ConfigurationError when a
+        field has the wrong type."""
+
+    def validate(self, doc: Mapping[str, Any]) -> None:
+        """ValidationError naming every field of the wrong type."""
+
+    def put(self, doc: Mapping[str, Any]) -> None:
+        """Create or replace the supplier document, validated first."""
 
 
 class CallLogSource(Protocol):
@@ -214,7 +236,8 @@ class CallCsvSink(Protocol):
 
 class CallCsvFactory(Protocol):
     def __call__(self, out: HashingWriter, tz: tzinfo, rate_per_minute: Decimal, header: bool = True) -> CallCsvSink:
-        """A CSV sink writing to `out` (the header row only when asked)."""
+        """A CSV sink writing to `out` (the header row only when asked); each call priced at the
+        rate rating gave it (RatedCall.rate), else at rate_per_minute."""
 
 
 class RunRepository(Protocol):
@@ -288,3 +311,60 @@ class CreditNoteEmailBuilder(Protocol):
     def __call__(self, note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
                  to: Sequence[str]) -> EmailMessage:
         """The credit note email to `to` (its PDF attached), ready for a Mailer."""
+
+
+@dataclass
+class ReceivableChange:
+    """What one receivables transaction writes: the invoice's receivable, maybe a payment, and how
+    much the balance moved (the per-company and total ageing aggregates move by it, at its due date)."""
+
+    receivable: dict[str, Any]
+    payment: dict[str, Any] | None = None
+    delta_paise: int = 0
+
+
+ReceivableUpdate = Callable[[dict[str, Any] | None, dict[str, Any] | None], "ReceivableChange | None"]
+
+
+class ReceivableRepository(Protocol):
+    """receivables/{invoiceId}, payments/{companyId}_{reference} and the ageing aggregates."""
+
+    def get(self, invoice_id: str) -> dict[str, Any] | None:
+        """The invoice's receivable, or None (not opened yet)."""
+
+    def payment(self, payment_id: str) -> dict[str, Any] | None: ...
+
+    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+        """The company's payments (reversed ones included), by date."""
+
+    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Payments whose date is in [start, end) (ISO dates), and those reversed in it."""
+
+    def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
+               update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
+        """In one transaction: update(receivable or None, payment or None) says what to write (None:
+        nothing); the receivable, the payment and the aggregates (by delta_paise at `due`) are written
+        together. An exception from update writes nothing. Returns (the change or None, the
+        receivable as stored afterwards)."""
+
+    def with_balance(self) -> Iterator[dict[str, Any]]:
+        """Every receivable with a balance above zero (balancePaise > 0), streamed."""
+
+    def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Companies with an outstanding balance, by id after `after`: [{companyId, outstanding:
+        {dueDate: paise}}]; and the next page's token."""
+
+    def aging_totals(self) -> dict[str, int]:
+        """Due date -> outstanding paise over every company."""
+
+    def tds_payments(self, quarter_key: str) -> list[dict[str, Any]]:
+        """Payments with TDS in a financial-year quarter (`2025-26-Q3`), reversed ones included."""
+
+    def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
+        """Merge the Form 26AS match fields into a payment."""
+
+
+class ReminderEmailBuilder(Protocol):
+    def __call__(self, receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+                 step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
+        """The payment reminder for one invoice at one step (days from the due date)."""

@@ -1,7 +1,8 @@
 """schemathesis hooks for tests/e2e/test_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
 
 generate and run have rules OpenAPI cannot express: month and year come together or not at all,
-the year is not after the current one, and the month must have ended. The schemathesis config lets
+the year is not after the current one, and the month must have ended; the company and supplier PUTs
+check GSTIN checksums, time zones and tariff rules. The schemathesis config lets
 those two operations answer 422 to schema-valid input; this check makes sure such a 422 is one of
 those documented rules and nothing else.
 """
@@ -13,11 +14,25 @@ import schemathesis
 CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", "/billing/run"),
                               ("GET", "/billing/preview/{company}"),
                               ("POST", "/billing/invoices/{company}/{period}/void"),
+                              ("POST", "/billing/invoices/{company}/{period}/payments"),
+                              ("GET", "/billing/receivables/tds"),
+                              ("GET", "/billing/companies/{company}/statement"),
+                              ("PUT", "/billing/companies/{company}"), ("PUT", "/billing/settings"),
+                              ("GET", "/billing/companies"),
                               ("POST", "/billing/invoices/{company}/{period}/credit-notes"),
                               ("POST", "/billing/invoices/{company}/{period}/debit-notes"),
                               ("POST", "/billing/invoices/{company}/{period}/settle")}
 DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ",
                   "has not started", "is not an invoice of company", "can no longer be credited",
+                  "is not billed for",  # outside the company's billing dates / BILLING_FIRST_PERIOD
+                  # PUT company / settings: the domain's rules (GSTIN checksum and state, time zone, tariff
+                  # ranges, prefixes, billing dates) and what Firestore cannot store, each naming the field
+                  "company '", "supplier settings",
+                  "pageToken is not one this API returned",
+                  # payments (DESIGN 14): the balance, the calendar and TDS fields that go together
+                  "has a balance of", "is in the future", "nothing to record", "tdsSection is required",
+                  "tdsSection is given without", "at most two decimals", "is void: no payment",
+                  "is not issued yet: no payment", "fy must be a financial year", "is after to",
                   # credit and debit notes (domain/adjustments.py): limits OpenAPI 3.0 cannot state exactly
                   "exceeds what invoice", "reason must be at most", "lines must be a list of 1 to",
                   "less than one paisa", "at most two decimals", "must be a positive number (at most 3 decimals)",

@@ -69,7 +69,8 @@ def test_droplet_manual_run_bills_in_the_background(make_server):
             break
         assert time.monotonic() < deadline, run
         time.sleep(0.5)
-    assert run["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": 3, "failed": 1}
+    assert run["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": 3, "failed": 1,
+                             "skipped": 0}
     assert [f["companyId"] for f in run["failed"]] == ["broken"]
     assert "negative" in run["failed"][0]["error"] and run["nextPageToken"] is None
 

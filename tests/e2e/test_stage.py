@@ -36,7 +36,7 @@ def test_staged_folder_serves_the_http_function(tmp_path):
     pins = re.findall(r"^([a-z0-9_.-]+)==(\S+) \\$", text, re.M)  # the hashed lock: every line pinned
     assert text.count("--hash=sha256:") >= len(pins) > 20 and ("functions-framework", "3.10.2") in pins
     names = {name for name, _ in pins}
-    assert {"firebase-admin", "babel"} <= names and not names & {"tqdm", "google-cloud-scheduler"}
+    assert {"firebase-admin", "babel", "pydantic", "pydantic-core"} <= names and not names & {"tqdm", "google-cloud-scheduler"}
     assert not (bundle / "billing" / "seed.py").exists() and not (bundle / "billing" / "cli.py").exists()
 
     port = emulators.free_port()

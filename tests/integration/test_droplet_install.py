@@ -86,12 +86,13 @@ def test_install_script_lays_down_every_file_a_droplet_needs(droplet_root):
     # cron: /etc/cron.d format (5 time fields, user, command), no CRON_TZ, the command exists
     lines = [line for line in (droplet_root / "etc/cron.d/billing").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
-    assert len(lines) == 1, lines
-    fields = lines[0].split(None, 6)
+    assert [line.split()[7] for line in lines] == ["run", "remind"], lines
     field = re.compile(r"^(\*|\d+(-\d+)?(,\d+(-\d+)?)*)(/\d+)?$")
-    assert all(field.match(f) for f in fields[:5]), fields
-    assert fields[5] == "billing"
-    assert os.access(droplet_root / fields[6].split()[0].lstrip("/"), os.X_OK)
+    for line in lines:
+        fields = line.split(None, 6)
+        assert all(field.match(f) for f in fields[:5]), fields
+        assert fields[5] == "billing"
+        assert os.access(droplet_root / fields[6].split()[0].lstrip("/"), os.X_OK)
     assert "CRON_TZ" not in (droplet_root / "etc/cron.d/billing").read_text().replace("ignores CRON_TZ", "")
 
     # the environment file: from env.example, with a generated link-signing key, not world-readable

@@ -30,10 +30,12 @@ def test_topics_and_dead_letter_subscription_are_created_once(pubsub):
     publisher, subscriber, project = pubsub
     assert infra.ensure_topics(publisher, subscriber, project) == {
         "billing-monthly-trigger": "created", "billing-company-invoice": "created",
-        "billing-sequencer": "created", "billing-dead-letter": "created", "billing-dead-letter-sub": "created"}
+        "billing-sequencer": "created", "billing-dead-letter": "created", "billing-reminders": "created",
+        "billing-dead-letter-sub": "created"}
     assert set(infra.ensure_topics(publisher, subscriber, project).values()) == {"exists"}
     topics = sorted(t.name.rsplit("/", 1)[1] for t in publisher.list_topics(request={"project": f"projects/{project}"}))
-    assert topics == ["billing-company-invoice", "billing-dead-letter", "billing-monthly-trigger", "billing-sequencer"]
+    assert topics == ["billing-company-invoice", "billing-dead-letter", "billing-monthly-trigger", "billing-reminders",
+                      "billing-sequencer"]
     sub = subscriber.get_subscription(subscription=subscriber.subscription_path(project, "billing-dead-letter-sub"))
     assert sub.topic.endswith("/topics/billing-dead-letter")
 
@@ -104,6 +106,18 @@ def test_scheduler_job_is_exactly_what_the_monthly_run_needs():
     assert infra.ensure_job(client, moved) == "updated: time_zone"
     [_, (kind, sent, mask)] = client.requests
     assert kind == "update" and mask == ["time_zone"] and sent.time_zone == "UTC"
+
+
+def test_the_daily_reminder_job():
+    client = RecordingScheduler()
+    job = infra.build_reminder_job("acme-billing", "asia-south1", "Asia/Kolkata")
+    assert infra.ensure_job(client, job) == "created"
+    [_, (_, _, sent)] = client.requests
+    assert sent.name == "projects/acme-billing/locations/asia-south1/jobs/billing-reminders-daily"
+    assert (sent.schedule, sent.time_zone) == ("0 10 * * *", "Asia/Kolkata")
+    assert sent.pubsub_target.topic_name == "projects/acme-billing/topics/billing-reminders"
+    reminders = deploy_flags(cloudbuild(), "deploy-reminders")
+    assert (reminders["entry-point"], reminders["trigger-topic"]) == ("billing_reminders", "billing-reminders")
 
 
 def test_dry_run_needs_no_cloud(capsys):

@@ -329,3 +329,22 @@ def test_a_partial_credit_note_email_says_it_reduces_the_invoice():
     assert "reduced" in message["Subject"] and "cancelled" not in message["Subject"]
     assert "It reduces tax invoice VX/25-26/00001" in text and "in full" not in text
     assert "stays payable" in message.get_body(("html",)).get_content()
+
+
+def test_notes_move_the_invoice_s_balance_once_and_payments_are_capped_by_it():
+    """1,798.32 - credit 94.40 (40 min at Rs 2 + 18% GST) + debit 11.80 (5 min at Rs 2 + GST) = 1,715.72 owed."""
+    w = World()
+    inv = w.issue()
+    credit = w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "c1")
+    w.service.create("credit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"]), "c1")  # a retry: counted once
+    w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], n=5, reason="late calls"), "d1")
+    receivable = w.c.receivables_repo.get(inv["invoiceId"])
+    assert sorted(receivable["notes"].values()) == [-9440, 1180]
+    assert receivable["notes"][credit["creditNoteId"]] == -9440
+    view = w.c.receivables.view(w.c.invoices.get(inv["invoiceId"]))
+    assert (view["netAmount"], view["balance"], view["paymentStatus"]) == (1715.72, 1715.72, "unpaid")
+    payment = {"amount": 1715.73, "date": "2025-10-02", "reference": "UTR1", "mode": "neft"}
+    with pytest.raises(ValidationError, match="has a balance of"):
+        w.c.receivables.record_payment("vysedeck", "2025-09", payment)
+    _, after, _ = w.c.receivables.record_payment("vysedeck", "2025-09", {**payment, "amount": 1715.72})
+    assert after["balancePaise"] == 0

@@ -24,9 +24,12 @@ ZONES = [f"Etc/GMT{-h:+d}" if h else "UTC" for h in range(-12, 15)] + [
 
 
 def cron_schedule() -> tuple[list[int], list[int], list[int]]:
-    """(minutes, hours, days of month) of the one job in billing.cron (plain lists, ranges, '*')."""
-    lines = [ln for ln in (DROPLET / "billing.cron").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    assert len(lines) == 1 and not lines[0].startswith("CRON_TZ"), lines
+    """(minutes, hours, days of month) of the monthly run's job in billing.cron (plain lists, ranges, '*')."""
+    jobs = [ln for ln in (DROPLET / "billing.cron").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert not any(ln.startswith("CRON_TZ") for ln in jobs), jobs
+    lines = [ln for ln in jobs if "run-cli.sh run " in ln]
+    assert len(lines) == 1, jobs
+    assert sum("run-cli.sh remind " in ln for ln in jobs) == 1, jobs  # the daily payment reminders
     minute, hour, dom, month, dow = lines[0].split()[:5]
     assert (month, dow) == ("*", "*")
 

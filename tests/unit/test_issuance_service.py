@@ -108,7 +108,7 @@ durations = st.one_of(
 @given(
     st.lists(durations, max_size=40),
     st.sampled_from(["per-call", "per-second", "pulse", "aggregate"]),
-    st.decimals("0.01", "9.999", places=3).map(str),
+    st.decimals("0.01", "9.999", places=3).map(float),  # a number, as the strict schema wants
     st.integers(0, 30), st.integers(0, 500), st.sampled_from([1, 3]),
 )
 def test_csv_always_reconciles_to_the_invoice(ds, policy, rate, included, minimum, slices):

@@ -57,6 +57,20 @@ TABLE: dict[tuple[str, str], tuple[str, int, str | None]] = {
         (f"/billing/debit-notes/webxpress/{SEED_DEBIT_NOTE}", 200, "read"),
     ("GET", "/billing/debit-notes/{company}/{debitNoteId}/pdf"):
         (f"/billing/debit-notes/webxpress/{SEED_DEBIT_NOTE}/pdf", 200, "read"),
+    # receivables (DESIGN 14)
+    ("POST", "/billing/invoices/{company}/{period}/payments"):
+        ("/billing/invoices/vysedeck/2025-09/payments", 201, "admin"),
+    ("POST", "/billing/invoices/{company}/{period}/payments/{reference}/reverse"):
+        ("/billing/invoices/vysedeck/2025-09/payments/CHQ000001/reverse", 200, "admin"),
+    ("GET", "/billing/receivables/aging"): ("/billing/receivables/aging?asOf=2026-01-31", 200, "read"),
+    ("GET", "/billing/receivables/tds"): ("/billing/receivables/tds?fy=2025-26&quarter=3", 200, "read"),
+    ("GET", "/billing/companies/{company}/statement"): ("/billing/companies/vysedeck/statement", 200, "read"),
+    ("GET", "/billing/exports/tally"): ("/billing/exports/tally?month=12&year=2025", 200, "read"),
+    ("GET", "/billing/companies"): ("/billing/companies", 200, "read"),
+    ("GET", "/billing/companies/{company}"): ("/billing/companies/vysedeck", 200, "read"),
+    ("PUT", "/billing/companies/{company}"): ("/billing/companies/vysedeck", 200, "admin"),
+    ("GET", "/billing/settings"): ("/billing/settings", 200, "read"),
+    ("PUT", "/billing/settings"): ("/billing/settings", 200, "admin"),
 }
 RANK = {None: -1, "read": 0, "api": 1, "admin": 2}
 
@@ -102,7 +116,7 @@ def test_openapi_states_each_routes_role(operation):
 @pytest.mark.parametrize("operation", sorted(TABLE), ids=lambda op: f"{op[0]} {op[1]}")
 def test_every_route_with_every_key(seeded, operation, kind):
     url, allowed_status, role = TABLE[operation]
-    world = World() if operation[0] == "POST" else seeded  # a write starts from its own copy of the world
+    world = World() if operation[0] in ("POST", "PUT") else seeded  # a write starts from its own copy of the world
     before = world.state()
     response = world.call(operation[0], url, KEYS[kind])
     body = response.get_json()

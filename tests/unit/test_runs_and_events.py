@@ -241,7 +241,8 @@ def test_status_counts_every_state_and_pages_the_failed_companies():
     svc = service({f"f{i}": ConfigurationError(f"bad {i}") for i in range(5)} | {"ok": "N1"})
     svc.in_process_runs.run_in_process(MonthQuery(9, 2025))
     first = svc.run_status.status("2025-09", page_size="2")
-    assert first["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": 1, "failed": 5}
+    assert first["counts"] == {"pending": 0, "waiting": 0, "retrying": 0, "drafted": 0, "done": 1, "failed": 5,
+                               "skipped": 0}
     assert first["total"] == 6
     assert [(f["companyId"], f["error"], f["errorType"]) for f in first["failed"]] == [
         ("f0", "bad 0", "ConfigurationError"), ("f1", "bad 1", "ConfigurationError")]

@@ -1,11 +1,12 @@
 """The per-call CSV: one row per call (anomalies included), streamed, reconciling to the invoice.
 
 Rows show each call's exact billed seconds, its minutes to 4 decimals and its amount in paise from
-those exact seconds (two decimals, never an exponent); trailing rows (included minutes, minimum
+those exact seconds at the call's list rate (its direction's rate, else ratePerMinute or the first
+tier's; two decimals, never an exponent); trailing rows (included minutes, tier pricing, minimum
 charge, rounding) make the minutes and amount columns add up exactly to the invoice's minutes and
 call charges. Call logs of the company that no month holds (startedAt missing or not a timestamp)
 follow the calls, each with its reason (`unplaced: ...`) and billing nothing. Last come the
-invoice's summary rows (call charges, fee, taxable value, each GST
+invoice's summary rows (call charges, fee, discount, taxable value, each GST
 component, total) in their own column, `invoiceAmount`, so the amount column still sums to the call
 charges. Phone numbers are written as `="+91..."`: Excel and LibreOffice show that as the text
 itself, where a bare +919800000000 becomes the number 9.19800000000E+11.
@@ -120,6 +121,8 @@ class CallCsvWriter:
         # A month has few distinct billed and raw durations: each is priced and formatted once.
         self._priced: dict[Decimal, tuple[Decimal, Decimal, str, str, str]] = {}
         self._durations: dict[Decimal, str] = {}
+        # Calls at other rates (direction rates, dated tariffs): one price cache per rate (a few).
+        self._by_rate: dict[Decimal, dict[Decimal, tuple[Decimal, Decimal, str, str, str]]] = {}
         if header:
             self._csv.writerow(HEADER)
 
@@ -129,7 +132,12 @@ class CallCsvWriter:
         if started is None and isinstance(call.started_at, datetime) and call.started_at.tzinfo:
             started = call.started_at.astimezone(self._tz)
         stamp = started.isoformat() if started else ""
-        priced = self._priced.get(rated.billed_seconds) or self._price(rated.billed_seconds)
+        rate = rated.rate
+        if rate is None or rate == self._rate:
+            priced = self._priced.get(rated.billed_seconds) or self._price(rated.billed_seconds)
+        else:
+            cache = self._by_rate.get(rate) or self._by_rate.setdefault(rate, {})
+            priced = cache.get(rated.billed_seconds) or self._price(rated.billed_seconds, rate, cache)
         self.minutes_written += priced[0]
         self.amount_written += priced[1]
         seconds = rated.duration_seconds
@@ -162,15 +170,20 @@ class CallCsvWriter:
         if not self.rows & 511:
             self._enc.spill()
 
-    def _price(self, billed: Decimal) -> tuple[Decimal, Decimal, str, str, str]:
-        """(minutes, amount, billed text, minutes text, amount text) of a call's billed seconds.
+    def _price(self, billed: Decimal, rate: Decimal | None = None,
+               cache: dict[Decimal, tuple[Decimal, Decimal, str, str, str]] | None = None,
+               ) -> tuple[Decimal, Decimal, str, str, str]:
+        """(minutes, amount, billed text, minutes text, amount text) of a call's billed seconds at
+        a rate (default: the writer's).
 
         The amount comes from the exact seconds (rounded once, to paise), not the printed minutes."""
+        rate = self._rate if rate is None else rate
+        cache = self._priced if cache is None else cache
         minutes = (billed / 60).quantize(FOUR, ROUND_HALF_UP)
-        amount = (billed * self._rate / 60).quantize(PAISE, ROUND_HALF_UP) if billed else Decimal(0)
+        amount = (billed * rate / 60).quantize(PAISE, ROUND_HALF_UP) if billed else Decimal(0)
         priced = (minutes, amount, dec(billed), dec(minutes), money(amount))
-        if len(self._priced) < MAX_REMEMBERED:
-            self._priced[billed] = priced
+        if len(cache) < MAX_REMEMBERED:
+            cache[billed] = priced
         return priced
 
     def _duration(self, seconds: Decimal) -> str:

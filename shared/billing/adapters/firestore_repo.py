@@ -13,10 +13,11 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from billing.adapters import schemas
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
 from billing.domain.lifecycle import InvoiceStatus
-from billing.errors import TransientError
+from billing.errors import ConfigurationError, TransientError, ValidationError
 from billing.ports import Clock, utc_now
 
 log = logging.getLogger(__name__)
@@ -25,31 +26,91 @@ T = TypeVar("T")
 
 
 class FirestoreCompanies:
-    """companies/{companyId}."""
+    """companies/{companyId} (type-checked by the strict schema, adapters.schemas, on the way in and out),
+    and its dated tariffs companies/{companyId}/tariffs/{YYYY-MM-DD}."""
 
     def __init__(self, db: firestore.Client, settings: Settings):
         self._col = db.collection(settings.companies_collection)
+        self._name = settings.companies_collection
 
     def get(self, company_id: str) -> dict[str, Any] | None:
-        snap = self._col.document(company_id).get()
-        return snap.to_dict() if snap.exists else None
+        """The company as stored; ConfigurationError naming every field of the wrong type."""
+        with transient(f"reading company {company_id}"):
+            snap = self._col.document(company_id).get()
+        if not snap.exists:
+            return None
+        doc = snap.to_dict() or {}
+        problems = schemas.company_problems(doc)
+        if problems:
+            raise ConfigurationError(f"company '{company_id}' ({self._name}/{company_id}): " + "; ".join(problems))
+        return doc
+
+    def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
+        """Every dated tariff (a handful per company: read whole)."""
+        with transient(f"reading the tariffs of company {company_id}"):
+            return [(snap.id, snap.to_dict() or {})
+                    for snap in self._col.document(company_id).collection("tariffs").stream()]
 
     def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every company whose `active` is not the boolean false, unchecked: a company whose
+        document is malformed (e.g. `active: "false"`) is listed, and fails when billed."""
         for snap in self._col.order_by("__name__").stream():
             doc = snap.to_dict() or {}
             if doc.get("active", True) is not False:
                 yield snap.id, doc
 
+    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+        """Up to `limit` (id, raw document) by id, after the id `after`."""
+        query = self._col.order_by("__name__")
+        if after is not None:
+            # A document reference is a valid cursor on __name__ (the SDK's annotation omits it).
+            cursor: Any = self._col.document(after)
+            query = query.start_after(cursor)
+        with transient("listing companies"):
+            return [(snap.id, snap.to_dict() or {}) for snap in query.limit(limit).stream()]
+
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        """ValidationError naming every field of the wrong type (nothing written)."""
+        problems = schemas.company_problems(doc, writing=True)
+        if problems:
+            raise ValidationError(f"company '{company_id}': " + "; ".join(problems))
+
+    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
+        """Create or replace the document (validated first: nothing is written when it fails)."""
+        self.validate(company_id, doc)
+        with transient(f"writing company {company_id}"):
+            self._col.document(company_id).set(dict(doc))
+
 
 class FirestoreSettings:
-    """settings/billing: the supplier."""
+    """settings/billing: the supplier, type-checked by the strict schema."""
 
     def __init__(self, db: firestore.Client, settings: Settings):
         self._ref = db.document(settings.settings_document)
+        self._path = settings.settings_document
 
     def supplier(self) -> dict[str, Any] | None:
-        snap = self._ref.get()
-        return snap.to_dict() if snap.exists else None
+        """The supplier as stored; ConfigurationError naming every field of the wrong type."""
+        with transient("reading the supplier settings"):
+            snap = self._ref.get()
+        if not snap.exists:
+            return None
+        doc = snap.to_dict() or {}
+        problems = schemas.settings_problems(doc)
+        if problems:
+            raise ConfigurationError(f"supplier settings ({self._path}): " + "; ".join(problems))
+        return doc
+
+    def validate(self, doc: Mapping[str, Any]) -> None:
+        problems = schemas.settings_problems(doc, writing=True)
+        if problems:
+            raise ValidationError("supplier settings: " + "; ".join(problems))
+
+    def put(self, doc: Mapping[str, Any]) -> None:
+        """Create or replace the supplier document (validated first)."""
+        self.validate(doc)
+        with transient("writing the supplier settings"):
+            self._ref.set(dict(doc))
 
 
 _counter_locks: dict[str, threading.Lock] = {}

@@ -391,10 +391,37 @@ def _payment_section(invoice: Mapping[str, Any], page: _Page) -> list[Flowable]:
     pay_table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
     notes = [_p(n, s.small) for n in page.brand.get("notes", [])]
-    bottom = Table([[[_p("Payment details", s.heading), pay_table], [_p("Notes", s.heading), *notes]]],
+    left: list[Flowable] = [_p("Payment details", s.heading), pay_table]
+    upi_id = (invoice.get("supplier") or {}).get("upiId")
+    if upi_id:  # DESIGN 14: only when settings/billing.upiId is set (the layout is unchanged otherwise)
+        left.append(_upi_qr(invoice, str(upi_id), page))
+    bottom = Table([[left, [_p("Notes", s.heading), *notes]]],
                    colWidths=[width * 0.5, width * 0.5])
     bottom.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return [Spacer(1, 3 * mm), KeepTogether(bottom)]
+
+
+def _upi_qr(invoice: Mapping[str, Any], upi_id: str, page: _Page) -> Table:
+    """A UPI QR code for the invoice's total, beside the UPI ID."""
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+
+    from billing.domain.receivables import upi_uri
+
+    s = page.s
+    supplier = invoice.get("supplier") or {}
+    total = int((invoice.get("amountsPaise") or {}).get("total", round(as_decimal(invoice.get("totalAmount", 0)) * 100)))
+    widget = QrCodeWidget(upi_uri(upi_id, str(supplier.get("legalName", "")), total,
+                                  str(invoice.get("invoiceNumber", ""))), barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    size = 30 * mm
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    text = [_p("Pay by UPI", s.bold), _p(f"Scan with any UPI app, or pay to {upi_id}", s.small),
+            _p(f"{_money(invoice.get('totalAmount'), page.currency)} · {invoice.get('invoiceNumber', '')}", s.small)]
+    table = Table([[drawing, text]], colWidths=[size + 3 * mm, page.width * 0.5 - size - 3 * mm])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("TOPPADDING", (0, 0), (-1, -1), 3)]))
+    return table
 
 
 def _credit_section(note: Mapping[str, Any], cn: Mapping[str, Any], s: _Styles) -> list[Flowable]:

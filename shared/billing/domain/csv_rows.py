@@ -11,11 +11,13 @@ from billing.domain.totals import InvoiceTotals
 
 
 def csv_adjustments(totals: InvoiceTotals, tariff: Tariff) -> list[tuple[str, Decimal, Decimal]]:
-    """(label, minutes, amount) rows the invoice applies after rating: included minutes, minimum charge."""
+    """(label, minutes, amount) rows the invoice applies after rating: included minutes, tier
+    pricing, minimum charge (each call row is priced at its class's list rate)."""
     rows: list[tuple[str, Decimal, Decimal]] = []
     if totals.included_minutes_applied:
-        minutes = totals.included_minutes_applied
-        rows.append(("included minutes", -minutes, -quantize(minutes * tariff.rate_per_minute)))
+        rows.append(("included minutes", -totals.included_minutes_applied, -quantize(totals.included_list_amount)))
+    if quantize(totals.tier_adjustment):
+        rows.append(("tier pricing", Decimal(0), quantize(totals.tier_adjustment)))
     if totals.minimum_adjustment:
         rows.append(("minimum usage charge", Decimal(0), totals.minimum_adjustment))
     return rows
@@ -42,6 +44,8 @@ def csv_invoice_rows(totals: InvoiceTotals) -> list[tuple[str, Decimal]]:
     """(label, amount) rows repeating the invoice's summary: call charges, fee, taxable value, GST, total."""
     rows = [("call charges", totals.call_charges), ("maintenance fee", totals.maintenance_fee),
             ("taxable value", totals.subtotal)]
+    if totals.discount:
+        rows.insert(2, ("discount", -totals.discount))
     rows += [(f"{c.name} {format(c.rate.normalize(), 'f')}%", c.amount) for c in totals.tax.components]
     rows.append(("total", totals.total))
     return rows

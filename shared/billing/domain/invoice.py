@@ -23,7 +23,7 @@ from billing.errors import ConfigurationError, ValidationError
 DEFAULT_SAC = "998319"
 SUPPLIER_TIMEZONE = "Asia/Kolkata"
 MAX_CSV_ATTACHMENT_BYTES = 5_000_000  # larger CSVs are linked from the email, not attached
-SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin")
+SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin", "upiId")
 # The supplier's bank details, in the order invoices and emails show them.
 BANK_FIELDS = (
     ("accountName", "Account name"), ("bankName", "Bank"), ("accountNumber", "Account number"),
@@ -143,6 +143,8 @@ class InvoiceDraft:
     csv: StagedCsv
     files: Mapping[str, str]  # kind -> gs:// URI of the final object
     revision: int = 0  # k for the month's k-th reissue
+    # With dated tariffs: each tariff the month used, the days it rated (Stretch.to_json).
+    tariffs: tuple[Mapping[str, Any], ...] = ()
     unplaced: Mapping[str, Any] = field(default_factory=lambda: {"count": 0, "ids": []})  # call logs no month holds
 
     @property
@@ -151,8 +153,9 @@ class InvoiceDraft:
 
     @property
     def digest(self) -> str:
+        extra = [[dict(t) for t in self.tariffs]] if self.tariffs else []
         return inputs_digest(dict(self.tariff_snapshot), dict(self.recipient), self.supplier.snapshot(),
-                             self.period.key, self.csv.checksum)
+                             self.period.key, self.csv.checksum, *extra)
 
 
 def draft_document(draft: InvoiceDraft, created_at: datetime,
@@ -174,6 +177,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime,
         "anomalies": list(draft.usage.anomalies),
         "unplacedCalls": {"count": draft.unplaced["count"], "ids": list(draft.unplaced["ids"])},
         "tariff": jsonable(dict(draft.tariff_snapshot)),
+        **({"tariffs": jsonable([dict(t) for t in draft.tariffs])} if draft.tariffs else {}),
         "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
         "files": {
             "pdf": draft.files["pdf"],

@@ -13,6 +13,9 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from billing.domain.money import to_decimal
 from billing.domain.period import BillingPeriod, zone
+from billing.domain.tariffs import (
+    Discount, TierSchedule, direction_key, parse_direction_rates, parse_discount, parse_tiers,
+)
 from billing.errors import ConfigurationError, ValidationError
 
 DEFAULT_NON_BILLABLE = frozenset({"failed", "no-answer", "busy", "canceled"})
@@ -59,6 +62,20 @@ class Tariff:
     timezone: str = "UTC"
     non_billable_statuses: frozenset[str] = DEFAULT_NON_BILLABLE
     max_call_seconds: Decimal = DEFAULT_MAX_CALL_SECONDS
+    tiers: TierSchedule | None = None  # prices the minutes without a direction rate
+    direction_rates: tuple[tuple[str, Decimal], ...] = ()  # (direction, rate), sorted
+    discount: Discount | None = None
+
+    def list_rate(self, direction: str | None) -> Decimal:
+        """The per-minute rate a call class is listed at (the CSV's per-call amounts).
+
+        A direction with its own rate is listed at it; other calls at ratePerMinute (with tiers:
+        the first tier's rate, the tier pricing being one adjustment on the invoice)."""
+        if direction is not None:
+            for name, rate in self.direction_rates:
+                if name == direction:
+                    return rate
+        return self.rate_per_minute
 
     @classmethod
     def from_mapping(cls, billing: Mapping[str, Any] | None, *, default_timezone: str = "UTC",
@@ -82,7 +99,9 @@ class Tariff:
                 raise ConfigurationError(f"billing.{field} must not be negative, got {value!r}")
             return result
 
-        rate = number("ratePerMinute", required=True)
+        tiers = parse_tiers(billing.get("tiers"))
+        # With tiers, the tiers price the minutes and ratePerMinute is not needed (nor used).
+        rate = tiers.first_rate if tiers else number("ratePerMinute", required=True)
         policy = billing.get("policy", "per-call") or "per-call"
         if policy not in POLICIES:
             raise ConfigurationError(
@@ -120,6 +139,9 @@ class Tariff:
             timezone=tz,
             non_billable_statuses=frozenset(non_billable_statuses),
             max_call_seconds=max_call,
+            tiers=tiers,
+            direction_rates=parse_direction_rates(billing.get("directionRates")),
+            discount=parse_discount(billing.get("discount")),
         )
 
 
@@ -179,6 +201,7 @@ class RatedCall(NamedTuple):
     billable: bool
     anomaly: str | None = None
     started_local: datetime | None = None  # start in the billing timezone (for reports)
+    rate: Decimal | None = None  # the list rate of its class (the CSV's per-call price); None: bills 0
 
     @property
     def billed_minutes(self) -> Decimal:
@@ -199,6 +222,9 @@ class UsageSummary:
     billed_seconds: Decimal
     billed_minutes: Decimal
     daily: tuple[tuple[date, int, Decimal], ...]  # (date, calls, billed minutes)
+    # Billed minutes per rate class: (direction with its own rate, or None for every other call),
+    # the class without a direction first; one (None, billed_minutes) without direction rates.
+    by_class: tuple[tuple[str | None, Decimal], ...] = ()
 
 
 def parse_duration(raw: object) -> tuple[Decimal | None, str | None]:
@@ -255,6 +281,10 @@ class UsageAccumulator:
         # Months repeat few distinct durations and statuses: each is parsed and rated once.
         self._rated: dict[type, dict[object, tuple[Decimal, Decimal]]] = {int: {}, float: {}}
         self._non_billable: dict[str | None, bool] = {}
+        self._directions = frozenset(name for name, _ in tariff.direction_rates)
+        self._by_class: dict[str | None, Decimal] = {}  # billed seconds per rate class (<= rates + 1)
+        self._list_rate = tariff.rate_per_minute
+        self._rates = dict(tariff.direction_rates)
 
     def _anomaly(self, call: CallRecord, reason: str, duration: Decimal | None = None,
                  local: datetime | None = None) -> RatedCall:
@@ -296,9 +326,16 @@ class UsageAccumulator:
             return RatedCall(call, seconds, ZERO, False, None, local)
         self.billed += billed
         day[1] += billed
+        if self._directions:
+            direction = direction_key(call.direction)
+            key = direction if direction in self._directions else None
+            self._by_class[key] = self._by_class.get(key, ZERO) + billed
+            if billed:
+                self.billable_calls += 1
+            return RatedCall(call, seconds, billed, True, None, local, self._rates.get(key or "", self._list_rate))
         if billed:
             self.billable_calls += 1
-        return RatedCall(call, seconds, billed, True, None, local)
+        return RatedCall(call, seconds, billed, True, None, local, self._list_rate)
 
     def _new_day(self, day: date) -> list[Any]:
         bucket: list[Any] = [0, ZERO]
@@ -333,12 +370,20 @@ class UsageAccumulator:
             mine = self._daily.setdefault(day, [0, Decimal(0)])
             mine[0] += calls
             mine[1] += seconds
+        for key, billed in other._by_class.items():
+            self._by_class[key] = self._by_class.get(key, ZERO) + billed
 
     def summary(self) -> UsageSummary:
         daily = tuple(
             (d, self._daily.get(d, [0, Decimal(0)])[0], self._daily.get(d, [0, Decimal(0)])[1] / SIXTY)
             for d in self.period.days
         )
+        minutes = self.policy.total_minutes
+        if self._directions:  # each class rounded on its own (aggregate: once per class)
+            by_class = tuple((key, minutes(self._by_class[key]))
+                             for key in sorted(self._by_class, key=lambda k: (k is not None, k or "")))
+        else:
+            by_class = ((None, minutes(self.billed)),)
         return UsageSummary(
             policy=self.tariff.policy,
             total_calls=self.total_calls,
@@ -348,8 +393,9 @@ class UsageAccumulator:
             anomalies=tuple(self.anomalies),
             total_duration_seconds=self.duration,
             billed_seconds=self.billed,
-            billed_minutes=self.policy.total_minutes(self.billed),
+            billed_minutes=sum((m for _, m in by_class), ZERO),
             daily=daily,
+            by_class=by_class,
         )
 
 

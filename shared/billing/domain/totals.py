@@ -1,20 +1,35 @@
-"""Invoice totals, computed in one place and in this order:
+"""Invoice totals, computed in one place and in this order (the one written statement of it):
 
-usage (billed minutes from the policy) -> included minutes subtracted (not below 0) ->
-usage charge = round(chargeable minutes x rate) -> minimum usage charge raises the call charges ->
-maintenance fee -> subtotal -> GST -> total.
+1. usage: each call's billed seconds by the rounding policy (per-call, per-second, pulse,
+   aggregate), summed per rate class: each direction with its own rate in
+   `billing.directionRates`, and one class for every other call; the policy's minute rounding
+   (aggregate: round up once) applies per class.
+2. included minutes are subtracted (not below 0) class by class: the class without a direction
+   rate first, then the directions in alphabetical order.
+3. each class's chargeable minutes are priced: a direction class at its rate; the other class by
+   `billing.tiers` when set (graduated: each tier's share at its rate; volume: all minutes at the
+   rate of the tier the total falls in), else at `ratePerMinute`. One line per direction and per
+   tier band. Each line prints its minutes with the decimals needed to multiply out to its exact
+   price rounded to paise (`printed_quantity`) and bills that; the usage charge is their sum.
+4. the minimum usage charge raises the call charges to itself (one adjustment line).
+5. maintenance fee: with several tariffs in the month (`domain/tariff_history.py`), each tariff's
+   fee x its days / the month's days, rounded half up to paise, one line each.
+6. discount (`billing.discount`, in the months it covers): percent of, or a fixed amount off, call
+   charges + fee (rounded half up to paise, never more than them), one negative line.
+7. subtotal (the taxable value) -> GST -> total.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Sequence, TypeVar
 from decimal import ROUND_HALF_UP, Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
 from billing.domain.money import quantize
 from billing.domain.rating import Tariff, UsageSummary
+from billing.domain.tariffs import Band, price_tiers
 
 DateOrTime = TypeVar("DateOrTime", date, datetime)
 MAX_QUANTITY_PLACES = 6
@@ -30,6 +45,24 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class PricedPart:
+    """Usage priced by one tariff: the whole month, or one stretch of it (label, days of the month)."""
+
+    tariff: Tariff
+    by_class: tuple[tuple[str | None, Decimal], ...]
+    label: str | None = None
+    days: int | None = None
+    month_days: int | None = None
+
+    @property
+    def fee(self) -> Decimal:
+        fee = self.tariff.maintenance_fee
+        if self.days is None or not self.month_days or self.days == self.month_days:
+            return quantize(fee)
+        return quantize(fee * self.days / self.month_days)
+
+
+@dataclass(frozen=True)
 class InvoiceTotals:
     billed_minutes: Decimal
     included_minutes_applied: Decimal
@@ -39,52 +72,119 @@ class InvoiceTotals:
     minimum_adjustment: Decimal
     call_charges: Decimal
     maintenance_fee: Decimal
+    discount: Decimal
     subtotal: Decimal
     tax: TaxBreakdown
     total: Decimal
     line_items: tuple[LineItem, ...]
+    # The CSV prices each call at its class's list rate (Tariff.list_rate): what the included
+    # minutes are worth at those rates, and what tiers change against them (exact amounts).
+    included_list_amount: Decimal = Decimal(0)
+    tier_adjustment: Decimal = Decimal(0)
 
 
-def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str) -> InvoiceTotals:
-    """Every amount on the invoice, from the month's usage and the company's tariff."""
+def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str,
+                   period_key: str | None = None, parts: Sequence[PricedPart] = ()) -> InvoiceTotals:
+    """Every amount on the invoice, from the month's usage and the company's tariff (order above).
+
+    period_key (YYYY-MM) is needed when the discount covers only some months. parts: the month's
+    usage per tariff when it had several (`tariff` is then the one in force on its last day: its
+    included minutes, minimum charge, discount and GST rate apply to the month)."""
+    if not parts:
+        parts = [PricedPart(tariff, usage.by_class or ((None, usage.billed_minutes),))]
+    remaining = tariff.included_minutes
+    # (part, class, included min on its first line, band)
+    priced: list[tuple[PricedPart, str | None, Decimal, Band]] = []
+    included_list = Decimal(0)
+    tier_adjustment = Decimal(0)
+    for part in parts:
+        part_tariff = part.tariff
+        classes = [(key, minutes) for key, minutes in part.by_class if minutes]
+        if not classes and len(parts) == 1:
+            classes = [(None, Decimal(0))]
+        for key, minutes in classes:
+            included = min(remaining, minutes)
+            remaining -= included
+            chargeable = minutes - included
+            list_rate = part_tariff.list_rate(key)
+            included_list += included * list_rate
+            if key is None and part_tariff.tiers is not None:
+                bands = price_tiers(chargeable, part_tariff.tiers)
+                tier_adjustment += sum((band.amount for band in bands), Decimal(0)) - chargeable * list_rate
+            else:
+                bands = [Band(chargeable, list_rate, Decimal(0), None)]
+            priced.extend((part, key, included if i == 0 else Decimal(0), band) for i, band in enumerate(bands))
     billed = usage.billed_minutes
-    included = min(tariff.included_minutes, billed)
-    chargeable = billed - included
-    quantity = printed_quantity(chargeable, tariff.rate_per_minute)
-    usage_charge = quantize(quantity * tariff.rate_per_minute)
+    included_total = tariff.included_minutes - remaining
+    chargeable_total = billed - included_total
+    # Each line prints the minutes it needs to multiply out to its exact price, and bills that.
+    quantities = [printed_quantity(band.minutes, band.rate) for _, _, _, band in priced]
+    amounts = [quantize(quantity * band.rate) for quantity, (_, _, _, band) in zip(quantities, priced)]
+    usage_charge = sum(amounts, Decimal(0))
     minimum_adjustment = max(Decimal(0), quantize(tariff.minimum_usage_charge) - usage_charge)
     call_charges = usage_charge + minimum_adjustment
-    fee = quantize(tariff.maintenance_fee)
-    subtotal = call_charges + fee
+    fees = [(part, part.fee) for part in parts]
+    fee = sum((amount for _, amount in fees), Decimal(0))
+    discount = tariff.discount
+    if discount is not None and discount.months is not None and period_key is None:
+        raise ValueError("a discount for some months needs the invoice's month")
+    off = discount.off(call_charges + fee) if discount and discount.applies_to(period_key or "") else Decimal(0)
+    subtotal = call_charges + fee - off
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
-    description = (f"Voice agent call charges ({quantity_text(quantity)} min x ₹ "
-                   f"{rate_text(tariff.rate_per_minute)}/min)")
-    if included:
-        description += f", after {format_minutes(included)} included min"
-    items = [LineItem(description, quantity, tariff.rate_per_minute, usage_charge, "min")]
+    items = [LineItem(_usage_description(part, key, band, quantity, included), quantity, band.rate, amount, "min")
+             for (part, key, included, band), quantity, amount in zip(priced, quantities, amounts)]
     if minimum_adjustment:
         items.append(LineItem(
             f"Minimum usage charge adjustment (minimum ₹ {quantize(tariff.minimum_usage_charge)})",
             Decimal(1), minimum_adjustment, minimum_adjustment, "month",
         ))
-    if fee:
-        items.append(LineItem("Monthly maintenance fee", Decimal(1), fee, fee, "month"))
+    for part, amount in fees:
+        if amount:
+            label = "Monthly maintenance fee"
+            if part.label:
+                label += f", {part.label} ({part.days}/{part.month_days} of ₹ {quantize(part.tariff.maintenance_fee)})"
+            items.append(LineItem(label, Decimal(1), amount, amount, "month"))
+    if off and discount is not None:
+        items.append(LineItem(discount.label(), Decimal(1), -off, -off, "month"))
     return InvoiceTotals(
         billed_minutes=billed,
-        included_minutes_applied=included,
-        chargeable_minutes=chargeable,
-        printed_minutes=quantity,
+        included_minutes_applied=included_total,
+        chargeable_minutes=chargeable_total,
+        printed_minutes=sum(quantities, Decimal(0)),
         usage_charge=usage_charge,
         minimum_adjustment=minimum_adjustment,
         call_charges=call_charges,
         maintenance_fee=fee,
+        discount=off,
         subtotal=subtotal,
         tax=tax,
         total=total,
         line_items=tuple(items),
+        included_list_amount=included_list,
+        tier_adjustment=tier_adjustment,
     )
+
+
+def _usage_description(part: PricedPart, key: str | None, band: Band, quantity: Decimal, included: Decimal) -> str:
+    """'Voice agent call charges[, <days>][, <class>][, <tier>] (M min x ₹ R/min)[, after N included min]'."""
+    tariff = part.tariff
+    parts = ["Voice agent call charges"]
+    if part.label:
+        parts.append(part.label)
+    if key is not None:
+        parts.append(f"{key} calls")
+    elif tariff.direction_rates:
+        parts.append("other calls")
+    if key is None and tariff.tiers is not None:
+        lower, upper = format_minutes(band.lower), band.upper
+        span = f"over {lower} min" if upper is None else f"{lower}-{format_minutes(upper)} min"
+        parts.append(f"{tariff.tiers.mode} tier {span}")
+    text = ", ".join(parts) + f" ({quantity_text(quantity)} min x ₹ {rate_text(band.rate)}/min)"
+    if included:
+        text += f", after {format_minutes(included)} included min"
+    return text
 
 
 def printed_quantity(minutes: Decimal, rate: Decimal) -> Decimal:

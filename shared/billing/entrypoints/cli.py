@@ -1,43 +1,123 @@
-"""`billing` console script: generate, run, send, seed-demo (same services and environment as the functions)."""
+"""`billing`: issue, preview, list and correct invoices, run a month, record payments and TDS, ageing,
+reminders and exports, manage companies and the supplier (the same services and environment as the HTTP
+and event functions)."""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from billing.domain.period import MonthQuery, period_key
-from billing.errors import BillingError
+from billing.domain.naming import validate_company_id
+from billing.errors import BillingError, NotFoundError, ValidationError
+from billing.domain.lifecycle import InvoiceStatus
 
 if TYPE_CHECKING:
     from billing.bootstrap import Container
 
 
+MONTH_DEFAULT = ("default (with --year): the last month that has ended in the company's billing timezone "
+                 "(in January: December of the previous year)")
+RUN_MONTH_DEFAULT = ("default (with --year): the latest month that has ended anywhere (UTC+14); each company is "
+                     "billed once its month has ended in its own timezone")
+SET_HELP = ("KEY=VALUE, repeatable: set one field (dotted keys reach into maps: billing.ratePerMinute=2). "
+            "VALUE is read as JSON when it is JSON (2, true, null, \"29\", {...}) and as text otherwise, "
+            "so a number or boolean is typed as such and a numeric text needs JSON quotes: 'stateCode=\"29\"'")
+
+
+def _month_args(parser: argparse.ArgumentParser, default: str, required: bool = False) -> None:
+    parser.add_argument("--month", type=int, required=required, help="1-12; " + ("" if required else default))
+    parser.add_argument("--year", type=int, required=required, help="e.g. 2025" + ("" if required else
+                                                                                  "; give it with --month"))
+
+
+def _set_args(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--file", help=f"a JSON file with the whole {what} document ('-': standard input); "
+                                       "it replaces the stored document")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="fields", help=SET_HELP)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="billing", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="billing", description=__doc__,
+        epilog="Results are JSON (or a report) on standard output; log lines (JSON) and errors go to standard "
+               "error. Exit status: 0 done, 1 something failed or drifted, 2 refused (the error says why).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="issue one company's invoice (idempotent)")
     gen.add_argument("company")
-    gen.add_argument("--month", type=int)
-    gen.add_argument("--year", type=int)
+    _month_args(gen, MONTH_DEFAULT)
+
+    prev = sub.add_parser("preview", help="what a company's invoice would be now, writing nothing (the current "
+                                          "month: month to date)")
+    prev.add_argument("company")
+    _month_args(prev, "default (with --year): the current month in the company's billing timezone, to date")
+
+    lst = sub.add_parser("list", help="a company's invoices, newest month first (summaries)")
+    lst.add_argument("company")
+    lst.add_argument("--year", type=int, help="only this calendar year's months (default: every year)")
+
+    show = sub.add_parser("show", help="a month's current invoice, with the month's history")
+    show.add_argument("company")
+    show.add_argument("period", help="YYYY-MM")
 
     run = sub.add_parser("run", help="bill every active company in-process (the droplet's cron)")
-    run.add_argument("--month", type=int)
-    run.add_argument("--year", type=int)
-    run.add_argument("--concurrency", type=int, default=None, help="parallel companies (default 8)")
+    _month_args(run, RUN_MONTH_DEFAULT)
+    run.add_argument("--concurrency", type=int, default=None,
+                     help="parallel companies (default: BILLING_RUN_CONCURRENCY, 8)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    status = sub.add_parser("run-status", help="a run's counts and failed companies with their errorType "
-                                               "(Configuration: fix the project's setup, then run again)")
-    status.add_argument("--month", type=int, required=True)
-    status.add_argument("--year", type=int, required=True)
+    status = sub.add_parser("runs", aliases=["run-status"],
+                            help="a run's counts, failed companies with their errorType (Configuration: fix the "
+                                 "project's setup, then run again) and skipped ones with the reason")
+    _month_args(status, "", required=True)
 
     send = sub.add_parser("send", help="email an issued invoice (again, on purpose)")
     send.add_argument("company")
     send.add_argument("period", help="YYYY-MM")
+
+    void = sub.add_parser("void", help="void an issued invoice with a credit note (GST section 34), and "
+                                       "optionally issue its reissue from the data as it is now")
+    void.add_argument("company")
+    void.add_argument("period", help="YYYY-MM")
+    void.add_argument("--invoice-number", required=True, help="the invoice's number, e.g. VX/26-27/00001 "
+                                                              "(a check that the right invoice is voided)")
+    void.add_argument("--reason", required=True, help="printed on the credit note")
+    void.add_argument("--reissue", action="store_true", help="issue the month again after the void "
+                                                             "(default: no reissue)")
+
+    cn = sub.add_parser("credit-notes", help="a company's credit notes")
+    cn_sub = cn.add_subparsers(dest="action", required=True)
+    cn_list = cn_sub.add_parser("list", help="every credit note of the company, oldest first")
+    cn_list.add_argument("company")
+    cn_show = cn_sub.add_parser("show", help="one credit note")
+    cn_show.add_argument("company")
+    cn_show.add_argument("credit_note_id", help="e.g. vysedeck_2025-09_cn")
+
+    companies = sub.add_parser("companies", help="the customers (companies/{id}): list, show, set, copy")
+    co_sub = companies.add_subparsers(dest="action", required=True)
+    co_list = co_sub.add_parser("list", help="every company, with what keeps it from being billed (problems)")
+    co_list.add_argument("--page-size", type=int, default=500, help="companies read per request (default 500)")
+    co_show = co_sub.add_parser("show", help="one company's document")
+    co_show.add_argument("company")
+    co_set = co_sub.add_parser("set", help="create or replace a company (checked first; nothing is written "
+                                           "when a check fails)")
+    co_set.add_argument("company", help="its id: 1-64 characters of a-z, 0-9, '_' or '-'")
+    _set_args(co_set, "company")
+    co_copy = co_sub.add_parser("copy", help="copy a company stored under an id that is not a valid company id "
+                                             "(e.g. one Firestore generated) to a valid one")
+    co_copy.add_argument("source", help="the document id it has now")
+    co_copy.add_argument("company", help="the new id: 1-64 characters of a-z, 0-9, '_' or '-'")
+
+    st = sub.add_parser("settings", help="the supplier (settings/billing): show, set")
+    st_sub = st.add_subparsers(dest="action", required=True)
+    st_sub.add_parser("show", help="the supplier settings")
+    st_set = st_sub.add_parser("set", help="create or replace the supplier settings (checked first)")
+    _set_args(st_set, "supplier settings")
 
     seed = sub.add_parser("seed-demo", help="write the demo supplier, companies and call logs (only to an "
                                             "emulator, unless --force --project names the project)")
@@ -47,8 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("reconcile", help="compare a month's calls now with what its invoices billed; "
                                            "exit 1 when any company drifted (for a cron alert)")
     rec.add_argument("company", nargs="?", help="one company (default: every active company with an invoice)")
-    rec.add_argument("--month", type=int, required=True)
-    rec.add_argument("--year", type=int, required=True)
+    _month_args(rec, "", required=True)
     rec.add_argument("--settle", action="store_true",
                      help="issue a debit or credit note for each drifted company's call-charge difference")
 
@@ -73,10 +152,76 @@ def _parser() -> argparse.ArgumentParser:
         show.add_argument("id")
 
     gstr1 = sub.add_parser("gstr1", help="the month's GSTR-1 JSON (GST portal offline-tool layout)")
-    gstr1.add_argument("--month", type=int, required=True)
-    gstr1.add_argument("--year", type=int, required=True)
+    _month_args(gstr1, "", required=True)
     gstr1.add_argument("--out", help="write to this file instead of standard output")
+
+    tds = sub.add_parser("tds", help="TDS receivable of a quarter (to match with Form 26AS)")
+    tds_sub = tds.add_subparsers(dest="tds_command", required=True)
+    tds_list = tds_sub.add_parser("list", help="the quarter's TDS per company and what is still unmatched")
+    tds_list.add_argument("--fy", required=True, help="financial year, e.g. 2025-26")
+    tds_list.add_argument("--quarter", required=True, help="1-4 (Q1 April-June ... Q4 January-March)")
+    tds_list.add_argument("--company", help="one company")
+    tds_match = tds_sub.add_parser("match", help="mark a payment's TDS as found in Form 26AS")
+    tds_match.add_argument("company")
+    tds_match.add_argument("reference", help="the payment's reference (UTR, cheque number)")
+    tds_match.add_argument("--note", default="", help="e.g. the 26AS entry")
+
+    export = sub.add_parser("export", help="exports for accounting software")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    tally = export_sub.add_parser("tally", help="a month as Tally Prime import XML (Gateway > Import > Transactions)")
+    tally.add_argument("--month", type=int, required=True)
+    tally.add_argument("--year", type=int, required=True)
+    tally.add_argument("--out", help="write to this file instead of standard output")
+
+    sub.add_parser("remind", help="email today's payment reminders (daily cron; each step at most once per invoice)")
+
+    aging = sub.add_parser("aging", help="receivables ageing: totals and every company with a balance")
+    aging.add_argument("--as-of", help="YYYY-MM-DD (default today)")
     return parser
+
+
+def _print(result: Any) -> None:
+    print(json.dumps(result, indent=2, default=str, ensure_ascii=False))
+
+
+def _document(args: argparse.Namespace, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The document `set` writes: --file (whole), else the stored one, with each --set applied."""
+    if args.file:
+        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{args.file}: not JSON ({exc})") from None
+    elif args.fields:
+        doc = copy.deepcopy(current or {})
+    else:
+        raise ValidationError("give --file (the whole document) or --set KEY=VALUE options")
+    if not isinstance(doc, dict):
+        raise ValidationError(f"{args.file}: the document must be a JSON object")
+    for item in args.fields:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"--set wants KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw  # plain text
+        target = doc
+        *path, last = key.split(".")
+        for part in path:
+            nested = target.get(part)
+            if not isinstance(nested, dict):
+                nested = target[part] = {}
+            target = nested
+        target[last] = value
+    return doc
+
+
+def _stored(show: Callable[[], dict[str, Any]], field: str) -> dict[str, Any] | None:
+    try:
+        return dict(show()[field])
+    except NotFoundError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,34 +229,112 @@ def main(argv: list[str] | None = None) -> int:
     from billing.bootstrap import Container
     from billing.logs import setup_logging
 
-    setup_logging()
+    setup_logging(stream=sys.stderr)
     container = Container()
     try:
-        if args.command == "generate":
-            doc = container.issuance.generate(args.company, MonthQuery(args.month, args.year))
-            print(json.dumps(doc, indent=2, default=str, ensure_ascii=False))
-            return 0
-        if args.command == "run":
-            return _run(container, args)
-        if args.command == "run-status":
-            report = container.run_status.status(period_key(args.year, args.month), page_size="500")
-            print(json.dumps(report, indent=2, default=str))
-            return 1 if report["counts"].get("failed") else 0
-        if args.command == "send":
-            print(json.dumps(container.delivery.send(args.company, args.period, force=True), indent=2))
-            return 0
-        if args.command == "reconcile":
-            return _reconcile(container, args)
-        if args.command in ("credit-note", "debit-note"):
-            return _note(container, args)
-        if args.command == "gstr1":
-            return _gstr1(container, args)
-        if args.command == "seed-demo":
-            return _seed_demo(container, args)
+        return _dispatch(container, args)
     except BillingError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
-    return 1
+
+
+def _dispatch(container: Container, args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "generate":
+        _print(container.issuance.generate(args.company, MonthQuery(args.month, args.year)))
+    elif command == "preview":
+        _print(container.preview.preview(args.company, MonthQuery(args.month, args.year)))
+    elif command == "list":
+        from billing.entrypoints.http.presenters import summary
+
+        docs = container.queries.list(args.company, str(args.year) if args.year is not None else None)
+        _print({"companyId": args.company, "invoices": [summary(d) for d in docs]})
+    elif command == "show":
+        current, history = container.queries.history(args.company, args.period)
+        _print({**current, "history": history})
+    elif command == "run":
+        return _run(container, args)
+    elif command in ("runs", "run-status"):
+        report = container.run_status.status(period_key(args.year, args.month), page_size="500")
+        _print(report)
+        return 1 if report["counts"].get("failed") else 0
+    elif command == "send":
+        _print(container.delivery.send(args.company, args.period, force=True))
+    elif command == "void":
+        _print(container.corrections.void(args.company, args.period, {
+            "invoiceNumber": args.invoice_number, "reason": args.reason, "reissue": args.reissue}))
+    elif command == "credit-notes":
+        if args.action == "list":
+            _print({"companyId": args.company, "creditNotes": container.corrections.list(args.company)})
+        else:
+            _print(container.corrections.get(args.company, args.credit_note_id))
+    elif command == "companies":
+        return _companies(container, args)
+    elif command == "settings":
+        admin = container.company_admin
+        if args.action == "show":
+            _print(admin.supplier())
+        else:
+            _print(admin.put_supplier(_document(args, _stored(admin.supplier, "settings"))))
+    elif command == "reconcile":
+        return _reconcile(container, args)
+    elif command in ("credit-note", "debit-note"):
+        return _note(container, args)
+    elif command == "gstr1":
+        return _gstr1(container, args)
+    elif command == "seed-demo":
+        return _seed_demo(container, args)
+    elif command in ("tds", "aging", "export", "remind"):
+        return _receivables_command(container, args)
+    return 0
+
+
+def _receivables_command(container: Container, args: argparse.Namespace) -> int:
+    """Payments' side of the CLI: TDS to match, ageing, the Tally export, the daily reminders."""
+    if args.command == "tds":
+        return _tds(container, args)
+    if args.command == "aging":
+        return _aging(container, args)
+    if args.command == "export":
+        xml = container.receivables.tally(str(args.month), str(args.year))
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as out:
+                out.write(xml)
+        else:
+            sys.stdout.write(xml)
+        return 0
+    report = container.reminders.run()
+    _print(report)
+    return 1 if report["failed"] else 0
+
+
+def _companies(container: Container, args: argparse.Namespace) -> int:
+    admin = container.company_admin
+    if args.action == "list":
+        entries, token = [], None
+        while True:
+            page = admin.list(args.page_size, token)
+            entries += page["companies"]
+            token = page["nextPageToken"]
+            if not token:
+                break
+        _print({"companies": entries})
+        for entry in entries:
+            for problem in entry["problems"]:
+                print(f"{entry['companyId']}: {problem}", file=sys.stderr)
+        return 1 if any(entry["problems"] for entry in entries) else 0
+    if args.action == "show":
+        _print(admin.get(args.company))
+    elif args.action == "set":
+        validate_company_id(args.company)
+        _print(admin.put(args.company, _document(args, _stored(lambda: admin.get(args.company), "company"))))
+    elif args.action == "copy":
+        _print(admin.copy(args.source, args.company))
+        print(f"copied companies/{args.source} to companies/{args.company}. Next: set companyId to "
+              f"'{args.company}' on its call logs (docs/data-model.md, Company ids), then set active: false on "
+              f"companies/{args.source} or delete it (Firestore console), so the run no longer lists it",
+              file=sys.stderr)
+    return 0
 
 
 def _note(container: Container, args: argparse.Namespace) -> int:
@@ -150,6 +373,30 @@ def _gstr1(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
+def _tds(container: Container, args: argparse.Namespace) -> int:
+    if args.tds_command == "match":
+        payment = container.receivables.mark_tds_matched(args.company, args.reference, args.note)
+        print(f"matched: {payment['companyId']} {payment['reference']} TDS {payment['tdsPaise'] / 100:.2f} "
+              f"({payment.get('tdsSection')}, {payment.get('tdsKey')})")
+        return 0
+    print(json.dumps(container.receivables.tds(args.fy, args.quarter, args.company), indent=2))
+    return 0
+
+
+def _aging(container: Container, args: argparse.Namespace) -> int:
+    pages: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = container.receivables.aging(args.as_of, "500", token)
+        pages.append(page)
+        token = page["nextPageToken"]
+        if not token:
+            break
+    report = {**pages[0], "companies": [c for p in pages for c in p["companies"]], "nextPageToken": None}
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def _seed_demo(container: Container, args: argparse.Namespace) -> int:
     from billing.seed import seed_demo, seed_refusal
 
@@ -174,11 +421,13 @@ def _run(container: Container, args: argparse.Namespace) -> int:
     bar.close()
     earlier = f" ({len(outcome.earlier)} in an earlier run)" if outcome.earlier else ""
     print(f"billing run {outcome.period}: {len(outcome.done)} invoiced{earlier}, {len(outcome.failed)} failed, "
-          f"{len(outcome.waiting)} waiting")
+          f"{len(outcome.waiting)} waiting, {len(outcome.skipped)} skipped")
     for cid, number in sorted(outcome.done.items()):
         print(f"  done    {cid}: {number}")
     for cid, reason in sorted(outcome.waiting.items()):
         print(f"  waiting {cid}: {reason} (run again once it has)")
+    for cid, reason in sorted(outcome.skipped.items()):
+        print(f"  skipped {cid}: {reason}")
     for cid, reason in sorted(outcome.failed.items()):
         print(f"  FAILED  {cid}: {reason}")
     return 0 if outcome.ok else 1

@@ -18,6 +18,7 @@ from billing.services.runs.fanout import FanoutService
 from billing.services.runs.messages import FinishJob, MonthlyTrigger, SequencerWake, WorkerJob, worker_job
 from billing.services.runs.sequencer import Sequencer
 from billing.services.runs.worker import CompanyWorker
+from billing.services.reminders import ReminderService
 
 log = logging.getLogger("billing.events")
 
@@ -176,3 +177,17 @@ def _record_undelivered(container: EventContainer, payload: Mapping[str, Any], r
     except (KeyError, TypeError, ValueError):
         return False
     return container.run_worker.record_undelivered(job, reason, "DeadLettered")
+
+
+class ReminderContainer(Protocol):
+    @property
+    def reminders(self) -> ReminderService: ...
+
+
+def handle_reminders(cloud_event: Any, container: ReminderContainer) -> None:
+    """The daily Scheduler job: today's payment reminders. A redelivery (or a failure retried) sends
+    nothing twice: each step is claimed on the invoice's receivable before its email goes out."""
+    report = container.reminders.run()
+    log.info("reminders sent", extra={"json_fields": {
+        "eventId": cloud_event["id"], "sent": len(report["sent"]), "skipped": len(report["skipped"]),
+        "failed": len(report["failed"])}})

@@ -43,8 +43,10 @@ class AdjustmentService:
 
     def __init__(self, *, queries: InvoiceQueries, notes: Mapping[str, AdjustmentNoteRepository],
                  settings_repo: SettingsRepository, blobs: BlobStore, render: PdfRenderer, clock: Clock,
-                 new_token: Callable[[], str] = lambda: uuid.uuid4().hex[:24]):
+                 new_token: Callable[[], str] = lambda: uuid.uuid4().hex[:24],
+                 on_note: Callable[[Mapping[str, Any], str, int], object] | None = None):
         self.queries = queries
+        self.on_note = on_note  # counts the note on the invoice's receivable (idempotent by note id)
         self.notes = notes
         self.settings_repo = settings_repo
         self.blobs = blobs
@@ -74,7 +76,7 @@ class AdjustmentService:
             adj.same_request(existing, digest, kind)
             if before_finish is not None:
                 before_finish(kind, existing)
-            return self.finish(kind, existing)
+            return self._counted(target, kind, self.finish(kind, existing))
         settings_doc = self.settings_repo.supplier()
         supplier = Supplier.from_doc(settings_doc)
         prefix = supplier.credit_note_prefix if kind is adj.CREDIT else adj.debit_note_prefix(settings_doc)
@@ -106,7 +108,14 @@ class AdjustmentService:
             adj.same_request(note, digest, kind)  # a concurrent request with the same key
         if before_finish is not None:
             before_finish(kind, note)  # e.g. a settle note's CSV, stored before the note is issued
-        return self.finish(kind, note)
+        return self._counted(target, kind, self.finish(kind, note))
+
+    def _counted(self, invoice: Mapping[str, Any], kind: adj.NoteKind, note: dict[str, Any]) -> dict[str, Any]:
+        """The issued note counted on the invoice's balance (a retry counts it again harmlessly)."""
+        if self.on_note is not None:
+            total = int(note["amountsPaise"]["total"])
+            self.on_note(invoice, str(note[kind.id_field]), total if kind is adj.DEBIT else -total)
+        return note
 
     def target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
         """The month's invoice with this number (Validation / NotFound errors)."""
@@ -142,7 +151,7 @@ class AdjustmentService:
             kind = adj.KINDS[entry["kind"]]
             note = self.repo(kind).get(str(entry["id"]))
             if note is not None and InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-                finished.append(self.finish(kind, note))
+                finished.append(self._counted(invoice, kind, self.finish(kind, note)))
         return finished
 
     # -- reading -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from billing.domain import credit_note as cn_rules
 from billing.domain.adjustments import check_no_adjustments
@@ -59,6 +59,7 @@ class CorrectionService:
         render_credit_note: PdfRenderer,
         downloads: DownloadService,
         clock: Clock,
+        on_void: Callable[[Mapping[str, Any]], object] | None = None,
     ):
         self.issuance = issuance
         self.queries = queries
@@ -69,6 +70,7 @@ class CorrectionService:
         self.render_credit_note = render_credit_note
         self.downloads = downloads
         self.clock = clock
+        self.on_void = on_void  # counts the credit note on the invoice's receivable (idempotent)
 
     # -- voiding -------------------------------------------------------------------------------
 
@@ -149,6 +151,8 @@ class CorrectionService:
             reissued = self.issuance.reissue(invoice["companyId"], invoice["billingPeriod"]["month"],
                                              revision_of(invoice) + 1)
         voided = self.invoices.get(document_id(invoice)) or invoice
+        if self.on_void is not None:
+            self.on_void(voided)
         return {"voided": voided, "creditNote": note, "reissued": reissued}
 
     def finish_credit_note(self, note: dict[str, Any]) -> dict[str, Any]:

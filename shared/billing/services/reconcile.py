@@ -17,10 +17,11 @@ from billing.config import Settings
 from billing.domain.naming import document_file_paths
 from billing.domain.period import BillingPeriod
 from billing.domain.presenter import money_number, plain_number
-from billing.domain.rating import Tariff, UsageAccumulator
+from billing.domain.rating import Tariff
+from billing.domain.tariff_history import DatedTariff, MonthAccumulator, stored_history, stretches
 from billing.domain.reconcile import MAX_EXAMPLES, compare_calls
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.totals import compute_totals
+from billing.domain.totals import PricedPart, compute_totals
 from billing.errors import BillingError, NotFoundError
 from billing.ports import BilledCallReader, BlobStore, CallLogSource
 from billing.services.queries import InvoiceQueries
@@ -90,14 +91,21 @@ class ReconcileService:
             non_billable_statuses=frozenset(self.settings.non_billable_statuses),
         )
         period = BillingPeriod.from_key(str(stored_period["month"]), tariff.timezone)
-        accumulator = UsageAccumulator(tariff, period)
+        # An invoice of several tariffs records each (and the days it rated): the same cut again.
+        history = (stored_history(invoice["tariffs"], default_timezone=tariff.timezone,
+                                  non_billable_statuses=frozenset(self.settings.non_billable_statuses))
+                   if invoice.get("tariffs") else (DatedTariff(None, invoice.get("tariff") or {}, tariff),))
+        accumulator = MonthAccumulator(stretches(history, period), period)
         current = (accumulator.add(call) for call in self.calls.stream(company_id, period))
         billed = self.read_billed(self.blobs.open_read(document_file_paths(invoice)["csv"]))
         diff = compare_calls(billed, current, max_examples)
 
-        usage = accumulator.summary()
+        month = accumulator.summary()
+        usage = month.total
+        parts = [PricedPart(s.tariff, u.by_class, s.label, s.days, s.month_days)
+                 for s, u in month.parts] if len(month.parts) > 1 else []
         totals = compute_totals(usage, tariff, str(invoice["supplier"]["stateCode"]),
-                                str(invoice["recipient"]["stateCode"]))
+                                str(invoice["recipient"]["stateCode"]), period.key, parts)
         was = invoice.get("usageData") or {}
         billed_calls = int(was.get("totalCalls", 0))
         billed_minutes = Decimal(str(was.get("totalBilledMinutes", 0)))

@@ -33,7 +33,7 @@ NUMERIC_QUERY = {"month": "an integer 1-12", "year": "an integer", "pageSize": "
                  "expires": "a Unix time"}
 
 
-HEAVY_ENDPOINTS = frozenset({"preview", "reconcile", "gstr1", "settle"})  # each reads a whole month or more
+HEAVY_ENDPOINTS = frozenset({"preview", "reconcile", "gstr1", "settle", "statement", "tally"})  # each reads a whole month or more
 HEAVY_RETRY_AFTER_SECONDS = 5
 
 
@@ -50,7 +50,7 @@ class HeavyReads:
         with self._lock:
             if self._running >= limit:
                 raise TooManyRequests(
-                    f"{limit} heavy reads (preview, reconcile, GSTR-1) are running on this instance; "
+                    f"{limit} heavy reads (preview, reconcile, GSTR-1, statement, Tally export) are running on this instance; "
                     f"retry in {HEAVY_RETRY_AFTER_SECONDS} seconds", retry_after=HEAVY_RETRY_AFTER_SECONDS)
             self._running += 1
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import flask
 from werkzeug.routing import Map, Rule
@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from billing.bootstrap import Container
 from billing.domain.naming import validate_company_id
 from billing.domain.period import MonthQuery
+from billing.domain.receivables import payment_json, receivable_json
 from billing.entrypoints.http.auth import ADMIN, SIGNED_DOCUMENT_KEY, caller_role
 from billing.entrypoints.http.limits import json_body
 from billing.entrypoints.http.errors import json_response
@@ -20,7 +21,7 @@ from billing.entrypoints.http.presenters import (
     INTERNAL_FIELDS, adjustments_json, base_url, history_entry, present, present_credit_note, present_debit_note,
     public_delivery, summary,
 )
-from billing.errors import ForbiddenError
+from billing.errors import ForbiddenError, ValidationError
 from billing.services.downloads import Download
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
@@ -50,6 +51,18 @@ ROUTES = Map(
         Rule("/billing/run", endpoint="run", methods=["POST"]),
         Rule("/billing/gst/gstr1/<period>", endpoint="gstr1", methods=["GET"]),
         Rule("/billing/runs/<period>", endpoint="run_status", methods=["GET"]),
+        Rule("/billing/invoices/<company>/<period>/payments", endpoint="payment", methods=["POST"]),
+        Rule("/billing/invoices/<company>/<period>/payments/<reference>/reverse", endpoint="payment_reverse",
+             methods=["POST"]),
+        Rule("/billing/receivables/aging", endpoint="aging", methods=["GET"]),
+        Rule("/billing/receivables/tds", endpoint="tds", methods=["GET"]),
+        Rule("/billing/companies/<company>/statement", endpoint="statement", methods=["GET"]),
+        Rule("/billing/exports/tally", endpoint="tally", methods=["GET"]),
+        Rule("/billing/companies", endpoint="companies", methods=["GET"]),
+        Rule("/billing/companies/<company>", endpoint="company", methods=["GET"]),
+        Rule("/billing/companies/<company>", endpoint="company_put", methods=["PUT"]),
+        Rule("/billing/settings", endpoint="settings", methods=["GET"]),
+        Rule("/billing/settings", endpoint="settings_put", methods=["PUT"]),
     ],
     strict_slashes=False,
     merge_slashes=False,
@@ -96,8 +109,60 @@ def invoice(request: flask.Request, container: Container, company: str, period: 
     current, history = container.queries.history(company, period)
     body = present(current, request, container)
     body.update(adjustments_json(current))  # DESIGN 13: the read always shows them ([] and the total without notes)
+    body.update(container.receivables.view(current))
     body["history"] = [history_entry(d) for d in history]
     return json_response(body)
+
+
+def payment(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
+    """DESIGN 14: 201 with the payment and the invoice's balance; the same reference again: 200, the same."""
+    paid, receivable, created = container.receivables.record_payment(
+        company, period, json_body(request))
+    return json_response(_payment_body(paid, receivable, container), 201 if created else 200)
+
+
+def payment_reverse(request: flask.Request, container: Container, company: str, period: str,
+                    reference: str) -> WerkzeugResponse:
+    paid, receivable = container.receivables.reverse(company, period, reference,
+                                                     json_body(request))
+    return json_response(_payment_body(paid, receivable, container))
+
+
+def _payment_body(paid: dict[str, Any], receivable: dict[str, Any], container: Container) -> dict[str, Any]:
+    view = receivable_json(receivable, container.receivables.today())
+    return {"payment": payment_json(paid), "invoiceNumber": receivable.get("invoiceNumber"),
+            **{k: view[k] for k in ("netAmount", "amountPaid", "tdsAmount", "balance", "paymentStatus", "overdue")}}
+
+
+def aging(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.receivables.aging(
+        request.args.get("asOf"), request.args.get("pageSize"), request.args.get("pageToken")))
+
+
+def statement(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    """DESIGN 14: JSON, or `?format=pdf` for the customer."""
+    start, end, fmt = request.args.get("from"), request.args.get("to"), request.args.get("format", "json")
+    if fmt == "pdf":
+        pdf = container.receivables.statement_pdf(company, start, end)
+        return flask.Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="statement_{company}_{end or "today"}.pdf"'})
+    if fmt != "json":
+        raise ValidationError(f"format must be json or pdf, got {fmt!r}")
+    doc = container.receivables.statement(company, start, end)
+    return json_response({k: v for k, v in doc.items() if k != "supplier"})
+
+
+def tally(request: flask.Request, container: Container) -> WerkzeugResponse:
+    """DESIGN 14: the month as Tally Prime import XML."""
+    month, year = request.args.get("month"), request.args.get("year")
+    xml = container.receivables.tally(month, year)
+    return flask.Response(xml.encode(), mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="tally_{year}-{str(month).zfill(2)}.xml"'})
+
+
+def tds(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.receivables.tds(
+        request.args.get("fy"), request.args.get("quarter"), request.args.get("company")))
 
 
 def void(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
@@ -223,12 +288,37 @@ def run_status(request: flask.Request, container: Container, period: str) -> Wer
         period, request.args.get("pageSize"), request.args.get("pageToken")))
 
 
+def companies(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.company_admin.list(request.args.get("pageSize"), request.args.get("pageToken")))
+
+
+def company(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    return json_response(container.company_admin.get(company))
+
+
+def company_put(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    return json_response(container.company_admin.put(company, request.get_json(force=True, silent=True)))
+
+
+def settings(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.company_admin.supplier())
+
+
+def settings_put(request: flask.Request, container: Container) -> WerkzeugResponse:
+    return json_response(container.company_admin.put_supplier(request.get_json(force=True, silent=True)))
+
+
 HANDLERS: dict[str, Handler] = {
     "health": health, "openapi": openapi, "generate": generate, "file": file, "send": send, "void": void,
     "reconcile": reconcile, "credit_note_pdf": credit_note_pdf, "credit_note_send": credit_note_send,
     "credit_note": credit_note,
     "credit_notes": credit_notes, "preview": preview, "invoice": invoice, "list": list_invoices, "run": run,
-    "gstr1": gstr1, "run_status": run_status, "credit_note_create": credit_note_create,
+    "gstr1": gstr1, "run_status": run_status,
+    "payment": payment, "payment_reverse": payment_reverse, "aging": aging, "tds": tds,
+    "statement": statement, "tally": tally,
+    "companies": companies, "company": company,
+    "company_put": company_put, "settings": settings, "settings_put": settings_put,
+    "credit_note_create": credit_note_create,
     "debit_note_create": debit_note_create, "debit_notes": debit_notes, "debit_note": debit_note,
     "debit_note_pdf": debit_note_pdf, "settle": settle,
 }

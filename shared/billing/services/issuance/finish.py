@@ -35,16 +35,20 @@ def store_pdf_and_mark_issued(blobs: BlobStore, clock: Clock, doc_id: str, path:
 
 
 class InvoiceFinisher:
-    def __init__(self, invoices: InvoiceRepository, blobs: BlobStore, render_pdf: PdfRenderer, clock: Clock):
+    def __init__(self, invoices: InvoiceRepository, blobs: BlobStore, render_pdf: PdfRenderer, clock: Clock,
+                 on_issued: Callable[[Mapping[str, Any]], object] | None = None):
         self.invoices = invoices
         self.blobs = blobs
         self.render_pdf = render_pdf
         self.clock = clock
+        self.on_issued = on_issued  # opens the invoice's receivable (idempotent; retried with the finish)
 
     def finish(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Make a numbered ("issuing") invoice complete from its document alone (idempotent)."""
         status = InvoiceStatus.of(doc)
         if status is not None and status.has_files:
+            if status is InvoiceStatus.ISSUED and self.on_issued is not None:
+                self.on_issued(doc)  # a retry after a crash between marking it issued and this
             return doc
         if status is not InvoiceStatus.ISSUING:
             raise IntegrityError(f"invoice {doc.get('invoiceId')} is {doc.get('status')!r}, not numbered yet")
@@ -58,6 +62,8 @@ class InvoiceFinisher:
                                           download_name(doc, "pdf"), self.invoices.mark_issued, "invoice", "invoiceId")
         if staging:
             self.blobs.delete(staging)
+        if self.on_issued is not None:
+            self.on_issued(final)
         return final
 
     def _link_replaced(self, doc: Mapping[str, Any]) -> None:

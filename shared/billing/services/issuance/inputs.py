@@ -7,21 +7,34 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from billing.config import Settings
+from billing.domain.billing_dates import require_billable
 from billing.domain.naming import csv_name, invoice_id, validate_company_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.rating import Tariff
-from billing.errors import NotFoundError
+from billing.domain.tariff_history import DatedTariff, Stretch, parse_history, stretches
+from billing.errors import ConfigurationError, NotFoundError
 from billing.ports import CompanyRepository
 
 
 @dataclass(frozen=True)
 class MonthInputs:
-    """What an invoice is computed from: the company, its tariff and the month."""
+    """What an invoice is computed from: the company, its tariffs and the month.
+
+    tariff is the one in force on the month's last day (its month-level terms apply); stretches
+    say which tariff rates which days."""
 
     company_id: str
     company: Mapping[str, Any]
     tariff: Tariff
     period: BillingPeriod
+    history: tuple[DatedTariff, ...]
+    stretches: tuple[Stretch, ...]
+
+    @classmethod
+    def of(cls, company_id: str, company: Mapping[str, Any], history: tuple[DatedTariff, ...],
+           period: BillingPeriod) -> "MonthInputs":
+        parts = stretches(history, period)
+        return cls(company_id, company, parts[-1].tariff, period, history, parts)
 
     @property
     def invoice_id(self) -> str:
@@ -41,13 +54,32 @@ class InputLoader:
 
     def ended(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The validated company, tariff and ended month (NotFound / Validation / Configuration errors)."""
-        company, tariff = self.company_and_tariff(company_id, "Invoice generation")
-        return MonthInputs(company_id, company, tariff, query.ended(tariff.timezone, now))
+        company, history = self.company_and_history(company_id, "Invoice generation")
+        return self._billable(MonthInputs.of(company_id, company, history,
+                                             query.ended(history[0].tariff.timezone, now)))
 
     def to_date(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The same for a preview: the month may be the current one (month to date)."""
-        company, tariff = self.company_and_tariff(company_id, "Invoice preview")
-        return MonthInputs(company_id, company, tariff, query.to_date(tariff.timezone, now))
+        company, history = self.company_and_history(company_id, "Invoice preview")
+        return self._billable(MonthInputs.of(company_id, company, history,
+                                             query.to_date(history[0].tariff.timezone, now)))
+
+    def company_and_history(self, company_id: str, action: str) -> tuple[Mapping[str, Any], tuple[DatedTariff, ...]]:
+        """The company document and its tariffs: its `billing`, then its dated tariffs in order."""
+        company, _ = self.company_and_tariff(company_id, action)
+        dated = self.companies.tariffs(company_id)
+        try:
+            history = parse_history(company.get("billing"), dated,
+                                    default_timezone=self.settings.default_timezone,
+                                    non_billable_statuses=frozenset(self.settings.non_billable_statuses))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"company '{company_id}': {exc.detail}") from None
+        return company, history
+
+    def _billable(self, inputs: MonthInputs) -> MonthInputs:
+        """The month must be inside the company's billing dates and BILLING_FIRST_PERIOD (DESIGN 11)."""
+        require_billable(inputs.company_id, inputs.period, inputs.company, self.settings.first_period)
+        return inputs
 
     def company_and_tariff(self, company_id: str, action: str) -> tuple[Mapping[str, Any], Tariff]:
         """The company document and its validated tariff (NotFound / Validation / Configuration)."""

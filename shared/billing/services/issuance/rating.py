@@ -12,8 +12,9 @@ from typing import Any, Iterator, Mapping
 from billing.domain.csv_rows import csv_invoice_rows, csv_reconciliation_rows
 from billing.domain.invoice import InvoiceDraft, StagedCsv, Supplier
 from billing.domain.naming import FILE_KINDS, file_paths, staging_path
-from billing.domain.rating import CallRecord, UnplacedCalls, UsageAccumulator, UsageSummary
-from billing.domain.totals import InvoiceTotals, compute_totals
+from billing.domain.rating import CallRecord, UnplacedCalls, UsageSummary
+from billing.domain.tariff_history import MonthAccumulator
+from billing.domain.totals import InvoiceTotals, PricedPart, compute_totals
 from billing.ports import BlobStore, CallCsvFactory, CallLogSource, HashingWriter
 from billing.services.issuance.inputs import MonthInputs
 
@@ -30,7 +31,7 @@ class _Discard:
 
 @dataclass(frozen=True)
 class _SliceResult:
-    accumulator: UsageAccumulator
+    accumulator: MonthAccumulator
     rows: int
     minutes: Decimal
     amount: Decimal
@@ -52,7 +53,8 @@ class RatingPipeline:
         paths = file_paths(inputs.company_id, inputs.period.key, revision)
         return InvoiceDraft(
             company_id=inputs.company_id, period=inputs.period, tariff=inputs.tariff,
-            tariff_snapshot=dict(inputs.company.get("billing") or {}), supplier=supplier,
+            tariff_snapshot=dict(inputs.stretches[-1].dated.billing), supplier=supplier,
+            tariffs=tuple(s.to_json() for s in inputs.stretches) if len(inputs.history) > 1 else (),
             recipient=recipient, usage=usage, totals=totals, csv=csv,
             files={kind: self.blobs.uri(path) if stage else "" for kind, path in paths.items()},
             revision=revision, unplaced=unplaced.to_json(),
@@ -76,8 +78,13 @@ class RatingPipeline:
         accumulator = results[0].accumulator
         for other in results[1:]:
             accumulator.merge(other.accumulator)
-        usage = accumulator.summary()
-        totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"])
+        month = accumulator.summary()
+        usage = month.total
+        # Several tariffs in the month: each stretch's usage priced by its own (and its share of the fee).
+        priced = [PricedPart(s.tariff, u.by_class, s.label, s.days, s.month_days)
+                  for s, u in month.parts] if len(month.parts) > 1 else []
+        totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"],
+                                inputs.period.key, priced)
         rows = sum(r.rows for r in results)
         if staging is None:
             unplaced, _ = self._write_trailer(inputs, None, results, totals)
@@ -102,7 +109,7 @@ class RatingPipeline:
 
     def _rate_slice(self, inputs: MonthInputs, calls: Iterator[CallRecord], part: str | None,
                     header: bool) -> _SliceResult:
-        accumulator = UsageAccumulator(inputs.tariff, inputs.period)
+        accumulator = MonthAccumulator(inputs.stretches, inputs.period)
         with self._csv_out(part, inputs) as out:
             writer = self.csv_writer(out, inputs.period.tz, inputs.tariff.rate_per_minute, header)
             for call in calls:

@@ -32,6 +32,7 @@ class RunState(StrEnum):
     DRAFTED = "drafted"  # rated; waiting for the sequencer's number
     DONE = "done"
     FAILED = "failed"
+    SKIPPED = "skipped"  # the month is outside its billing dates (or before BILLING_FIRST_PERIOD): not billed
 
 
 STATES = tuple(state.value for state in RunState)

@@ -30,6 +30,7 @@ class RunOutcome:
     done: dict[str, str | None] = field(default_factory=dict)  # companyId -> invoiceNumber
     failed: dict[str, str] = field(default_factory=dict)  # companyId -> reason
     waiting: dict[str, str] = field(default_factory=dict)  # companyId -> why not yet
+    skipped: dict[str, str] = field(default_factory=dict)  # companyId -> why its month is not billed
     earlier: set[str] = field(default_factory=set)  # done by an earlier run of the month
 
     @property
@@ -42,6 +43,8 @@ class RunOutcome:
             self.done[cid] = result.get("invoiceNumber")
         elif state == RunState.WAITING:
             self.waiting[cid] = str(result.get("reason", ""))
+        elif state == RunState.SKIPPED:
+            self.skipped[cid] = str(result.get("reason", ""))
         else:
             self.failed[cid] = str(result.get("error", ""))
 

@@ -31,10 +31,14 @@ class RunStatus:
         if summary is None and not any(counts.values()):
             raise NotFoundError(f"No billing run for {period_key}")
         failed, next_token = self.runs.in_state(period_key, RunState.FAILED.value, size, page_token)
+        skipped: list[dict[str, Any]] = []
+        if counts.get(RunState.SKIPPED.value):  # the first page only: the reason is usually the same
+            skipped, _ = self.runs.in_state(period_key, RunState.SKIPPED.value, size, None)
         keep = ("createdAt", "updatedAt", "triggers", "fanout")
         return {"runId": period_key, "period": period_key, **{k: (summary or {}).get(k) for k in keep},
                 "counts": counts, "total": sum(counts.values()),
                 "failed": [_failure(entry) for entry in failed], "nextPageToken": next_token,
+                "skipped": [{k: entry.get(k) for k in ("companyId", "reason", "at")} for entry in skipped],
                 "unplacedCalls": self.runs.with_unplaced_calls(period_key, MAX_UNPLACED_LISTED)}
 
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any, Callable, Mapping
 
 from billing.domain.period import BillingPeriod
-from billing.errors import BillingError, TransientError, error_type
+from billing.errors import BillingError, OutsideBillingDatesError, TransientError, error_type
 from billing.services.runs.common import EARLIEST_ZONE, Finisher, InvoiceReader, Issuer, RunContext, RunState
 from billing.services.runs.messages import CompanyJob, FinishJob, SequencerWake, WorkerJob
 from billing.domain.lifecycle import InvoiceStatus
@@ -71,6 +71,9 @@ class CompanyWorker:
         except TransientError as exc:
             self.ctx.mark(run_id, company_id, RunState.RETRYING, error=exc.detail)
             raise
+        except OutsideBillingDatesError as exc:  # not a failure: this month is not the company's to bill
+            self.ctx.mark(run_id, company_id, RunState.SKIPPED, reason=exc.detail)
+            return {"companyId": company_id, "state": RunState.SKIPPED.value, "reason": exc.detail}
         except BillingError as exc:
             self.ctx.mark(run_id, company_id, RunState.FAILED, error=exc.detail, errorType=error_type(exc))
             log.warning("company failed permanently", extra={"json_fields": {
@@ -105,7 +108,12 @@ class CompanyWorker:
         except BillingError:
             return None
         if company is None:
-            company = self.ctx.companies.get(job.company_id)
+            try:
+                company = self.ctx.companies.get(job.company_id)
+            except TransientError:
+                raise
+            except BillingError:
+                return None  # a malformed document (strict schema): issuance reports it, recorded failed
         return self.ctx.not_yet(company, period, self.ctx.clock())
 
     def record_undelivered(self, job: WorkerJob, reason: str, error_type: str) -> bool:

@@ -1,0 +1,310 @@
+"""Receivables (DESIGN 14): payments with TDS and their reversal, the invoice's balance, ageing, TDS.
+
+Every write is one ReceivableRepository.change(): the invoice's receivable, the payment and the
+ageing aggregates move together or not at all, and the decision (over the balance? the same
+reference again?) is taken inside that transaction from what it read, so retries and concurrent
+requests cannot overpay or record a payment twice. The issued invoice itself is never written.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any, Mapping
+
+from billing.domain import receivables as rules
+from billing.domain.invoice import Supplier
+from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.naming import document_id, validate_company_id
+from billing.domain.period import BillingPeriod, invoice_date
+from billing.domain.presenter import paise_to_rupees
+from billing.errors import NotFoundError, ValidationError
+from billing.domain.statement import parse_range, statement, statement_rows
+from billing.ports import (
+    Clock, CreditNoteRepository, PdfRenderer, ReceivableChange, ReceivableRepository, SettingsRepository,
+)
+from billing.services.queries import InvoiceQueries
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+
+
+class ReceivableService:
+    def __init__(self, *, queries: InvoiceQueries, receivables: ReceivableRepository,
+                 settings_repo: SettingsRepository, clock: Clock, credit_notes: CreditNoteRepository | None = None,
+                 render_statement: PdfRenderer | None = None):
+        self.queries = queries
+        self.receivables = receivables
+        self.settings_repo = settings_repo
+        self.clock = clock
+        self.credit_notes = credit_notes
+        self.render_statement = render_statement
+
+    def today(self) -> date:
+        """Today in the supplier's calendar (due dates and payment dates are its days)."""
+        return invoice_date(self.clock(), Supplier.from_doc(self.settings_repo.supplier()).timezone)
+
+    def _now(self) -> str:
+        return self.clock().isoformat(timespec="microseconds")  # orders same-day payments on a statement
+
+    # -- documents that move a balance ------------------------------------------------------------
+
+    def open(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+        """The invoice's receivable, opened (with the ageing aggregates) if it is not yet: idempotent."""
+        existing = self.receivables.get(document_id(invoice))
+        if existing is not None:
+            return existing
+        return self._note_or_open(invoice)
+
+    def on_void(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+        """A void invoice's credit note counted once on its receivable (its balance falls by the total)."""
+        return self._note_or_open(invoice)
+
+    def on_note(self, invoice: Mapping[str, Any], note_id: str, signed_paise: int) -> dict[str, Any]:
+        """A partial credit note (< 0) or a debit note (> 0) counted once on the invoice's receivable."""
+        now = self._now()
+        invoice = {**invoice, "invoiceId": document_id(invoice)}
+
+        def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
+            base = rec if rec is not None else rules.open_receivable(invoice, now)
+            before = int(rec["balancePaise"]) if rec is not None else 0
+            if note_id in (base.get("notes") or {}):
+                return None if rec is not None else ReceivableChange(base, delta_paise=int(base["balancePaise"]))
+            after = rules.apply_note(base, note_id, signed_paise)
+            return ReceivableChange(after, delta_paise=int(after["balancePaise"]) - before)
+
+        _, stored = self.receivables.change(document_id(invoice), str(invoice["companyId"]),
+                                            rules.due_day(invoice), None, update)
+        assert stored is not None
+        return stored
+
+    def _note_or_open(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+        now = self._now()
+        invoice = {**invoice, "invoiceId": document_id(invoice)}
+        note_id = str((invoice.get("voidedBy") or {}).get("creditNoteId") or "")
+        void = InvoiceStatus.of(invoice) is InvoiceStatus.VOID and bool(note_id)
+
+        def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
+            if rec is None:
+                opened = rules.open_receivable(invoice, now)
+                return ReceivableChange(opened, delta_paise=int(opened["balancePaise"]))
+            if not void or note_id in (rec.get("notes") or {}):
+                return None
+            after = rules.apply_note(rec, note_id, -int(rec["totalPaise"]))
+            return ReceivableChange(after, delta_paise=int(after["balancePaise"]) - int(rec["balancePaise"]))
+
+        _, stored = self.receivables.change(document_id(invoice), str(invoice["companyId"]),
+                                            rules.due_day(invoice), None, update)
+        assert stored is not None
+        return stored
+
+    def record_payment(self, company_id: str, period_key: str, body: object) -> tuple[dict[str, Any], dict[str, Any], bool]:
+        """(payment, receivable, created): the month's issued invoice settled by amount + TDS.
+
+        The same reference with the same data returns the first payment (created False); with other
+        data it is a ConflictError; beyond the balance a ValidationError, and nothing is written."""
+        invoice = self.queries.get(company_id, period_key)
+        invoice = {**invoice, "invoiceId": document_id(invoice)}
+        if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
+            state = "void" if InvoiceStatus.of(invoice) is InvoiceStatus.VOID else "not issued yet"
+            raise ValidationError(f"invoice {invoice.get('invoiceNumber') or document_id(invoice)} is {state}: "
+                                  "no payment can be recorded against it")
+        request = rules.parse_payment(body, self.today())
+        now = self._now()
+        payment = rules.payment_document(company_id, invoice, request, now)
+        pid = str(payment["paymentId"])
+
+        def update(rec: dict[str, Any] | None, existing: dict[str, Any] | None) -> ReceivableChange | None:
+            if existing is not None:
+                rules.check_replay(existing, payment)
+                return None
+            opened = rec is None
+            before = rec if rec is not None else rules.open_receivable(invoice, now)
+            after = rules.apply_payment(before, payment)
+            delta = int(after["balancePaise"]) - (0 if opened else int(before["balancePaise"]))
+            return ReceivableChange(after, payment, delta)
+
+        change, stored = self.receivables.change(document_id(invoice), company_id, rules.due_day(invoice), pid,
+                                                 update)
+        assert stored is not None
+        if change is None:
+            first = self.receivables.payment(pid)
+            assert first is not None
+            return first, stored, False
+        log.info("payment recorded", extra={"json_fields": {
+            "invoiceId": document_id(invoice), "paymentId": pid, "paymentStatus": stored.get("paymentStatus")}})
+        return payment, stored, True
+
+    def reverse(self, company_id: str, period_key: str, reference: str,
+                body: object) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(payment, receivable): an applied payment reversed (a bounced cheque), with the reason kept."""
+        validate_company_id(company_id)
+        BillingPeriod.from_key(period_key)
+        rules.validate_reference(reference)
+        if isinstance(body, dict) and set(body) - {"reason"}:
+            raise ValidationError(f"unknown field(s): {', '.join(sorted(set(body) - {'reason'}))}")
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            raise ValidationError("reason is required (1-500 characters): why the payment is reversed")
+        pid = rules.payment_id(company_id, reference)
+        found = self.receivables.payment(pid)
+        receivable = self.receivables.get(str(found["invoiceId"])) if found else None
+        if found is None or receivable is None or receivable.get("period") != period_key:
+            raise NotFoundError(f"no payment {reference!r} on the invoice of company '{company_id}' for {period_key}")
+        reversal = {"reason": reason.strip(), "at": self._now()}
+
+        def update(rec: dict[str, Any] | None, payment: dict[str, Any] | None) -> ReceivableChange | None:
+            if rec is None or payment is None:
+                raise NotFoundError(f"payment {reference!r} vanished")
+            if payment.get("status") == rules.REVERSED:
+                return None  # a retried reversal: as the first one left it
+            after = rules.reverse_payment(rec, payment, reversal)
+            return ReceivableChange(after, {**payment, "status": rules.REVERSED, "reversal": reversal},
+                                    int(after["balancePaise"]) - int(rec["balancePaise"]))
+
+        _, stored = self.receivables.change(str(found["invoiceId"]), company_id, str(receivable["dueDate"]), pid,
+                                            update)
+        assert stored is not None
+        after = self.receivables.payment(pid)
+        assert after is not None
+        return after, stored
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def view(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+        """What the invoice read shows of its receivable ({} while it is being issued). Never writes:
+        an invoice whose receivable is not opened yet shows the balance it would open with."""
+        status = InvoiceStatus.of(invoice)
+        if status is None or not status.has_files:
+            return {}
+        rec = self.receivables.get(document_id(invoice)) or rules.open_receivable(
+            {**invoice, "invoiceId": document_id(invoice)}, "")
+        return rules.receivable_json(rec, self.today())
+
+    def aging(self, as_of: str | None, page_size: str | None, page_token: str | None) -> dict[str, Any]:
+        """Totals first (every company), then a page of companies with their buckets, by company id."""
+        day = _parse_day(as_of, "asOf") if as_of is not None else self.today()
+        size = _page_size(page_size)
+        if page_token is not None:
+            validate_company_id(page_token)  # a company id (pageToken= given empty is malformed too)
+        companies, next_token = self.receivables.aging_page(size, page_token or None)
+        totals = rules.buckets(self.receivables.aging_totals(), day)
+        return {
+            "asOf": day.isoformat(),
+            "totals": _bucket_json(totals),
+            "companies": [{"companyId": c["companyId"], **_bucket_json(rules.buckets(c.get("outstanding") or {}, day))}
+                          for c in companies],
+            "nextPageToken": next_token,
+        }
+
+    def tds(self, fy: str | None, quarter: str | None, company_id: str | None = None) -> dict[str, Any]:
+        """The quarter's TDS receivable per company: deducted, matched with Form 26AS, still to match."""
+        key = rules.parse_fy_quarter(fy, quarter)
+        if company_id is not None:
+            validate_company_id(company_id)
+        per_company: dict[str, dict[str, Any]] = {}
+        for p in self.receivables.tds_payments(key):
+            if p.get("status") != rules.APPLIED or (company_id and p.get("companyId") != company_id):
+                continue
+            entry = per_company.setdefault(str(p["companyId"]), {"companyId": p["companyId"], "tdsPaise": 0,
+                                                                  "matchedPaise": 0, "unmatched": []})
+            entry["tdsPaise"] += int(p["tdsPaise"])
+            if p.get("tdsMatched"):
+                entry["matchedPaise"] += int(p["tdsPaise"])
+            else:
+                entry["unmatched"].append(rules.payment_json(p))
+        companies = [{"companyId": e["companyId"], "tdsAmount": paise_to_rupees(e["tdsPaise"]),
+                      "matched": paise_to_rupees(e["matchedPaise"]),
+                      "unmatchedAmount": paise_to_rupees(e["tdsPaise"] - e["matchedPaise"]),
+                      "unmatched": e["unmatched"]} for e in per_company.values()]
+        total = sum(e["tdsPaise"] for e in per_company.values())
+        matched = sum(e["matchedPaise"] for e in per_company.values())
+        return {"quarter": key, "tdsAmount": paise_to_rupees(total), "matched": paise_to_rupees(matched),
+                "unmatchedAmount": paise_to_rupees(total - matched), "companies": companies}
+
+    def mark_tds_matched(self, company_id: str, reference: str, note: str = "") -> dict[str, Any]:
+        """Record that a payment's TDS appears in Form 26AS (idempotent)."""
+        validate_company_id(company_id)
+        pid = rules.payment_id(company_id, rules.validate_reference(reference))
+        payment = self.receivables.payment(pid)
+        if payment is None or not int(payment.get("tdsPaise", 0)):
+            raise NotFoundError(f"no payment with TDS {reference!r} of company '{company_id}'")
+        if not payment.get("tdsMatched"):
+            fields = {"tdsMatched": True, "tdsMatchedAt": self._now(), "tdsMatchNote": note[:500]}
+            self.receivables.mark_tds_matched(pid, fields)
+            payment.update(fields)
+        return payment
+
+
+    def statement(self, company_id: str, start: str | None, end: str | None) -> dict[str, Any]:
+        """The company's statement of account: invoices, notes, payments, TDS and reversals, running balance."""
+        validate_company_id(company_id)
+        company = self.queries.companies.get(company_id)
+        if company is None:
+            raise NotFoundError(f"Company '{company_id}' not found")
+        first, last = parse_range(start, end, self.today())
+        notes = self.credit_notes.list_for_company(company_id) if self.credit_notes is not None else []
+        rows = statement_rows(self.queries.invoices.list_for_company(company_id), notes,
+                              self.receivables.payments_for_company(company_id))
+        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        return {**statement(company_id, rows, first, last), "companyName": company.get("name", company_id),
+                "companyAddress": company.get("address", ""), "companyGstin": company.get("gstin", ""),
+                "supplier": supplier.snapshot(), "generatedOn": self.today().isoformat()}
+
+    def tally(self, month: str | None, year: str | None) -> str:
+        """The month's invoices, notes, receipts (with TDS) and payment reversals as Tally Prime import XML."""
+        from billing.domain.tally import ledgers, tally_xml
+
+        start = _month_start(month, year)
+        end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+        settings = self.settings_repo.supplier() or {}
+        supplier = Supplier.from_doc(settings)
+        names = ledgers(settings.get("tally"))
+        lo, hi = start.isoformat(), end.isoformat()
+        invoices = list(self.queries.invoices.dated(lo, hi))
+        notes = list(self.credit_notes.dated(lo, hi)) if self.credit_notes is not None else []
+        payments = self.receivables.payments_dated(lo, hi)
+        parties: dict[str, str] = {}
+        for p in payments:
+            inv_id = str(p.get("invoiceId"))
+            if inv_id not in parties:
+                invoice = self.queries.invoices.get(inv_id) or {}
+                parties[inv_id] = str((invoice.get("recipient") or {}).get("legalName") or p.get("companyId"))
+            p["partyName"] = parties[inv_id]
+        return tally_xml(supplier.legal_name, start, end, invoices, notes, payments, names)
+
+    def statement_pdf(self, company_id: str, start: str | None, end: str | None) -> bytes:
+        if self.render_statement is None:
+            raise NotFoundError("statement PDFs are not available here")
+        return self.render_statement(self.statement(company_id, start, end))
+
+
+def _month_start(month: str | None, year: str | None) -> date:
+    if not (month and year and month.isascii() and year.isascii() and month.isdigit() and year.isdigit()
+            and 1 <= int(month) <= 12 and 2000 <= int(year) <= 9999):
+        raise ValidationError(f"month (1-12) and year (2000-9999) are required, got month={month!r} year={year!r}")
+    return date(int(year), int(month), 1)
+
+
+def _parse_day(value: str, name: str) -> date:
+    try:
+        if len(value) == 10 and value.isascii():
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValidationError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+
+
+def _page_size(value: str | None) -> int:
+    if value in (None, ""):
+        return DEFAULT_PAGE_SIZE
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise ValidationError(f"pageSize must be 1-{MAX_PAGE_SIZE}, got {value!r}")
+    return int(value)
+
+
+def _bucket_json(paise: Mapping[str, int]) -> dict[str, Any]:
+    return {"total": paise_to_rupees(paise["total"]),
+            "buckets": {b: paise_to_rupees(paise[b]) for b in rules.BUCKETS}}

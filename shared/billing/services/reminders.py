@@ -1,0 +1,116 @@
+"""Payment reminders (DESIGN 14): `billing remind` (cron) and the daily Scheduler job.
+
+Each invoice with a balance is reminded at the configured steps (days from its due date; default
+-3, 0, 7, 15, 30), each step at most once: the step is claimed on the invoice's receivable in a
+transaction (`reminders.{step}`: sending -> sent) before the email goes out, so retries and
+concurrent runs send it once. A claim whose send failed is marked failed and may be claimed again by
+a later run. Nothing is sent once the balance is zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Callable, Mapping
+
+from billing.domain import receivables as rules
+from billing.domain.invoice import Supplier
+from billing.ports import (
+    Clock, CompanyRepository, InvoiceRepository, Mailer, ReceivableChange, ReceivableRepository,
+    ReminderEmailBuilder, SettingsRepository,
+)
+from billing.services.downloads import DownloadService
+from billing.domain.period import invoice_date
+
+log = logging.getLogger(__name__)
+
+
+class ReminderService:
+    def __init__(self, *, receivables: ReceivableRepository, companies: CompanyRepository,
+                 invoices: InvoiceRepository, settings_repo: SettingsRepository, downloads: DownloadService,
+                 mailer: Mailer | None, build_message: ReminderEmailBuilder, clock: Clock, public_base_url: str):
+        self.receivables = receivables
+        self.companies = companies
+        self.invoices = invoices
+        self.settings_repo = settings_repo
+        self.downloads = downloads
+        self.mailer = mailer
+        self.build_message = build_message
+        self.clock = clock
+        self.public_base_url = public_base_url
+
+    def run(self) -> dict[str, Any]:
+        """Send today's due reminders; {"date", "sent": [...], "skipped": [...], "failed": [...]}."""
+        settings = self.settings_repo.supplier() or {}
+        supplier = Supplier.from_doc(settings)
+        steps = rules.reminder_steps(settings.get("reminderSteps"))
+        today = invoice_date(self.clock(), supplier.timezone)
+        report: dict[str, Any] = {"date": today.isoformat(), "steps": list(steps), "sent": [], "skipped": [],
+                                  "failed": []}
+        if self.mailer is None:
+            report["skipped"].append({"reason": "email is not configured (SMTP_HOST unset)"})
+            return report
+        for receivable in self.receivables.with_balance():
+            step = rules.due_reminder(receivable, today, steps)
+            if step is None:
+                continue
+            entry = {"invoiceNumber": receivable.get("invoiceNumber"), "companyId": receivable["companyId"],
+                     "step": step}
+            company = self.companies.get(str(receivable["companyId"])) or {}
+            to = str(company.get("billingEmail") or "").strip()
+            if not to:
+                report["skipped"].append({**entry, "reason": "the company has no billingEmail"})
+                continue
+            outcome = self._send(receivable, company, supplier, step, to)
+            report[outcome].append(entry)
+        log.info("reminders run", extra={"json_fields": {k: (len(v) if isinstance(v, list) else v)
+                                                         for k, v in report.items()}})
+        return report
+
+    def _mark(self, receivable: Mapping[str, Any], step: int,
+              decide: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """Write reminders.{step} on the receivable in a transaction; decide(current record) gives it, or None."""
+        def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
+            if rec is None:
+                return None
+            record = decide(dict((rec.get("reminders") or {}).get(str(step)) or {}) | {"_rec": rec})
+            if record is None:
+                return None
+            return ReceivableChange({**rec, "reminders": {**(rec.get("reminders") or {}), str(step): record}})
+
+        change, _ = self.receivables.change(str(receivable["invoiceId"]), str(receivable["companyId"]),
+                                            str(receivable["dueDate"]), None, update)
+        return change.receivable if change is not None else None
+
+    def _send(self, receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Supplier, step: int,
+              to: str) -> str:
+        claim = uuid.uuid4().hex
+        now = self.clock().isoformat(timespec="seconds")
+
+        def claim_it(current: dict[str, Any]) -> dict[str, Any] | None:
+            rec = current.pop("_rec")
+            if rules.due_reminder(rec, invoice_date(self.clock(), supplier.timezone), (step,)) != step:
+                return None  # paid meanwhile, or claimed by another run
+            return {"status": "sending", "claim": claim, "claimedAt": now, "to": to}
+
+        claimed = self._mark(receivable, step, claim_it)
+        if claimed is None:
+            return "skipped"
+        invoice = self.invoices.get(str(receivable["invoiceId"])) or {}
+        pdf_link = self.downloads.links(invoice, self.public_base_url or None).get("pdf") if invoice else None
+        snapshot = supplier.snapshot()
+        upi = snapshot.get("upiId")
+        upi_link = rules.upi_uri(str(upi), supplier.legal_name, int(claimed["balancePaise"]),
+                                 str(receivable.get("invoiceNumber"))) if upi else None
+        try:
+            message = self.build_message(claimed, company, snapshot, step, pdf_link, upi_link)
+            message_id = self.mailer.send(message) if self.mailer is not None else ""
+        except Exception as exc:  # noqa: BLE001 - recorded; a later run may claim the step again
+            log.error(f"reminder for {receivable.get('invoiceNumber')} step {step} failed: {exc}")
+            self._mark(receivable, step, lambda cur: {k: v for k, v in cur.items() if k != "_rec"}
+                       | {"status": "failed", "error": str(exc)[:300]} if cur.get("claim") == claim else None)
+            return "failed"
+        self._mark(receivable, step, lambda cur: {k: v for k, v in cur.items() if k != "_rec"}
+                   | {"status": "sent", "sentAt": now, "messageId": message_id} if cur.get("claim") == claim else None)
+        return "sent"
+
