@@ -26,8 +26,8 @@ from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus, transition
 from billing.domain.naming import document_id, validate_company_id
 from billing.domain.numbering import counter_id, financial_year
-from billing.domain.period import BillingPeriod, invoice_date
-from billing.errors import NotFoundError, ValidationError
+from billing.domain.period import invoice_date
+from billing.errors import NotFoundError
 from billing.ports import AdjustmentNoteRepository, BlobStore, Clock, PdfRenderer, SettingsRepository
 from billing.services.downloads import Download
 from billing.services.issuance.finish import store_pdf_and_mark_issued
@@ -119,17 +119,7 @@ class AdjustmentService:
 
     def target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
         """The month's invoice with this number (Validation / NotFound errors)."""
-        validate_company_id(company_id)
-        BillingPeriod.from_key(period_key)
-        self.queries.require_company(company_id)
-        docs = self.queries.month_invoices(company_id, period_key)
-        target = next((d for d in docs if d.get("invoiceNumber") == number), None)
-        if target is None:
-            known = ", ".join(str(d.get("invoiceNumber")) for d in docs if d.get("invoiceNumber"))
-            raise ValidationError(
-                f"{number!r} is not an invoice of company '{company_id}' for {period_key}"
-                + (f" (its invoices: {known})" if known else " (it has no invoice)"))
-        return target
+        return self.queries.by_number(company_id, period_key, number)
 
     # -- finishing -----------------------------------------------------------------------------
 

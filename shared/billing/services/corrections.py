@@ -31,8 +31,8 @@ from billing.domain.naming import (
     validate_company_id,
 )
 from billing.domain.numbering import financial_year
-from billing.domain.period import BillingPeriod, invoice_date
-from billing.errors import ConflictError, IntegrityError, NotFoundError, ValidationError
+from billing.domain.period import invoice_date
+from billing.errors import ConflictError, IntegrityError, NotFoundError
 from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository
 from billing.services.downloads import Download, DownloadService
 from billing.services.issuance.finish import store_pdf_and_mark_issued
@@ -124,18 +124,7 @@ class CorrectionService:
 
     def _target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
         """The month's invoice with this number (Validation / NotFound errors)."""
-        validate_company_id(company_id)
-        BillingPeriod.from_key(period_key)
-        self.queries.require_company(company_id)
-        docs = self.queries.month_invoices(company_id, period_key)
-        target = next((d for d in docs if d.get("invoiceNumber") == number), None)
-        if target is None:
-            known = ", ".join(str(d.get("invoiceNumber")) for d in docs if d.get("invoiceNumber"))
-            raise ValidationError(
-                f"{number!r} is not an invoice of company '{company_id}' for {period_key}"
-                + (f" (its invoices: {known})" if known else " (it has no invoice)")
-            )
-        return target
+        return self.queries.by_number(company_id, period_key, number)
 
     def _complete(self, invoice: dict[str, Any]) -> dict[str, Any]:
         """Finish what a void started (the credit note's PDF, the reissue), from the documents alone."""

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from billing.domain.credit_note import replaces_fields
 from billing.domain.naming import invoice_id, revision_of, validate_company_id
 from billing.domain.period import BillingPeriod, parse_year
-from billing.errors import NotFoundError
+from billing.errors import NotFoundError, ValidationError
 from billing.ports import CompanyRepository, InvoiceRepository
 from billing.domain.lifecycle import InvoiceStatus
 
@@ -18,6 +18,20 @@ class InvoiceQueries:
     def __init__(self, companies: CompanyRepository, invoices: InvoiceRepository):
         self.companies = companies
         self.invoices = invoices
+
+    def by_number(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
+        """The company-month's invoice with this number (ValidationError naming the month's numbers)."""
+        validate_company_id(company_id)
+        BillingPeriod.from_key(period_key)
+        self.require_company(company_id)
+        docs = self.month_invoices(company_id, period_key)
+        target = next((d for d in docs if d.get("invoiceNumber") == number), None)
+        if target is None:
+            known = ", ".join(str(d.get("invoiceNumber")) for d in docs if d.get("invoiceNumber"))
+            raise ValidationError(
+                f"{number!r} is not an invoice of company '{company_id}' for {period_key}"
+                + (f" (its invoices: {known})" if known else " (it has no invoice)"))
+        return target
 
     def require_company(self, company_id: str) -> None:
         """NotFound unless the company exists (its id checked first)."""
