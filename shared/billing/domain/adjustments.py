@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from billing.domain import numbering
+from billing.domain.credit_note import note_parties
 from billing.domain.gst import TaxBreakdown, compute_gst
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import amount_in_words, quantize, to_decimal
@@ -312,19 +313,7 @@ def note_document(
         "sequence": seq,
         kind.date_field: note_date.isoformat(),
         "status": InvoiceStatus.ISSUING.value,
-        "companyId": invoice["companyId"],
-        "billingPeriod": invoice["billingPeriod"],
-        "supplier": dict(supplier),
-        "recipient": invoice.get("recipient") or {},
-        "placeOfSupply": invoice.get("placeOfSupply") or {},
-        "reverseCharge": bool(invoice.get("reverseCharge", False)),
-        "originalInvoice": {
-            "invoiceId": invoice["invoiceId"],
-            "invoiceNumber": invoice["invoiceNumber"],
-            "invoiceDate": invoice["invoiceDate"],
-            "totalAmount": invoice["totalAmount"],
-        },
-        "sacCode": supplier.get("sacCode") or (invoice.get("supplier") or {}).get("sacCode"),
+        **note_parties(invoice, supplier),
         "reason": reason,
         "lineItems": [_line_json(ln) for ln in amounts.lines],
         "subtotal": money_number(amounts.taxable),

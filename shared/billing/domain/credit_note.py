@@ -75,19 +75,7 @@ def credit_note_document(
         "sequence": seq,
         "creditNoteDate": cn_date.isoformat(),
         "status": InvoiceStatus.ISSUING.value,
-        "companyId": invoice["companyId"],
-        "billingPeriod": invoice["billingPeriod"],
-        "supplier": dict(supplier),
-        "recipient": invoice.get("recipient") or {},
-        "placeOfSupply": invoice.get("placeOfSupply") or {},
-        "reverseCharge": bool(invoice.get("reverseCharge", False)),
-        "originalInvoice": {
-            "invoiceId": invoice["invoiceId"],
-            "invoiceNumber": invoice["invoiceNumber"],
-            "invoiceDate": invoice["invoiceDate"],
-            "totalAmount": invoice["totalAmount"],
-        },
-        "sacCode": supplier.get("sacCode") or (invoice.get("supplier") or {}).get("sacCode"),
+        **note_parties(invoice, supplier),
         "reason": reason,
         "lineItems": invoice.get("lineItems") or [],
         "subtotal": invoice["subtotal"],
@@ -143,3 +131,22 @@ def repeat_conflict(voided: Mapping[str, Any], reason: str, reissue: bool) -> st
             f"by credit note {by}, with reason {voided.get('voidReason')!r} and {did}; this request asks for "
             f"{' and '.join(differs)}. Nothing was changed: a void cannot be redone differently (void the "
             "reissue, if any, to correct it again)")
+
+
+def note_parties(invoice: Mapping[str, Any], supplier: Mapping[str, Any]) -> dict[str, Any]:
+    """What rule 53 asks every credit or debit note to carry about the parties and the original invoice."""
+    return {
+        "companyId": invoice["companyId"],
+        "billingPeriod": invoice["billingPeriod"],
+        "supplier": dict(supplier),
+        "recipient": invoice.get("recipient") or {},
+        "placeOfSupply": invoice.get("placeOfSupply") or {},
+        "reverseCharge": bool(invoice.get("reverseCharge", False)),
+        "originalInvoice": {
+            "invoiceId": invoice["invoiceId"],
+            "invoiceNumber": invoice["invoiceNumber"],
+            "invoiceDate": invoice["invoiceDate"],
+            "totalAmount": invoice["totalAmount"],
+        },
+        "sacCode": supplier.get("sacCode") or (invoice.get("supplier") or {}).get("sacCode"),
+    }
