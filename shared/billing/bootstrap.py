@@ -268,7 +268,8 @@ class Container:
 
         return ReceivableService(queries=self.queries, receivables=self.receivables_repo,
                                  settings_repo=self.supplier_settings, clock=self.now,
-                                 credit_notes=self.credit_notes, render_statement=self.render_statement_pdf)
+                                 credit_notes=self.credit_notes, render_statement=self.render_statement_pdf,
+                                 debit_notes=self.debit_notes)
 
     @cached_property
     def reminders(self) -> ReminderService:
