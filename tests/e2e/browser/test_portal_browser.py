@@ -24,6 +24,8 @@ pytestmark = pytest.mark.emulators
 
 LINK_KEY = "portal-link-key-" + uuid.uuid4().hex
 UPI_ID = "voxa.ai@okaxis"
+TABLES_FIT = """[...document.querySelectorAll('table')].every(t =>
+    t.getBoundingClientRect().right <= t.closest('section').getBoundingClientRect().right + 0.5)"""
 
 
 class Inbox:
@@ -111,6 +113,7 @@ def test_the_portal_from_the_invoice_email(portal_server, new_page, screenshot_d
     assert qr.evaluate("img => img.complete && img.naturalWidth > 100 && img.naturalWidth === img.naturalHeight")
     assert page.get_by_role("link", name="Open in a UPI app").get_attribute("href").startswith(
         f"upi://pay?pa={UPI_ID}&")
+    assert page.evaluate(TABLES_FIT), "a table is wider than its section"
     page.screenshot(path=str(screenshot_dir / "portal-1280.png"), full_page=True)
 
     # the PDF downloads through the token's route (a click, as a customer would)
@@ -142,6 +145,7 @@ def test_the_portal_from_the_invoice_email(portal_server, new_page, screenshot_d
     phone = new_page(width=360, height=780)
     assert phone.goto(link).status == 200
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling on a phone
+    assert phone.evaluate(TABLES_FIT), "a table is wider than its section"
     assert phone.get_by_role("img", name=re.compile("UPI QR code")).is_visible()
     phone.screenshot(path=str(screenshot_dir / "portal-360.png"), full_page=True)
 

@@ -200,3 +200,19 @@ def test_the_invoice_email_carries_the_portal_link_and_the_upi_qr():
     cid = images[0]["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in html and f"pa={UPI}" in text
     assert "tn=" + invoice["invoiceNumber"].replace("/", "%2F") in text
+
+
+def test_the_reminder_email_carries_the_portal_link():
+    settings = dataclasses.replace(SETTINGS, link_signing_key=KEY, public_base_url="https://billing.example/billing-api")
+    w = World(settings=settings)
+    sent_before = len(w.container.mailer.sent)
+    w.container.clock = lambda: NOW + timedelta(days=10)  # past the invoices' due date (issued at NOW, 7 days)
+    report = w.container.reminders.run()
+    assert report["sent"], report
+    [message, *_] = w.container.mailer.sent[sent_before:]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    [link] = re.findall(r"https://billing\.example/billing-api/portal/[A-Za-z0-9._-]+", text)
+    assert f'href="{link}"' in html
+    company = w.container.portal_tokens.verify(link.rsplit("/", 1)[1])
+    assert company == report["sent"][0]["companyId"]
