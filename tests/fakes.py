@@ -489,6 +489,15 @@ class FakeAdjustmentNotes:
                 merge(self.docs[note_id], fields)
             return copy.deepcopy(self.docs[note_id])
 
+    def update(self, note_id: str, fields: Mapping[str, Any]) -> None:
+        with self.invoices._lock:
+            merge(self.docs[note_id], fields)
+
+    def claim_delivery(self, note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        with self.invoices._lock:
+            return claim_in(self.docs[note_id], claim_id, force, now, timeout_seconds)
+
     def create_note(
         self, invoice_id: str, note_id: str, counter_id: str,
         build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from billing.services.delivery import DeliveryService
     from billing.services.downloads import DownloadService
     from billing.services.gst_returns import GstReturnService
+    from billing.services.portal import PortalService, PortalTokens
     from billing.services.issuance.finish import InvoiceFinisher
     from billing.services.issuance.inputs import InputLoader
     from billing.services.issuance.issue import IssuanceService
@@ -267,7 +268,8 @@ class Container:
 
         return ReceivableService(queries=self.queries, receivables=self.receivables_repo,
                                  settings_repo=self.supplier_settings, clock=self.now,
-                                 credit_notes=self.credit_notes, render_statement=self.render_statement_pdf)
+                                 credit_notes=self.credit_notes, render_statement=self.render_statement_pdf,
+                                 debit_notes=self.debit_notes)
 
     @cached_property
     def reminders(self) -> ReminderService:
@@ -280,8 +282,9 @@ class Container:
                   step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
             from billing.adapters.reminder_email import build_reminder_email
 
+            portal = self.portal_tokens.link(str(receivable["companyId"]), self.settings.public_base_url)
             return build_reminder_email(receivable, company, supplier, step, pdf_link, upi_link, sender=sender,
-                                        reply_to=reply_to)
+                                        reply_to=reply_to, portal_link=portal)
 
         return ReminderService(receivables=self.receivables_repo, companies=self.companies, invoices=self.invoices,
                                settings_repo=self.supplier_settings, downloads=self.downloads, mailer=self.mailer,
@@ -410,10 +413,41 @@ class Container:
             return build_credit_note_email(note, pdf_bytes=pdf_bytes, to=to, link=link, sender=sender,
                                            reply_to=reply_to, templates_dir=templates)
 
+        def build_debit_note(note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
+                             to: Sequence[str]) -> EmailMessage:
+            from billing.adapters.email_message import build_debit_note_email
+
+            return build_debit_note_email(note, pdf_bytes=pdf_bytes, to=to, link=link, sender=sender,
+                                          reply_to=reply_to, templates_dir=templates)
+
         return DeliveryService(queries=self.queries, invoices=self.invoices, credit_notes=self.credit_notes,
                                blobs=self.blobs, downloads=self.downloads, mailer=self.mailer,
                                build_message=build, build_credit_note_message=build_credit_note, clock=self.now, public_base_url=self.settings.public_base_url,
-                               unavailable_reason=unavailable or "email is not configured (SMTP_HOST unset)")
+                               unavailable_reason=unavailable or "email is not configured (SMTP_HOST unset)",
+                               debit_notes=self.debit_notes, build_debit_note_message=build_debit_note,
+                               portal_link=self.portal_tokens.link)
+
+    # -- the customer portal (DESIGN 16) ---------------------------------------------------------
+
+    @cached_property
+    def portal_tokens(self) -> PortalTokens:
+        """Signed per-company portal links (30 days); the key derived from BILLING_LINK_SIGNING_KEY."""
+        from billing.services.portal import PortalTokens
+
+        return PortalTokens(self.settings.link_signing_key, self.now)
+
+    @cached_property
+    def portal(self) -> PortalService:
+        from billing.adapters.formatting import display_date, indian_amount
+        from billing.adapters.reminder_email import qr_png
+        from billing.services.portal import PortalService
+
+        return PortalService(tokens=self.portal_tokens, queries=self.queries, invoices=self.invoices,
+                             credit_notes=self.credit_notes, adjustments=self.adjustments,
+                             receivables=self.receivables, settings_repo=self.supplier_settings,
+                             downloads=self.downloads, blobs=self.blobs,
+                             money=lambda value: f"₹{indian_amount(value)}", day=display_date,
+                             qr_png=lambda text: qr_png(text, scale=5, border=2))
 
     # -- the monthly run -------------------------------------------------------------------------
 

@@ -156,6 +156,13 @@ class AdjustmentNoteRepository(Protocol):
     def mark_issued(self, note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
 
+    def update(self, note_id: str, fields: Mapping[str, Any]) -> None:
+        """Merge fields (dotted paths allowed) into an existing note (its `delivery` record)."""
+
+    def claim_delivery(self, note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        """As InvoiceRepository.claim_delivery, on the note's `delivery`."""
+
     def create_note(
         self, invoice_id: str, note_id: str, counter_id: str,
         build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],

@@ -28,6 +28,7 @@ from e2e_support import API_KEY, ROOT
 pytestmark = pytest.mark.emulators
 
 DROPLET = ROOT / "infra" / "droplet"
+PORTAL_KEY = "droplet-portal-key-0123456789abcdef0123"
 SHIPPED_UPSTREAM = "server 127.0.0.1:8000;"
 
 
@@ -87,8 +88,18 @@ http {{
 @pytest.fixture
 def droplet(make_server, tmp_path):
     """(nginx base URL, the Api behind it): nginx on a free port in front of a fresh server."""
+    yield from run_droplet(make_server, tmp_path, {})
+
+
+@pytest.fixture
+def portal_droplet(make_server, tmp_path):
+    """The same, with a link-signing key: the customer portal on."""
+    yield from run_droplet(make_server, tmp_path, {"BILLING_LINK_SIGNING_KEY": PORTAL_KEY})
+
+
+def run_droplet(make_server, tmp_path, env):
     binary = nginx_binary()
-    api = make_server()
+    api = make_server(env)
     seed_demo(api.db, Settings(project=api.project))
     upstream_port = int(api.base.rsplit(":", 1)[1])
     port = emulators.free_port()
@@ -159,3 +170,26 @@ def test_prefix_links_through_the_proxy_and_rate_limits(droplet):
     reads, body, headers = until_limited("GET", f"{base}/billing-api/billing/invoices/vysedeck")
     assert headers["Content-Type"] == "application/json" and "detail" in json.loads(body)
     assert posts < reads and posts <= 10, (posts, reads)  # shipped: POST burst 5, reads burst 20
+
+
+def test_the_customer_portal_through_the_prefix(portal_droplet):
+    """The portal's page and the files it links to, relative to the page, through nginx's /billing-api."""
+    import re
+    from urllib.parse import urljoin
+
+    from billing.ports import utc_now
+    from billing.services.portal import PortalTokens
+
+    base, api = portal_droplet
+    status, body, _ = call("POST", f"{base}/billing-api/billing/generate/vysedeck?month=9&year=2025")
+    assert status == 200, body
+    page_url = f"{base}/billing-api/portal/{PortalTokens(PORTAL_KEY, utc_now).issue('vysedeck')}"
+    status, page, headers = call("GET", page_url, key=None)
+    assert status == 200 and headers["Content-Type"].startswith("text/html"), page
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    [href] = re.findall(r'href="([^"]+/invoices/vysedeck_2025-09/pdf)"', page.decode())
+    status, pdf, _ = call("GET", urljoin(page_url, href), key=None)
+    assert status == 200 and pdf.startswith(b"%PDF-")
+    assert urljoin(page_url, href).startswith(f"{base}/billing-api/portal/")
+    status, forbidden, headers = call("GET", page_url[:-2] + "xx", key=None)
+    assert status == 403 and headers["Content-Type"].startswith("text/html") and b"cannot be opened" in forbidden

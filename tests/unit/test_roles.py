@@ -57,6 +57,8 @@ TABLE: dict[tuple[str, str], tuple[str, int, str | None]] = {
         (f"/billing/debit-notes/webxpress/{SEED_DEBIT_NOTE}", 200, "read"),
     ("GET", "/billing/debit-notes/{company}/{debitNoteId}/pdf"):
         (f"/billing/debit-notes/webxpress/{SEED_DEBIT_NOTE}/pdf", 200, "read"),
+    ("POST", "/billing/debit-notes/{company}/{debitNoteId}/send"):
+        (f"/billing/debit-notes/webxpress/{SEED_DEBIT_NOTE}/send", 200, "admin"),
     # receivables (DESIGN 14)
     ("POST", "/billing/invoices/{company}/{period}/payments"):
         ("/billing/invoices/vysedeck/2025-09/payments", 201, "admin"),

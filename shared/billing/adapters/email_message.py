@@ -1,6 +1,7 @@
-"""The invoice email (the PDF, and the CSV when small, attached) and the credit note email (its PDF).
+"""The invoice email (the PDF, and the CSV when small, attached; the customer portal's link; the UPI QR
+code inline when the supplier has a UPI ID) and the credit and debit note emails (their PDF).
 
-What the emails say lives in templates/email (invoice_*.txt/html, credit_note_*.txt/html)
+What the emails say lives in templates/email (invoice_*, credit_note_*, debit_note_* .txt/html)
 so a non-programmer can change the wording. Header values are built with `email.headerregistry.Address`
 and the default policy, and every free-text value that reaches a header is flattened to one line, so a
 company name like "Acme\\r\\nBcc: x@y" cannot add a header.
@@ -12,19 +13,23 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import jinja2
 
-from billing.adapters.formatting import display_date, rupees
+from billing.adapters.formatting import as_decimal, display_date, rupees
+from billing.adapters.reminder_email import qr_png
+from billing.domain.adjustments import DEBIT
 from billing.domain.invoice import BANK_FIELDS, MAX_CSV_ATTACHMENT_BYTES
 from billing.domain.naming import credit_note_download_name, download_stem
+from billing.domain.receivables import upi_uri
 from billing.errors import ConfigurationError
 
 TEMPLATE_FILES = ("invoice_subject.txt", "invoice_body.txt", "invoice_body.html",
-                  "credit_note_subject.txt", "credit_note_body.txt", "credit_note_body.html")
+                  "credit_note_subject.txt", "credit_note_body.txt", "credit_note_body.html",
+                  "debit_note_subject.txt", "debit_note_body.txt", "debit_note_body.html")
 
 _envs: dict[str, tuple[jinja2.Environment, jinja2.Environment]] = {}
 
@@ -128,6 +133,9 @@ def build_invoice_email(
     support = supplier.get("supportEmail") or settings.get("supportEmail") or from_address.addr_spec
     tax = invoice.get("taxBreakdown") or {}
     replaces = invoice.get("replaces")
+    upi_id = _one_line(supplier.get("upiId"))
+    upi_link = _invoice_upi_link(invoice, upi_id) if upi_id else None
+    qr_cid = make_msgid(domain="upi.qr") if upi_link else None
     context = {
         "replaces": ({"invoice": _one_line(replaces.get("invoiceNumber")),
                       "credit_note": _one_line(replaces.get("creditNoteNumber"))}
@@ -147,17 +155,31 @@ def build_invoice_email(
         "minutes": usage.get("totalBilledMinutes", 0),
         "bank": [(label, _one_line(bank[key])) for key, label in BANK_FIELDS if bank.get(key)],
         "links": {"pdf": safe_links.get("pdf"), "csv": safe_links.get("csv")},
+        "portal": safe_links.get("portal"),
+        "upi": {"id": upi_id, "link": upi_link, "cid": qr_cid[1:-1] if qr_cid else ""} if upi_link else None,
         "csv_attached": csv_attached,
         "csv_too_large": csv_bytes is not None and not csv_attached,
         "support": _one_line(support),
         "settings": settings,
     }
     message = _message(templates_dir, "invoice", context, from_address, addresses, reply_to, support)
+    if upi_link and qr_cid:  # the QR code, inline in the HTML part (multipart/related)
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(qr_png(upi_link), maintype="image", subtype="png", cid=qr_cid, filename="upi-qr.png")
     stem = download_stem(invoice)
     message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=f"{stem}_invoice.pdf")
     if csv_attached and csv_bytes is not None:  # csv_attached implies csv_bytes; said again for mypy
         message.add_attachment(bytes(csv_bytes), maintype="text", subtype="csv", filename=f"{stem}_calls.csv")
     return message
+
+
+def _invoice_upi_link(invoice: Mapping[str, Any], upi_id: str) -> str:
+    """The UPI deep link for the invoice's total (as its PDF's QR code carries it)."""
+    supplier = invoice.get("supplier") or {}
+    total = (invoice.get("amountsPaise") or {}).get("total")
+    paise = int(total) if total is not None else int(as_decimal(invoice.get("totalAmount", 0)) * 100)
+    return upi_uri(upi_id, _one_line(supplier.get("legalName")), paise, _one_line(invoice.get("invoiceNumber")))
 
 
 def _from(sender: str, supplier_name: str) -> Address:
@@ -221,4 +243,37 @@ def build_credit_note_email(
                        _recipients(", ".join(to)), reply_to, support)
     message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf",
                            filename=credit_note_download_name(note))
+    return message
+
+
+def build_debit_note_email(
+    note: Mapping[str, Any], *, pdf_bytes: bytes, to: Sequence[str], link: str | None, sender: str,
+    templates_dir: Path, reply_to: str | None = None,
+) -> EmailMessage:
+    """The debit note email (templates/email/debit_note_*) to `to`, its PDF attached."""
+    supplier = note.get("supplier") or {}
+    original = note.get("originalInvoice") or {}
+    supplier_name = _one_line(supplier.get("legalName"))
+    from_address = _from(sender, supplier_name)
+    support = supplier.get("supportEmail") or from_address.addr_spec
+    context = {
+        "number": _one_line(note.get("debitNoteNumber")),
+        "date": display_date(note.get("debitNoteDate")),
+        "supplier": supplier_name,
+        "recipient": _one_line((note.get("recipient") or {}).get("legalName")) or "Customer",
+        "period": _period_name(note.get("billingPeriod") or {}),
+        "invoice": _one_line(original.get("invoiceNumber")),
+        "invoice_date": display_date(original.get("invoiceDate")),
+        "reason": _one_line(note.get("reason")),
+        "subtotal": rupees(note.get("subtotal")) if note.get("subtotal") is not None else "",
+        "gst": rupees(note.get("gstAmount")) if note.get("gstAmount") is not None else "",
+        "total": rupees(note.get("totalAmount", 0)),
+        "amount_in_words": _one_line(note.get("amountInWords")),
+        "link": _safe_link(link),
+        "support": _one_line(support),
+    }
+    message = _message(templates_dir, "debit_note", context, from_address,
+                       _recipients(", ".join(to)), reply_to, support)
+    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf",
+                           filename=DEBIT.download_name(note))
     return message

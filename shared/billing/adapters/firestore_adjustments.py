@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, Mapping
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from billing.adapters.firestore_repo import mark_issued_once, run_contended
+from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
 from billing.errors import NotFoundError
 
@@ -54,6 +54,15 @@ class FirestoreAdjustmentNotes:
 
     def mark_issued(self, note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         return mark_issued_once(self._db, self._col.document(note_id), fields, f"note {note_id}")
+
+    def update(self, note_id: str, fields: Mapping[str, Any]) -> None:
+        with transient(f"updating note {note_id}"):
+            self._col.document(note_id).update(dict(fields))
+
+    def claim_delivery(self, note_id: str, claim_id: str, force: bool, now: datetime,
+                       timeout_seconds: float) -> dict[str, Any] | None:
+        return claim_delivery_of(self._db, self._col.document(note_id), claim_id, force, now, timeout_seconds,
+                                 "claiming the note delivery")
 
     def create_note(self, invoice_id: str, note_id: str, counter_id: str, build: Build) -> tuple[dict[str, Any], bool]:
         inv_ref = self._invoices.document(invoice_id)

@@ -51,7 +51,7 @@ def when(step: int, due: str) -> str:
 
 def build_reminder_email(receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
                          step: int, pdf_link: str | None, upi_link: str | None, *, sender: str,
-                         reply_to: str | None) -> EmailMessage:
+                         reply_to: str | None, portal_link: str | None = None) -> EmailMessage:
     number = _one_line(receivable.get("invoiceNumber"))
     balance = rupees(Decimal(int(receivable["balancePaise"])) / 100)
     due = str(receivable.get("dueDate", ""))
@@ -69,6 +69,8 @@ def build_reminder_email(receivable: Mapping[str, Any], company: Mapping[str, An
              f"Balance to pay: {balance}.", ""]
     if pdf_link:
         lines += [f"Invoice PDF: {pdf_link}", ""]
+    if portal_link:
+        lines += [f"Your invoices, notes, statement and balance (this link works for 30 days): {portal_link}", ""]
     if upi_link:
         lines += [f"Pay by UPI to {supplier.get('upiId')} (scan the QR code in this email's HTML part, or open: "
                   f"{upi_link})", ""]
@@ -78,6 +80,9 @@ def build_reminder_email(receivable: Mapping[str, Any], company: Mapping[str, An
     html = [f"<p>{escape(line)}</p>" if line else "" for line in lines[:5]]
     if pdf_link:
         html.append(f'<p><a href="{escape(pdf_link)}">Download invoice {escape(number)} (PDF)</a></p>')
+    if portal_link:
+        html.append(f'<p><a href="{escape(portal_link)}">Your billing portal</a>: your invoices, notes, statement '
+                    'and balance (the link works for 30 days).</p>')
     cid = None
     if upi_link:
         cid = make_msgid(domain="upi.qr")

@@ -1,8 +1,8 @@
-"""Email delivery of issued invoices and credit notes, recorded on the document, never sent twice by accident.
+"""Email delivery of issued invoices, credit and debit notes, recorded on the document, never sent twice by accident.
 
 `deliver_quietly` (used by the monthly run) sends an invoice once: one already sent is left alone.
-`send(...)` (the API's /send) resends on purpose; `send_credit_note(...)` likewise for a credit
-note. A failed send is recorded (status, attempts, last error) and never touches the document itself.
+`send(...)` (the API's /send) resends on purpose; `send_credit_note(...)` and `send_debit_note(...)`
+likewise for a note. A failed send is recorded (status, attempts, last error) and never touches the document itself.
 
 Exactly-once is guarded by a claim: before talking to SMTP the document's delivery record moves to
 "sending" with a claim id in a transaction; a concurrent sender sees the claim and stops.
@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any, Callable, Mapping
 
+from billing.domain.adjustments import DEBIT
 from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import (
@@ -30,7 +31,7 @@ from billing.domain.naming import (
 )
 from billing.errors import BillingError, ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
-    BlobStore, Clock, CreditNoteEmailBuilder, CreditNoteRepository, InvoiceEmailBuilder, InvoiceRepository, Mailer,
+    AdjustmentNoteRepository, BlobStore, Clock, CreditNoteEmailBuilder, CreditNoteRepository, InvoiceEmailBuilder, InvoiceRepository, Mailer,
 )
 from billing.services.downloads import DownloadService
 from billing.services.queries import InvoiceQueries
@@ -85,12 +86,13 @@ def _plain_address(value: str) -> bool:
 class _Outgoing:
     """What differs between sending an invoice and a credit note."""
 
-    kind: str  # "invoice" or "credit note"
-    id_field: str  # "invoiceId" or "creditNoteId", in the logs
+    kind: str  # "invoice", "credit note" or "debit note"
+    id_field: str  # "invoiceId", "creditNoteId" or "debitNoteId", in the logs
     doc_id: str
     number: str
     update: Callable[[str, Mapping[str, Any]], None]
     build: Callable[[list[str]], EmailMessage]
+    get: Callable[[str], dict[str, Any] | None]
 
 
 class DeliveryService:
@@ -110,6 +112,9 @@ class DeliveryService:
         clock: Clock,
         public_base_url: str = "",
         unavailable_reason: str = "email is not configured (SMTP_HOST unset)",
+        debit_notes: AdjustmentNoteRepository | None = None,
+        build_debit_note_message: CreditNoteEmailBuilder | None = None,
+        portal_link: Callable[[str, str], str | None] | None = None,
     ):
         self.queries = queries
         self.invoices = invoices
@@ -122,6 +127,9 @@ class DeliveryService:
         self.clock = clock
         self.public_base_url = public_base_url.rstrip("/")
         self.unavailable_reason = unavailable_reason
+        self.debit_notes = debit_notes
+        self.build_debit_note_message = build_debit_note_message
+        self.portal_link = portal_link  # (company id, base URL) -> the customer portal's link
 
     def send(self, company_id: str, period_key: str, force: bool = False, body: object = None) -> dict[str, Any]:
         """Send the month's issued invoice; with force, also when it was sent before. body: {"to": [...]}."""
@@ -156,9 +164,38 @@ class DeliveryService:
             link = self.blobs.signed_url(path, credit_note_download_name(note))
             return self.build_credit_note_message(note, self.blobs.read(path), link, recipients)
 
-        outgoing = _Outgoing("credit note", "creditNoteId", credit_note_id, number, self.credit_notes.update, build)
+        outgoing = _Outgoing("credit note", "creditNoteId", credit_note_id, number, self.credit_notes.update, build,
+                             self.credit_notes.get)
         return self._deliver(outgoing, company_id, to, force=True, raise_errors=True,
                              claim=self.credit_notes.claim_delivery)
+
+    def send_debit_note(self, company_id: str, debit_note_id: str, body: object = None,
+                        force: bool = True) -> dict[str, Any]:
+        """Email the issued debit note, its PDF attached; recorded on the debit note. body: {"to": [...]}.
+
+        As for a credit note, the API's send is a resend on purpose (force); the claim still keeps a
+        retry that arrives while a send is under way from sending it twice, and without force a note
+        already sent is not sent again."""
+        to = recipients_override(body)
+        validate_company_id(company_id)
+        repo, build_message = self.debit_notes, self.build_debit_note_message
+        if repo is None or build_message is None:
+            raise ConflictError("debit note email is not wired here")
+        note = repo.get(debit_note_id) if debit_note_id else None
+        if note is None or note.get("companyId") != company_id:
+            raise NotFoundError(f"Debit note '{debit_note_id}' of company '{company_id}' not found")
+        number = str(note.get("debitNoteNumber"))
+        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
+            raise ConflictError(f"debit note {number} is not issued yet (its PDF is being stored); "
+                                "send it once it is issued")
+        path = DEBIT.pdf_path(company_id, note["billingPeriod"]["month"], debit_note_id)
+
+        def build(recipients: list[str]) -> EmailMessage:
+            link = self.blobs.signed_url(path, DEBIT.download_name(note))
+            return build_message(note, self.blobs.read(path), link, recipients)
+
+        outgoing = _Outgoing("debit note", "debitNoteId", debit_note_id, number, repo.update, build, repo.get)
+        return self._deliver(outgoing, company_id, to, force=force, raise_errors=True, claim=repo.claim_delivery)
 
     def _void_message(self, invoice: Mapping[str, Any]) -> str:
         voided_by = invoice.get("voidedBy") or {}
@@ -181,11 +218,15 @@ class DeliveryService:
             size = self.blobs.size(paths["csv"])
             csv_bytes = self.blobs.read(paths["csv"]) if size is not None and size <= MAX_CSV_ATTACHMENT_BYTES else None
             links = self.downloads.links(invoice, self.public_base_url or None)
+            portal = self.portal_link(str(invoice["companyId"]), self.public_base_url) \
+                if self.portal_link is not None and self.public_base_url else None
+            if portal:
+                links = {**links, "portal": portal}
             shown = {**invoice, "replaces": self.queries.replaces(invoice)}
             return self.build_message(shown, pdf, csv_bytes, links, recipients)
 
         outgoing = _Outgoing("invoice", "invoiceId", document_id(invoice), str(invoice.get("invoiceNumber")),
-                             self.invoices.update, build)
+                             self.invoices.update, build, self.invoices.get)
         return self._deliver(outgoing, str(invoice["companyId"]), to, force, raise_errors,
                              claim=self.invoices.claim_delivery)
 
@@ -204,8 +245,7 @@ class DeliveryService:
 
         claimed = claim(out.doc_id, uuid.uuid4().hex, force, self.clock(), CLAIM_TIMEOUT.total_seconds())
         if claimed is None:
-            getter = self.invoices.get if out.kind == "invoice" else self.credit_notes.get
-            current = (getter(out.doc_id) or {}).get("delivery", {})
+            current = (out.get(out.doc_id) or {}).get("delivery", {})
             return {**current, "note": "already sent or being sent; not sent again"}
         return self._send(out, int(claimed.get("attempts", 0)), recipients, raise_errors)
 

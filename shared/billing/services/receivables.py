@@ -21,7 +21,7 @@ from billing.domain.presenter import paise_to_rupees
 from billing.errors import NotFoundError, ValidationError
 from billing.domain.statement import parse_range, statement, statement_rows
 from billing.ports import (
-    Clock, CreditNoteRepository, PdfRenderer, ReceivableChange, ReceivableRepository, SettingsRepository,
+    AdjustmentNoteRepository, Clock, CreditNoteRepository, PdfRenderer, ReceivableChange, ReceivableRepository, SettingsRepository,
 )
 from billing.services.queries import InvoiceQueries
 
@@ -34,13 +34,14 @@ DEFAULT_PAGE_SIZE = 100
 class ReceivableService:
     def __init__(self, *, queries: InvoiceQueries, receivables: ReceivableRepository,
                  settings_repo: SettingsRepository, clock: Clock, credit_notes: CreditNoteRepository | None = None,
-                 render_statement: PdfRenderer | None = None):
+                 render_statement: PdfRenderer | None = None, debit_notes: AdjustmentNoteRepository | None = None):
         self.queries = queries
         self.receivables = receivables
         self.settings_repo = settings_repo
         self.clock = clock
         self.credit_notes = credit_notes
         self.render_statement = render_statement
+        self.debit_notes = debit_notes  # a debit note raises what the customer owes: a row of the statement
 
     def today(self) -> date:
         """Today in the supplier's calendar (due dates and payment dates are its days)."""
@@ -246,6 +247,8 @@ class ReceivableService:
             raise NotFoundError(f"Company '{company_id}' not found")
         first, last = parse_range(start, end, self.today())
         notes = self.credit_notes.list_for_company(company_id) if self.credit_notes is not None else []
+        if self.debit_notes is not None:
+            notes = [*notes, *self.debit_notes.list_for_company(company_id)]
         rows = statement_rows(self.queries.invoices.list_for_company(company_id), notes,
                               self.receivables.payments_for_company(company_id))
         supplier = Supplier.from_doc(self.settings_repo.supplier())

@@ -17,6 +17,7 @@ from billing.entrypoints.http.errors import billing_error_response, http_error_r
 from billing.entrypoints.http.limits import (
     HEAVY_ENDPOINTS, HeavyReads, check_body_size, check_numeric_query, check_path_args, check_request_line, loggable,
 )
+from billing.entrypoints.http import portal
 from billing.entrypoints.http.presenters import LEGACY_PREFIX
 from billing.entrypoints.http.routes import HANDLERS, ROUTES
 from billing.errors import BillingError, NotFoundError
@@ -66,6 +67,8 @@ def dispatch(request: flask.Request, container: Container, heavy: HeavyReads | N
     path = request.path
     if path == LEGACY_PREFIX or path.startswith(LEGACY_PREFIX + "/"):
         path = path[len(LEGACY_PREFIX):] or "/"
+    if portal.is_portal_path(path):  # the customer portal: its token stands in for a key, its errors are pages
+        return portal.dispatch(request, container, path)
     adapter = ROUTES.bind("localhost", path_info=path)
     try:
         endpoint, args = adapter.match(path, method=request.method)

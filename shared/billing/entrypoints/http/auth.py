@@ -24,7 +24,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "run": ADMIN, "send": ADMIN, "void": ADMIN, "credit_note_send": ADMIN,
     # DESIGN 13: partial credit notes, debit notes, settle (admin); debit notes read like credit notes
     "credit_note_create": ADMIN, "debit_note_create": ADMIN, "settle": ADMIN,
-    "debit_notes": READ, "debit_note": READ, "debit_note_pdf": READ,
+    "debit_notes": READ, "debit_note": READ, "debit_note_pdf": READ, "debit_note_send": ADMIN,
     # receivables (DESIGN 14)
     "aging": READ, "tds": READ, "statement": READ, "tally": READ, "payment": ADMIN, "payment_reverse": ADMIN,
     "companies": READ, "company": READ, "settings": READ, "company_put": ADMIN, "settings_put": ADMIN,

@@ -39,6 +39,7 @@ ROUTES = Map(
         Rule("/billing/invoices/<company>/<period>/debit-notes", endpoint="debit_note_create", methods=["POST"]),
         Rule("/billing/invoices/<company>/<period>/settle", endpoint="settle", methods=["POST"]),
         Rule("/billing/debit-notes/<company>/<debit_note_id>/pdf", endpoint="debit_note_pdf", methods=["GET"]),
+        Rule("/billing/debit-notes/<company>/<debit_note_id>/send", endpoint="debit_note_send", methods=["POST"]),
         Rule("/billing/debit-notes/<company>/<debit_note_id>", endpoint="debit_note", methods=["GET"]),
         Rule("/billing/debit-notes/<company>", endpoint="debit_notes", methods=["GET"]),
         Rule("/billing/credit-notes/<company>/<credit_note_id>/pdf", endpoint="credit_note_pdf", methods=["GET"]),
@@ -273,6 +274,12 @@ def credit_note_send(request: flask.Request, container: Container, company: str,
     return json_response(public_delivery(result))
 
 
+def debit_note_send(request: flask.Request, container: Container, company: str,
+                    debit_note_id: str) -> WerkzeugResponse:
+    result = container.delivery.send_debit_note(company, debit_note_id, body=send_body(request))
+    return json_response(public_delivery(result))
+
+
 def run(request: flask.Request, container: Container) -> WerkzeugResponse:
     result = container.run_trigger.request_run(month_query(request), trigger="http")
     status_url = f"{base_url(request, container)}/billing/runs/{result['period']}"
@@ -320,5 +327,5 @@ HANDLERS: dict[str, Handler] = {
     "company_put": company_put, "settings": settings, "settings_put": settings_put,
     "credit_note_create": credit_note_create,
     "debit_note_create": debit_note_create, "debit_notes": debit_notes, "debit_note": debit_note,
-    "debit_note_pdf": debit_note_pdf, "settle": settle,
+    "debit_note_pdf": debit_note_pdf, "settle": settle, "debit_note_send": debit_note_send,
 }
