@@ -508,9 +508,9 @@ class Container:
     @cached_property
     def text_formats(self) -> dict[str, Callable[[object], str]]:
         """How amounts and dates read on the invoices (the PDF's formatter), for the console's pages."""
-        from billing.adapters.formatting import display_date, rupees
+        from billing.adapters.formatting import display_date, rate_amount, rupees
 
-        return {"rupees": rupees, "date": display_date}
+        return {"rupees": rupees, "date": display_date, "rate": rate_amount}
 
 
 class _Lazy:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Mapping, Sequence
 
-WIDTH, HEIGHT, TOP, BOTTOM, LEFT = 720, 260, 16, 40, 8
+WIDTH, HEIGHT, TOP, BOTTOM, LEFT = 720, 260, 16, 48, 8
 
 
 def month_label(period: str) -> str:
@@ -26,7 +26,7 @@ def bars(months: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         heights = {k: round(max(int(m[f"{k}Paise"]), 0) * span / peak, 1) for k in ("invoiced", "collected")}
         slots.append({
             "x": round(x, 1), "bar": round(bar, 1), "label": month_label(str(m["period"]))[:3],
-            "year": str(m["period"])[:4], "center": round(x + bar, 1),
+            "year": str(m["period"])[:4] if i == 0 or str(m["period"]).endswith("-01") else "", "center": round(x + bar, 1),
             "invoiced": {"x": round(x, 1), "y": round(HEIGHT - BOTTOM - heights["invoiced"], 1),
                          "h": heights["invoiced"]},
             "collected": {"x": round(x + bar, 1), "y": round(HEIGHT - BOTTOM - heights["collected"], 1),

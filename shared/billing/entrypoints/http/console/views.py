@@ -82,7 +82,7 @@ class Page:
                       nav=NAV.get(template, ""),
                       admin=self.session is not None and self.session.role == ADMIN,
                       csrf=self.session.csrf(self.secret) if self.session else "",
-                      rupees=formats["rupees"], date=formats["date"],
+                      rupees=formats["rupees"], date=formats["date"], rate=formats["rate"],
                       paise=lambda p: formats["rupees"](Decimal(int(p)) / 100), month_label=month_label, **context)
         return self.finish(flask.Response(body, status=code, mimetype="text/html"))
 
