@@ -621,19 +621,22 @@ class FakeInvoiceListing:
              after: str | None) -> tuple[list[InvoiceRow], str | None]:
         rows: list[InvoiceRow] = []
         ids: list[str] = []
-        for invoice_id in sorted(self.invoices.docs):
-            invoice = self.invoices.get(invoice_id)
-            assert invoice is not None
-            rec = self.receivables.get(invoice_id)
-            if (after is not None and invoice_id <= after) or invoice["billingPeriod"]["month"] != period_key:
+        in_progress = status in ("draft", "issuing")
+        source = self.invoices.docs if in_progress else self.receivables.docs
+        for doc_id in sorted(source):
+            doc = copy.deepcopy(source[doc_id])
+            if after is not None and doc_id <= after:
                 continue
-            if payment_status and (rec is None or rec.get("paymentStatus") != payment_status
-                                   or (status and rec.get("invoiceStatus") != status)):
-                continue
-            if not payment_status and status and invoice.get("status") != status:
-                continue
-            rows.append((invoice, rec))
-            ids.append(invoice_id)
+            if in_progress:
+                if doc["billingPeriod"]["month"] != period_key or doc.get("status") != status:
+                    continue
+                rows.append((doc, None))
+            else:
+                if doc.get("period") != period_key or (status and doc.get("invoiceStatus") != status) or (
+                        payment_status and doc.get("paymentStatus") != payment_status):
+                    continue
+                rows.append((None, doc))
+            ids.append(doc_id)
         more = len(rows) > size
         return rows[:size], (ids[size - 1] if more else None)
 

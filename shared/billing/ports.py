@@ -368,7 +368,7 @@ class ReceivableRepository(Protocol):
         outstandingPaise}: aggregates moved by change() in the same transaction (months without any absent)."""
 
 
-InvoiceRow = tuple[dict[str, Any], "dict[str, Any] | None"]
+InvoiceRow = tuple["dict[str, Any] | None", "dict[str, Any] | None"]
 
 
 class InvoiceListing(Protocol):
@@ -376,8 +376,11 @@ class InvoiceListing(Protocol):
 
     def page(self, period_key: str, status: str | None, payment_status: str | None, size: int,
              after: str | None) -> tuple[list[InvoiceRow], str | None]:
-        """Up to `size` (invoice, its receivable or None) of the month after document id `after`, filtered
-        by the invoice's status and the receivable's paymentStatus; and the next page's token (or None)."""
+        """Up to `size` rows of the month after document id `after`, and the next page's token (or None).
+
+        Issued and void invoices (status None, "issued" or "void"; any payment_status) are read from
+        their receivables, one small document each: (None, receivable). Invoices still being issued
+        (status "draft" or "issuing", no payment status) from the invoices: (invoice, None)."""
 
 
 class ReminderEmailBuilder(Protocol):

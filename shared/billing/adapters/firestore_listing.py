@@ -1,6 +1,7 @@
-"""The console's invoice list in Firestore: one billing month's invoices (or receivables, when the
-list is filtered by payment status) by document id, a page at a time, with equality filters only, so
-Firestore serves every shape from its automatic single-field indexes (no offset, no scan)."""
+"""The console's invoice list in Firestore: one billing month a page at a time by document id, with
+equality filters only, so Firestore serves every shape from its automatic single-field indexes (no
+offset, no scan). Issued and void invoices are listed from their receivables (small documents that
+carry the payment status); invoices still being issued from the invoices themselves."""
 
 from __future__ import annotations
 
@@ -12,43 +13,34 @@ from google.cloud.firestore_v1.field_path import FieldPath
 from billing.adapters.sdk_errors import transient
 from billing.ports import InvoiceRow
 
+IN_PROGRESS = ("draft", "issuing")
+
 
 class FirestoreInvoiceListing:
     def __init__(self, db: Any, *, invoices: str = "invoices", receivables: str = "receivables"):
-        self._db = db
         self._invoices = db.collection(invoices)
         self._receivables = db.collection(receivables)
 
     def page(self, period_key: str, status: str | None, payment_status: str | None, size: int,
              after: str | None) -> tuple[list[InvoiceRow], str | None]:
-        if payment_status:  # only receivables know it: read them, then their invoices
-            base, other = self._receivables, self._invoices
-            query = base.where(filter=FieldFilter("period", "==", period_key)).where(
-                filter=FieldFilter("paymentStatus", "==", payment_status))
+        in_progress = status in IN_PROGRESS
+        base = self._invoices if in_progress else self._receivables
+        if in_progress:
+            query = base.where(filter=FieldFilter("billingPeriod.month", "==", period_key)).where(
+                filter=FieldFilter("status", "==", status))
+        else:
+            query = base.where(filter=FieldFilter("period", "==", period_key))
             if status:
                 query = query.where(filter=FieldFilter("invoiceStatus", "==", status))
-        else:
-            base, other = self._invoices, self._receivables
-            query = base.where(filter=FieldFilter("billingPeriod.month", "==", period_key))
-            if status:
-                query = query.where(filter=FieldFilter("status", "==", status))
+            if payment_status:
+                query = query.where(filter=FieldFilter("paymentStatus", "==", payment_status))
         query = query.order_by(FieldPath.document_id())
         if after:
             query = query.start_after({FieldPath.document_id(): base.document(after)})
         with transient("reading a page of the month's invoices"):
             snaps = list(query.limit(size + 1).stream())
-            more = len(snaps) > size
-            snaps = snaps[:size]
-            ids = [s.id for s in snaps]
-            found = {s.id: s.to_dict() or {} for s in self._db.get_all([other.document(i) for i in ids])
-                     if s.exists} if ids else {}
-        rows: list[InvoiceRow] = []
-        for snap in snaps:
-            first, second = snap.to_dict() or {}, found.get(snap.id)
-            if payment_status:
-                if second is None:
-                    continue  # a receivable whose invoice is gone: nothing to show
-                rows.append((second, first))
-            else:
-                rows.append((first, second))
-        return rows, (ids[-1] if more and ids else None)
+        more = len(snaps) > size
+        snaps = snaps[:size]
+        rows: list[InvoiceRow] = [((s.to_dict() or {}), None) if in_progress else (None, (s.to_dict() or {}))
+                                  for s in snaps]
+        return rows, (snaps[-1].id if more and snaps else None)

@@ -278,6 +278,17 @@ def month_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> d
     return delta
 
 
+def listing_entry(receivable: Mapping[str, Any]) -> dict[str, Any]:
+    """What the console's invoice list shows of an invoice, from its receivable alone (one small
+    document per row): the invoice's number, company, month, status, dates and total."""
+    inv_id = str(receivable.get("invoiceId") or "")
+    revision = inv_id.rsplit("_r", 1)[1] if re.search(r"_r[0-9]+$", inv_id) else "0"
+    return {"companyId": receivable.get("companyId"), "invoiceNumber": receivable.get("invoiceNumber"),
+            "status": receivable.get("invoiceStatus") or "issued", "billingPeriod": {"month": receivable.get("period")},
+            "invoiceDate": receivable.get("invoiceDate"), "dueDate": receivable.get("dueDate"),
+            "totalAmount": paise_to_rupees(int(receivable.get("totalPaise", 0))), "revision": int(revision)}
+
+
 def add_month(total: Mapping[str, Any], delta: Mapping[str, int]) -> dict[str, int]:
     return {f: int(total.get(f, 0)) + int(delta.get(f, 0)) for f in MONTH_FIELDS}
 

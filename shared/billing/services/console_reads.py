@@ -10,7 +10,9 @@ from typing import Any
 
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.period import BillingPeriod
-from billing.domain.receivables import MONTH_FIELDS, PAID, PARTIALLY_PAID, UNPAID, receivable_json
+from billing.domain.receivables import (
+    MONTH_FIELDS, PAID, PARTIALLY_PAID, UNPAID, listing_entry, receivable_json,
+)
 from billing.errors import ValidationError
 from billing.ports import InvoiceListing, ReceivableRepository
 
@@ -41,7 +43,8 @@ class ConsoleReads:
 
     def invoice_page(self, period: str, status: str | None, payment_status: str | None,
                      page_token: str | None, today: date, size: int = PAGE_SIZE) -> dict[str, Any]:
-        """A page of the month's invoices: [{invoice, receivable (as the invoice read shows it) or None}]."""
+        """A page of the month's invoices: [{invoice (its list fields), receivable (as the invoice read
+        shows it) or None}]. Without a status: the issued and void ones (drafts only when asked for)."""
         BillingPeriod.from_key(period)
         if status and status not in INVOICE_STATUSES:
             raise ValidationError(f"status must be one of {', '.join(INVOICE_STATUSES)}, got {status!r}")
@@ -50,7 +53,10 @@ class ConsoleReads:
                                   f"got {payment_status!r}")
         if page_token is not None and not _TOKEN.fullmatch(page_token):
             raise ValidationError("pageToken is not one this console returned")
+        if status in ("draft", "issuing") and payment_status:
+            raise ValidationError(f"a {status} invoice has no payment status yet: choose one filter or the other")
         rows, next_token = self.listing.page(period, status or None, payment_status or None, size,
                                              page_token or None)
-        return {"rows": [{"invoice": inv, "receivable": receivable_json(rec, today) if rec else None}
+        return {"rows": [{"invoice": inv if inv is not None else listing_entry(rec or {}),
+                          "receivable": receivable_json(rec, today) if rec else None}
                          for inv, rec in rows], "nextPageToken": next_token}
