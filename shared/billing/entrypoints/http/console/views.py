@@ -50,8 +50,11 @@ DONE = {  # the message after an action (a fixed text per action: nothing from t
 NAV = {"overview.html": "overview", "invoices.html": "invoices", "invoice.html": "invoices",
        "companies.html": "companies", "company.html": "companies", "ageing.html": "ageing"}
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
-                               "object-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
+    # No script at all; the PDF may come from a V4 signed URL on Google Cloud (the file route redirects).
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "frame-src 'self' https://storage.googleapis.com; "
+                               "object-src 'self' https://storage.googleapis.com; form-action 'self'; "
+                               "frame-ancestors 'self'; base-uri 'none'",
     "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
