@@ -69,6 +69,8 @@ def test_a_read_key_sees_the_month_and_no_actions(billed, new_page, screenshot_d
         page.get_by_role("button", name="Filter").click()
         rows = page.locator("table tbody tr")
         assert rows.count() == len(COMPANIES)
+        page.screenshot(path=str(screenshot_dir / f"console-invoices-{width}.png"), full_page=True)
+        assert _no_horizontal_overflow(page), width
         rows.filter(has_text="vysedeck").get_by_role("link").click()
         assert page.get_by_role("heading", level=1).inner_text().startswith("Invoice VX/")
         assert "₹ 1,798.32" in page.locator("dl.facts").inner_text()
