@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(PY) bench/run_scale.py --out bench-results/run-scale.json
 	$(PY) bench/run_reconcile.py --calls 200000 --out bench-results/reconcile.json
 	$(PY) bench/run_heavy_load.py --calls 30000 --out bench-results/heavy-load.json
+	$(PY) bench/run_console.py --invoices 10000 --out bench-results/console.json
 
 # docs/api.md from shared/billing/openapi.json (tests/unit/test_docs_api.py fails when they disagree)
 docs:

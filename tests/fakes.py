@@ -24,10 +24,11 @@ from billing.errors import ConfigurationError, NotFoundError, ValidationError
 from billing.ports import (
     AdjustmentNoteRepository,
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, PdfRenderer, PdfStamper, Publisher, ReceivableChange, ReceivableRepository,
+    InvoiceListing, InvoiceRepository, InvoiceRow, PdfRenderer, PdfStamper, Publisher, ReceivableChange,
+    ReceivableRepository,
     ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
-from billing.domain.receivables import move_outstanding
+from billing.domain.receivables import add_month, month_delta, move_outstanding
 from billing.seed import SUPPLIER
 
 
@@ -544,6 +545,7 @@ class MemoryReceivables:
         self.payments: dict[str, dict[str, Any]] = {}
         self.companies: dict[str, dict[str, int]] = {}
         self.totals: dict[str, int] = {}
+        self.months: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
@@ -573,6 +575,10 @@ class MemoryReceivables:
             result = update(rec, pay)
             if result is None:
                 return None, rec
+            period = str(result.receivable.get("period") or "")
+            delta = month_delta(rec, result.receivable)
+            if period and any(delta.values()):
+                self.months[period] = add_month(self.months.get(period, {}), delta)
             self.docs[invoice_id] = copy.deepcopy(result.receivable)
             if result.payment is not None and payment_id:
                 self.payments[payment_id] = copy.deepcopy(result.payment)
@@ -607,6 +613,41 @@ class MemoryReceivables:
     def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
         with self._lock:
             merge(self.payments[payment_id], fields)
+
+    def month_totals(self, first: str, last: str) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {p: dict(t) for p, t in self.months.items() if first <= p <= last}
+
+
+class FakeInvoiceListing:
+    """The InvoiceListing port over the fake invoices and receivables (the same filters and order)."""
+
+    def __init__(self, invoices: FakeInvoices, receivables: MemoryReceivables) -> None:
+        self.invoices = invoices
+        self.receivables = receivables
+
+    def page(self, period_key: str, status: str | None, payment_status: str | None, size: int,
+             after: str | None) -> tuple[list[InvoiceRow], str | None]:
+        rows: list[InvoiceRow] = []
+        ids: list[str] = []
+        in_progress = status in ("draft", "issuing")
+        source = self.invoices.docs if in_progress else self.receivables.docs
+        for doc_id in sorted(source):
+            doc = copy.deepcopy(source[doc_id])
+            if after is not None and doc_id <= after:
+                continue
+            if in_progress:
+                if doc["billingPeriod"]["month"] != period_key or doc.get("status") != status:
+                    continue
+                rows.append((doc, None))
+            else:
+                if doc.get("period") != period_key or (status and doc.get("invoiceStatus") != status) or (
+                        payment_status and doc.get("paymentStatus") != payment_status):
+                    continue
+                rows.append((None, doc))
+            ids.append(doc_id)
+        more = len(rows) > size
+        return rows[:size], (ids[size - 1] if more else None)
 
 
 def fake_invoice_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -653,7 +694,9 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()
     alert_claims: WakeClaims = MemoryWakeClaims()
-    receivables: ReceivableRepository = MemoryReceivables()
+    receivable_store = MemoryReceivables()
+    receivables: ReceivableRepository = receivable_store
+    invoice_listing: InvoiceListing = FakeInvoiceListing(invoice_store, receivable_store)
     fakes: dict[str, object] = {
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes,
@@ -662,7 +705,7 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
         "csv_writer": csv_writer, "read_billed": read_billed, "render_pdf": render_pdf,
         "render_credit_note_pdf": render_credit_note_pdf, "stamp_cancelled_pdf": stamp_cancelled_pdf,
         "wake_claims": wake_claims, "alert_claims": alert_claims,
-        "receivables_repo": receivables,
+        "receivables_repo": receivables, "invoice_listing": invoice_listing,
     }
     container = Container(settings or Settings(), clock=clock or utc_now, env={})
     for name, value in {**fakes, **overrides}.items():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from billing.config import Settings
 from billing.ports import (
     AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, ReceivableRepository, RunRepository,
+    InvoiceListing, InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, ReceivableRepository, RunRepository,
     SettingsRepository, WakeClaims, utc_now,
 )
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from billing.services.issuance.preview import PreviewService
     from billing.services.issuance.rating import RatingPipeline
     from billing.services.queries import InvoiceQueries
+    from billing.services.console_reads import ConsoleReads
     from billing.services.receivables import ReceivableService
     from billing.services.reminders import ReminderService
     from billing.services.reconcile import ReconcileService
@@ -523,6 +524,27 @@ class Container:
         from billing.services.runs.status import RunStatus
 
         return RunStatus(self.runs)
+
+    # -- the operator console ------------------------------------------------------------------------
+
+    @cached_property
+    def invoice_listing(self) -> InvoiceListing:
+        from billing.adapters.firestore_listing import FirestoreInvoiceListing
+
+        return FirestoreInvoiceListing(self.firestore, invoices=self.settings.invoices_collection)
+
+    @cached_property
+    def console_reads(self) -> ConsoleReads:
+        from billing.services.console_reads import ConsoleReads
+
+        return ConsoleReads(self.invoice_listing, self.receivables_repo)
+
+    @cached_property
+    def text_formats(self) -> dict[str, Callable[[object], str]]:
+        """How amounts and dates read on the invoices (the PDF's formatter), for the console's pages."""
+        from billing.adapters.formatting import display_date, rate_amount, rupees
+
+        return {"rupees": rupees, "date": display_date, "rate": rate_amount}
 
 
 class _Lazy:

@@ -370,6 +370,25 @@ class ReceivableRepository(Protocol):
     def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
         """Merge the Form 26AS match fields into a payment."""
 
+    def month_totals(self, first: str, last: str) -> dict[str, dict[str, int]]:
+        """Billing month (YYYY-MM, first..last inclusive) -> {invoices, invoicedPaise, collectedPaise,
+        outstandingPaise}: aggregates moved by change() in the same transaction (months without any absent)."""
+
+
+InvoiceRow = tuple["dict[str, Any] | None", "dict[str, Any] | None"]
+
+
+class InvoiceListing(Protocol):
+    """The console's invoice list: one billing month's invoices by document id, a page at a time."""
+
+    def page(self, period_key: str, status: str | None, payment_status: str | None, size: int,
+             after: str | None) -> tuple[list[InvoiceRow], str | None]:
+        """Up to `size` rows of the month after document id `after`, and the next page's token (or None).
+
+        Issued and void invoices (status None, "issued" or "void"; any payment_status) are read from
+        their receivables, one small document each: (None, receivable). Invoices still being issued
+        (status "draft" or "issuing", no payment status) from the invoices: (invoice, None)."""
+
 
 class ReminderEmailBuilder(Protocol):
     def __call__(self, receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],

@@ -1,12 +1,13 @@
-"""Receivables in Firestore: receivables/{invoiceId}, payments/{companyId}_{reference} and the ageing
-aggregates receivableCompanies/{companyId} and receivableTotals/{dueDate}_{shard}.
+"""Receivables in Firestore: receivables/{invoiceId}, payments/{companyId}_{reference}, the ageing
+aggregates receivableCompanies/{companyId} and receivableTotals/{dueDate}_{shard}, and the per-month
+totals receivableMonths/{YYYY-MM}_{shard} (invoiced, collected, outstanding: the console's overview).
 
 Each change is one transaction over the invoice's receivable, the payment (when one is named), the
 company's aggregate and one shard of the totals: a payment, a reversal, an invoice opened or voided
 moves all of them or none. Two payments at once on one invoice serialise on the receivable (the
 second one's transaction reads the first one's balance), so together they can never overpay.
 The totals are sharded by company (a month's invoices share a due date; one document per due date
-would be written by every company's issuance)."""
+would be written by every company's issuance); so are the month totals.""" 
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.firestore_repo import run_contended
 from billing.adapters.sdk_errors import transient
-from billing.domain.receivables import move_outstanding
+from billing.domain.receivables import MONTH_FIELDS, add_month, month_delta, move_outstanding
 from billing.ports import ReceivableChange, ReceivableUpdate
 
 TOTAL_SHARDS = 16
@@ -29,12 +30,14 @@ TOTAL_SHARDS = 16
 class FirestoreReceivables:
     def __init__(self, db: Any, *, receivables: str = "receivables", payments: str = "payments",
                  companies: str = "receivableCompanies", totals: str = "receivableTotals",
+                 months: str = "receivableMonths",
                  max_attempts: int = 60, max_seconds: float = 90):
         self._db = db
         self._receivables = db.collection(receivables)
         self._payments = db.collection(payments)
         self._companies = db.collection(companies)
         self._totals = db.collection(totals)
+        self._months = db.collection(months)
         self._max_attempts = max_attempts
         self._max_seconds = max_seconds
 
@@ -69,7 +72,8 @@ class FirestoreReceivables:
         rec_ref = self._receivables.document(invoice_id)
         pay_ref = self._payments.document(payment_id) if payment_id else None
         co_ref = self._companies.document(company_id)
-        tot_ref = self._totals.document(f"{due}_{zlib.crc32(company_id.encode()) % TOTAL_SHARDS:02d}")
+        shard = zlib.crc32(company_id.encode()) % TOTAL_SHARDS
+        tot_ref = self._totals.document(f"{due}_{shard:02d}")
 
         @firestore.transactional
         def txn(transaction: Any) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
@@ -84,6 +88,13 @@ class FirestoreReceivables:
             result = update(receivable, payment)
             if result is None:
                 return None, receivable
+            period = str(result.receivable.get("period") or "")  # the billing month, known once read
+            delta = month_delta(receivable, result.receivable)
+            month_ref = [self._months.document(f"{period}_{shard:02d}")] if period and any(delta.values()) else []
+            month: dict[str, Any] = {}
+            if month_ref:
+                month_snap = next(iter(transaction.get_all(month_ref)), None)  # still before any write
+                month = (month_snap.to_dict() or {}) if month_snap is not None and month_snap.exists else {}
             now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
             transaction.set(rec_ref, {**result.receivable, "updatedAt": now})
             if result.payment is not None and pay_ref is not None:
@@ -100,6 +111,8 @@ class FirestoreReceivables:
                     transaction.set(tot_ref, {"dueDate": due, "paise": total, "updatedAt": now})
                 else:
                     transaction.delete(tot_ref)
+            if month_ref:
+                transaction.set(month_ref[0], {"period": period, **add_month(month, delta), "updatedAt": now})
             return result, result.receivable
 
         changed: tuple[ReceivableChange | None, dict[str, Any] | None] = run_contended(
@@ -140,3 +153,14 @@ class FirestoreReceivables:
     def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
         with transient(f"marking the TDS of {payment_id} matched"):
             self._payments.document(payment_id).update(dict(fields))
+
+    def month_totals(self, first: str, last: str) -> dict[str, dict[str, int]]:
+        query = (self._months.where(filter=FieldFilter("period", ">=", first))
+                 .where(filter=FieldFilter("period", "<=", last)))
+        result: dict[str, dict[str, int]] = {}
+        with transient("reading the month totals"):
+            for snap in query.stream():
+                doc = snap.to_dict() or {}
+                period = str(doc.get("period"))
+                result[period] = add_month(result.get(period, {}), {f: int(doc.get(f, 0)) for f in MONTH_FIELDS})
+        return result

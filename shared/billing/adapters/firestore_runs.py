@@ -9,6 +9,7 @@ document (Firestore sustains about one write per second per document).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping
 
 from google.cloud import firestore
@@ -104,12 +105,15 @@ class FirestoreRuns:
         return snap.to_dict() if snap.exists else None
 
     def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
-        result: dict[str, int] = {}
-        for state in states:
+        """One count query per state, sent at once (the run report's latency is one query's, not seven)."""
+        def count(state: str) -> tuple[str, int]:
             query = self._companies(run_id).where(filter=FieldFilter("state", "==", state)).count(alias="n")
             rows = _guard(query.get, "counting the run's companies")
-            result[state] = int(rows[0][0].value) if rows else 0
-        return result
+            return state, int(rows[0][0].value) if rows else 0
+
+        wanted = list(states)
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(wanted))), thread_name_prefix="run-counts") as pool:
+            return dict(pool.map(count, wanted))
 
     def in_state(self, run_id: str, state: str, page_size: int,
                  after: str | None) -> tuple[list[dict[str, Any]], str | None]:

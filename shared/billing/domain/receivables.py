@@ -178,9 +178,14 @@ def open_receivable(invoice: Mapping[str, Any], opened_at: str) -> dict[str, Any
         "invoiceNumber": invoice.get("invoiceNumber"), "invoiceDate": str(invoice.get("invoiceDate", ""))[:10],
         "dueDate": due_day(invoice), "period": (invoice.get("billingPeriod") or {}).get("month"),
         "totalPaise": total, "notes": notes, "paidPaise": 0, "tdsPaise": 0, "payments": [], "reminders": {},
-        "openedAt": opened_at,
+        "openedAt": opened_at, "invoiceStatus": "void" if notes else "issued",
     }
     return settle(doc)
+
+
+def void_receivable(receivable: Mapping[str, Any], note_id: str) -> dict[str, Any]:
+    """The receivable of an invoice voided in full by its credit note (counted once by the caller)."""
+    return {**apply_note(receivable, note_id, -int(receivable["totalPaise"])), "invoiceStatus": "void"}
 
 
 def due_day(invoice: Mapping[str, Any]) -> str:
@@ -251,6 +256,41 @@ def reverse_payment(receivable: Mapping[str, Any], payment: Mapping[str, Any],
 def apply_note(receivable: Mapping[str, Any], note_id: str, paise: int) -> dict[str, Any]:
     """The receivable with a note counted once: paise < 0 for a credit note, > 0 for a debit note."""
     return settle({**receivable, "notes": {**(receivable.get("notes") or {}), note_id: paise}})
+
+
+# -- per-month totals (the console's overview) ------------------------------------------------------
+
+MONTH_FIELDS = ("invoices", "invoicedPaise", "collectedPaise", "outstandingPaise")
+
+
+def month_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, int]:
+    """How a change of one receivable moves its billing month's totals: invoices opened, invoiced
+    (net of notes: a void counts nothing, its reissue counts), collected (payments + TDS), outstanding."""
+    def part(doc: Mapping[str, Any] | None, field: str) -> int:
+        if doc is None:
+            return 0
+        if field == "collectedPaise":
+            return int(doc.get("paidPaise", 0)) + int(doc.get("tdsPaise", 0))
+        return int(doc.get({"invoicedPaise": "netPaise", "outstandingPaise": "balancePaise"}[field], 0))
+
+    delta = {f: part(after, f) - part(before, f) for f in MONTH_FIELDS[1:]}
+    delta["invoices"] = 1 if before is None else 0
+    return delta
+
+
+def listing_entry(receivable: Mapping[str, Any]) -> dict[str, Any]:
+    """What the console's invoice list shows of an invoice, from its receivable alone (one small
+    document per row): the invoice's number, company, month, status, dates and total."""
+    inv_id = str(receivable.get("invoiceId") or "")
+    revision = inv_id.rsplit("_r", 1)[1] if re.search(r"_r[0-9]+$", inv_id) else "0"
+    return {"companyId": receivable.get("companyId"), "invoiceNumber": receivable.get("invoiceNumber"),
+            "status": receivable.get("invoiceStatus") or "issued", "billingPeriod": {"month": receivable.get("period")},
+            "invoiceDate": receivable.get("invoiceDate"), "dueDate": receivable.get("dueDate"),
+            "totalAmount": paise_to_rupees(int(receivable.get("totalPaise", 0))), "revision": int(revision)}
+
+
+def add_month(total: Mapping[str, Any], delta: Mapping[str, int]) -> dict[str, int]:
+    return {f: int(total.get(f, 0)) + int(delta.get(f, 0)) for f in MONTH_FIELDS}
 
 
 # -- ageing -------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ class ReceivableService:
                 return ReceivableChange(opened, delta_paise=int(opened["balancePaise"]))
             if not void or note_id in (rec.get("notes") or {}):
                 return None
-            after = rules.apply_note(rec, note_id, -int(rec["totalPaise"]))
+            after = rules.void_receivable(rec, note_id)
             return ReceivableChange(after, delta_paise=int(after["balancePaise"]) - int(rec["balancePaise"]))
 
         _, stored = self.receivables.change(document_id(invoice), str(invoice["companyId"]),

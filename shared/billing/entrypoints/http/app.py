@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container, is_unavailable
+from billing.entrypoints.http import console
 from billing.entrypoints.http.auth import SIGNED_DOCUMENT_KEY, authorize
 from billing.entrypoints.http.errors import billing_error_response, http_error_response, unexpected_response
 from billing.entrypoints.http.limits import (
@@ -69,6 +70,8 @@ def dispatch(request: flask.Request, container: Container, heavy: HeavyReads | N
         path = path[len(LEGACY_PREFIX):] or "/"
     if portal.is_portal_path(path):  # the customer portal: its token stands in for a key, its errors are pages
         return portal.dispatch(request, container, path)
+    if console.is_console(path):  # HTML pages with their own session (DESIGN 16), not the JSON API
+        return console.handle(request, container, path)
     adapter = ROUTES.bind("localhost", path_info=path)
     try:
         endpoint, args = adapter.match(path, method=request.method)

@@ -54,13 +54,19 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     )
 
 
-def billing_error_response(exc: BillingError) -> flask.Response:
+def public_detail(exc: BillingError) -> tuple[int, str]:
+    """(status, the `detail` a caller is shown), the error logged: internal faults and upstream replies
+    (an SMTP server's raw text) stay in the log."""
     status = status_for(exc)
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
-    # Internal faults and upstream replies (an SMTP server's raw text) stay in the log.
     public = PUBLIC_DETAIL.get(status, exc.detail) if status >= 500 and status != 503 else exc.detail
     level = logging.WARNING if status < 500 else logging.ERROR
     log.log(level, exc.detail, extra={"json_fields": {"errorType": type(exc).__name__}})
+    return status, public
+
+
+def billing_error_response(exc: BillingError) -> flask.Response:
+    status, public = public_detail(exc)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
     return json_response({"detail": public}, status, headers)
 
 
