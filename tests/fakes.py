@@ -16,8 +16,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
+from billing.adapters.invoice_document import invoice_from_document
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.errors import ConfigurationError, NotFoundError, ValidationError
@@ -138,6 +140,16 @@ class FakeInvoices:
         self.counters: dict[str, int] = {}
         self.counter_writes: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    def find(self, invoice_id: str) -> Invoice | None:
+        doc = self.get(invoice_id)
+        return invoice_from_document(doc) if doc is not None else None
+
+    def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
+        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+
+    def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
+        return (invoice_from_document(doc) for doc in self.dated(start, end))
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         with self._lock:

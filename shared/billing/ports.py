@@ -9,6 +9,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
@@ -75,8 +76,21 @@ class CallLogSource(Protocol):
 
 
 class InvoiceRepository(Protocol):
+    """invoices/{id}. The entity reads (`find`, `find_for_company`, `find_dated`) are what services
+    read with; the document reads (`get`, `list_for_company`, `dated`) are legacy, kept for the
+    callers not moved yet (delivery, receivables, issuance)."""
+
+    def find(self, invoice_id: str) -> Invoice | None:
+        """The invoice, or None."""
+
+    def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
+        """The company's invoices, newest period first."""
+
+    def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
+        """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
+
     def get(self, invoice_id: str) -> dict[str, Any] | None:
-        """The invoice document, or None."""
+        """Legacy: the invoice document, or None."""
 
     def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create the invoice unless it exists (create-only); returns (document, created)."""
@@ -99,10 +113,10 @@ class InvoiceRepository(Protocol):
         """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
 
     def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        """The company's invoices, newest period first."""
+        """Legacy: the company's invoice documents, newest period first."""
 
     def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
+        """Legacy: documents of find_dated."""
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
