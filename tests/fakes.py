@@ -455,18 +455,19 @@ class FakeCreditNotes:
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,
         build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    ) -> tuple[Invoice | None, dict[str, Any] | None]:
         with self.invoices._lock:
             invoice = self.invoices.docs.get(invoice_id)
             existing = self.docs.get(credit_note_id)
             if invoice is None or invoice.get("status") != "issued" or existing is not None:
-                return copy.deepcopy(invoice), copy.deepcopy(existing)
+                found = invoice_from_document(copy.deepcopy(invoice)) if invoice is not None else None
+                return found, copy.deepcopy(existing)
             seq = self.counters.get(counter_id, 1)
             note, fields = build(copy.deepcopy(invoice), seq)
             self.docs[credit_note_id] = copy.deepcopy(note)
             invoice.update(copy.deepcopy(fields))
             self.counters[counter_id] = seq + 1
-            return copy.deepcopy(invoice), copy.deepcopy(note)
+            return invoice_from_document(copy.deepcopy(invoice)), copy.deepcopy(note)
 
 
 class FakeAdjustmentNotes:

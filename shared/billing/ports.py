@@ -96,13 +96,13 @@ class InvoiceRepository(Protocol):
         """Create the invoice unless it exists (create-only); returns (document, created)."""
 
     def pending_drafts(self, limit: int) -> list[str]:
-        """Ids of invoices still waiting for a number ("draft"), oldest first."""
+        """Ids of invoices still waiting for a number (drafts), oldest first."""
 
     def number_drafts(
         self, invoice_ids: Sequence[str], counter_id: str,
         number: Callable[[Mapping[str, Any], int], dict[str, Any]],
     ) -> list[dict[str, Any]]:
-        """In one transaction: each listed invoice still "draft" takes the counter's next number
+        """In one transaction: each listed invoice still a draft takes the counter's next number
         (in list order) and the fields number(doc, seq) returns; the counter is written once.
         Returns the invoices it numbered (not those already numbered by someone else)."""
 
@@ -147,8 +147,8 @@ class CreditNoteRepository(Protocol):
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,
         build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """In one transaction: if the invoice is "issued", build(invoice, seq) gives the credit note
+    ) -> tuple[Invoice | None, dict[str, Any] | None]:
+        """In one transaction: if the invoice is issued, build(invoice, seq) gives the credit note
         (created with the counter's next number, seq) and the fields voiding the invoice; both are
         written and the counter advanced. An invoice in any other state is left as it is.
         Returns (invoice as it is afterwards or None, its credit note or None)."""

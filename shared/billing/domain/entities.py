@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import INR
-from billing.domain.naming import file_paths, invoice_id
+from billing.domain.naming import file_name, file_paths, invoice_id, stem
 from billing.errors import ConflictError
 
 
@@ -93,6 +93,14 @@ class Invoice:
     def cancelled_pdf_path(self) -> str:
         """Where its copy stamped CANCELLED is stored (beside the original)."""
         return self.file_paths["pdf"].removesuffix(".pdf") + "_cancelled.pdf"
+
+    def download_name(self, kind: str) -> str:
+        """The file name a browser or a mail client shows for its PDF or CSV."""
+        return file_name(stem(self.number or "", self.company_id, self.period_key), kind)
+
+    @property
+    def cancelled_download_name(self) -> str:
+        return f"{stem(self.number or '', self.company_id, self.period_key)}_invoice_cancelled.pdf"
 
     @property
     def has_files(self) -> bool:
