@@ -78,7 +78,8 @@ class DownloadService:
             paths, doc_id = document_file_paths(invoice), document_id(invoice)
             names = {kind: download_name(invoice, kind) for kind in FILE_KINDS}
         else:
-            company, month, paths, doc_id = invoice.company_id, invoice.period_key, invoice.file_paths, invoice.invoice_id
+            company, month, paths = invoice.company_id, invoice.period_key, invoice.file_paths
+            doc_id = invoice.invoice_id
             names = {kind: invoice.download_name(kind) for kind in FILE_KINDS}
         links = {}
         for kind in FILE_KINDS:
