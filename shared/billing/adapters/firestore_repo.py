@@ -250,7 +250,7 @@ class FirestoreInvoices:
         self, invoice_ids: Sequence[str], counter_id: str,
         number: Callable[[Mapping[str, Any], int], dict[str, Any]],
     ) -> list[dict[str, Any]]:
-        """One transaction: the listed invoices still "draft" take the counter's next numbers in order;
+        """One transaction: the listed invoices still drafts take the counter's next numbers in order;
         returns those it numbered.
 
         The counter document is written once per transaction (its `writes` field counts them)."""

@@ -67,7 +67,7 @@ class Invoice:
     subtotal: INR
     tax: TaxAmounts
     total: INR
-    number: str | None = None  # from numbering ("issuing" on)
+    number: str | None = None  # from numbering on
     financial_year: str | None = None
     invoice_date: str | None = None  # ISO instant with the supplier's offset, as stored
     due_date: str | None = None

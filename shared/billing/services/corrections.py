@@ -4,10 +4,10 @@ The steps, each safe to repeat after a crash, like issuance's:
   1. validate everything (nothing is written on a refusal): the body, the company, the invoice
      number among the month's invoices, the section 34 time limit;
   2. one transaction voids the invoice: it creates the credit note `{invoiceId}_cn` with the next
-     number of its own series, marks the invoice "void" (voidedBy, and replacedBy: the reissue's id,
+     number of its own series, voids the invoice (voidedBy, and replacedBy: the reissue's id,
      decided here) and advances the credit-note counter; an invoice already void is left alone;
   3. finish the credit note from its document alone: render and store its PDF (create-only),
-     mark it "issued"; store the void invoice's copy stamped CANCELLED beside its original
+     mark it issued; store the void invoice's copy stamped CANCELLED beside its original
      (create-only, deterministic bytes: the original PDF and the credit note's number and date);
   4. with a reissue, issue revision k+1 of the month exactly as generate would (draft, number,
      finish), from the data as it is now.
