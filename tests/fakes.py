@@ -16,10 +16,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
-from billing.adapters.invoice_document import invoice_from_document
+from billing.adapters.invoice_document import invoice_from_document, note_from_document
 from billing.bootstrap import Container
 from billing.config import Settings
-from billing.domain.entities import Invoice
+from billing.domain.entities import Invoice, Note
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.errors import ConfigurationError, NotFoundError, ValidationError
@@ -422,6 +422,10 @@ class FakeCreditNotes:
         self.docs: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
 
+    def find(self, credit_note_id: str) -> Note | None:
+        doc = self.get(credit_note_id)
+        return note_from_document(doc) if doc is not None else None
+
     def get(self, credit_note_id: str) -> dict[str, Any] | None:
         with self.invoices._lock:
             doc = self.docs.get(credit_note_id)
@@ -480,6 +484,10 @@ class FakeAdjustmentNotes:
         self.date_field = date_field
         self.docs: dict[str, dict[str, Any]] = {} if docs is None else docs
         self.counters: dict[str, int] = {} if counters is None else counters
+
+    def find(self, note_id: str) -> Note | None:
+        doc = self.get(note_id)
+        return note_from_document(doc) if doc is not None else None
 
     def get(self, note_id: str) -> dict[str, Any] | None:
         with self.invoices._lock:

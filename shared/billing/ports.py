@@ -9,7 +9,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from billing.domain.entities import Invoice
+from billing.domain.entities import Invoice, Note
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
@@ -125,8 +125,11 @@ class InvoiceRepository(Protocol):
 
 
 class CreditNoteRepository(Protocol):
+    def find(self, credit_note_id: str) -> Note | None:
+        """The credit note, or None."""
+
     def get(self, credit_note_id: str) -> dict[str, Any] | None:
-        """The credit note document, or None."""
+        """The credit note document, or None (what the API presents, and finishing reads)."""
 
     def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
         """The company's credit notes, oldest first."""
@@ -158,8 +161,11 @@ class AdjustmentNoteRepository(Protocol):
     """Partial credit notes (in the credit notes' collection) or debit notes (their own), each
     created and numbered in one transaction with its invoice's ledger (`adjustments`)."""
 
+    def find(self, note_id: str) -> Note | None:
+        """The note, or None."""
+
     def get(self, note_id: str) -> dict[str, Any] | None:
-        """The note document, or None."""
+        """The note document, or None (what the API presents, and finishing reads)."""
 
     def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
         """The company's notes of this kind, oldest first."""

@@ -8,11 +8,11 @@ from typing import Any, Callable, Iterator, Mapping
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from billing.adapters.invoice_document import invoice_from_document
+from billing.adapters.invoice_document import invoice_from_document, note_from_document
 from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
-from billing.domain.entities import Invoice
+from billing.domain.entities import Invoice, Note
 from billing.domain.lifecycle import InvoiceStatus
 
 Build = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
@@ -32,6 +32,10 @@ class FirestoreCreditNotes:
         self._counters = db.collection(settings.credit_note_counters_collection)
         self._max_attempts = max_attempts
         self._max_seconds = max_seconds
+
+    def find(self, credit_note_id: str) -> Note | None:
+        doc = self.get(credit_note_id)
+        return note_from_document(doc) if doc is not None else None
 
     def get(self, credit_note_id: str) -> dict[str, Any] | None:
         with transient(f"reading credit note {credit_note_id}"):

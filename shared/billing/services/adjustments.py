@@ -169,11 +169,14 @@ class AdjustmentService:
 
     def open_pdf(self, kind_name: str, company_id: str, note_id: str) -> Download:
         kind = adj.KINDS[kind_name]
-        note = self.get(kind_name, company_id, note_id)
-        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-            raise NotFoundError(f"{kind.name} note {kind.number(note)} is not issued yet")
-        path = kind.pdf_path(company_id, note["billingPeriod"]["month"], note_id)
-        name = kind.download_name(note)
+        validate_company_id(company_id)
+        note = self.repo(kind).find(note_id) if note_id else None
+        if note is None or note.company_id != company_id:
+            raise NotFoundError(f"{kind.title} '{note_id}' of company '{company_id}' not found")
+        if note.status is not InvoiceStatus.ISSUED:
+            raise NotFoundError(f"{kind.name} note {note.number} is not issued yet")
+        path = kind.pdf_path(company_id, note.period_key, note_id)
+        name = kind.download_name(note.document)
         url = self.blobs.signed_url(path, name)
         if url:
             return Download(name, PDF, redirect_url=url)

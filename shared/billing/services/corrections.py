@@ -171,11 +171,14 @@ class CorrectionService:
 
     def open_pdf(self, company_id: str, credit_note_id: str) -> Download:
         """The credit note's PDF: a signed-URL redirect, or its bytes streamed."""
-        note = self.get(company_id, credit_note_id)
-        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-            raise NotFoundError(f"credit note {note.get('creditNoteNumber')} is not issued yet")
-        path = credit_note_pdf_path(company_id, note["billingPeriod"]["month"], credit_note_id)
-        name = credit_note_download_name(note)
+        validate_company_id(company_id)
+        note = self.credit_notes.find(credit_note_id) if credit_note_id else None
+        if note is None or note.company_id != company_id:
+            raise NotFoundError(f"Credit note '{credit_note_id}' of company '{company_id}' not found")
+        if note.status is not InvoiceStatus.ISSUED:
+            raise NotFoundError(f"credit note {note.number} is not issued yet")
+        path = credit_note_pdf_path(company_id, note.period_key, credit_note_id)
+        name = credit_note_download_name(note.document)
         url = self.blobs.signed_url(path, name)
         if url:
             return Download(name, PDF, redirect_url=url)
