@@ -78,15 +78,6 @@ def invoice_from_document(doc: Mapping[str, Any]) -> Invoice:
     )
 
 
-def invoice_status_fields(invoice: Invoice) -> dict[str, Any]:
-    """What a transition changes on the stored document: the status (and, numbered, number and dates)."""
-    fields: dict[str, Any] = {"status": invoice.status.value}
-    if invoice.status.numbered:
-        fields.update({"invoiceNumber": invoice.number, "financialYear": invoice.financial_year,
-                       "invoiceDate": invoice.invoice_date, "dueDate": invoice.due_date})
-    return fields
-
-
 _NOTE_FIELDS = {
     "credit": ("creditNoteId", "creditNoteNumber", "creditNoteDate"),
     "debit": ("debitNoteId", "debitNoteNumber", "debitNoteDate"),

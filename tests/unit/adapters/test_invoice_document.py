@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from billing.adapters.invoice_document import invoice_from_document, invoice_status_fields, note_from_document
+from billing.adapters.invoice_document import invoice_from_document, note_from_document
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import INR
 from billing.errors import IntegrityError
@@ -54,13 +54,6 @@ def test_a_void_reissued_invoice():
 def test_an_unknown_status_is_refused_not_guessed():
     with pytest.raises(IntegrityError, match="no known status"):
         invoice_from_document(stored(status="sent"))
-
-
-def test_status_fields_of_a_transition():
-    issued = invoice_from_document(stored())
-    assert invoice_status_fields(issued.void("x_cn", None))["status"] == "void"
-    draft = invoice_from_document(stored(status="draft"))
-    assert invoice_status_fields(draft) == {"status": "draft"}
 
 
 def test_credit_and_debit_notes():
