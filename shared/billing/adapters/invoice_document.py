@@ -1,4 +1,7 @@
-"""The one mapping between the stored (Firestore) invoice and note documents and the domain entities.
+"""The one mapping from the stored (Firestore) invoice and note documents to the domain entities.
+
+(The documents are still written by the domain's builders: `invoice.draft_document` and
+`numbering_fields`, `credit_note.credit_note_document` and `void_fields`, `adjustments.note_document`.)
 
 Amounts come from the document's exact integer paise (`amountsPaise`) when it has them; documents
 stored before those existed give their JSON numbers, read as the decimal they print (never float
