@@ -16,8 +16,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
+from billing.adapters.invoice_document import invoice_from_document, note_from_document
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.entities import Invoice, Note
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.errors import ConfigurationError, NotFoundError, ValidationError
@@ -139,6 +141,16 @@ class FakeInvoices:
         self.counters: dict[str, int] = {}
         self.counter_writes: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    def find(self, invoice_id: str) -> Invoice | None:
+        doc = self.get(invoice_id)
+        return invoice_from_document(doc) if doc is not None else None
+
+    def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
+        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+
+    def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
+        return (invoice_from_document(doc) for doc in self.dated(start, end))
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -411,6 +423,10 @@ class FakeCreditNotes:
         self.docs: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
 
+    def find(self, credit_note_id: str) -> Note | None:
+        doc = self.get(credit_note_id)
+        return note_from_document(doc) if doc is not None else None
+
     def get(self, credit_note_id: str) -> dict[str, Any] | None:
         with self.invoices._lock:
             doc = self.docs.get(credit_note_id)
@@ -444,18 +460,19 @@ class FakeCreditNotes:
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,
         build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    ) -> tuple[Invoice | None, dict[str, Any] | None]:
         with self.invoices._lock:
             invoice = self.invoices.docs.get(invoice_id)
             existing = self.docs.get(credit_note_id)
             if invoice is None or invoice.get("status") != "issued" or existing is not None:
-                return copy.deepcopy(invoice), copy.deepcopy(existing)
+                found = invoice_from_document(copy.deepcopy(invoice)) if invoice is not None else None
+                return found, copy.deepcopy(existing)
             seq = self.counters.get(counter_id, 1)
             note, fields = build(copy.deepcopy(invoice), seq)
             self.docs[credit_note_id] = copy.deepcopy(note)
             invoice.update(copy.deepcopy(fields))
             self.counters[counter_id] = seq + 1
-            return copy.deepcopy(invoice), copy.deepcopy(note)
+            return invoice_from_document(copy.deepcopy(invoice)), copy.deepcopy(note)
 
 
 class FakeAdjustmentNotes:
@@ -468,6 +485,10 @@ class FakeAdjustmentNotes:
         self.date_field = date_field
         self.docs: dict[str, dict[str, Any]] = {} if docs is None else docs
         self.counters: dict[str, int] = {} if counters is None else counters
+
+    def find(self, note_id: str) -> Note | None:
+        doc = self.get(note_id)
+        return note_from_document(doc) if doc is not None else None
 
     def get(self, note_id: str) -> dict[str, Any] | None:
         with self.invoices._lock:

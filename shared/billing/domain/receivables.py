@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.presenter import paise_to_rupees
 from billing.errors import ConflictError, ValidationError
 
@@ -171,7 +172,7 @@ def open_receivable(invoice: Mapping[str, Any], opened_at: str) -> dict[str, Any
                                                                             "totalAmount", allow_zero=True)))
     notes: dict[str, int] = {}
     voided_by = invoice.get("voidedBy") or {}
-    if invoice.get("status") == "void" and voided_by.get("creditNoteId"):
+    if InvoiceStatus.of(invoice) is InvoiceStatus.VOID and voided_by.get("creditNoteId"):
         notes[str(voided_by["creditNoteId"])] = -total  # a full void credits the whole total
     doc: dict[str, Any] = {
         "invoiceId": invoice["invoiceId"], "companyId": invoice["companyId"],

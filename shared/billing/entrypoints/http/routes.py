@@ -10,6 +10,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container
+from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import validate_company_id
 from billing.domain.period import MonthQuery
 from billing.domain.receivables import payment_json, receivable_json
@@ -95,23 +96,23 @@ def generate(request: flask.Request, container: Container, company: str) -> Werk
         if found is not None and found.get("active", True) is False:
             raise ForbiddenError(f"Company '{company}' is not active: only an admin key may issue its invoices")
     doc = container.issuance.generate(company, month_query(request), reissue_void=admin)
-    if doc.get("status") == "void":
+    if InvoiceStatus.of(doc) is InvoiceStatus.VOID:
         raise ForbiddenError(f"The invoice {doc.get('invoiceNumber')} of this month was voided without reissue: "
                              "only an admin key may issue its reissue")
     return json_response(present(doc, request, container))
 
 
 def list_invoices(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
-    docs = container.queries.list(company, request.args.get("year"))
-    return json_response({"companyId": company, "invoices": [summary(d) for d in docs]})
+    invoices = container.queries.for_company(company, request.args.get("year"))
+    return json_response({"companyId": company, "invoices": [summary(i) for i in invoices]})
 
 
 def invoice(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
-    current, history = container.queries.history(company, period)
+    current, history = container.queries.current_and_history(company, period)
     body = present(current, request, container)
     body.update(adjustments_json(current))  # DESIGN 13: the read always shows them ([] and the total without notes)
-    body.update(container.receivables.view(current))
-    body["history"] = [history_entry(d) for d in history]
+    body.update(container.receivables.view(current.document))
+    body["history"] = [history_entry(i) for i in history]
     return json_response(body)
 
 
