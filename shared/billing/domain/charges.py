@@ -28,6 +28,8 @@ MAX_AMOUNT = Decimal(10_000_000_000)  # Rs 1000 crore: more is a typing mistake,
 FIELDS = ("period", "description", "amount")
 _PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Blank is what JSON Schema's (ECMAScript's) \s and Python's str.isspace() call whitespace, together.
+_BLANK = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ def parse_charge(body: object) -> ChargeRequest:
         raise ValidationError(f"missing field(s) {', '.join(missing)}; the body is {shape}")
     period = parse_period(body["period"])
     text = body["description"]
-    if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_DESCRIPTION:
-        raise ValidationError(f"description must be 1 to {MAX_DESCRIPTION} characters, got {text!r:.60}")
+    if not isinstance(text, str) or not text.strip(_BLANK) or len(text) > MAX_DESCRIPTION:
+        raise ValidationError(f"description must be 1 to {MAX_DESCRIPTION} characters, not blank, got {text!r:.60}")
     if _CONTROL.search(text):
         raise ValidationError("description must not contain control characters (line breaks, tabs)")
     raw = body["amount"]
@@ -79,7 +81,7 @@ def parse_charge(body: object) -> ChargeRequest:
         raise ValidationError(f"amount must be at most {MAX_AMOUNT}, got {raw!r}")
     if amount != quantize(amount):
         raise ValidationError(f"amount must have at most two decimals (paise), got {raw!r}")
-    return ChargeRequest(period, text.strip(), quantize(amount))
+    return ChargeRequest(period, text.strip(_BLANK), quantize(amount))
 
 
 def charge_id(idempotency_key: str | None, random_token: str) -> str:

@@ -151,6 +151,18 @@ def _parser() -> argparse.ArgumentParser:
         show.add_argument("company")
         show.add_argument("id")
 
+    charges = sub.add_parser("charges", help="one-off charges on a month's invoice (add, list)")
+    ch_sub = charges.add_subparsers(dest="action", required=True)
+    ch_add = ch_sub.add_parser("add", help="add a one-off charge (a line before GST) to a month not yet invoiced")
+    ch_add.add_argument("company")
+    ch_add.add_argument("period", help="YYYY-MM")
+    ch_add.add_argument("--description", required=True, help="the invoice line's text (1-200 characters)")
+    ch_add.add_argument("--amount", required=True, help="rupees before GST, at most two decimals")
+    ch_add.add_argument("--key", help="Idempotency-Key: the same key returns the same charge")
+    ch_list = ch_sub.add_parser("list", help="a month's charges")
+    ch_list.add_argument("company")
+    ch_list.add_argument("period", help="YYYY-MM")
+
     gstr1 = sub.add_parser("gstr1", help="the month's GSTR-1 JSON (GST portal offline-tool layout)")
     _month_args(gstr1, "", required=True)
     gstr1.add_argument("--out", help="write to this file instead of standard output")
@@ -280,6 +292,8 @@ def _dispatch(container: Container, args: argparse.Namespace) -> int:
         return _reconcile(container, args)
     elif command in ("credit-note", "debit-note"):
         return _note(container, args)
+    elif command == "charges":
+        return _charges(container, args)
     elif command == "gstr1":
         return _gstr1(container, args)
     elif command == "seed-demo":
@@ -360,6 +374,24 @@ def _note(container: Container, args: argparse.Namespace) -> int:
             body["lines"] = [{"description": d, "taxableValue": float(Decimal(v))} for d, v in lines]
         notes = container.adjustments.create(kind, args.company, args.period, body, args.key)
     print(json.dumps(notes, indent=2, default=str, ensure_ascii=False))
+    return 0
+
+
+def _charges(container: Container, args: argparse.Namespace) -> int:
+    """charges add / list: the JSON the API returns."""
+    from decimal import Decimal, InvalidOperation
+
+    if args.action == "list":
+        _print(container.charges.month(args.company, args.period))
+        return 0
+    try:
+        amount = float(Decimal(args.amount))  # a JSON number, as the API receives it
+    except InvalidOperation:
+        print(f"error: --amount must be a number of rupees, got {args.amount!r}", file=sys.stderr)
+        return 2
+    charge, _ = container.charges.add(args.company, {"period": args.period, "description": args.description,
+                                                      "amount": amount}, args.key)
+    _print(charge)
     return 0
 
 
