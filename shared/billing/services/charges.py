@@ -14,7 +14,7 @@ from billing.domain.charges import (
 )
 from billing.domain.naming import validate_company_id
 from billing.domain.period import BillingPeriod
-from billing.errors import ConflictError, NotFoundError
+from billing.errors import ConflictError, NotFoundError, ValidationError
 from billing.ports import ChargeRepository, Clock, CompanyRepository
 
 
@@ -31,6 +31,8 @@ class ChargeService:
         The same Idempotency-Key returns the same charge (even once the month is invoiced); with
         another body it is a conflict. Nothing is written on any refusal."""
         validate_company_id(company_id)
+        if idempotency_key == "":  # sent but empty: not the same as no key
+            raise ValidationError("Idempotency-Key must be 1 to 200 printable ASCII characters (or not sent at all)")
         key = validate_idempotency_key(idempotency_key)
         request = parse_charge(body)
         company = self._company(company_id)
