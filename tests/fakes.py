@@ -22,12 +22,14 @@ from billing.config import Settings
 from billing.domain.entities import Invoice, Note
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
-from billing.errors import ConfigurationError, NotFoundError, ValidationError
+from billing.domain.charges import closed_reason
+from billing.domain.naming import invoice_id as month_invoice_id
+from billing.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
     AdjustmentNoteRepository,
-    BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceListing, InvoiceRepository, InvoiceRow, PdfRenderer, PdfStamper, Publisher, ReceivableChange,
-    ReceivableRepository,
+    BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock, CompanyRepository,
+    CreditNoteRepository, InvoiceListing, InvoiceRepository, InvoiceRow, PdfRenderer, PdfStamper, Publisher,
+    ReceivableChange, ReceivableRepository,
     ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 from billing.domain.receivables import add_month, month_delta, move_outstanding
@@ -211,6 +213,47 @@ class FakeInvoices:
                        timeout_seconds: float) -> dict[str, Any] | None:
         with self._lock:
             return claim_in(self.docs[invoice_id], claim_id, force, now, timeout_seconds)
+
+
+class FakeCharges:
+    """companies/{id}/charges and the months' closing in memory, over a FakeInvoices: add and close
+    are atomic under one lock, like the Firestore transactions on the month's document."""
+
+    def __init__(self, invoices: FakeInvoices) -> None:
+        self.invoices = invoices
+        self.docs: dict[tuple[str, str], dict[str, Any]] = {}  # (company, chargeId) -> charge
+        self.closed: dict[tuple[str, str], int] = {}  # (company, month) -> revision closed for
+        self._lock = threading.Lock()
+
+    def add(self, company_id: str, period_key: str, charge_id: str,
+            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        with self._lock:
+            existing = self.docs.get((company_id, charge_id))
+            if existing is not None:
+                return copy.deepcopy(existing), False
+            month: list[dict[str, Any]] = []
+            for revision in range(100):
+                found = self.invoices.get(month_invoice_id(company_id, period_key, revision))
+                if found is None:
+                    break
+                month.append(found)
+                if found.get("status") != "void":
+                    break
+            reason = closed_reason(period_key, month, self.closed.get((company_id, period_key)))
+            if reason:
+                raise ConflictError(reason)
+            self.docs[(company_id, charge_id)] = copy.deepcopy(dict(doc))
+            return copy.deepcopy(dict(doc)), True
+
+    def close(self, company_id: str, period_key: str, revision: int) -> None:
+        with self._lock:
+            key = (company_id, period_key)
+            self.closed[key] = max(revision, self.closed.get(key, revision))
+
+    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(d) for (c, _), d in self.docs.items()
+                    if c == company_id and d["period"] == period_key]
 
 
 def claim_in(doc: dict[str, Any], claim_id: str, force: bool, now: datetime,
@@ -718,7 +761,9 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     receivable_store = MemoryReceivables()
     receivables: ReceivableRepository = receivable_store
     invoice_listing: InvoiceListing = FakeInvoiceListing(invoice_store, receivable_store)
+    charge_repo: ChargeRepository = FakeCharges(invoice_store)
     fakes: dict[str, object] = {
+        "charge_repo": charge_repo,
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes,
         "partial_credit_notes": partial_credit_notes, "debit_notes": debit_notes,

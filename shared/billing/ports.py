@@ -193,6 +193,23 @@ class AdjustmentNoteRepository(Protocol):
         Returns (the note, whether this call created it)."""
 
 
+class ChargeRepository(Protocol):
+    """One-off charges, companies/{id}/charges/{chargeId}, and each month's closing for charges
+    (domain/charges.py has the rule)."""
+
+    def add(self, company_id: str, period_key: str, charge_id: str,
+            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """In one transaction: the charge with this id when it exists (False); else, unless the month
+        is invoiced or being issued (ConflictError saying so), the new charge (True)."""
+
+    def close(self, company_id: str, period_key: str, revision: int) -> None:
+        """Close the month for charges before drafting revision `revision` of its invoice, in a
+        transaction that serialises with add (a later add is refused)."""
+
+    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+        """The month's charges (a handful: read whole)."""
+
+
 BilledCallReader = Callable[[Iterable[bytes]], Iterator[BilledCall]]
 """Parses an invoice's stored CSV (its bytes, in chunks) into the billed calls, in file order."""
 

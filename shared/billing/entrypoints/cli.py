@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_settings_parsers(sub)
     _add_reconcile_parsers(sub)
     _add_note_parsers(sub)
+    _add_charge_parsers(sub)
     _add_gst_parsers(sub)
     _add_receivables_parsers(sub)
     return parser
@@ -187,6 +188,20 @@ def _add_note_parsers(sub: Any) -> None:
         show = actions.add_parser("show", help="one note")
         show.add_argument("company")
         show.add_argument("id")
+
+
+def _add_charge_parsers(sub: Any) -> None:
+    charges = _command(sub, "charges", _charges, help="one-off charges on a month's invoice (add, list)")
+    ch_sub = charges.add_subparsers(dest="action", required=True)
+    ch_add = ch_sub.add_parser("add", help="add a one-off charge (a line before GST) to a month not yet invoiced")
+    ch_add.add_argument("company")
+    ch_add.add_argument("period", help="YYYY-MM")
+    ch_add.add_argument("--description", required=True, help="the invoice line's text (1-200 characters)")
+    ch_add.add_argument("--amount", required=True, help="rupees before GST, at most two decimals")
+    ch_add.add_argument("--key", help="Idempotency-Key: the same key returns the same charge")
+    ch_list = ch_sub.add_parser("list", help="a month's charges")
+    ch_list.add_argument("company")
+    ch_list.add_argument("period", help="YYYY-MM")
 
 
 def _add_gst_parsers(sub: Any) -> None:
@@ -410,6 +425,24 @@ def _note(container: Container, args: argparse.Namespace) -> int:
             body["lines"] = [{"description": d, "taxableValue": float(Decimal(v))} for d, v in lines]
         notes = container.adjustments.create(kind, args.company, args.period, body, args.key)
     print(json.dumps(notes, indent=2, default=str, ensure_ascii=False))
+    return 0
+
+
+def _charges(container: Container, args: argparse.Namespace) -> int:
+    """charges add / list: the JSON the API returns."""
+    from decimal import Decimal, InvalidOperation
+
+    if args.action == "list":
+        _print(container.charges.month(args.company, args.period))
+        return 0
+    try:
+        amount = float(Decimal(args.amount))  # a JSON number, as the API receives it
+    except InvalidOperation:
+        print(f"error: --amount must be a number of rupees, got {args.amount!r}", file=sys.stderr)
+        return 2
+    charge, _ = container.charges.add(args.company, {"period": args.period, "description": args.description,
+                                                      "amount": amount}, args.key)
+    _print(charge)
     return 0
 
 

@@ -59,6 +59,8 @@ ROUTES = Map(
         Rule("/billing/receivables/aging", endpoint="aging", methods=["GET"]),
         Rule("/billing/receivables/tds", endpoint="tds", methods=["GET"]),
         Rule("/billing/companies/<company>/statement", endpoint="statement", methods=["GET"]),
+        Rule("/billing/companies/<company>/charges", endpoint="charges", methods=["GET"]),
+        Rule("/billing/companies/<company>/charges", endpoint="charge_add", methods=["POST"]),
         Rule("/billing/exports/tally", endpoint="tally", methods=["GET"]),
         Rule("/billing/companies", endpoint="companies", methods=["GET"]),
         Rule("/billing/companies/<company>", endpoint="company", methods=["GET"]),
@@ -308,6 +310,15 @@ def company_put(request: flask.Request, container: Container, company: str) -> W
     return json_response(container.company_admin.put(company, request.get_json(force=True, silent=True)))
 
 
+def charges(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    return json_response(container.charges.month(company, request.args.get("period")))
+
+
+def charge_add(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    charge, created = container.charges.add(company, json_body(request), request.headers.get("Idempotency-Key"))
+    return json_response(charge, 201 if created else 200)
+
+
 def settings(request: flask.Request, container: Container) -> WerkzeugResponse:
     return json_response(container.company_admin.supplier())
 
@@ -329,4 +340,5 @@ HANDLERS: dict[str, Handler] = {
     "credit_note_create": credit_note_create,
     "debit_note_create": debit_note_create, "debit_notes": debit_notes, "debit_note": debit_note,
     "debit_note_pdf": debit_note_pdf, "settle": settle, "debit_note_send": debit_note_send,
+    "charges": charges, "charge_add": charge_add,
 }
