@@ -39,6 +39,20 @@ def to_decimal(value: object, field: str) -> Decimal:
     return result
 
 
+def indian_grouped(amount: Decimal) -> str:
+    """Decimal("1234567.8") -> '12,34,567.80': paise rounded half up, lakh/crore grouping (the printed
+    form; adapters format with babel's en_IN, which this matches, for text built inside the domain)."""
+    text = f"{quantize(amount):f}"
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, paise = text.split(".")
+    head, tail = whole[:-3], whole[-3:]
+    groups = []
+    while head:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    return sign + ",".join([*groups, tail]) + "." + paise
+
+
 _ONES = ("Zero One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen Fourteen "
          "Fifteen Sixteen Seventeen Eighteen Nineteen").split()
 _TENS = "_ _ Twenty Thirty Forty Fifty Sixty Seventy Eighty Ninety".split()

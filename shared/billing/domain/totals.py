@@ -30,7 +30,7 @@ from typing import Sequence, TypeVar
 from decimal import ROUND_HALF_UP, Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
-from billing.domain.money import quantize
+from billing.domain.money import indian_grouped, quantize
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.tariffs import Band, price_tiers
 
@@ -73,13 +73,13 @@ class PricedPart:
 
     @property
     def fee_text(self) -> str:
-        """'Monthly maintenance fee[, 20-30 Sep 2025 (11/30 of ₹ 1500.00)]'."""
+        """'Monthly maintenance fee[, 20-30 Sep 2025 (11/30 of ₹ 1,500.00)]'."""
         label = self.fee_label or self.label
         days = self.billed_days
         if not label or days is None or not self.month_days:
             return "Monthly maintenance fee"
         return (f"Monthly maintenance fee, {label} "
-                f"({days}/{self.month_days} of ₹ {quantize(self.tariff.maintenance_fee)})")
+                f"({days}/{self.month_days} of ₹ {indian_grouped(self.tariff.maintenance_fee)})")
 
 
 @dataclass(frozen=True)
