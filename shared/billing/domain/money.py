@@ -46,7 +46,7 @@ def indian_grouped(amount: Decimal) -> str:
     sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
     whole, paise = text.split(".")
     head, tail = whole[:-3], whole[-3:]
-    groups = []
+    groups: list[str] = []
     while head:
         groups.insert(0, head[-2:])
         head = head[:-2]
