@@ -29,6 +29,8 @@ UNPAID, PARTIALLY_PAID, PAID = "unpaid", "partially_paid", "paid"
 APPLIED, REVERSED = "applied", "reversed"
 BUCKETS = ("notDue", "1-30", "31-60", "61-90", "90+")
 MAX_PAYMENTS_PER_INVOICE = 200  # the receivable lists its payments: bounded, far beyond real use
+MAX_PAGE_SIZE = 500  # companies per page of the ageing report
+DEFAULT_PAGE_SIZE = 100
 MAX_AMOUNT_PAISE = 10**15  # 13-digit rupee amounts and more; a typo with 20 digits is refused
 
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -402,3 +404,34 @@ def due_reminder(receivable: Mapping[str, Any], today: date, steps: tuple[int, .
     if any(k >= step for k in taken):
         return None
     return step
+
+
+# -- request parameters of the reports ------------------------------------------------------------
+
+def month_start(month: str | None, year: str | None) -> date:
+    if not (month and year and month.isascii() and year.isascii() and month.isdigit() and year.isdigit()
+            and 1 <= int(month) <= 12 and 2000 <= int(year) <= 9999):
+        raise ValidationError(f"month (1-12) and year (2000-9999) are required, got month={month!r} year={year!r}")
+    return date(int(year), int(month), 1)
+
+
+def parse_day(value: str, name: str) -> date:
+    try:
+        if len(value) == 10 and value.isascii():
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValidationError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+
+
+def page_size(value: str | None) -> int:
+    if value in (None, ""):
+        return DEFAULT_PAGE_SIZE
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise ValidationError(f"pageSize must be 1-{MAX_PAGE_SIZE}, got {value!r}")
+    return int(value)
+
+
+def bucket_json(paise: Mapping[str, int]) -> dict[str, Any]:
+    return {"total": paise_to_rupees(paise["total"]),
+            "buckets": {b: paise_to_rupees(paise[b]) for b in BUCKETS}}
