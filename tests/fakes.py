@@ -149,10 +149,18 @@ class FakeInvoices:
         return invoice_from_document(doc) if doc is not None else None
 
     def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
-        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
+        if year is not None:
+            docs = [d for d in docs if d["billingPeriod"]["month"].startswith(f"{year}-")]
+        docs.sort(key=lambda d: str(d["billingPeriod"]["month"]), reverse=True)
+        return [invoice_from_document(doc) for doc in docs]
 
     def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
-        return (invoice_from_document(doc) for doc in self.dated(start, end))
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d.get("invoiceDate", "")) < end]
+        for doc in sorted(docs, key=lambda d: str(d["invoiceDate"])):
+            yield invoice_from_document(doc)
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -197,17 +205,6 @@ class FakeInvoices:
             if self.docs[invoice_id].get("status") != "issued":
                 merge(self.docs[invoice_id], fields)
             return copy.deepcopy(self.docs[invoice_id])
-
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
-        if year is not None:
-            docs = [d for d in docs if d["billingPeriod"]["month"].startswith(f"{year}-")]
-        return sorted(docs, key=lambda d: str(d["billingPeriod"]["month"]), reverse=True)
-
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        with self._lock:
-            docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d.get("invoiceDate", "")) < end]
-        yield from sorted(docs, key=lambda d: str(d["invoiceDate"]))
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:

@@ -76,9 +76,8 @@ class CallLogSource(Protocol):
 
 
 class InvoiceRepository(Protocol):
-    """invoices/{id}. The entity reads (`find`, `find_for_company`, `find_dated`) are what services
-    read with; the document reads (`get`, `list_for_company`, `dated`) are legacy, kept for the
-    callers not moved yet (delivery, receivables, issuance)."""
+    """invoices/{id}. Services read invoices as entities (`find`, `find_for_company`, `find_dated`);
+    `get` is the stored document as it is (what tests and benchmarks inspect)."""
 
     def find(self, invoice_id: str) -> Invoice | None:
         """The invoice, or None."""
@@ -90,7 +89,7 @@ class InvoiceRepository(Protocol):
         """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
-        """Legacy: the invoice document, or None."""
+        """The stored document, or None."""
 
     def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create the invoice unless it exists (create-only); returns (document, created)."""
@@ -111,12 +110,6 @@ class InvoiceRepository(Protocol):
 
     def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
-
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        """Legacy: the company's invoice documents, newest period first."""
-
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        """Legacy: documents of find_dated."""
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:

@@ -217,10 +217,20 @@ class FirestoreInvoices:
         return invoice_from_document(doc) if doc is not None else None
 
     def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
-        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+        query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
+        docs: list[dict[str, Any]] = [snap.to_dict() or {} for snap in query.stream()]
+        if year is not None:
+            docs = [d for d in docs if str(d.get("billingPeriod", {}).get("month", "")).startswith(f"{year}-")]
+        docs.sort(key=lambda d: d.get("billingPeriod", {}).get("month", ""), reverse=True)
+        return [invoice_from_document(doc) for doc in docs]
 
     def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
-        return (invoice_from_document(doc) for doc in self.dated(start, end))
+        """Numbered invoices with invoiceDate in [start, end): ISO strings in one timezone sort as dates."""
+        query = (self._col.where(filter=FieldFilter("invoiceDate", ">=", start))
+                 .where(filter=FieldFilter("invoiceDate", "<", end)).order_by("invoiceDate"))
+        with transient("reading the month's invoices"):
+            for snap in query.stream():
+                yield invoice_from_document(snap.to_dict() or {})
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         snap = self._col.document(invoice_id).get()
@@ -303,17 +313,3 @@ class FirestoreInvoices:
         return claim_delivery_of(self._db, self._col.document(invoice_id), claim_id, force, now, timeout_seconds,
                                  "claiming the invoice delivery")
 
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        """Numbered invoices with invoiceDate in [start, end): ISO strings in one timezone sort as dates."""
-        query = (self._col.where(filter=FieldFilter("invoiceDate", ">=", start))
-                 .where(filter=FieldFilter("invoiceDate", "<", end)).order_by("invoiceDate"))
-        with transient("reading the month's invoices"):
-            for snap in query.stream():
-                yield snap.to_dict() or {}
-
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
-        docs: list[dict[str, Any]] = [snap.to_dict() or {} for snap in query.stream()]
-        if year is not None:
-            docs = [d for d in docs if str(d.get("billingPeriod", {}).get("month", "")).startswith(f"{year}-")]
-        return sorted(docs, key=lambda d: d.get("billingPeriod", {}).get("month", ""), reverse=True)

@@ -79,8 +79,8 @@ class InvoiceFinisher:
         """A reissue's void predecessor names it in `replacedBy` (set by the void when it asked for
         the reissue; set here when the reissue came later, from generate)."""
         previous = invoice_id(doc["companyId"], doc["billingPeriod"]["month"], revision_of(doc) - 1)
-        before = self.invoices.get(previous)
-        if before is not None and not before.get("replacedBy"):
+        before = self.invoices.find(previous)
+        if before is not None and not before.replaced_by:
             self.invoices.update(previous, {"replacedBy": document_id(doc)})
 
     def _store_csv(self, doc: Mapping[str, Any], final: str, staging: str | None) -> None:
