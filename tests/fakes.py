@@ -16,10 +16,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
-from billing.adapters.invoice_document import invoice_from_document, note_from_document
+from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.entities import Invoice, Note
+from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.domain.charges import closed_reason
@@ -167,12 +168,15 @@ class FakeInvoices:
             doc = self.docs.get(invoice_id)
             return copy.deepcopy(doc) if doc is not None else None
 
-    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
+                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+        invoice_id = draft.invoice_id
+        doc = draft_document(draft, created_at, replaces_of(replacing), one_off_charges)
         with self._lock:
             if invoice_id in self.docs:
-                return copy.deepcopy(self.docs[invoice_id]), False
+                return invoice_from_document(copy.deepcopy(self.docs[invoice_id])), False
             self.docs[invoice_id] = copy.deepcopy(doc)
-            return copy.deepcopy(doc), True
+            return invoice_from_document(copy.deepcopy(doc)), True
 
     def pending_drafts(self, limit: int) -> list[str]:
         with self._lock:

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from billing.domain.entities import Invoice, Note
+from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
@@ -22,6 +23,8 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
+# The preview answer: the rated draft as it would be stored, with the month's one-off charges.
+PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], dict[str, Any]]
 
 PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
 """(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
@@ -91,8 +94,11 @@ class InvoiceRepository(Protocol):
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         """The stored document, or None."""
 
-    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Create the invoice unless it exists (create-only); returns (document, created)."""
+    def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
+                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+        """Store the rated draft as invoice draft.invoice_id unless it exists (create-only): a reissue
+        names the void invoice it replaces, and the month's one-off charges are stored with it.
+        Returns (the invoice as stored, created)."""
 
     def pending_drafts(self, limit: int) -> list[str]:
         """Ids of invoices still waiting for a number (drafts), oldest first."""

@@ -14,10 +14,11 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters import schemas
-from billing.adapters.invoice_document import invoice_from_document
+from billing.adapters.invoice_document import draft_document, invoice_from_document, replaces_of
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
 from billing.domain.entities import Invoice
+from billing.domain.invoice import InvoiceDraft
 from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ConfigurationError, TransientError, ValidationError
 from billing.ports import Clock, utc_now
@@ -236,15 +237,18 @@ class FirestoreInvoices:
         snap = self._col.document(invoice_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Create the invoice unless it exists (create-only); returns (document, created)."""
+    def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
+                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+        """Create the invoice unless it exists (create-only); returns (invoice, created)."""
+        invoice_id = draft.invoice_id
+        doc = draft_document(draft, created_at, replaces_of(replacing), one_off_charges)
         ref = self._col.document(invoice_id)
         try:
             with transient(f"creating invoice {invoice_id}"):
                 ref.create(doc)
-            return doc, True
+            return invoice_from_document(doc), True
         except gexc.AlreadyExists:
-            existing = self.get(invoice_id)
+            existing = self.find(invoice_id)
             if existing is None:  # deleted in between: never by this service
                 raise TransientError(f"invoice {invoice_id} vanished while being created") from None
             return existing, False

@@ -6,8 +6,7 @@ import logging
 from typing import Any
 
 from billing.config import Settings
-from billing.domain.credit_note import replaces_fields
-from billing.domain.invoice import Supplier, draft_document, recipient_snapshot
+from billing.domain.invoice import Supplier, recipient_snapshot
 from billing.domain.naming import invoice_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import IntegrityError
@@ -90,22 +89,18 @@ class IssuanceService:
         inv_id = invoice_id(inputs.company_id, inputs.period.key, revision)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         recipient = recipient_snapshot(inputs.company_id, inputs.company, supplier.state_code)
-        replaces = None
+        voided = None
         if revision:
             voided = self.invoices.find(invoice_id(inputs.company_id, inputs.period.key, revision - 1))
             if voided is None or voided.status is not InvoiceStatus.VOID:
                 raise IntegrityError(f"reissue {inv_id} has no void invoice before it")
-            replaces = replaces_fields(voided.document)
         # The month is closed for one-off charges before they are read: each lands here or is refused.
         lines, stored = invoice_charges(self.charges.for_invoice(inputs.company_id, inputs.period.key, revision))
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, revision,
                                  charges=lines)
-        document = draft_document(draft, self.clock(), replaces)
-        if stored:
-            document["oneOffCharges"] = stored
-        doc, created = self.invoices.create_draft(inv_id, document)
+        invoice, created = self.invoices.create_draft(draft, self.clock(), voided, stored)
         if not created:
             self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
             log.info("invoice already drafted by a concurrent request",
                      extra={"json_fields": {"invoiceId": inv_id}})
-        return doc
+        return dict(invoice.document)
