@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.presenter import paise_to_rupees
@@ -404,6 +404,31 @@ def due_reminder(receivable: Mapping[str, Any], today: date, steps: tuple[int, .
     if any(k >= step for k in taken):
         return None
     return step
+
+
+
+def tds_report(key: str, payments: Iterable[Mapping[str, Any]], company_id: str | None = None) -> dict[str, Any]:
+    """The quarter's TDS per company (of one company when named): deducted, matched with Form 26AS,
+    still to match (the applied payments only)."""
+    per_company: dict[str, dict[str, Any]] = {}
+    for p in payments:
+        if p.get("status") != APPLIED or (company_id and p.get("companyId") != company_id):
+            continue
+        entry = per_company.setdefault(str(p["companyId"]), {"companyId": p["companyId"], "tdsPaise": 0,
+                                                              "matchedPaise": 0, "unmatched": []})
+        entry["tdsPaise"] += int(p["tdsPaise"])
+        if p.get("tdsMatched"):
+            entry["matchedPaise"] += int(p["tdsPaise"])
+        else:
+            entry["unmatched"].append(payment_json(p))
+    companies = [{"companyId": e["companyId"], "tdsAmount": paise_to_rupees(e["tdsPaise"]),
+                  "matched": paise_to_rupees(e["matchedPaise"]),
+                  "unmatchedAmount": paise_to_rupees(e["tdsPaise"] - e["matchedPaise"]),
+                  "unmatched": e["unmatched"]} for e in per_company.values()]
+    total = sum(e["tdsPaise"] for e in per_company.values())
+    matched = sum(e["matchedPaise"] for e in per_company.values())
+    return {"quarter": key, "tdsAmount": paise_to_rupees(total), "matched": paise_to_rupees(matched),
+            "unmatchedAmount": paise_to_rupees(total - matched), "companies": companies}
 
 
 # -- request parameters of the reports ------------------------------------------------------------

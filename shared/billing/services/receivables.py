@@ -198,25 +198,7 @@ class ReceivableService:
         key = rules.parse_fy_quarter(fy, quarter)
         if company_id is not None:
             validate_company_id(company_id)
-        per_company: dict[str, dict[str, Any]] = {}
-        for p in self.receivables.tds_payments(key):
-            if p.get("status") != rules.APPLIED or (company_id and p.get("companyId") != company_id):
-                continue
-            entry = per_company.setdefault(str(p["companyId"]), {"companyId": p["companyId"], "tdsPaise": 0,
-                                                                  "matchedPaise": 0, "unmatched": []})
-            entry["tdsPaise"] += int(p["tdsPaise"])
-            if p.get("tdsMatched"):
-                entry["matchedPaise"] += int(p["tdsPaise"])
-            else:
-                entry["unmatched"].append(rules.payment_json(p))
-        companies = [{"companyId": e["companyId"], "tdsAmount": paise_to_rupees(e["tdsPaise"]),
-                      "matched": paise_to_rupees(e["matchedPaise"]),
-                      "unmatchedAmount": paise_to_rupees(e["tdsPaise"] - e["matchedPaise"]),
-                      "unmatched": e["unmatched"]} for e in per_company.values()]
-        total = sum(e["tdsPaise"] for e in per_company.values())
-        matched = sum(e["matchedPaise"] for e in per_company.values())
-        return {"quarter": key, "tdsAmount": paise_to_rupees(total), "matched": paise_to_rupees(matched),
-                "unmatchedAmount": paise_to_rupees(total - matched), "companies": companies}
+        return rules.tds_report(key, self.receivables.tds_payments(key), company_id)
 
     def mark_tds_matched(self, company_id: str, reference: str, note: str = "") -> dict[str, Any]:
         """Record that a payment's TDS appears in Form 26AS (idempotent)."""
