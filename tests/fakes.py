@@ -16,10 +16,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
-from billing.adapters.invoice_document import invoice_from_document, note_from_document
+from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.entities import Invoice, Note
+from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.domain.charges import closed_reason
@@ -149,22 +150,33 @@ class FakeInvoices:
         return invoice_from_document(doc) if doc is not None else None
 
     def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
-        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
+        if year is not None:
+            docs = [d for d in docs if d["billingPeriod"]["month"].startswith(f"{year}-")]
+        docs.sort(key=lambda d: str(d["billingPeriod"]["month"]), reverse=True)
+        return [invoice_from_document(doc) for doc in docs]
 
     def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
-        return (invoice_from_document(doc) for doc in self.dated(start, end))
+        with self._lock:
+            docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d.get("invoiceDate", "")) < end]
+        for doc in sorted(docs, key=lambda d: str(d["invoiceDate"])):
+            yield invoice_from_document(doc)
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         with self._lock:
             doc = self.docs.get(invoice_id)
             return copy.deepcopy(doc) if doc is not None else None
 
-    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
+                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+        invoice_id = draft.invoice_id
+        doc = draft_document(draft, created_at, replaces_of(replacing), one_off_charges)
         with self._lock:
             if invoice_id in self.docs:
-                return copy.deepcopy(self.docs[invoice_id]), False
+                return invoice_from_document(copy.deepcopy(self.docs[invoice_id])), False
             self.docs[invoice_id] = copy.deepcopy(doc)
-            return copy.deepcopy(doc), True
+            return invoice_from_document(copy.deepcopy(doc)), True
 
     def pending_drafts(self, limit: int) -> list[str]:
         with self._lock:
@@ -197,17 +209,6 @@ class FakeInvoices:
             if self.docs[invoice_id].get("status") != "issued":
                 merge(self.docs[invoice_id], fields)
             return copy.deepcopy(self.docs[invoice_id])
-
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
-        if year is not None:
-            docs = [d for d in docs if d["billingPeriod"]["month"].startswith(f"{year}-")]
-        return sorted(docs, key=lambda d: str(d["billingPeriod"]["month"]), reverse=True)
-
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        with self._lock:
-            docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d.get("invoiceDate", "")) < end]
-        yield from sorted(docs, key=lambda d: str(d["invoiceDate"]))
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:

@@ -348,10 +348,12 @@ class Container:
 
     @cached_property
     def preview(self) -> PreviewService:
+        from billing.adapters.invoice_document import preview_document
         from billing.services.issuance.preview import PreviewService
 
         return PreviewService(inputs=self.inputs, rating=self.rating, settings_repo=self.supplier_settings,
-                              settings=self.settings, clock=self.now, charges=self.charges)
+                              settings=self.settings, clock=self.now, charges=self.charges,
+                              preview_document=preview_document)
 
     @cached_property
     def charges(self) -> ChargeService:

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from billing.domain.entities import Invoice, Note
+from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
@@ -22,6 +23,8 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
+# The preview answer: the rated draft as it would be stored, with the month's one-off charges.
+PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], dict[str, Any]]
 
 PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
 """(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
@@ -76,9 +79,8 @@ class CallLogSource(Protocol):
 
 
 class InvoiceRepository(Protocol):
-    """invoices/{id}. The entity reads (`find`, `find_for_company`, `find_dated`) are what services
-    read with; the document reads (`get`, `list_for_company`, `dated`) are legacy, kept for the
-    callers not moved yet (delivery, receivables, issuance)."""
+    """invoices/{id}. Services read invoices as entities (`find`, `find_for_company`, `find_dated`);
+    `get` is the stored document as it is (what tests and benchmarks inspect)."""
 
     def find(self, invoice_id: str) -> Invoice | None:
         """The invoice, or None."""
@@ -90,10 +92,13 @@ class InvoiceRepository(Protocol):
         """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
-        """Legacy: the invoice document, or None."""
+        """The stored document, or None."""
 
-    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Create the invoice unless it exists (create-only); returns (document, created)."""
+    def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
+                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+        """Store the rated draft as invoice draft.invoice_id unless it exists (create-only): a reissue
+        names the void invoice it replaces, and the month's one-off charges are stored with it.
+        Returns (the invoice as stored, created)."""
 
     def pending_drafts(self, limit: int) -> list[str]:
         """Ids of invoices still waiting for a number (drafts), oldest first."""
@@ -111,12 +116,6 @@ class InvoiceRepository(Protocol):
 
     def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
-
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        """Legacy: the company's invoice documents, newest period first."""
-
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        """Legacy: documents of find_dated."""
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:

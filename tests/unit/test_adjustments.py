@@ -341,7 +341,7 @@ def test_notes_move_the_invoice_s_balance_once_and_payments_are_capped_by_it():
     receivable = w.c.receivables_repo.get(inv["invoiceId"])
     assert sorted(receivable["notes"].values()) == [-9440, 1180]
     assert receivable["notes"][credit["creditNoteId"]] == -9440
-    view = w.c.receivables.view(w.c.invoices.get(inv["invoiceId"]))
+    view = w.c.receivables.view(w.c.invoices.find(inv["invoiceId"]))
     assert (view["netAmount"], view["balance"], view["paymentStatus"]) == (1715.72, 1715.72, "unpaid")
     payment = {"amount": 1715.73, "date": "2025-10-02", "reference": "UTR1", "mode": "neft"}
     with pytest.raises(ValidationError, match="has a balance of"):

@@ -1,5 +1,5 @@
 """The size rules of issue 18: no function over 40 lines in services/ and entrypoints/, no module over
-300 lines in services/ (one known exception, listed until it is split)."""
+300 lines in services/."""
 
 import ast
 from pathlib import Path
@@ -7,8 +7,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "billing"
 MAX_FUNCTION_LINES = 40
 MAX_SERVICE_MODULE_LINES = 300
-# services/receivables.py is being split on another branch; remove it here once it is.
-KNOWN_LONG_MODULES = {"services/receivables.py"}
 
 
 def _functions(folder: str):
@@ -28,7 +26,7 @@ def test_no_service_module_over_300_lines():
     sizes = {str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
              for p in (ROOT / "services").rglob("*.py")}
     long = {name for name, n in sizes.items() if n > MAX_SERVICE_MODULE_LINES}
-    assert long <= KNOWN_LONG_MODULES, f"split these: {sorted(long - KNOWN_LONG_MODULES)}"
+    assert long == set(), f"split these: {sorted(long)}"
 
 
 def test_the_checker_sees_functions():

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from billing.adapters.formatting import indian_amount, rate_amount
 from billing.adapters.pdf import _qty
 from billing.domain.period import BillingPeriod
-from billing.domain.presenter import invoice_amounts_json
+from billing.adapters.invoice_document import invoice_amounts_json
 from billing.domain.rating import POLICIES, CallRecord, Tariff, rate_calls
 from billing.domain.totals import PricedPart, compute_totals
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cloudevents.http import CloudEvent
 
+from billing.adapters.invoice_document import invoice_from_document
 from billing.config import Settings
 from billing.domain.period import MonthQuery
 from billing.entrypoints.events import (
@@ -72,8 +73,8 @@ class Issuance:
             self.docs[cid]["status"] = "issued"
         return dict(self.docs[cid])
 
-    def get(self, company_id, period_key):
-        return dict(self.docs[company_id])
+    def current(self, company_id, period_key):
+        return invoice_from_document(dict(self.docs[company_id]))
 
 
 def service(outcomes, active=None, publisher=None, **settings):

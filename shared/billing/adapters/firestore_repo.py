@@ -14,10 +14,11 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters import schemas
-from billing.adapters.invoice_document import invoice_from_document
+from billing.adapters.invoice_document import draft_document, invoice_from_document, replaces_of
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
 from billing.domain.entities import Invoice
+from billing.domain.invoice import InvoiceDraft
 from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ConfigurationError, TransientError, ValidationError
 from billing.ports import Clock, utc_now
@@ -217,24 +218,37 @@ class FirestoreInvoices:
         return invoice_from_document(doc) if doc is not None else None
 
     def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
-        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+        query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
+        docs: list[dict[str, Any]] = [snap.to_dict() or {} for snap in query.stream()]
+        if year is not None:
+            docs = [d for d in docs if str(d.get("billingPeriod", {}).get("month", "")).startswith(f"{year}-")]
+        docs.sort(key=lambda d: d.get("billingPeriod", {}).get("month", ""), reverse=True)
+        return [invoice_from_document(doc) for doc in docs]
 
     def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
-        return (invoice_from_document(doc) for doc in self.dated(start, end))
+        """Numbered invoices with invoiceDate in [start, end): ISO strings in one timezone sort as dates."""
+        query = (self._col.where(filter=FieldFilter("invoiceDate", ">=", start))
+                 .where(filter=FieldFilter("invoiceDate", "<", end)).order_by("invoiceDate"))
+        with transient("reading the month's invoices"):
+            for snap in query.stream():
+                yield invoice_from_document(snap.to_dict() or {})
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         snap = self._col.document(invoice_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Create the invoice unless it exists (create-only); returns (document, created)."""
+    def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
+                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+        """Create the invoice unless it exists (create-only); returns (invoice, created)."""
+        invoice_id = draft.invoice_id
+        doc = draft_document(draft, created_at, replaces_of(replacing), one_off_charges)
         ref = self._col.document(invoice_id)
         try:
             with transient(f"creating invoice {invoice_id}"):
                 ref.create(doc)
-            return doc, True
+            return invoice_from_document(doc), True
         except gexc.AlreadyExists:
-            existing = self.get(invoice_id)
+            existing = self.find(invoice_id)
             if existing is None:  # deleted in between: never by this service
                 raise TransientError(f"invoice {invoice_id} vanished while being created") from None
             return existing, False
@@ -303,17 +317,3 @@ class FirestoreInvoices:
         return claim_delivery_of(self._db, self._col.document(invoice_id), claim_id, force, now, timeout_seconds,
                                  "claiming the invoice delivery")
 
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        """Numbered invoices with invoiceDate in [start, end): ISO strings in one timezone sort as dates."""
-        query = (self._col.where(filter=FieldFilter("invoiceDate", ">=", start))
-                 .where(filter=FieldFilter("invoiceDate", "<", end)).order_by("invoiceDate"))
-        with transient("reading the month's invoices"):
-            for snap in query.stream():
-                yield snap.to_dict() or {}
-
-    def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
-        docs: list[dict[str, Any]] = [snap.to_dict() or {} for snap in query.stream()]
-        if year is not None:
-            docs = [d for d in docs if str(d.get("billingPeriod", {}).get("month", "")).startswith(f"{year}-")]
-        return sorted(docs, key=lambda d: d.get("billingPeriod", {}).get("month", ""), reverse=True)

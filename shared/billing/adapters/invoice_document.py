@@ -1,7 +1,10 @@
-"""The one mapping from the stored (Firestore) invoice and note documents to the domain entities.
+"""The one mapping between the stored (Firestore) invoice document and the domain: a rated draft
+becomes the stored document (`draft_document`, its amounts as the old API's JSON numbers beside
+exact integer paise), the preview answer is the same shape (`preview_document`), and stored invoice
+and note documents are read back as entities (`invoice_from_document`, `note_from_document`).
 
-(The documents are still written by the domain's builders: `invoice.draft_document` and
-`numbering_fields`, `credit_note.credit_note_document` and `void_fields`, `adjustments.note_document`.)
+(Numbering's fields and the notes' documents are still built by the domain: `invoice.numbering_fields`,
+`credit_note.credit_note_document` and `void_fields`, `adjustments.note_document`.)
 
 Amounts come from the document's exact integer paise (`amountsPaise`) when it has them; documents
 stored before those existed give their JSON numbers, read as the decimal they print (never float
@@ -11,14 +14,152 @@ arithmetic). Statuses come through `InvoiceStatus`; a document without a known s
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
 
+from billing.domain.credit_note import replaces_fields
 from billing.domain.entities import Invoice, InvoiceLine, Note, TaxAmounts
-from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.money import INR, to_decimal
+from billing.domain.invoice import InvoiceDraft
+from billing.domain.lifecycle import PREVIEW, InvoiceStatus
+from billing.domain.money import INR, amount_in_words, to_decimal
+from billing.domain.presenter import money_number, paise, plain_number, quantity_number, rate_number, tax_json
+from billing.domain.rating import UsageSummary
+from billing.domain.totals import InvoiceTotals, LineItem
 from billing.domain.naming import revision_of
 from billing.errors import IntegrityError
 
+
+# -- draft -> stored document ------------------------------------------------------------------
+
+def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[str, Any] | None = None,
+                   one_off_charges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The stored invoice before numbering (a draft): every amount, no number or date yet.
+
+    replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed);
+    one_off_charges: the month's one-off charges as the invoice stores them."""
+    recipient = dict(draft.recipient)
+    return {
+        "invoiceId": draft.invoice_id,
+        "companyId": draft.company_id,
+        "status": InvoiceStatus.DRAFT.value,
+        "billingPeriod": draft.period.to_json(),
+        "supplier": draft.supplier.snapshot(),
+        "recipient": recipient,
+        "placeOfSupply": {"stateCode": recipient["stateCode"], "stateName": recipient["stateName"]},
+        "reverseCharge": False,
+        **invoice_amounts_json(draft.totals, draft.usage),
+        "anomalies": list(draft.usage.anomalies),
+        "unplacedCalls": {"count": draft.unplaced["count"], "ids": list(draft.unplaced["ids"])},
+        "tariff": jsonable(dict(draft.tariff_snapshot)),
+        **({"tariffs": jsonable([dict(t) for t in draft.tariffs])} if draft.tariffs else {}),
+        "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
+        "files": {
+            "pdf": draft.files["pdf"],
+            "csv": draft.files["csv"],
+            "csvStaging": draft.csv.path,
+            "csvChecksum": draft.csv.checksum,
+            "csvRows": draft.csv.rows,
+        },
+        "inputsDigest": draft.digest,
+        "createdAt": created_at.isoformat(timespec="milliseconds"),
+        "delivery": {"status": "not-sent", "attempts": 0},
+        **({"revision": draft.revision, "replaces": dict(replaces or {})} if draft.revision else {}),
+        **({"oneOffCharges": [dict(c) for c in one_off_charges]} if one_off_charges else {}),
+    }
+
+
+def replaces_of(voided: Invoice | None) -> dict[str, Any] | None:
+    """What a reissue stores of the void invoice it replaces (None for a month's first invoice)."""
+    return replaces_fields(voided.document) if voided is not None else None
+
+
+def preview_document(draft: InvoiceDraft, as_of: datetime,
+                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The invoice as it would be issued now (status "preview"): every amount, no number, date or files."""
+    doc = draft_document(draft, as_of)
+    for key in ("files", "inputsDigest", "delivery", "createdAt", "revision", "replaces"):
+        doc.pop(key, None)
+    doc.pop("invoiceId")
+    local_now = as_of.astimezone(draft.period.tz)
+    return {**doc, "status": PREVIEW, "asOf": as_of.isoformat(timespec="seconds"),
+            "monthToDate": draft.period.contains(as_of), "previewThrough": min(local_now, draft.period.end).isoformat(
+                timespec="seconds"),
+            **({"oneOffCharges": [dict(c) for c in one_off_charges]} if one_off_charges else {})}
+
+
+def line_item_json(item: LineItem) -> dict[str, Any]:
+    return {
+        "description": item.description,
+        "quantity": quantity_number(item.quantity),
+        "rate": rate_number(item.rate),
+        "amount": money_number(item.amount),
+        "unit": item.unit,
+    }
+
+
+def amounts_paise(totals: InvoiceTotals) -> dict[str, Any]:
+    """Every amount of the invoice in integer paise."""
+    tax = totals.tax
+    return {
+        "lineItems": [paise(item.amount) for item in totals.line_items],
+        "callCharges": paise(totals.call_charges),
+        "maintenanceFee": paise(totals.maintenance_fee),
+        **({"oneOffCharges": paise(totals.one_off_charges)} if totals.one_off_charges else {}),
+        "subtotal": paise(totals.subtotal),
+        "cgst": paise(tax.amount("CGST")),
+        "sgst": paise(tax.amount("SGST")),
+        "igst": paise(tax.amount("IGST")),
+        "gst": paise(tax.total),
+        "total": paise(totals.total),
+    }
+
+
+def usage_json(totals: InvoiceTotals, usage: UsageSummary) -> dict[str, Any]:
+    return {
+        "totalCalls": usage.total_calls,
+        "totalBilledMinutes": plain_number(usage.billed_minutes),
+        "billingPolicy": usage.policy,
+        "billableCalls": usage.billable_calls,
+        "nonBillableCalls": usage.non_billable_calls,
+        "anomalyCount": usage.anomaly_count,
+        "includedMinutesApplied": plain_number(totals.included_minutes_applied),
+        "chargeableMinutes": plain_number(totals.chargeable_minutes),
+        "totalDurationSeconds": money_number(usage.total_duration_seconds),
+        "daily": [
+            {"date": d.isoformat(), "calls": calls, "minutes": plain_number(minutes)}
+            for d, calls, minutes in usage.daily
+        ],
+    }
+
+
+def invoice_amounts_json(totals: InvoiceTotals, usage: UsageSummary) -> dict[str, Any]:
+    """The amount fields of the invoice document / HTTP response (old names kept)."""
+    return {
+        "usageData": usage_json(totals, usage),
+        "lineItems": [line_item_json(item) for item in totals.line_items],
+        "subtotal": money_number(totals.subtotal),
+        "gstAmount": money_number(totals.tax.total),
+        "totalAmount": money_number(totals.total),
+        "taxBreakdown": tax_json(totals.tax),
+        "currency": "INR",
+        "amountInWords": amount_in_words(totals.total),
+        "amountsPaise": amounts_paise(totals),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals and dates as strings, recursively (for snapshots of configuration)."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (Decimal, date, datetime)):
+        return str(value)
+    return value
+
+
+# -- stored document -> entity ------------------------------------------------------------------
 
 def _inr(paise: Mapping[str, Any], key: str, doc: Mapping[str, Any], number_field: str) -> INR:
     value = paise.get(key)

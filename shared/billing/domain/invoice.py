@@ -1,4 +1,6 @@
-"""The invoice's own rules: the parties it names, the draft it is rated into, and the document it becomes.
+"""The invoice's own rules: the parties it names, the draft it is rated into, what numbering adds.
+
+The stored document a draft becomes is built by the adapters' mapper (`adapters.invoice_document`).
 
 Ids, paths and file names are in `naming`; the CSV's reconciliation rows in `csv_rows`."""
 
@@ -13,10 +15,9 @@ from typing import Any, Mapping
 
 from billing.domain import gst, numbering
 from billing.domain.period import BillingPeriod, zone
-from billing.domain.presenter import invoice_amounts_json, jsonable
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.totals import InvoiceTotals, due_date
-from billing.domain.lifecycle import PREVIEW, InvoiceStatus, transition
+from billing.domain.lifecycle import InvoiceStatus, transition
 from billing.domain.naming import invoice_id
 from billing.errors import ConfigurationError, ValidationError
 
@@ -156,53 +157,6 @@ class InvoiceDraft:
         extra = [[dict(t) for t in self.tariffs]] if self.tariffs else []
         return inputs_digest(dict(self.tariff_snapshot), dict(self.recipient), self.supplier.snapshot(),
                              self.period.key, self.csv.checksum, *extra)
-
-
-def draft_document(draft: InvoiceDraft, created_at: datetime,
-                   replaces: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The stored invoice before numbering (a draft): every amount, no number or date yet.
-
-    replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed)."""
-    recipient = dict(draft.recipient)
-    return {
-        "invoiceId": draft.invoice_id,
-        "companyId": draft.company_id,
-        "status": InvoiceStatus.DRAFT.value,
-        "billingPeriod": draft.period.to_json(),
-        "supplier": draft.supplier.snapshot(),
-        "recipient": recipient,
-        "placeOfSupply": {"stateCode": recipient["stateCode"], "stateName": recipient["stateName"]},
-        "reverseCharge": False,
-        **invoice_amounts_json(draft.totals, draft.usage),
-        "anomalies": list(draft.usage.anomalies),
-        "unplacedCalls": {"count": draft.unplaced["count"], "ids": list(draft.unplaced["ids"])},
-        "tariff": jsonable(dict(draft.tariff_snapshot)),
-        **({"tariffs": jsonable([dict(t) for t in draft.tariffs])} if draft.tariffs else {}),
-        "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
-        "files": {
-            "pdf": draft.files["pdf"],
-            "csv": draft.files["csv"],
-            "csvStaging": draft.csv.path,
-            "csvChecksum": draft.csv.checksum,
-            "csvRows": draft.csv.rows,
-        },
-        "inputsDigest": draft.digest,
-        "createdAt": created_at.isoformat(timespec="milliseconds"),
-        "delivery": {"status": "not-sent", "attempts": 0},
-        **({"revision": draft.revision, "replaces": dict(replaces or {})} if draft.revision else {}),
-    }
-
-
-def preview_document(draft: InvoiceDraft, as_of: datetime) -> dict[str, Any]:
-    """The invoice as it would be issued now (status "preview"): every amount, no number, date or files."""
-    doc = draft_document(draft, as_of)
-    for key in ("files", "inputsDigest", "delivery", "createdAt", "revision", "replaces"):
-        doc.pop(key, None)
-    doc.pop("invoiceId")
-    local_now = as_of.astimezone(draft.period.tz)
-    return {**doc, "status": PREVIEW, "asOf": as_of.isoformat(timespec="seconds"),
-            "monthToDate": draft.period.contains(as_of), "previewThrough": min(local_now, draft.period.end).isoformat(
-                timespec="seconds")}
 
 
 def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, issued_at: datetime) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.presenter import paise_to_rupees
@@ -29,6 +29,8 @@ UNPAID, PARTIALLY_PAID, PAID = "unpaid", "partially_paid", "paid"
 APPLIED, REVERSED = "applied", "reversed"
 BUCKETS = ("notDue", "1-30", "31-60", "61-90", "90+")
 MAX_PAYMENTS_PER_INVOICE = 200  # the receivable lists its payments: bounded, far beyond real use
+MAX_PAGE_SIZE = 500  # companies per page of the ageing report
+DEFAULT_PAGE_SIZE = 100
 MAX_AMOUNT_PAISE = 10**15  # 13-digit rupee amounts and more; a typo with 20 digits is refused
 
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -402,3 +404,59 @@ def due_reminder(receivable: Mapping[str, Any], today: date, steps: tuple[int, .
     if any(k >= step for k in taken):
         return None
     return step
+
+
+
+def tds_report(key: str, payments: Iterable[Mapping[str, Any]], company_id: str | None = None) -> dict[str, Any]:
+    """The quarter's TDS per company (of one company when named): deducted, matched with Form 26AS,
+    still to match (the applied payments only)."""
+    per_company: dict[str, dict[str, Any]] = {}
+    for p in payments:
+        if p.get("status") != APPLIED or (company_id and p.get("companyId") != company_id):
+            continue
+        entry = per_company.setdefault(str(p["companyId"]), {"companyId": p["companyId"], "tdsPaise": 0,
+                                                              "matchedPaise": 0, "unmatched": []})
+        entry["tdsPaise"] += int(p["tdsPaise"])
+        if p.get("tdsMatched"):
+            entry["matchedPaise"] += int(p["tdsPaise"])
+        else:
+            entry["unmatched"].append(payment_json(p))
+    companies = [{"companyId": e["companyId"], "tdsAmount": paise_to_rupees(e["tdsPaise"]),
+                  "matched": paise_to_rupees(e["matchedPaise"]),
+                  "unmatchedAmount": paise_to_rupees(e["tdsPaise"] - e["matchedPaise"]),
+                  "unmatched": e["unmatched"]} for e in per_company.values()]
+    total = sum(e["tdsPaise"] for e in per_company.values())
+    matched = sum(e["matchedPaise"] for e in per_company.values())
+    return {"quarter": key, "tdsAmount": paise_to_rupees(total), "matched": paise_to_rupees(matched),
+            "unmatchedAmount": paise_to_rupees(total - matched), "companies": companies}
+
+
+# -- request parameters of the reports ------------------------------------------------------------
+
+def month_start(month: str | None, year: str | None) -> date:
+    if not (month and year and month.isascii() and year.isascii() and month.isdigit() and year.isdigit()
+            and 1 <= int(month) <= 12 and 2000 <= int(year) <= 9999):
+        raise ValidationError(f"month (1-12) and year (2000-9999) are required, got month={month!r} year={year!r}")
+    return date(int(year), int(month), 1)
+
+
+def parse_day(value: str, name: str) -> date:
+    try:
+        if len(value) == 10 and value.isascii():
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValidationError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+
+
+def page_size(value: str | None) -> int:
+    if value in (None, ""):
+        return DEFAULT_PAGE_SIZE
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise ValidationError(f"pageSize must be 1-{MAX_PAGE_SIZE}, got {value!r}")
+    return int(value)
+
+
+def bucket_json(paise: Mapping[str, int]) -> dict[str, Any]:
+    return {"total": paise_to_rupees(paise["total"]),
+            "buckets": {b: paise_to_rupees(paise[b]) for b in BUCKETS}}

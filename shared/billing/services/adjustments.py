@@ -46,7 +46,7 @@ class AdjustmentService:
     def __init__(self, *, queries: InvoiceQueries, notes: Mapping[str, AdjustmentNoteRepository],
                  settings_repo: SettingsRepository, blobs: BlobStore, render: PdfRenderer, clock: Clock,
                  new_token: Callable[[], str] = lambda: uuid.uuid4().hex[:24],
-                 on_note: Callable[[Mapping[str, Any], str, int], object] | None = None):
+                 on_note: Callable[[Invoice, str, int], object] | None = None):
         self.queries = queries
         self.on_note = on_note  # counts the note on the invoice's receivable (idempotent by note id)
         self.notes = notes
@@ -123,7 +123,7 @@ class AdjustmentService:
         """The issued note counted on the invoice's balance (a retry counts it again harmlessly)."""
         if self.on_note is not None:
             total = int(note["amountsPaise"]["total"])
-            self.on_note(invoice.document, str(note[kind.id_field]), total if kind is adj.DEBIT else -total)
+            self.on_note(invoice, str(note[kind.id_field]), total if kind is adj.DEBIT else -total)
         return note
 
     def target(self, company_id: str, period_key: str, number: str) -> Invoice:

@@ -60,7 +60,7 @@ class CorrectionService:
         render_credit_note: PdfRenderer,
         downloads: DownloadService,
         clock: Clock,
-        on_void: Callable[[Mapping[str, Any]], object] | None = None,
+        on_void: Callable[[Invoice], object] | None = None,
     ):
         self.issuance = issuance
         self.queries = queries
@@ -139,10 +139,10 @@ class CorrectionService:
         reissued = None
         if invoice.replaced_by:
             reissued = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
-        voided = self.invoices.get(invoice.invoice_id) or dict(invoice.document)
+        voided = self.invoices.find(invoice.invoice_id) or invoice
         if self.on_void is not None:
             self.on_void(voided)
-        return {"voided": voided, "creditNote": note, "reissued": reissued}
+        return {"voided": dict(voided.document), "creditNote": note, "reissued": reissued}
 
     def finish_credit_note(self, note: dict[str, Any]) -> dict[str, Any]:
         """Store the credit note's PDF (create-only, deterministic bytes) and mark it issued."""

@@ -18,16 +18,16 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import parseaddr
 from typing import Any, Callable, Mapping
 
 from billing.domain.adjustments import DEBIT
 from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.recipients import recipients_override
 from billing.domain.naming import (
-    credit_note_download_name, credit_note_pdf_path, document_file_paths, document_id, validate_company_id,
+    credit_note_download_name, credit_note_pdf_path, document_id, validate_company_id,
 )
 from billing.errors import BillingError, ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
@@ -39,47 +39,6 @@ from billing.services.queries import InvoiceQueries
 log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
-MAX_RECIPIENTS = 10
-MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
-
-
-def recipients_override(body: object) -> list[str] | None:
-    """The admin's {"to": [addresses]} (1-10 plain addresses), None when not given; ValidationError otherwise."""
-    if body is None:
-        return None
-    if not isinstance(body, Mapping):
-        raise ValidationError('the body must be a JSON object {"to": ["address", ...]} or empty')
-    unknown = sorted(str(k) for k in set(body) - {"to"})
-    if unknown:
-        raise ValidationError(f'unknown field(s) {unknown}; the body may only carry {{"to": ["address", ...]}}')
-    to = body.get("to")
-    if to is None:
-        return None
-    if not isinstance(to, list) or not to:
-        raise ValidationError(f'"to" must be a non-empty list of email addresses, got {str(to)[:80]!r}')
-    if len(to) > MAX_RECIPIENTS:
-        raise ValidationError(f'"to" names {len(to)} addresses; at most {MAX_RECIPIENTS} are allowed')
-    result: list[str] = []
-    for value in to:
-        if not isinstance(value, str) or not _plain_address(value):
-            raise ValidationError(f'"to" must hold plain email addresses (name@domain), got {str(value)[:80]!r}')
-        if value not in result:
-            result.append(value)
-    return result
-
-
-def _plain_address(value: str) -> bool:
-    """name@domain, nothing else: no display name, no comma, no whitespace or control character."""
-    if len(value) > MAX_ADDRESS or any(c.isspace() or ord(c) < 32 for c in value) or "," in value or ";" in value:
-        return False
-    name, addr = parseaddr(value)
-    if name or addr != value or addr.count("@") != 1:
-        return False
-    try:
-        address = Address(addr_spec=addr)
-    except (ValueError, IndexError, TypeError):
-        return False
-    return bool(address.username) and "." in address.domain and not address.domain.startswith(".")
 
 
 @dataclass(frozen=True)
@@ -92,7 +51,7 @@ class _Outgoing:
     number: str
     update: Callable[[str, Mapping[str, Any]], None]
     build: Callable[[list[str]], EmailMessage]
-    get: Callable[[str], dict[str, Any] | None]
+    get: Callable[[str], Mapping[str, Any] | None]
 
 
 class DeliveryService:
@@ -134,14 +93,18 @@ class DeliveryService:
     def send(self, company_id: str, period_key: str, force: bool = False, body: object = None) -> dict[str, Any]:
         """Send the month's issued invoice; with force, also when it was sent before. body: {"to": [...]}."""
         to = recipients_override(body)
-        invoice = self.queries.get(company_id, period_key)
-        if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:
+        invoice = self.queries.current(company_id, period_key)
+        if invoice.status is InvoiceStatus.VOID:
             raise ConflictError(self._void_message(invoice))
         return self._deliver_invoice(invoice, force=force, raise_errors=True, to=to)
 
-    def deliver_quietly(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
-        """Send once if not sent yet; failures are recorded and returned, never raised."""
+    def deliver_quietly(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """Send the issued invoice (the run's finished document: read back as stored) once if not sent
+        yet; failures are recorded and returned, never raised."""
         try:
+            invoice = self.invoices.find(document_id(doc))
+            if invoice is None:
+                raise NotFoundError(f"invoice {document_id(doc)} not found")
             return self._deliver_invoice(invoice, force=False, raise_errors=False, to=None)
         except Exception as exc:  # delivery must never undo or block the invoice
             log.exception("delivery failed unexpectedly")
@@ -197,37 +160,37 @@ class DeliveryService:
         outgoing = _Outgoing("debit note", "debitNoteId", debit_note_id, number, repo.update, build, repo.get)
         return self._deliver(outgoing, company_id, to, force=force, raise_errors=True, claim=repo.claim_delivery)
 
-    def _void_message(self, invoice: Mapping[str, Any]) -> str:
-        voided_by = invoice.get("voidedBy") or {}
-        company, month = invoice["companyId"], invoice["billingPeriod"]["month"]
+    def _void_message(self, invoice: Invoice) -> str:
+        voided_by = invoice.document.get("voidedBy") or {}
+        company, month = invoice.company_id, invoice.period_key
         instead = (f"send its reissue (POST /billing/invoices/{company}/{month}/send once it is issued)"
-                   if invoice.get("replacedBy") else
+                   if invoice.replaced_by else
                    f"issue its reissue first (POST /billing/generate/{company}?month=..&year=.. with an admin key)")
-        return (f"invoice {invoice.get('invoiceNumber')} is void: it was cancelled by credit note "
+        return (f"invoice {invoice.number} is void: it was cancelled by credit note "
                 f"{voided_by.get('creditNoteNumber')} and cannot be sent; {instead}, or send the credit note "
                 f"(POST /billing/credit-notes/{company}/{voided_by.get('creditNoteId')}/send)")
 
-    def _deliver_invoice(self, invoice: Mapping[str, Any], force: bool, raise_errors: bool,
+    def _deliver_invoice(self, invoice: Invoice, force: bool, raise_errors: bool,
                          to: list[str] | None) -> dict[str, Any]:
-        if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
-            raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is not issued yet; nothing to send")
+        if invoice.status is not InvoiceStatus.ISSUED:
+            raise ConflictError(f"invoice {invoice.number} is not issued yet; nothing to send")
 
         def build(recipients: list[str]) -> EmailMessage:
-            paths = document_file_paths(invoice)
+            paths = invoice.file_paths
             pdf = self.blobs.read(paths["pdf"])
             size = self.blobs.size(paths["csv"])
             csv_bytes = self.blobs.read(paths["csv"]) if size is not None and size <= MAX_CSV_ATTACHMENT_BYTES else None
             links = self.downloads.links(invoice, self.public_base_url or None)
-            portal = self.portal_link(str(invoice["companyId"]), self.public_base_url) \
+            portal = self.portal_link(invoice.company_id, self.public_base_url) \
                 if self.portal_link is not None and self.public_base_url else None
             if portal:
                 links = {**links, "portal": portal}
-            shown = {**invoice, "replaces": self.queries.replaces(invoice)}
+            shown = {**invoice.document, "replaces": self.queries.replaces(invoice.document)}
             return self.build_message(shown, pdf, csv_bytes, links, recipients)
 
-        outgoing = _Outgoing("invoice", "invoiceId", document_id(invoice), str(invoice.get("invoiceNumber")),
-                             self.invoices.update, build, self.invoices.get)
-        return self._deliver(outgoing, str(invoice["companyId"]), to, force, raise_errors,
+        outgoing = _Outgoing("invoice", "invoiceId", invoice.invoice_id, str(invoice.number),
+                             self.invoices.update, build, self._stored)
+        return self._deliver(outgoing, invoice.company_id, to, force, raise_errors,
                              claim=self.invoices.claim_delivery)
 
     def _deliver(self, out: _Outgoing, company_id: str, to: list[str] | None, force: bool, raise_errors: bool,
@@ -248,6 +211,10 @@ class DeliveryService:
             current = (out.get(out.doc_id) or {}).get("delivery", {})
             return {**current, "note": "already sent or being sent; not sent again"}
         return self._send(out, int(claimed.get("attempts", 0)), recipients, raise_errors)
+
+    def _stored(self, invoice_id: str) -> Mapping[str, Any] | None:
+        found = self.invoices.find(invoice_id)
+        return found.document if found is not None else None
 
     def _billing_email(self, company_id: str) -> list[str]:
         """The company's billingEmail now (one address, or several separated by commas/semicolons)."""

@@ -23,9 +23,10 @@ from typing import Any, Callable, Mapping
 
 from billing.domain import receivables as rules
 from billing.domain.adjustments import DEBIT
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import (
-    FILE_KINDS, credit_note_download_name, credit_note_pdf_path, document_id, validate_company_id,
+    FILE_KINDS, credit_note_download_name, credit_note_pdf_path, validate_company_id,
 )
 from billing.errors import ForbiddenError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, SettingsRepository
@@ -143,11 +144,10 @@ class PortalService:
         upi_id = str(supplier.get("upiId") or "").strip()
         payee = str(supplier.get("legalName") or "")
         invoices = []
-        for doc in self.queries.list(company_id):
-            status = InvoiceStatus.of(doc)
-            if status is None or not status.has_files or not doc.get("invoiceNumber"):
+        for invoice in self.queries.for_company(company_id):
+            if not invoice.has_files or not invoice.number:
                 continue  # still being issued: not a document yet
-            invoices.append(self._invoice(doc, upi_id, payee))
+            invoices.append(self._invoice(invoice, upi_id, payee))
         notes = [self._note("Credit note", n, "creditNoteNumber", "creditNoteDate", "credit-notes", "creditNoteId")
                  for n in self.credit_notes.list_for_company(company_id)
                  if InvoiceStatus.of(n) is InvoiceStatus.ISSUED]
@@ -175,26 +175,26 @@ class PortalService:
                           "to": self.day(statement["to"])},
         }
 
-    def _invoice(self, doc: Mapping[str, Any], upi_id: str, payee: str) -> dict[str, Any]:
-        status = InvoiceStatus.of(doc)
-        view = self.receivables.view(doc)
+    def _invoice(self, invoice: Invoice, upi_id: str, payee: str) -> dict[str, Any]:
+        doc = invoice.document  # the amounts as stored and printed
+        view = self.receivables.view(invoice)
         balance_paise = int(round(Decimal(str(view.get("balance", 0))) * 100))
-        issued = status is InvoiceStatus.ISSUED
-        number = str(doc.get("invoiceNumber"))
+        issued = invoice.status is InvoiceStatus.ISSUED
+        number = str(invoice.number)
         upi = None
         if issued and upi_id and balance_paise > 0:
             link = rules.upi_uri(upi_id, payee, balance_paise, number)
             upi = {"link": link, "png": base64.b64encode(self.qr_png(link)).decode("ascii"),
                    "amount": self.money(Decimal(balance_paise) / 100)}
-        period = str((doc.get("billingPeriod") or {}).get("month", ""))
+        period = invoice.period_key
         return {
-            "id": document_id(doc),
+            "id": invoice.invoice_id,
             "number": number,
             "period": period,
             "periodName": _month_name(period),
             "date": self.day(doc.get("invoiceDate")),
             "dueDate": self.day(doc.get("dueDate")),
-            "status": STATUS_LABEL.get(str(doc.get("status")), str(doc.get("status"))),
+            "status": STATUS_LABEL.get(invoice.status.value, invoice.status.value),
             "void": not issued,
             "total": self.money(doc.get("totalAmount")),
             "netAmount": self.money(view.get("netAmount", doc.get("totalAmount"))),

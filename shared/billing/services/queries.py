@@ -86,33 +86,6 @@ class InvoiceQueries:
             raise NotFoundError(f"invoice {invoice.number} is not issued yet")
         return invoice
 
-    # -- legacy document reads (delivery, receivables and issuance still read documents) ---------
-
-    def by_number(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
-        """Legacy: find_by_number's document."""
-        return dict(self.find_by_number(company_id, period_key, number).document)
-
-    def month_invoices(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
-        """Legacy: month's documents."""
-        return [dict(i.document) for i in self.month(company_id, period_key)]
-
-    def history(self, company_id: str, period_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Legacy: current_and_history's documents."""
-        current, invoices = self.current_and_history(company_id, period_key)
-        return dict(current.document), [dict(i.document) for i in invoices]
-
-    def get(self, company_id: str, period_key: str) -> dict[str, Any]:
-        """Legacy: current's document."""
-        return dict(self.current(company_id, period_key).document)
-
-    def list(self, company_id: str, year: str | None = None) -> list[dict[str, Any]]:
-        """Legacy: for_company's documents."""
-        return [dict(i.document) for i in self.for_company(company_id, year)]
-
-    def issued(self, company_id: str, period_key: str) -> dict[str, Any]:
-        """Legacy: with_files's document."""
-        return dict(self.with_files(company_id, period_key).document)
-
     def replaces(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
         """What a reissue replaces ({invoiceNumber, creditNoteNumber}); None for a month's first invoice.
 
@@ -122,6 +95,6 @@ class InvoiceQueries:
             return dict(value)
         if not revision_of(doc):
             return None
-        previous = self.invoices.get(invoice_id(str(doc["companyId"]), str(doc["billingPeriod"]["month"]),
-                                                revision_of(doc) - 1))
-        return replaces_fields(previous) if previous else None
+        previous = self.invoices.find(invoice_id(str(doc["companyId"]), str(doc["billingPeriod"]["month"]),
+                                                 revision_of(doc) - 1))
+        return replaces_fields(previous.document) if previous else None

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from billing.domain import receivables as rules
 from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.naming import document_id, validate_company_id
+from billing.domain.entities import Invoice
+from billing.domain.naming import validate_company_id
 from billing.domain.period import BillingPeriod, invoice_date
 from billing.domain.presenter import paise_to_rupees
 from billing.errors import NotFoundError, ValidationError
 from billing.domain.statement import parse_range, statement, statement_rows
 from billing.ports import (
-    AdjustmentNoteRepository, Clock, CreditNoteRepository, PdfRenderer, ReceivableChange, ReceivableRepository, SettingsRepository,
+    AdjustmentNoteRepository, Clock, CreditNoteRepository, PdfRenderer, ReceivableChange, ReceivableRepository,
+    ReceivableUpdate, SettingsRepository,
 )
 from billing.services.queries import InvoiceQueries
 
 log = logging.getLogger(__name__)
-
-MAX_PAGE_SIZE = 500
-DEFAULT_PAGE_SIZE = 100
 
 
 class ReceivableService:
@@ -52,69 +51,67 @@ class ReceivableService:
 
     # -- documents that move a balance ------------------------------------------------------------
 
-    def open(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+    def open(self, invoice: Invoice) -> dict[str, Any]:
         """The invoice's receivable, opened (with the ageing aggregates) if it is not yet: idempotent."""
-        existing = self.receivables.get(document_id(invoice))
+        existing = self.receivables.get(invoice.invoice_id)
         if existing is not None:
             return existing
         return self._note_or_open(invoice)
 
-    def on_void(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+    def on_void(self, invoice: Invoice) -> dict[str, Any]:
         """A void invoice's credit note counted once on its receivable (its balance falls by the total)."""
         return self._note_or_open(invoice)
 
-    def on_note(self, invoice: Mapping[str, Any], note_id: str, signed_paise: int) -> dict[str, Any]:
+    def on_note(self, invoice: Invoice, note_id: str, signed_paise: int) -> dict[str, Any]:
         """A partial credit note (< 0) or a debit note (> 0) counted once on the invoice's receivable."""
         now = self._now()
-        invoice = {**invoice, "invoiceId": document_id(invoice)}
 
         def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
-            base = rec if rec is not None else rules.open_receivable(invoice, now)
+            base = rec if rec is not None else rules.open_receivable(_stored(invoice), now)
             before = int(rec["balancePaise"]) if rec is not None else 0
             if note_id in (base.get("notes") or {}):
                 return None if rec is not None else ReceivableChange(base, delta_paise=int(base["balancePaise"]))
             after = rules.apply_note(base, note_id, signed_paise)
             return ReceivableChange(after, delta_paise=int(after["balancePaise"]) - before)
 
-        _, stored = self.receivables.change(document_id(invoice), str(invoice["companyId"]),
-                                            rules.due_day(invoice), None, update)
-        assert stored is not None
-        return stored
+        return self._change(invoice, None, update)[1]
 
-    def _note_or_open(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+    def _note_or_open(self, invoice: Invoice) -> dict[str, Any]:
         now = self._now()
-        invoice = {**invoice, "invoiceId": document_id(invoice)}
-        note_id = str((invoice.get("voidedBy") or {}).get("creditNoteId") or "")
-        void = InvoiceStatus.of(invoice) is InvoiceStatus.VOID and bool(note_id)
+        note_id = invoice.voided_by or ""
+        void = invoice.status is InvoiceStatus.VOID and bool(note_id)
 
         def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
             if rec is None:
-                opened = rules.open_receivable(invoice, now)
+                opened = rules.open_receivable(_stored(invoice), now)
                 return ReceivableChange(opened, delta_paise=int(opened["balancePaise"]))
             if not void or note_id in (rec.get("notes") or {}):
                 return None
             after = rules.void_receivable(rec, note_id)
             return ReceivableChange(after, delta_paise=int(after["balancePaise"]) - int(rec["balancePaise"]))
 
-        _, stored = self.receivables.change(document_id(invoice), str(invoice["companyId"]),
-                                            rules.due_day(invoice), None, update)
+        return self._change(invoice, None, update)[1]
+
+    def _change(self, invoice: Invoice, payment_id: str | None,
+                update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any]]:
+        change, stored = self.receivables.change(invoice.invoice_id, invoice.company_id,
+                                                 rules.due_day(invoice.document), payment_id, update)
         assert stored is not None
-        return stored
+        return change, stored
 
     def record_payment(self, company_id: str, period_key: str, body: object) -> tuple[dict[str, Any], dict[str, Any], bool]:
         """(payment, receivable, created): the month's issued invoice settled by amount + TDS.
 
         The same reference with the same data returns the first payment (created False); with other
         data it is a ConflictError; beyond the balance a ValidationError, and nothing is written."""
-        invoice = self.queries.get(company_id, period_key)
-        invoice = {**invoice, "invoiceId": document_id(invoice)}
-        if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
-            state = InvoiceStatus.VOID.value if InvoiceStatus.of(invoice) is InvoiceStatus.VOID else "not issued yet"
-            raise ValidationError(f"invoice {invoice.get('invoiceNumber') or document_id(invoice)} is {state}: "
+        invoice = self.queries.current(company_id, period_key)
+        if invoice.status is not InvoiceStatus.ISSUED:
+            state = InvoiceStatus.VOID.value if invoice.status is InvoiceStatus.VOID else "not issued yet"
+            raise ValidationError(f"invoice {invoice.number or invoice.invoice_id} is {state}: "
                                   "no payment can be recorded against it")
         request = rules.parse_payment(body, self.today())
         now = self._now()
-        payment = rules.payment_document(company_id, invoice, request, now)
+        payment = rules.payment_document(company_id, _stored(invoice), request, now)
         pid = str(payment["paymentId"])
 
         def update(rec: dict[str, Any] | None, existing: dict[str, Any] | None) -> ReceivableChange | None:
@@ -122,20 +119,18 @@ class ReceivableService:
                 rules.check_replay(existing, payment)
                 return None
             opened = rec is None
-            before = rec if rec is not None else rules.open_receivable(invoice, now)
+            before = rec if rec is not None else rules.open_receivable(_stored(invoice), now)
             after = rules.apply_payment(before, payment)
             delta = int(after["balancePaise"]) - (0 if opened else int(before["balancePaise"]))
             return ReceivableChange(after, payment, delta)
 
-        change, stored = self.receivables.change(document_id(invoice), company_id, rules.due_day(invoice), pid,
-                                                 update)
-        assert stored is not None
+        change, stored = self._change(invoice, pid, update)
         if change is None:
             first = self.receivables.payment(pid)
             assert first is not None
             return first, stored, False
         log.info("payment recorded", extra={"json_fields": {
-            "invoiceId": document_id(invoice), "paymentId": pid, "paymentStatus": stored.get("paymentStatus")}})
+            "invoiceId": invoice.invoice_id, "paymentId": pid, "paymentStatus": stored.get("paymentStatus")}})
         return payment, stored, True
 
     def reverse(self, company_id: str, period_key: str, reference: str,
@@ -174,28 +169,26 @@ class ReceivableService:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def view(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+    def view(self, invoice: Invoice) -> dict[str, Any]:
         """What the invoice read shows of its receivable ({} while it is being issued). Never writes:
         an invoice whose receivable is not opened yet shows the balance it would open with."""
-        status = InvoiceStatus.of(invoice)
-        if status is None or not status.has_files:
+        if not invoice.has_files:
             return {}
-        rec = self.receivables.get(document_id(invoice)) or rules.open_receivable(
-            {**invoice, "invoiceId": document_id(invoice)}, "")
+        rec = self.receivables.get(invoice.invoice_id) or rules.open_receivable(_stored(invoice), "")
         return rules.receivable_json(rec, self.today())
 
     def aging(self, as_of: str | None, page_size: str | None, page_token: str | None) -> dict[str, Any]:
         """Totals first (every company), then a page of companies with their buckets, by company id."""
-        day = _parse_day(as_of, "asOf") if as_of is not None else self.today()
-        size = _page_size(page_size)
+        day = rules.parse_day(as_of, "asOf") if as_of is not None else self.today()
+        size = rules.page_size(page_size)
         if page_token is not None:
             validate_company_id(page_token)  # a company id (pageToken= given empty is malformed too)
         companies, next_token = self.receivables.aging_page(size, page_token or None)
         totals = rules.buckets(self.receivables.aging_totals(), day)
         return {
             "asOf": day.isoformat(),
-            "totals": _bucket_json(totals),
-            "companies": [{"companyId": c["companyId"], **_bucket_json(rules.buckets(c.get("outstanding") or {}, day))}
+            "totals": rules.bucket_json(totals),
+            "companies": [{"companyId": c["companyId"], **rules.bucket_json(rules.buckets(c.get("outstanding") or {}, day))}
                           for c in companies],
             "nextPageToken": next_token,
         }
@@ -205,25 +198,7 @@ class ReceivableService:
         key = rules.parse_fy_quarter(fy, quarter)
         if company_id is not None:
             validate_company_id(company_id)
-        per_company: dict[str, dict[str, Any]] = {}
-        for p in self.receivables.tds_payments(key):
-            if p.get("status") != rules.APPLIED or (company_id and p.get("companyId") != company_id):
-                continue
-            entry = per_company.setdefault(str(p["companyId"]), {"companyId": p["companyId"], "tdsPaise": 0,
-                                                                  "matchedPaise": 0, "unmatched": []})
-            entry["tdsPaise"] += int(p["tdsPaise"])
-            if p.get("tdsMatched"):
-                entry["matchedPaise"] += int(p["tdsPaise"])
-            else:
-                entry["unmatched"].append(rules.payment_json(p))
-        companies = [{"companyId": e["companyId"], "tdsAmount": paise_to_rupees(e["tdsPaise"]),
-                      "matched": paise_to_rupees(e["matchedPaise"]),
-                      "unmatchedAmount": paise_to_rupees(e["tdsPaise"] - e["matchedPaise"]),
-                      "unmatched": e["unmatched"]} for e in per_company.values()]
-        total = sum(e["tdsPaise"] for e in per_company.values())
-        matched = sum(e["matchedPaise"] for e in per_company.values())
-        return {"quarter": key, "tdsAmount": paise_to_rupees(total), "matched": paise_to_rupees(matched),
-                "unmatchedAmount": paise_to_rupees(total - matched), "companies": companies}
+        return rules.tds_report(key, self.receivables.tds_payments(key), company_id)
 
     def mark_tds_matched(self, company_id: str, reference: str, note: str = "") -> dict[str, Any]:
         """Record that a payment's TDS appears in Form 26AS (idempotent)."""
@@ -249,7 +224,7 @@ class ReceivableService:
         notes = self.credit_notes.list_for_company(company_id) if self.credit_notes is not None else []
         if self.debit_notes is not None:
             notes = [*notes, *self.debit_notes.list_for_company(company_id)]
-        rows = statement_rows(self.queries.invoices.list_for_company(company_id), notes,
+        rows = statement_rows([i.document for i in self.queries.invoices.find_for_company(company_id)], notes,
                               self.receivables.payments_for_company(company_id))
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         return {**statement(company_id, rows, first, last), "companyName": company.get("name", company_id),
@@ -260,21 +235,22 @@ class ReceivableService:
         """The month's invoices, notes, receipts (with TDS) and payment reversals as Tally Prime import XML."""
         from billing.domain.tally import ledgers, tally_xml
 
-        start = _month_start(month, year)
+        start = rules.month_start(month, year)
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         settings = self.settings_repo.supplier() or {}
         supplier = Supplier.from_doc(settings)
         names = ledgers(settings.get("tally"))
         lo, hi = start.isoformat(), end.isoformat()
-        invoices = list(self.queries.invoices.dated(lo, hi))
+        invoices = [i.document for i in self.queries.invoices.find_dated(lo, hi)]
         notes = list(self.credit_notes.dated(lo, hi)) if self.credit_notes is not None else []
         payments = self.receivables.payments_dated(lo, hi)
         parties: dict[str, str] = {}
         for p in payments:
             inv_id = str(p.get("invoiceId"))
             if inv_id not in parties:
-                invoice = self.queries.invoices.get(inv_id) or {}
-                parties[inv_id] = str((invoice.get("recipient") or {}).get("legalName") or p.get("companyId"))
+                found = self.queries.invoices.find(inv_id)
+                recipient = (found.document.get("recipient") or {}) if found is not None else {}
+                parties[inv_id] = str(recipient.get("legalName") or p.get("companyId"))
             p["partyName"] = parties[inv_id]
         return tally_xml(supplier.legal_name, start, end, invoices, notes, payments, names)
 
@@ -284,30 +260,6 @@ class ReceivableService:
         return self.render_statement(self.statement(company_id, start, end))
 
 
-def _month_start(month: str | None, year: str | None) -> date:
-    if not (month and year and month.isascii() and year.isascii() and month.isdigit() and year.isdigit()
-            and 1 <= int(month) <= 12 and 2000 <= int(year) <= 9999):
-        raise ValidationError(f"month (1-12) and year (2000-9999) are required, got month={month!r} year={year!r}")
-    return date(int(year), int(month), 1)
-
-
-def _parse_day(value: str, name: str) -> date:
-    try:
-        if len(value) == 10 and value.isascii():
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise ValidationError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
-
-
-def _page_size(value: str | None) -> int:
-    if value in (None, ""):
-        return DEFAULT_PAGE_SIZE
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
-        raise ValidationError(f"pageSize must be 1-{MAX_PAGE_SIZE}, got {value!r}")
-    return int(value)
-
-
-def _bucket_json(paise: Mapping[str, int]) -> dict[str, Any]:
-    return {"total": paise_to_rupees(paise["total"]),
-            "buckets": {b: paise_to_rupees(paise[b]) for b in rules.BUCKETS}}
+def _stored(invoice: Invoice) -> dict[str, Any]:
+    """The invoice's document for the receivable rules (with its id: old documents lack the field)."""
+    return {**invoice.document, "invoiceId": invoice.invoice_id}

@@ -96,7 +96,7 @@ class ReminderService:
         claimed = self._mark(receivable, step, claim_it)
         if claimed is None:
             return "skipped"
-        invoice = self.invoices.get(str(receivable["invoiceId"])) or {}
+        invoice = self.invoices.find(str(receivable["invoiceId"]))
         pdf_link = self.downloads.links(invoice, self.public_base_url or None).get("pdf") if invoice else None
         snapshot = supplier.snapshot()
         upi = snapshot.get("upiId")

@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, Tariff, rate_calls
-from billing.domain.presenter import invoice_amounts_json
+from billing.adapters.invoice_document import invoice_amounts_json
 from billing.domain.totals import compute_totals, due_date
 
 SEPT = BillingPeriod(2025, 9, "Asia/Kolkata")

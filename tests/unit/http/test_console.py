@@ -208,7 +208,7 @@ def test_admin_voids_with_reissue_through_the_same_service(world):
     assert done.status_code == 303
     page = world.client.get(done.headers["Location"]).text
     assert "The invoice was voided." in page
-    current = world.container.queries.get("vysedeck", "2025-09")
+    current = world.container.queries.current("vysedeck", "2025-09").document
     assert current["status"] == "issued" and current["invoiceNumber"] != number
     assert f"Invoice {current['invoiceNumber']}" in page and "Wrong rate" in page
 

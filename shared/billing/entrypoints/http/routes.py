@@ -113,7 +113,7 @@ def invoice(request: flask.Request, container: Container, company: str, period: 
     current, history = container.queries.current_and_history(company, period)
     body = present(current, request, container)
     body.update(adjustments_json(current))  # DESIGN 13: the read always shows them ([] and the total without notes)
-    body.update(container.receivables.view(current.document))
+    body.update(container.receivables.view(current))
     body["history"] = [history_entry(i) for i in history]
     return json_response(body)
 

@@ -10,6 +10,7 @@ import hashlib
 import logging
 from typing import Any, Callable, Mapping
 
+from billing.domain.entities import Invoice
 from billing.domain.naming import (
     FILE_KINDS, document_file_paths, document_id, download_name, invoice_id, revision_of,
 )
@@ -36,7 +37,7 @@ def store_pdf_and_mark_issued(blobs: BlobStore, clock: Clock, doc_id: str, path:
 
 class InvoiceFinisher:
     def __init__(self, invoices: InvoiceRepository, blobs: BlobStore, render_pdf: PdfRenderer, clock: Clock,
-                 on_issued: Callable[[Mapping[str, Any]], object] | None = None):
+                 on_issued: Callable[[Invoice], object] | None = None):
         self.invoices = invoices
         self.blobs = blobs
         self.render_pdf = render_pdf
@@ -47,8 +48,8 @@ class InvoiceFinisher:
         """Make a numbered ("issuing") invoice complete from its document alone (idempotent)."""
         status = InvoiceStatus.of(doc)
         if status is not None and status.has_files:
-            if status is InvoiceStatus.ISSUED and self.on_issued is not None:
-                self.on_issued(doc)  # a retry after a crash between marking it issued and this
+            if status is InvoiceStatus.ISSUED:
+                self._opened(document_id(doc))  # a retry after a crash between marking it issued and this
             return doc
         if status is not InvoiceStatus.ISSUING:
             raise IntegrityError(f"invoice {doc.get('invoiceId')} is {doc.get('status')!r}, not numbered yet")
@@ -62,16 +63,24 @@ class InvoiceFinisher:
                                           download_name(doc, "pdf"), self.invoices.mark_issued, "invoice", "invoiceId")
         if staging:
             self.blobs.delete(staging)
-        if self.on_issued is not None:
-            self.on_issued(final)
+        self._opened(inv_id)
         return final
+
+    def _opened(self, inv_id: str) -> None:
+        """The issued invoice handed to on_issued (as stored: read back as the entity)."""
+        if self.on_issued is None:
+            return
+        invoice = self.invoices.find(inv_id)
+        if invoice is None:
+            raise IntegrityError(f"invoice {inv_id} vanished after being issued")
+        self.on_issued(invoice)
 
     def _link_replaced(self, doc: Mapping[str, Any]) -> None:
         """A reissue's void predecessor names it in `replacedBy` (set by the void when it asked for
         the reissue; set here when the reissue came later, from generate)."""
         previous = invoice_id(doc["companyId"], doc["billingPeriod"]["month"], revision_of(doc) - 1)
-        before = self.invoices.get(previous)
-        if before is not None and not before.get("replacedBy"):
+        before = self.invoices.find(previous)
+        if before is not None and not before.replaced_by:
             self.invoices.update(previous, {"replacedBy": document_id(doc)})
 
     def _store_csv(self, doc: Mapping[str, Any], final: str, staging: str | None) -> None:

@@ -6,9 +6,8 @@ import logging
 from typing import Any
 
 from billing.config import Settings
-from billing.domain.credit_note import replaces_fields
-from billing.domain.invoice import Supplier, draft_document, recipient_snapshot
-from billing.domain.naming import invoice_id, revision_of
+from billing.domain.invoice import Supplier, recipient_snapshot
+from billing.domain.naming import invoice_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import IntegrityError
 from billing.ports import BlobStore, Clock, InvoiceRepository, SettingsRepository
@@ -59,19 +58,18 @@ class IssuanceService:
 
         A new draft is the month's first invoice, or its next reissue when all before it are void."""
         inputs = self.inputs.ended(company_id, query, self.clock())
-        docs = self.queries.month_invoices(company_id, inputs.period.key)
-        if docs and (InvoiceStatus.of(docs[-1]) is not InvoiceStatus.VOID or not reissue_void):
-            return docs[-1]
-        revision = revision_of(docs[-1]) + 1 if docs else 0
+        invoices = self.queries.month(company_id, inputs.period.key)
+        if invoices and (invoices[-1].status is not InvoiceStatus.VOID or not reissue_void):
+            return dict(invoices[-1].document)
+        revision = invoices[-1].revision + 1 if invoices else 0
         return self._draft_revision(inputs, revision, read_slices)
 
     def reissue(self, company_id: str, period_key: str, revision: int) -> dict[str, Any]:
         """Issue (or finish) revision `revision` of the month from the data as it is now."""
         period = BillingPeriod.from_key(period_key)
         inputs = self.inputs.ended(company_id, MonthQuery.of(period), self.clock())
-        doc = self.invoices.get(invoice_id(company_id, period_key, revision))
-        if doc is None:
-            doc = self._draft_revision(inputs, revision, None)
+        found = self.invoices.find(invoice_id(company_id, period_key, revision))
+        doc = dict(found.document) if found is not None else self._draft_revision(inputs, revision, None)
         return self._numbered_and_finished(doc)
 
     def _numbered_and_finished(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -82,31 +80,27 @@ class IssuanceService:
 
     def _numbered_elsewhere(self, inv_id: str) -> dict[str, Any]:
         """The invoice another request (or the sequencer) numbered while this one tried."""
-        doc = self.invoices.get(inv_id)
-        if doc is None:
+        found = self.invoices.find(inv_id)
+        if found is None:
             raise IntegrityError(f"invoice {inv_id} disappeared while being numbered")
-        return doc
+        return dict(found.document)
 
     def _draft_revision(self, inputs: MonthInputs, revision: int, read_slices: int | None) -> dict[str, Any]:
         inv_id = invoice_id(inputs.company_id, inputs.period.key, revision)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         recipient = recipient_snapshot(inputs.company_id, inputs.company, supplier.state_code)
-        replaces = None
+        voided = None
         if revision:
-            voided = self.invoices.get(invoice_id(inputs.company_id, inputs.period.key, revision - 1))
-            if voided is None or InvoiceStatus.of(voided) is not InvoiceStatus.VOID:
+            voided = self.invoices.find(invoice_id(inputs.company_id, inputs.period.key, revision - 1))
+            if voided is None or voided.status is not InvoiceStatus.VOID:
                 raise IntegrityError(f"reissue {inv_id} has no void invoice before it")
-            replaces = replaces_fields(voided)
         # The month is closed for one-off charges before they are read: each lands here or is refused.
         lines, stored = invoice_charges(self.charges.for_invoice(inputs.company_id, inputs.period.key, revision))
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, revision,
                                  charges=lines)
-        document = draft_document(draft, self.clock(), replaces)
-        if stored:
-            document["oneOffCharges"] = stored
-        doc, created = self.invoices.create_draft(inv_id, document)
+        invoice, created = self.invoices.create_draft(draft, self.clock(), voided, stored)
         if not created:
             self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
             log.info("invoice already drafted by a concurrent request",
                      extra={"json_fields": {"invoiceId": inv_id}})
-        return doc
+        return dict(invoice.document)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from billing.config import Settings
-from billing.domain.invoice import Supplier, preview_document, recipient_snapshot
+from billing.domain.invoice import Supplier, recipient_snapshot
 from billing.domain.period import MonthQuery
-from billing.ports import Clock, SettingsRepository
+from billing.ports import Clock, PreviewBuilder, SettingsRepository
 from billing.services.charges import ChargeService, invoice_charges
 from billing.services.issuance.inputs import InputLoader
 from billing.services.issuance.rating import RatingPipeline
@@ -15,13 +15,14 @@ from billing.services.issuance.rating import RatingPipeline
 
 class PreviewService:
     def __init__(self, *, inputs: InputLoader, rating: RatingPipeline, settings_repo: SettingsRepository,
-                 settings: Settings, clock: Clock, charges: ChargeService):
+                 settings: Settings, clock: Clock, charges: ChargeService, preview_document: PreviewBuilder):
         self.inputs = inputs
         self.charges = charges
         self.rating = rating
         self.settings_repo = settings_repo
         self.settings = settings
         self.clock = clock
+        self.preview_document = preview_document  # the draft as the stored document's shape (adapters)
 
     def preview(self, company_id: str, query: MonthQuery = MonthQuery(),
                 read_slices: int | None = None) -> dict[str, Any]:
@@ -33,7 +34,4 @@ class PreviewService:
         lines, stored = invoice_charges(self.charges.for_preview(company_id, inputs.period.key))
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False,
                                  charges=lines)
-        doc = preview_document(draft, now)
-        if stored:
-            doc["oneOffCharges"] = stored
-        return doc
+        return self.preview_document(draft, now, stored)

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, Callable, Mapping, Protocol
 
 from billing.config import Settings
+from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod, MonthQuery, not_ended
 from billing.domain.rating import company_timezone
 from billing.errors import BillingError, TransientError
@@ -63,7 +64,7 @@ class Numberer(Protocol):
 
 
 class InvoiceReader(Protocol):
-    def get(self, company_id: str, period_key: str) -> dict[str, Any]: ...
+    def current(self, company_id: str, period_key: str) -> Invoice: ...
 
 
 class Deliverer(Protocol):

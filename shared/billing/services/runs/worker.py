@@ -56,11 +56,11 @@ class CompanyWorker:
         """The sequencer numbered this company's invoice: finish it (files, email), mark it done."""
 
         def step() -> Result:
-            doc = self.invoices.get(job.company_id, job.period_key)
-            if InvoiceStatus.of(doc) is InvoiceStatus.DRAFT:  # not numbered after all: ask again
+            invoice = self.invoices.current(job.company_id, job.period_key)
+            if invoice.status is InvoiceStatus.DRAFT:  # not numbered after all: ask again
                 self._wake_sequencer(job.run_id)
                 return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
-            return self._finished(job.run_id, self.finisher.finish(doc))
+            return self._finished(job.run_id, self.finisher.finish(dict(invoice.document)))
 
         return self._guarded(job.run_id, job.company_id, step)
 

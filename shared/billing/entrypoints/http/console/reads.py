@@ -47,7 +47,7 @@ def invoice_page(container: Container, period: str, status: str | None, payment_
 
 def invoice_detail(request: flask.Request, container: Container, company: str, period: str) -> dict[str, Any]:
     """The month's current invoice as GET /billing/invoices/{company}/{period} presents it."""
-    current, history = container.queries.history(company, period)
+    current, history = container.queries.current_and_history(company, period)
     body = present(current, request, container)
     body.update(adjustments_json(current))
     body.update(container.receivables.view(current))
