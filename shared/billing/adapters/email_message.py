@@ -217,33 +217,9 @@ def build_credit_note_email(
     templates_dir: Path, reply_to: str | None = None,
 ) -> EmailMessage:
     """The credit note email (templates/email/credit_note_*) to `to`, its PDF attached."""
-    supplier = note.get("supplier") or {}
-    original = note.get("originalInvoice") or {}
-    supplier_name = _one_line(supplier.get("legalName"))
-    from_address = _from(sender, supplier_name)
-    support = supplier.get("supportEmail") or from_address.addr_spec
-    context = {
-        "number": _one_line(note.get("creditNoteNumber")),
-        "date": display_date(note.get("creditNoteDate")),
-        "supplier": supplier_name,
-        "recipient": _one_line((note.get("recipient") or {}).get("legalName")) or "Customer",
-        "period": _period_name(note.get("billingPeriod") or {}),
-        "invoice": _one_line(original.get("invoiceNumber")),
-        "invoice_date": display_date(original.get("invoiceDate")),
-        "partial": note.get("scope") == "partial",  # a partial credit note reduces the invoice, never cancels it
-        "reason": _one_line(note.get("reason")),
-        "subtotal": rupees(note.get("subtotal")) if note.get("subtotal") is not None else "",
-        "gst": rupees(note.get("gstAmount")) if note.get("gstAmount") is not None else "",
-        "total": rupees(note.get("totalAmount", 0)),
-        "amount_in_words": _one_line(note.get("amountInWords")),
-        "link": _safe_link(link),
-        "support": _one_line(support),
-    }
-    message = _message(templates_dir, "credit_note", context, from_address,
-                       _recipients(", ".join(to)), reply_to, support)
-    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf",
-                           filename=credit_note_download_name(note))
-    return message
+    extra = {"partial": note.get("scope") == "partial"}  # a partial credit note reduces the invoice, never cancels it
+    return _note_email("credit_note", note, credit_note_download_name(note), extra, pdf_bytes=pdf_bytes, to=to,
+                       link=link, sender=sender, templates_dir=templates_dir, reply_to=reply_to)
 
 
 def build_debit_note_email(
@@ -251,14 +227,25 @@ def build_debit_note_email(
     templates_dir: Path, reply_to: str | None = None,
 ) -> EmailMessage:
     """The debit note email (templates/email/debit_note_*) to `to`, its PDF attached."""
+    return _note_email("debit_note", note, DEBIT.download_name(note), {}, pdf_bytes=pdf_bytes, to=to,
+                       link=link, sender=sender, templates_dir=templates_dir, reply_to=reply_to)
+
+
+def _note_email(
+    kind: str, note: Mapping[str, Any], filename: str, extra: Mapping[str, object], *, pdf_bytes: bytes,
+    to: Sequence[str], link: str | None, sender: str, templates_dir: Path, reply_to: str | None,
+) -> EmailMessage:
+    """A note's email from templates/email/<kind>_*: kind is credit_note or debit_note, whose number and
+    date fields are creditNoteNumber/creditNoteDate or debitNoteNumber/debitNoteDate."""
+    field = "creditNote" if kind == "credit_note" else "debitNote"
     supplier = note.get("supplier") or {}
     original = note.get("originalInvoice") or {}
     supplier_name = _one_line(supplier.get("legalName"))
     from_address = _from(sender, supplier_name)
     support = supplier.get("supportEmail") or from_address.addr_spec
     context = {
-        "number": _one_line(note.get("debitNoteNumber")),
-        "date": display_date(note.get("debitNoteDate")),
+        "number": _one_line(note.get(f"{field}Number")),
+        "date": display_date(note.get(f"{field}Date")),
         "supplier": supplier_name,
         "recipient": _one_line((note.get("recipient") or {}).get("legalName")) or "Customer",
         "period": _period_name(note.get("billingPeriod") or {}),
@@ -271,9 +258,8 @@ def build_debit_note_email(
         "amount_in_words": _one_line(note.get("amountInWords")),
         "link": _safe_link(link),
         "support": _one_line(support),
+        **extra,
     }
-    message = _message(templates_dir, "debit_note", context, from_address,
-                       _recipients(", ".join(to)), reply_to, support)
-    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf",
-                           filename=DEBIT.download_name(note))
+    message = _message(templates_dir, kind, context, from_address, _recipients(", ".join(to)), reply_to, support)
+    message.add_attachment(bytes(pdf_bytes), maintype="application", subtype="pdf", filename=filename)
     return message
