@@ -177,7 +177,17 @@ def _parser() -> argparse.ArgumentParser:
 
     aging = sub.add_parser("aging", help="receivables ageing: totals and every company with a balance")
     aging.add_argument("--as-of", help="YYYY-MM-DD (default today)")
+    _add_receivables_parsers(sub)
     return parser
+
+
+def _add_receivables_parsers(sub: Any) -> None:
+    rec = sub.add_parser("receivables", help="maintenance of the receivables' aggregates")
+    rec_sub = rec.add_subparsers(dest="receivables_command", required=True)
+    rebuild = rec_sub.add_parser(
+        "rebuild", help="recompute a month's totals (the console's overview) from its receivables and fill a "
+                        "missing invoice status (the console's filter): after deploying over older data; idempotent")
+    rebuild.add_argument("--month", required=True, metavar="YYYY-MM", help="the billing month")
 
 
 def _print(result: Any) -> None:
@@ -284,7 +294,7 @@ def _dispatch(container: Container, args: argparse.Namespace) -> int:
         return _gstr1(container, args)
     elif command == "seed-demo":
         return _seed_demo(container, args)
-    elif command in ("tds", "aging", "export", "remind"):
+    elif command in ("tds", "aging", "export", "remind", "receivables"):
         return _receivables_command(container, args)
     return 0
 
@@ -295,6 +305,10 @@ def _receivables_command(container: Container, args: argparse.Namespace) -> int:
         return _tds(container, args)
     if args.command == "aging":
         return _aging(container, args)
+    if args.command == "receivables":
+        report = container.receivables.rebuild_month(args.month)
+        _print(report)
+        return 1 if report["statusUnknown"] else 0
     if args.command == "export":
         xml = container.receivables.tally(str(args.month), str(args.year))
         if args.out:
