@@ -8,9 +8,9 @@
 No document grows with the number of companies, and workers only ever write their own company's
 document (Firestore sustains about one write per second per document).
 
-State counts: every write of a company's record is a transaction that reads the record's state
-first and, only when the state really changes, moves that company's counter shard in the same
-commit (-1 on the old state, +1 on the new). A retried worker writing the state it already
+State counts: every write of a company's record reads the record's state first and commits the
+record together with, only when the state really changes, its counter shard's move (-1 on the old
+state, +1 on the new), on the condition that the record is still as read (else read again). A retried worker writing the state it already
 recorded moves nothing, so the counters always equal a count of the records, and the run report
 reads 32 small documents instead of one count query per state over every record. Runs whose
 summary was created before the counters existed (no `countsKept` on it) are counted with
@@ -19,20 +19,25 @@ aggregation queries, as before.
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
+from billing.errors import TransientError
 from billing.ports import Clock, utc_now
 
 MAX_TRIGGERS = 20
 COUNTER_SHARDS = 32
+WRITE_ROUNDS = 40
 BATCH_WRITES = 400  # with up to COUNTER_SHARDS counter writes: under Firestore's 500 writes per commit
 CLEARED = ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls")
 
@@ -92,49 +97,55 @@ class FirestoreRuns:
 
     def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
         items = list(entries.items())
+        at = self._now_iso()
         for start in range(0, len(items), BATCH_WRITES):
-            chunk = items[start:start + BATCH_WRITES]
-            refs = {company_id: self._companies(run_id).document(company_id) for company_id, _ in chunk}
-
-            @firestore.transactional
-            def txn(transaction: Any, chunk: list[tuple[str, Mapping[str, Any]]] = chunk,
-                    refs: dict[str, Any] = refs) -> None:
-                before = {snap.id: _state(snap) for snap in transaction.get_all(list(refs.values()))}
-                moves: dict[str, dict[str, int]] = {}
-                at = self._now_iso()
-                for company_id, fields in chunk:
-                    transaction.set(refs[company_id], _entry(company_id, fields, at), merge=True)
-                    old = before.get(company_id)
-                    new = str(fields["state"]) if "state" in fields else old
-                    if new != old:
-                        shard = moves.setdefault(self._counter(run_id, company_id).id, {})
-                        for state, step in ((old, -1), (new, 1)):
-                            if state is not None:
-                                shard[state] = shard.get(state, 0) + step
-                counters = self._col.document(run_id).collection("stateCounts")
-                for shard_id, move in moves.items():
-                    if any(move.values()):
-                        transaction.set(counters.document(shard_id), _increments(move), merge=True)
-
-            _guard(lambda txn=txn: txn(self._db.transaction(max_attempts=20)), "writing the run's companies")
+            self._write(run_id, [(cid, _entry(cid, fields, at)) for cid, fields in items[start:start + BATCH_WRITES]])
 
     def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
              **details: Any) -> bool:
-        ref = self._companies(run_id).document(company_id)
-        counter = self._counter(run_id, company_id)
         fields = {**_entry(company_id, {"state": state, **details}, self._now_iso()), "attempts": firestore.Increment(1)}
+        return self._write(run_id, [(company_id, fields)], unless_done=unless_done)
 
-        @firestore.transactional
-        def txn(transaction: Any) -> bool:
-            before = _state(ref.get(transaction=transaction))
-            if unless_done and before == "done":
+    def _write(self, run_id: str, writes: list[tuple[str, dict[str, Any]]], *, unless_done: bool = False) -> bool:
+        """Write the records, and move the counter shards of those whose state changes, in one atomic
+        commit on the condition that none of the records changed since it was read (its update time,
+        or its absence); when one did, read them again and recompute. Optimistic: no lock is held
+        between the read and the commit, so an instance killed in between blocks nobody. False when
+        `unless_done` found the (single) record done, and nothing was written."""
+        refs = {company_id: self._companies(run_id).document(company_id) for company_id, _ in writes}
+        counters = self._col.document(run_id).collection("stateCounts")
+        for attempt in range(WRITE_ROUNDS):
+            snaps = {snap.id: snap for snap in _guard(lambda: list(self._db.get_all(list(refs.values()))),
+                                                      "reading the run's companies")}
+            if unless_done and any(_state(snaps[company_id]) == "done" for company_id, _ in writes):
                 return False
-            transaction.set(ref, fields, merge=True)
-            if before != state:  # a retry recording the same state counts nothing
-                transaction.set(counter, _increments({state: 1, **({before: -1} if before else {})}), merge=True)
-            return True
-
-        return bool(_guard(lambda: txn(self._db.transaction(max_attempts=20)), "updating the run record"))
+            batch = self._db.batch()
+            moves: dict[str, dict[str, int]] = {}
+            for company_id, fields in writes:
+                snap = snaps[company_id]
+                old = _state(snap)
+                if snap.exists:
+                    batch.update(refs[company_id], dict(fields),
+                                 option=self._db.write_option(last_update_time=snap.update_time))
+                else:
+                    batch.create(refs[company_id], {k: v for k, v in fields.items() if v is not firestore.DELETE_FIELD})
+                new = str(fields["state"]) if "state" in fields else old
+                if new != old:  # a retry recording the same state again moves nothing
+                    shard = moves.setdefault(self._counter(run_id, company_id).id, {})
+                    for state, step in ((old, -1), (new, 1)):
+                        if state is not None:
+                            shard[state] = shard.get(state, 0) + step
+            for shard_id, move in moves.items():
+                if any(move.values()):
+                    batch.set(counters.document(shard_id), _increments(move), merge=True)
+            with transient("Firestore, writing the run's companies"):
+                try:
+                    batch.commit()
+                    return True
+                except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Aborted):
+                    pass  # a record changed since it was read: read again
+            time.sleep(min(1.0, 0.01 * (2 ** min(attempt, 7))) * random.random())
+        raise TransientError(f"the records of run {run_id} kept changing while being written")
 
     def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
         snap = _guard(lambda: self._companies(run_id).document(company_id).get(), "reading the run record")
