@@ -10,9 +10,10 @@ document (Firestore sustains about one write per second per document).
 
 State counts: every write of a company's record reads the record's state first and commits the
 record together with, only when the state really changes, its counter shard's move (-1 on the old
-state, +1 on the new), on the condition that the record is still as read (else read again). A retried worker writing the state it already
-recorded moves nothing, so the counters always equal a count of the records, and the run report
-reads 32 small documents instead of one count query per state over every record. Runs whose
+state, +1 on the new), on the condition that the record is still as read (else read again). A
+retried worker writing the state it already recorded moves nothing, so the counters always equal a
+count of the records, and the run report reads 32 small documents instead of one count query per
+state over every record. Runs whose
 summary was created before the counters existed (no `countsKept` on it) are counted with
 aggregation queries, as before.
 """
