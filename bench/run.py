@@ -32,6 +32,7 @@ NOW = datetime(2025, 11, 5, tzinfo=timezone.utc)
 
 FLAT = {"ratePerMinute": 2, "maintenanceFee": 1500, "timezone": "Asia/Kolkata"}
 # --tariff tiered: graduated tiers, an inbound rate (a third of the calls are inbound) and a discount,
+# billed from the 3rd (fee pro-rated) with a one-off charge,
 TIERED = {"maintenanceFee": 1500, "timezone": "Asia/Kolkata", "directionRates": {"inbound": 1.25},
           "includedMinutes": 100, "discount": {"percent": 10},
           "tiers": {"mode": "graduated", "tiers": [{"upToMinutes": 1000, "ratePerMinute": 2},
@@ -55,8 +56,13 @@ def seed(db, project: str, company: str, n: int, month: int = 9) -> None:
         {"name": f"Bench {company}", "billing": BILLING})
     two_directions = "directionRates" in BILLING
     if two_directions:
-        db.collection("companies").document(company).collection("tariffs").document(f"2025-{month:02d}-15").set(
-            {"billing": TIERED_FROM_15TH})
+        ref = db.collection("companies").document(company)
+        ref.collection("tariffs").document(f"2025-{month:02d}-15").set({"billing": TIERED_FROM_15TH})
+        # ... billed from the 3rd (the fee pro-rated by days) with a one-off charge on the month
+        ref.update({"billingStartDate": f"2025-{month:02d}-03"})
+        ref.collection("charges").document("bench-setup").set({
+            "chargeId": "bench-setup", "companyId": company, "period": f"2025-{month:02d}",
+            "description": "Setup", "amountPaise": 500000, "requestDigest": "", "createdAt": NOW.isoformat()})
     start = datetime(2025, month, 1, tzinfo=timezone.utc)
     span = 29 * 24 * 3600
 
@@ -295,7 +301,7 @@ def main() -> int:
                         help="also time the old cursor-paged read with the stock client at N and 4N (slow)")
     parser.add_argument("--tariff", choices=sorted(TARIFFS), default="flat",
                         help="the bench company's tariff: flat, or tiered (graduated tiers, an inbound rate, a discount, "
-                             "and a dated change on the 15th)")
+                             "a dated change on the 15th, billed from the 3rd, a one-off charge)")
     args = parser.parse_args()
     BILLING.clear()
     BILLING.update(TARIFFS[args.tariff])

@@ -16,16 +16,20 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
+from billing.adapters.invoice_document import invoice_from_document, note_from_document
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.entities import Invoice, Note
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
-from billing.errors import ConfigurationError, NotFoundError, ValidationError
+from billing.domain.charges import closed_reason
+from billing.domain.naming import invoice_id as month_invoice_id
+from billing.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
     AdjustmentNoteRepository,
-    BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceListing, InvoiceRepository, InvoiceRow, PdfRenderer, PdfStamper, Publisher, ReceivableChange,
-    ReceivableRepository,
+    BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock, CompanyRepository,
+    CreditNoteRepository, InvoiceListing, InvoiceRepository, InvoiceRow, PdfRenderer, PdfStamper, Publisher,
+    ReceivableChange, ReceivableRepository,
     ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
 from billing.domain.receivables import add_month, month_delta, move_outstanding
@@ -140,6 +144,16 @@ class FakeInvoices:
         self.counter_writes: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def find(self, invoice_id: str) -> Invoice | None:
+        doc = self.get(invoice_id)
+        return invoice_from_document(doc) if doc is not None else None
+
+    def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
+        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+
+    def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
+        return (invoice_from_document(doc) for doc in self.dated(start, end))
+
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         with self._lock:
             doc = self.docs.get(invoice_id)
@@ -199,6 +213,47 @@ class FakeInvoices:
                        timeout_seconds: float) -> dict[str, Any] | None:
         with self._lock:
             return claim_in(self.docs[invoice_id], claim_id, force, now, timeout_seconds)
+
+
+class FakeCharges:
+    """companies/{id}/charges and the months' closing in memory, over a FakeInvoices: add and close
+    are atomic under one lock, like the Firestore transactions on the month's document."""
+
+    def __init__(self, invoices: FakeInvoices) -> None:
+        self.invoices = invoices
+        self.docs: dict[tuple[str, str], dict[str, Any]] = {}  # (company, chargeId) -> charge
+        self.closed: dict[tuple[str, str], int] = {}  # (company, month) -> revision closed for
+        self._lock = threading.Lock()
+
+    def add(self, company_id: str, period_key: str, charge_id: str,
+            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        with self._lock:
+            existing = self.docs.get((company_id, charge_id))
+            if existing is not None:
+                return copy.deepcopy(existing), False
+            month: list[dict[str, Any]] = []
+            for revision in range(100):
+                found = self.invoices.get(month_invoice_id(company_id, period_key, revision))
+                if found is None:
+                    break
+                month.append(found)
+                if found.get("status") != "void":
+                    break
+            reason = closed_reason(period_key, month, self.closed.get((company_id, period_key)))
+            if reason:
+                raise ConflictError(reason)
+            self.docs[(company_id, charge_id)] = copy.deepcopy(dict(doc))
+            return copy.deepcopy(dict(doc)), True
+
+    def close(self, company_id: str, period_key: str, revision: int) -> None:
+        with self._lock:
+            key = (company_id, period_key)
+            self.closed[key] = max(revision, self.closed.get(key, revision))
+
+    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(d) for (c, _), d in self.docs.items()
+                    if c == company_id and d["period"] == period_key]
 
 
 def claim_in(doc: dict[str, Any], claim_id: str, force: bool, now: datetime,
@@ -411,6 +466,10 @@ class FakeCreditNotes:
         self.docs: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
 
+    def find(self, credit_note_id: str) -> Note | None:
+        doc = self.get(credit_note_id)
+        return note_from_document(doc) if doc is not None else None
+
     def get(self, credit_note_id: str) -> dict[str, Any] | None:
         with self.invoices._lock:
             doc = self.docs.get(credit_note_id)
@@ -444,18 +503,19 @@ class FakeCreditNotes:
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,
         build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    ) -> tuple[Invoice | None, dict[str, Any] | None]:
         with self.invoices._lock:
             invoice = self.invoices.docs.get(invoice_id)
             existing = self.docs.get(credit_note_id)
             if invoice is None or invoice.get("status") != "issued" or existing is not None:
-                return copy.deepcopy(invoice), copy.deepcopy(existing)
+                found = invoice_from_document(copy.deepcopy(invoice)) if invoice is not None else None
+                return found, copy.deepcopy(existing)
             seq = self.counters.get(counter_id, 1)
             note, fields = build(copy.deepcopy(invoice), seq)
             self.docs[credit_note_id] = copy.deepcopy(note)
             invoice.update(copy.deepcopy(fields))
             self.counters[counter_id] = seq + 1
-            return copy.deepcopy(invoice), copy.deepcopy(note)
+            return invoice_from_document(copy.deepcopy(invoice)), copy.deepcopy(note)
 
 
 class FakeAdjustmentNotes:
@@ -468,6 +528,10 @@ class FakeAdjustmentNotes:
         self.date_field = date_field
         self.docs: dict[str, dict[str, Any]] = {} if docs is None else docs
         self.counters: dict[str, int] = {} if counters is None else counters
+
+    def find(self, note_id: str) -> Note | None:
+        doc = self.get(note_id)
+        return note_from_document(doc) if doc is not None else None
 
     def get(self, note_id: str) -> dict[str, Any] | None:
         with self.invoices._lock:
@@ -720,7 +784,9 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     receivable_store = MemoryReceivables()
     receivables: ReceivableRepository = receivable_store
     invoice_listing: InvoiceListing = FakeInvoiceListing(invoice_store, receivable_store)
+    charge_repo: ChargeRepository = FakeCharges(invoice_store)
     fakes: dict[str, object] = {
+        "charge_repo": charge_repo,
         "companies": company_repo, "supplier_settings": settings_repo, "call_logs": call_logs,
         "invoices": invoices, "credit_notes": credit_notes,
         "partial_credit_notes": partial_credit_notes, "debit_notes": debit_notes,

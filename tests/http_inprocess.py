@@ -73,7 +73,7 @@ class World:
                               [m.as_bytes() for m in c.mailer.sent], c.receivables_repo.docs,
                               c.receivables_repo.payments, c.receivables_repo.companies, c.receivables_repo.totals,
                               c.companies.docs, c.supplier_settings.supplier(),
-                              c.debit_notes.docs, c.debit_notes.counters))
+                              c.debit_notes.docs, c.debit_notes.counters, c.charge_repo.docs, c.charge_repo.closed))
 
     def call(self, method: str, url: str, key: str | None) -> Any:
         headers = {"X-API-Key": key} if key is not None else {}
@@ -86,6 +86,8 @@ class World:
             body = json.dumps({"invoiceNumber": self.september["invoiceNumber"]})
         elif url.endswith("/payments"):
             body = json.dumps(PAYMENT_BODY)
+        elif url.endswith("/charges") and method == "POST":
+            body = json.dumps({"period": "2025-11", "description": "Onboarding", "amount": 999.99})
         elif url.endswith("/reverse"):
             body = json.dumps({"reason": "Cheque bounced"})
         elif method == "PUT" and url.startswith("/billing/companies/"):  # a changed company document

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from billing.config import Settings
 from billing.ports import (
-    AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, Clock, CompanyRepository, CreditNoteRepository,
-    InvoiceListing, InvoiceRepository, Mailer, PdfRenderer, PdfStamper, Publisher, ReceivableRepository, RunRepository,
+    AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock,
+    CompanyRepository, CreditNoteRepository, InvoiceListing, InvoiceRepository, Mailer, PdfRenderer, PdfStamper,
+    Publisher, ReceivableRepository, RunRepository,
     SettingsRepository, WakeClaims, utc_now,
 )
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from google.cloud.storage import Client as StorageClient
 
     from billing.services.adjustments import AdjustmentService
+    from billing.services.charges import ChargeService
     from billing.services.companies import CompanyAdmin
     from billing.services.corrections import CorrectionService
     from billing.services.settlement import SettlementService
@@ -159,6 +161,12 @@ class Container:
         from billing.adapters.firestore_credit_notes import FirestoreCreditNotes
 
         return FirestoreCreditNotes(self.firestore, self.settings)
+
+    @cached_property
+    def charge_repo(self) -> ChargeRepository:
+        from billing.adapters.firestore_charges import FirestoreCharges
+
+        return FirestoreCharges(self.firestore, self.settings, clock=self.now)
 
     @cached_property
     def partial_credit_notes(self) -> AdjustmentNoteRepository:
@@ -336,14 +344,21 @@ class Container:
         return IssuanceService(inputs=self.inputs, queries=self.queries, rating=self.rating,
                                numbering=self.numbering, finisher=self.finisher, invoices=self.invoices,
                                blobs=self.blobs, settings_repo=self.supplier_settings, settings=self.settings,
-                               clock=self.now)
+                               clock=self.now, charges=self.charges)
 
     @cached_property
     def preview(self) -> PreviewService:
         from billing.services.issuance.preview import PreviewService
 
         return PreviewService(inputs=self.inputs, rating=self.rating, settings_repo=self.supplier_settings,
-                              settings=self.settings, clock=self.now)
+                              settings=self.settings, clock=self.now, charges=self.charges)
+
+    @cached_property
+    def charges(self) -> ChargeService:
+        from billing.services.charges import ChargeService
+
+        return ChargeService(companies=self.companies, charges=self.charge_repo, settings=self.settings,
+                             clock=self.now)
 
     @cached_property
     def corrections(self) -> CorrectionService:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+from billing.domain.entities import Invoice, Note
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
@@ -75,20 +76,33 @@ class CallLogSource(Protocol):
 
 
 class InvoiceRepository(Protocol):
+    """invoices/{id}. The entity reads (`find`, `find_for_company`, `find_dated`) are what services
+    read with; the document reads (`get`, `list_for_company`, `dated`) are legacy, kept for the
+    callers not moved yet (delivery, receivables, issuance)."""
+
+    def find(self, invoice_id: str) -> Invoice | None:
+        """The invoice, or None."""
+
+    def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
+        """The company's invoices, newest period first."""
+
+    def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
+        """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
+
     def get(self, invoice_id: str) -> dict[str, Any] | None:
-        """The invoice document, or None."""
+        """Legacy: the invoice document, or None."""
 
     def create_draft(self, invoice_id: str, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create the invoice unless it exists (create-only); returns (document, created)."""
 
     def pending_drafts(self, limit: int) -> list[str]:
-        """Ids of invoices still waiting for a number ("draft"), oldest first."""
+        """Ids of invoices still waiting for a number (drafts), oldest first."""
 
     def number_drafts(
         self, invoice_ids: Sequence[str], counter_id: str,
         number: Callable[[Mapping[str, Any], int], dict[str, Any]],
     ) -> list[dict[str, Any]]:
-        """In one transaction: each listed invoice still "draft" takes the counter's next number
+        """In one transaction: each listed invoice still a draft takes the counter's next number
         (in list order) and the fields number(doc, seq) returns; the counter is written once.
         Returns the invoices it numbered (not those already numbered by someone else)."""
 
@@ -99,10 +113,10 @@ class InvoiceRepository(Protocol):
         """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
 
     def list_for_company(self, company_id: str, year: int | None = None) -> list[dict[str, Any]]:
-        """The company's invoices, newest period first."""
+        """Legacy: the company's invoice documents, newest period first."""
 
     def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
-        """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
+        """Legacy: documents of find_dated."""
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
@@ -111,8 +125,11 @@ class InvoiceRepository(Protocol):
 
 
 class CreditNoteRepository(Protocol):
+    def find(self, credit_note_id: str) -> Note | None:
+        """The credit note, or None."""
+
     def get(self, credit_note_id: str) -> dict[str, Any] | None:
-        """The credit note document, or None."""
+        """The credit note document, or None (what the API presents, and finishing reads)."""
 
     def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
         """The company's credit notes, oldest first."""
@@ -133,8 +150,8 @@ class CreditNoteRepository(Protocol):
     def void_invoice(
         self, invoice_id: str, credit_note_id: str, counter_id: str,
         build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """In one transaction: if the invoice is "issued", build(invoice, seq) gives the credit note
+    ) -> tuple[Invoice | None, dict[str, Any] | None]:
+        """In one transaction: if the invoice is issued, build(invoice, seq) gives the credit note
         (created with the counter's next number, seq) and the fields voiding the invoice; both are
         written and the counter advanced. An invoice in any other state is left as it is.
         Returns (invoice as it is afterwards or None, its credit note or None)."""
@@ -144,8 +161,11 @@ class AdjustmentNoteRepository(Protocol):
     """Partial credit notes (in the credit notes' collection) or debit notes (their own), each
     created and numbered in one transaction with its invoice's ledger (`adjustments`)."""
 
+    def find(self, note_id: str) -> Note | None:
+        """The note, or None."""
+
     def get(self, note_id: str) -> dict[str, Any] | None:
-        """The note document, or None."""
+        """The note document, or None (what the API presents, and finishing reads)."""
 
     def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
         """The company's notes of this kind, oldest first."""
@@ -171,6 +191,23 @@ class AdjustmentNoteRepository(Protocol):
         the counter's next number, seq) and the fields added to the invoice (its ledger); both are
         written and the counter advanced. build may raise (a refusal): then nothing is written.
         Returns (the note, whether this call created it)."""
+
+
+class ChargeRepository(Protocol):
+    """One-off charges, companies/{id}/charges/{chargeId}, and each month's closing for charges
+    (domain/charges.py has the rule)."""
+
+    def add(self, company_id: str, period_key: str, charge_id: str,
+            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """In one transaction: the charge with this id when it exists (False); else, unless the month
+        is invoiced or being issued (ConflictError saying so), the new charge (True)."""
+
+    def close(self, company_id: str, period_key: str, revision: int) -> None:
+        """Close the month for charges before drafting revision `revision` of its invoice, in a
+        transaction that serialises with add (a later add is refused)."""
+
+    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+        """The month's charges (a handful: read whole)."""
 
 
 BilledCallReader = Callable[[Iterable[bytes]], Iterator[BilledCall]]

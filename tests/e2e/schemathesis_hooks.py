@@ -21,7 +21,8 @@ CROSS_PARAMETER_OPERATIONS = {("POST", "/billing/generate/{company}"), ("POST", 
                               ("GET", "/billing/companies"),
                               ("POST", "/billing/invoices/{company}/{period}/credit-notes"),
                               ("POST", "/billing/invoices/{company}/{period}/debit-notes"),
-                              ("POST", "/billing/invoices/{company}/{period}/settle")}
+                              ("POST", "/billing/invoices/{company}/{period}/settle"),
+                              ("POST", "/billing/companies/{company}/charges")}
 DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "year must be between 2000 and ",
                   "has not started", "is not an invoice of company", "can no longer be credited",
                   "is not billed for",  # outside the company's billing dates / BILLING_FIRST_PERIOD
@@ -37,7 +38,9 @@ DOCUMENTED_422 = ("give both month and year, or neither", "has not ended yet", "
                   "exceeds what invoice", "reason must be at most", "lines must be a list of 1 to",
                   "less than one paisa", "at most two decimals", "must be a positive number (at most 3 decimals)",
                   "description must be 1 to", "Idempotency-Key must be", "must be a finite number", "is required",
-                  "minutes must be at most", "taxableValue must be at most")
+                  "minutes must be at most", "taxableValue must be at most",
+                  # one-off charges (domain/charges.py)
+                  "amount must be at most", "must not contain control characters")
 
 
 @schemathesis.check

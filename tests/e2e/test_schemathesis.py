@@ -35,7 +35,7 @@ SEED = os.environ.get("SCHEMATHESIS_SEED", "20251101")
 # and the hooks' check makes sure every such 422 is one of those rules.
 CONFIG = """
 [[operations]]
-include-operation-id = ["generateInvoice", "startRun", "previewInvoice", "voidInvoice", "recordPayment", "tdsReceivable", "statementOfAccount", "putCompany", "putSettings", "listCompanies", "createCreditNote", "createDebitNote", "settleInvoice"]
+include-operation-id = ["generateInvoice", "startRun", "previewInvoice", "voidInvoice", "recordPayment", "tdsReceivable", "statementOfAccount", "putCompany", "putSettings", "listCompanies", "createCreditNote", "createDebitNote", "settleInvoice", "addCharge"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 """
 

@@ -31,8 +31,8 @@ def test_the_invoice_uses_each_tariff_for_its_days(storage_emulator, firestore_e
     assert [(t["effectiveFrom"], t["from"], t["to"]) for t in doc["tariffs"]] == [
         (None, "2025-09-01", "2025-09-14"), ("2025-09-15", "2025-09-15", "2025-09-30")]
     descriptions = [item["description"] for item in doc["lineItems"]]
-    assert descriptions[-2:] == ["Monthly maintenance fee, 1-14 Sep 2025 (14/30 of ₹ 1500.00)",
-                                 "Monthly maintenance fee, 15-30 Sep 2025 (16/30 of ₹ 1500.00)"]
+    assert descriptions[-2:] == ["Monthly maintenance fee, 1-14 Sep 2025 (14/30 of ₹ 1,500.00)",
+                                 "Monthly maintenance fee, 15-30 Sep 2025 (16/30 of ₹ 1,500.00)"]
     assert [item["amount"] for item in doc["lineItems"][-2:]] == [700.0, 800.0]
     assert {item["rate"] for item in doc["lineItems"] if item["unit"] == "min"} <= {2.0, 3.0}
     assert doc["status"] == "issued"

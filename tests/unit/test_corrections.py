@@ -262,3 +262,18 @@ def test_reconcile_reports_added_removed_and_changed_calls():
     assert out["difference"]["calls"] == 0
     assert out["difference"]["billedMinutes"] == 3 + 1 - removed_minutes
     assert out["difference"]["callCharges"] == 2.0 * (3 + 1 - removed_minutes)
+
+
+def test_a_credit_note_pdf_opens_only_for_its_company_once_issued():
+    w = World()
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    note = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))["creditNote"]
+    cn_id = note["creditNoteId"]
+    pdf = w.corrections.open_pdf("vysedeck", cn_id)
+    assert pdf.filename == "CN-25-26-00001_vysedeck_2025-09_credit-note.pdf"
+    assert b"".join(pdf.chunks) == b"CN CN/25-26/00001 1798.32"  # the fake renderer's bytes, as stored
+    with pytest.raises(NotFoundError, match="of company 'webxpress' not found"):
+        w.corrections.open_pdf("webxpress", cn_id)
+    w.credit_notes.docs[cn_id]["status"] = "issuing"  # as a crash before its PDF leaves it
+    with pytest.raises(NotFoundError, match="credit note CN/25-26/00001 is not issued yet"):
+        w.corrections.open_pdf("vysedeck", cn_id)

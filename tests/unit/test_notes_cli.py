@@ -67,3 +67,17 @@ def test_reconcile_settle_settles_every_drifted_company(container, capsys):
     assert note["totalAmount"] == 59.0
     run(capsys, "reconcile", "--settle", "--month", "9", "--year", "2025")  # again: the same note
     assert len(container.debit_notes.list_for_company("vysedeck")) == 1
+
+
+def test_charges_from_the_cli(container, capsys):
+    code, out, _ = run(capsys, "charges", "add", "vysedeck", "2025-10", "--description", "Setup", "--amount", "999.99",
+                       "--key", "cli-1")
+    charge = json.loads(out)
+    assert code == 0 and (charge["period"], charge["amount"]) == ("2025-10", 999.99)
+    code, out, _ = run(capsys, "charges", "list", "vysedeck", "2025-10")
+    assert code == 0 and json.loads(out)["charges"] == [charge]
+    # September is issued: refused, with the reason, exit code 2
+    code, _, err = run(capsys, "charges", "add", "vysedeck", "2025-09", "--description", "late", "--amount", "1")
+    assert code == 2 and "already invoiced" in err
+    code, _, err = run(capsys, "charges", "add", "vysedeck", "2025-10", "--description", "x", "--amount", "lots")
+    assert code == 2 and "--amount" in err

@@ -48,7 +48,7 @@ def test_an_unexpected_error_is_one_companys_failure(world, monkeypatch):
     original = world.reconcile.reconcile_invoice
 
     def broken(invoice, *args):
-        if invoice["companyId"] == "vysedeck":
+        if invoice.company_id == "vysedeck":
             raise RuntimeError("CSV unreadable")
         return original(invoice, *args)
 

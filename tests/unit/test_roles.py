@@ -72,6 +72,9 @@ TABLE: dict[tuple[str, str], tuple[str, int, str | None]] = {
     ("GET", "/billing/companies/{company}"): ("/billing/companies/vysedeck", 200, "read"),
     ("PUT", "/billing/companies/{company}"): ("/billing/companies/vysedeck", 200, "admin"),
     ("GET", "/billing/settings"): ("/billing/settings", 200, "read"),
+    # one-off charges (DESIGN 15): November is open (the World issues September and voids August)
+    ("GET", "/billing/companies/{company}/charges"): ("/billing/companies/vysedeck/charges?period=2025-09", 200, "read"),
+    ("POST", "/billing/companies/{company}/charges"): ("/billing/companies/vysedeck/charges", 201, "admin"),
     ("PUT", "/billing/settings"): ("/billing/settings", 200, "admin"),
 }
 RANK = {None: -1, "read": 0, "api": 1, "admin": 2}

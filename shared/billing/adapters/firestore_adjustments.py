@@ -14,8 +14,10 @@ from typing import Any, Callable, Iterator, Mapping
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from billing.adapters.invoice_document import note_from_document
 from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
+from billing.domain.entities import Note
 from billing.errors import NotFoundError
 
 Build = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
@@ -32,6 +34,10 @@ class FirestoreAdjustmentNotes:
         self._lock_prefix = lock_prefix
         self._max_attempts = max_attempts
         self._max_seconds = max_seconds
+
+    def find(self, note_id: str) -> Note | None:
+        doc = self.get(note_id)
+        return note_from_document(doc) if doc is not None else None
 
     def get(self, note_id: str) -> dict[str, Any] | None:
         with transient(f"reading note {note_id}"):

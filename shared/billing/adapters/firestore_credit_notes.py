@@ -8,9 +8,11 @@ from typing import Any, Callable, Iterator, Mapping
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from billing.adapters.invoice_document import invoice_from_document, note_from_document
 from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
+from billing.domain.entities import Invoice, Note
 from billing.domain.lifecycle import InvoiceStatus
 
 Build = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
@@ -30,6 +32,10 @@ class FirestoreCreditNotes:
         self._counters = db.collection(settings.credit_note_counters_collection)
         self._max_attempts = max_attempts
         self._max_seconds = max_seconds
+
+    def find(self, credit_note_id: str) -> Note | None:
+        doc = self.get(credit_note_id)
+        return note_from_document(doc) if doc is not None else None
 
     def get(self, credit_note_id: str) -> dict[str, Any] | None:
         with transient(f"reading credit note {credit_note_id}"):
@@ -65,7 +71,7 @@ class FirestoreCreditNotes:
                                  timeout_seconds, "claiming the credit note delivery")
 
     def void_invoice(self, invoice_id: str, credit_note_id: str, counter_id: str,
-                     build: Build) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+                     build: Build) -> tuple[Invoice | None, dict[str, Any] | None]:
         inv_ref = self._invoices.document(invoice_id)
         cn_ref = self._col.document(credit_note_id)
         ctr_ref = self._counters.document(counter_id)
@@ -93,4 +99,5 @@ class FirestoreCreditNotes:
         result: tuple[dict[str, Any] | None, dict[str, Any] | None] = run_contended(
             self._db, "creditNote:" + counter_id, txn, f"voiding {invoice_id} on {counter_id}",
             self._max_attempts, self._max_seconds)
-        return result
+        invoice, note = result
+        return (invoice_from_document(invoice) if invoice is not None else None), note

@@ -11,9 +11,10 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.sdk_errors import transient
+from billing.domain.lifecycle import InvoiceStatus
 from billing.ports import InvoiceRow
 
-IN_PROGRESS = ("draft", "issuing")
+IN_PROGRESS = (InvoiceStatus.DRAFT.value, InvoiceStatus.ISSUING.value)
 
 
 class FirestoreInvoiceListing:

@@ -14,8 +14,10 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters import schemas
+from billing.adapters.invoice_document import invoice_from_document
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ConfigurationError, TransientError, ValidationError
 from billing.ports import Clock, utc_now
@@ -210,6 +212,16 @@ class FirestoreInvoices:
         self._counters = db.collection(settings.counters_collection)
         self._max_attempts = max_attempts
 
+    def find(self, invoice_id: str) -> Invoice | None:
+        doc = self.get(invoice_id)
+        return invoice_from_document(doc) if doc is not None else None
+
+    def find_for_company(self, company_id: str, year: int | None = None) -> list[Invoice]:
+        return [invoice_from_document(doc) for doc in self.list_for_company(company_id, year)]
+
+    def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
+        return (invoice_from_document(doc) for doc in self.dated(start, end))
+
     def get(self, invoice_id: str) -> dict[str, Any] | None:
         snap = self._col.document(invoice_id).get()
         return snap.to_dict() if snap.exists else None
@@ -238,7 +250,7 @@ class FirestoreInvoices:
         self, invoice_ids: Sequence[str], counter_id: str,
         number: Callable[[Mapping[str, Any], int], dict[str, Any]],
     ) -> list[dict[str, Any]]:
-        """One transaction: the listed invoices still "draft" take the counter's next numbers in order;
+        """One transaction: the listed invoices still drafts take the counter's next numbers in order;
         returns those it numbered.
 
         The counter document is written once per transaction (its `writes` field counts them)."""

@@ -299,7 +299,7 @@ def note_document(
     note_date: date, supplier: Mapping[str, Any], reason: str, request_digest: str, pdf_uri: str,
     created_at: datetime, extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The stored note (status "issuing" until its PDF is stored), with every rule-53 particular."""
+    """The stored note (issuing until its PDF is stored), with every rule-53 particular."""
     fy = numbering.financial_year(note_date)
     tax = amounts.tax
     return {

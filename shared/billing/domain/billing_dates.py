@@ -40,6 +40,11 @@ def _date(company: Mapping[str, Any], name: str) -> date | None:
         raise ConfigurationError(f"{name} = {raw!r}: expected an ISO date string YYYY-MM-DD") from None
 
 
+def company_billing_dates(company: Mapping[str, Any]) -> tuple[date | None, date | None]:
+    """(billingStartDate, billingEndDate), each None when unset; ConfigurationError when malformed."""
+    return _date(company, "billingStartDate"), _date(company, "billingEndDate")
+
+
 def check_company_dates(company: Mapping[str, Any]) -> None:
     """billingStartDate must not come after billingEndDate (ValidationError)."""
     start, end = _date(company, "billingStartDate"), _date(company, "billingEndDate")

@@ -62,7 +62,7 @@ def credit_note_document(
     invoice: Mapping[str, Any], *, cn_id: str, prefix: str, seq: int, cn_date: date,
     supplier: Mapping[str, Any], reason: str, pdf_uri: str, created_at: datetime,
 ) -> dict[str, Any]:
-    """The stored credit note (status "issuing" until its PDF is stored): every rule-53 particular.
+    """The stored credit note (issuing until its PDF is stored): every rule-53 particular.
 
     It credits the whole invoice: its line items, taxable value, tax (CGST/SGST or IGST) and total."""
     fy = numbering.financial_year(cn_date)

@@ -41,11 +41,14 @@ def csv_reconciliation_rows(
 
 
 def csv_invoice_rows(totals: InvoiceTotals) -> list[tuple[str, Decimal]]:
-    """(label, amount) rows repeating the invoice's summary: call charges, fee, taxable value, GST, total."""
-    rows = [("call charges", totals.call_charges), ("maintenance fee", totals.maintenance_fee),
-            ("taxable value", totals.subtotal)]
+    """(label, amount) rows repeating the invoice's summary: call charges, fee, one-off charges, discount,
+    taxable value, GST, total."""
+    rows = [("call charges", totals.call_charges), ("maintenance fee", totals.maintenance_fee)]
+    if totals.one_off_charges:
+        rows.append(("one-off charges", totals.one_off_charges))
     if totals.discount:
-        rows.insert(2, ("discount", -totals.discount))
+        rows.append(("discount", -totals.discount))
+    rows.append(("taxable value", totals.subtotal))
     rows += [(f"{c.name} {format(c.rate.normalize(), 'f')}%", c.amount) for c in totals.tax.components]
     rows.append(("total", totals.total))
     return rows

@@ -160,7 +160,7 @@ class InvoiceDraft:
 
 def draft_document(draft: InvoiceDraft, created_at: datetime,
                    replaces: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The stored invoice before numbering (status "draft"): every amount, no number or date yet.
+    """The stored invoice before numbering (a draft): every amount, no number or date yet.
 
     replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed)."""
     recipient = dict(draft.recipient)
@@ -206,7 +206,7 @@ def preview_document(draft: InvoiceDraft, as_of: datetime) -> dict[str, Any]:
 
 
 def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, issued_at: datetime) -> dict[str, Any]:
-    """What numbering adds to a draft (status "issuing"): number, financial year, dates.
+    """What numbering adds to a draft (making it issuing): number, financial year, dates.
 
     issued_at is the numbering instant in the supplier's timezone: invoiceDate is that instant
     with its offset (the old API's format), dueDate the same time paymentTermsDays later, and the

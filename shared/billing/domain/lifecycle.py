@@ -53,6 +53,9 @@ _NEXT: dict[InvoiceStatus, frozenset[InvoiceStatus]] = {
     InvoiceStatus.VOID: frozenset(),
 }
 
+# The states of a numbered document (it has its number and date): what returns and ledgers count.
+NUMBERED: frozenset[InvoiceStatus] = frozenset({InvoiceStatus.ISSUING, InvoiceStatus.ISSUED, InvoiceStatus.VOID})
+
 # Not a lifecycle state: what a preview (an invoice as it would be issued now) shows as its status.
 PREVIEW = "preview"
 

@@ -66,15 +66,24 @@ def staging_path(company_id: str, period_key: str, token: str) -> str:
 
 def download_stem(doc: Mapping[str, Any], number_field: str = "invoiceNumber") -> str:
     """"VD/25-26/00001", "vysedeck", "2025-09" -> "VD-25-26-00001_vysedeck_2025-09"."""
-    number = str(doc.get(number_field, "")).replace("/", "-")
-    month = (doc.get("billingPeriod") or {}).get("month", "")
-    stem = f"{number}_{doc.get('companyId', '')}_{month}"
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
+    return stem(str(doc.get(number_field, "")), str(doc.get("companyId", "")),
+                str((doc.get("billingPeriod") or {}).get("month", "")))
+
+
+def stem(number: str, company_id: str, period_key: str) -> str:
+    """A document's download stem from its number, company and month (file-name safe)."""
+    text = f"{number.replace('/', '-')}_{company_id}_{period_key}"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+
+
+def file_name(stem_text: str, kind: str) -> str:
+    """An invoice's PDF or CSV file name from its stem."""
+    return f"{stem_text}_{'invoice.pdf' if kind == 'pdf' else 'calls.csv'}"
 
 
 def download_name(doc: Mapping[str, Any], kind: str) -> str:
     """The file name a browser or a mail client shows for the invoice's PDF or CSV."""
-    return f"{download_stem(doc)}_{'invoice.pdf' if kind == 'pdf' else 'calls.csv'}"
+    return file_name(download_stem(doc), kind)
 
 
 def csv_name(company_id: str, period_key: str) -> str:

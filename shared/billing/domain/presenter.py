@@ -79,6 +79,7 @@ def amounts_paise(totals: InvoiceTotals) -> dict[str, Any]:
         "lineItems": [paise(item.amount) for item in totals.line_items],
         "callCharges": paise(totals.call_charges),
         "maintenanceFee": paise(totals.maintenance_fee),
+        **({"oneOffCharges": paise(totals.one_off_charges)} if totals.one_off_charges else {}),
         "subtotal": paise(totals.subtotal),
         "cgst": paise(tax.amount("CGST")),
         "sgst": paise(tax.amount("SGST")),

@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.presenter import paise_to_rupees
 from billing.errors import ConflictError, ValidationError
 
@@ -171,21 +172,21 @@ def open_receivable(invoice: Mapping[str, Any], opened_at: str) -> dict[str, Any
                                                                             "totalAmount", allow_zero=True)))
     notes: dict[str, int] = {}
     voided_by = invoice.get("voidedBy") or {}
-    if invoice.get("status") == "void" and voided_by.get("creditNoteId"):
+    if InvoiceStatus.of(invoice) is InvoiceStatus.VOID and voided_by.get("creditNoteId"):
         notes[str(voided_by["creditNoteId"])] = -total  # a full void credits the whole total
     doc: dict[str, Any] = {
         "invoiceId": invoice["invoiceId"], "companyId": invoice["companyId"],
         "invoiceNumber": invoice.get("invoiceNumber"), "invoiceDate": str(invoice.get("invoiceDate", ""))[:10],
         "dueDate": due_day(invoice), "period": (invoice.get("billingPeriod") or {}).get("month"),
         "totalPaise": total, "notes": notes, "paidPaise": 0, "tdsPaise": 0, "payments": [], "reminders": {},
-        "openedAt": opened_at, "invoiceStatus": "void" if notes else "issued",
+        "openedAt": opened_at, "invoiceStatus": (InvoiceStatus.VOID if notes else InvoiceStatus.ISSUED).value,
     }
     return settle(doc)
 
 
 def void_receivable(receivable: Mapping[str, Any], note_id: str) -> dict[str, Any]:
     """The receivable of an invoice voided in full by its credit note (counted once by the caller)."""
-    return {**apply_note(receivable, note_id, -int(receivable["totalPaise"])), "invoiceStatus": "void"}
+    return {**apply_note(receivable, note_id, -int(receivable["totalPaise"])), "invoiceStatus": InvoiceStatus.VOID.value}
 
 
 def due_day(invoice: Mapping[str, Any]) -> str:
@@ -284,7 +285,7 @@ def listing_entry(receivable: Mapping[str, Any]) -> dict[str, Any]:
     inv_id = str(receivable.get("invoiceId") or "")
     revision = inv_id.rsplit("_r", 1)[1] if re.search(r"_r[0-9]+$", inv_id) else "0"
     return {"companyId": receivable.get("companyId"), "invoiceNumber": receivable.get("invoiceNumber"),
-            "status": receivable.get("invoiceStatus") or "issued", "billingPeriod": {"month": receivable.get("period")},
+            "status": receivable.get("invoiceStatus") or InvoiceStatus.ISSUED.value, "billingPeriod": {"month": receivable.get("period")},
             "invoiceDate": receivable.get("invoiceDate"), "dueDate": receivable.get("dueDate"),
             "totalAmount": paise_to_rupees(int(receivable.get("totalPaise", 0))), "revision": int(revision)}
 

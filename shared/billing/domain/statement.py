@@ -11,11 +11,12 @@ from datetime import date
 from typing import Any, Iterable, Mapping
 
 from billing.domain.presenter import paise_to_rupees
+from billing.domain.lifecycle import NUMBERED
 from billing.domain.receivables import REVERSED, to_paise
 from billing.errors import ValidationError
 
 _ORDER = {"invoice": 0, "debit_note": 1, "credit_note": 2, "payment": 3, "tds": 4, "reversal": 5}
-_NUMBERED = ("issuing", "issued", "void")
+_NUMBERED = NUMBERED  # compared with the stored strings (a StrEnum equals its value)
 
 
 def _total(doc: Mapping[str, Any]) -> int:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Iterable, Mapping
 from xml.sax.saxutils import escape
 
+from billing.domain.lifecycle import NUMBERED
 from billing.domain.receivables import REVERSED, rupees, to_paise
 from billing.errors import ConfigurationError
 
@@ -20,7 +21,7 @@ DEFAULT_LEDGERS = {
     "sales": "Sales - Voice Agent Services", "cgst": "Output CGST", "sgst": "Output SGST", "igst": "Output IGST",
     "bank": "Bank Account", "tds": "TDS Receivable", "roundOff": "Round Off",
 }
-_NUMBERED = ("issuing", "issued", "void")
+_NUMBERED = NUMBERED  # compared with the stored strings (a StrEnum equals its value)
 
 
 def ledgers(settings_tally: object) -> dict[str, str]:

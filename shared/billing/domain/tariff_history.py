@@ -5,7 +5,8 @@ holds a `billing` map in force from 00:00 of that date in the company's billing 
 is cut into stretches, one per tariff in force during it; each call is rated by the stretch it
 started in (one pass, one accumulator per stretch), each stretch's fee is its share of the month's
 days, and the month-level terms (included minutes, minimum charge, discount, GST rate, payment
-terms) are those of the tariff in force on the month's last day.
+terms) are those of the tariff in force on the month's last day. In the month a company starts
+or ends (billingStartDate / billingEndDate), each stretch's fee covers only its days inside them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from billing.domain.period import BillingPeriod
 from billing.domain.rating import (
     DEFAULT_NON_BILLABLE, CallRecord, RatedCall, Tariff, UsageAccumulator, UsageSummary,
 )
+from billing.domain.totals import PricedPart
 from billing.errors import ConfigurationError
 
 DATE_ID = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -91,13 +93,24 @@ class Stretch:
     @property
     def label(self) -> str:
         """'1-14 Sep 2025'."""
-        return f"{self.first.day}-{self.last.day} {self.last:%b %Y}"
+        return days_label(self.first, self.last)
+
+    def billed_days(self, billed_from: date | None, billed_to: date | None) -> tuple[date, date] | None:
+        """The stretch's days inside the company's billing dates (None: none of them)."""
+        first = max(self.first, billed_from) if billed_from else self.first
+        last = min(self.last, billed_to) if billed_to else self.last
+        return (first, last) if first <= last else None
 
     def to_json(self) -> dict[str, Any]:
         """What the invoice stores of each tariff it used."""
         effective = self.dated.effective
         return {"effectiveFrom": effective.isoformat() if effective else None, "from": self.first.isoformat(),
                 "to": self.last.isoformat(), "billing": dict(self.dated.billing)}
+
+
+def days_label(first: date, last: date) -> str:
+    """'1-14 Sep 2025'; one day: '20 Sep 2025'."""
+    return f"{last.day} {last:%b %Y}" if first == last else f"{first.day}-{last.day} {last:%b %Y}"
 
 
 def stretches(history: tuple[DatedTariff, ...], period: BillingPeriod) -> tuple[Stretch, ...]:
@@ -139,6 +152,25 @@ class MonthUsage:
 
     total: UsageSummary
     parts: tuple[tuple[Stretch, UsageSummary], ...]
+
+    def priced(self, billed_from: date | None = None, billed_to: date | None = None) -> list[PricedPart]:
+        """Each stretch's usage and fee days for compute_totals; [] when one tariff bills the whole month.
+
+        Call lines name their stretch's days only when the month has several; the fee covers the
+        stretch's days inside [billed_from, billed_to] (the company's billing dates) and says which."""
+        several = len(self.parts) > 1
+        out: list[PricedPart] = []
+        clipped = False
+        for stretch, usage in self.parts:
+            span = stretch.billed_days(billed_from, billed_to)
+            fee_days = (span[1] - span[0]).days + 1 if span else 0
+            fee_label = days_label(*span) if span else None
+            clipped = clipped or fee_days != stretch.days
+            out.append(PricedPart(stretch.tariff, usage.by_class, stretch.label if several else None,
+                                  stretch.days, stretch.month_days,
+                                  fee_days if fee_days != stretch.days else None,
+                                  fee_label if fee_days != stretch.days else None))
+        return out if several or clipped else []
 
 
 class MonthAccumulator:

@@ -12,11 +12,14 @@
    tier band. Each line prints its minutes with the decimals needed to multiply out to its exact
    price rounded to paise (`printed_quantity`) and bills that; the usage charge is their sum.
 4. the minimum usage charge raises the call charges to itself (one adjustment line).
-5. maintenance fee: with several tariffs in the month (`domain/tariff_history.py`), each tariff's
-   fee x its days / the month's days, rounded half up to paise, one line each.
-6. discount (`billing.discount`, in the months it covers): percent of, or a fixed amount off, call
-   charges + fee (rounded half up to paise, never more than them), one negative line.
-7. subtotal (the taxable value) -> GST -> total.
+5. maintenance fee: each tariff's fee x the days it is in force and the company is billed
+   (inside `billingStartDate`/`billingEndDate`) / the month's days, rounded half up to paise, one
+   line each (`domain/tariff_history.py`); a whole month is the fee as it is.
+6. one-off charges (`companies/{id}/charges`, `domain/charges.py`): one line each, as entered.
+7. discount (`billing.discount`, in the months it covers): percent of, or a fixed amount off, call
+   charges + fee + one-off charges (rounded half up to paise, never more than them), one negative
+   line. Like a coupon, it applies to everything the invoice charges before GST.
+8. subtotal (the taxable value) -> GST (on all of it) -> total.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Sequence, TypeVar
 from decimal import ROUND_HALF_UP, Decimal
 
 from billing.domain.gst import TaxBreakdown, compute_gst
-from billing.domain.money import quantize
+from billing.domain.money import indian_grouped, quantize
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.tariffs import Band, price_tiers
 
@@ -53,13 +56,30 @@ class PricedPart:
     label: str | None = None
     days: int | None = None
     month_days: int | None = None
+    # The days the fee covers when not the stretch's own (clipped to the company's billing dates).
+    fee_days: int | None = None
+    fee_label: str | None = None
+
+    @property
+    def billed_days(self) -> int | None:
+        return self.days if self.fee_days is None else self.fee_days
 
     @property
     def fee(self) -> Decimal:
-        fee = self.tariff.maintenance_fee
-        if self.days is None or not self.month_days or self.days == self.month_days:
+        fee, days = self.tariff.maintenance_fee, self.billed_days
+        if days is None or not self.month_days or days == self.month_days:
             return quantize(fee)
-        return quantize(fee * self.days / self.month_days)
+        return quantize(fee * days / self.month_days)
+
+    @property
+    def fee_text(self) -> str:
+        """'Monthly maintenance fee[, 20-30 Sep 2025 (11/30 of ₹ 1,500.00)]'."""
+        label = self.fee_label or self.label
+        days = self.billed_days
+        if not label or days is None or not self.month_days:
+            return "Monthly maintenance fee"
+        return (f"Monthly maintenance fee, {label} "
+                f"({days}/{self.month_days} of ₹ {indian_grouped(self.tariff.maintenance_fee)})")
 
 
 @dataclass(frozen=True)
@@ -81,15 +101,18 @@ class InvoiceTotals:
     # minutes are worth at those rates, and what tiers change against them (exact amounts).
     included_list_amount: Decimal = Decimal(0)
     tier_adjustment: Decimal = Decimal(0)
+    one_off_charges: Decimal = Decimal(0)  # the month's one-off charges, summed
 
 
 def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, recipient_state: str,
-                   period_key: str | None = None, parts: Sequence[PricedPart] = ()) -> InvoiceTotals:
+                   period_key: str | None = None, parts: Sequence[PricedPart] = (),
+                   charges: Sequence[tuple[str, Decimal]] = ()) -> InvoiceTotals:
     """Every amount on the invoice, from the month's usage and the company's tariff (order above).
 
     period_key (YYYY-MM) is needed when the discount covers only some months. parts: the month's
     usage per tariff when it had several (`tariff` is then the one in force on its last day: its
-    included minutes, minimum charge, discount and GST rate apply to the month)."""
+    included minutes, minimum charge, discount and GST rate apply to the month). charges: the
+    month's one-off charges, (description, amount in rupees) in the order they are listed."""
     if not parts:
         parts = [PricedPart(tariff, usage.by_class or ((None, usage.billed_minutes),))]
     remaining = tariff.included_minutes
@@ -125,11 +148,14 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
     call_charges = usage_charge + minimum_adjustment
     fees = [(part, part.fee) for part in parts]
     fee = sum((amount for _, amount in fees), Decimal(0))
+    one_offs = [(text, quantize(amount)) for text, amount in charges]
+    one_off = sum((amount for _, amount in one_offs), Decimal(0))
     discount = tariff.discount
     if discount is not None and discount.months is not None and period_key is None:
         raise ValueError("a discount for some months needs the invoice's month")
-    off = discount.off(call_charges + fee) if discount and discount.applies_to(period_key or "") else Decimal(0)
-    subtotal = call_charges + fee - off
+    before_discount = call_charges + fee + one_off
+    off = discount.off(before_discount) if discount and discount.applies_to(period_key or "") else Decimal(0)
+    subtotal = before_discount - off
     tax = compute_gst(subtotal, tariff.gst_rate, supplier_state, recipient_state)
     total = subtotal + tax.total
 
@@ -142,10 +168,9 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         ))
     for part, amount in fees:
         if amount:
-            label = "Monthly maintenance fee"
-            if part.label:
-                label += f", {part.label} ({part.days}/{part.month_days} of ₹ {quantize(part.tariff.maintenance_fee)})"
-            items.append(LineItem(label, Decimal(1), amount, amount, "month"))
+            items.append(LineItem(part.fee_text, Decimal(1), amount, amount, "month"))
+    for text, amount in one_offs:
+        items.append(LineItem(f"One-off charge: {text}", Decimal(1), amount, amount, "each"))
     if off and discount is not None:
         items.append(LineItem(discount.label(), Decimal(1), -off, -off, "month"))
     return InvoiceTotals(
@@ -164,6 +189,7 @@ def compute_totals(usage: UsageSummary, tariff: Tariff, supplier_state: str, rec
         line_items=tuple(items),
         included_list_amount=included_list,
         tier_adjustment=tier_adjustment,
+        one_off_charges=one_off,
     )
 
 

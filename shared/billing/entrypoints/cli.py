@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from billing.domain.period import MonthQuery, period_key
 from billing.domain.naming import validate_company_id
 from billing.errors import BillingError, NotFoundError, ValidationError
-from billing.domain.lifecycle import InvoiceStatus
 
 if TYPE_CHECKING:
     from billing.bootstrap import Container
@@ -47,41 +46,73 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Results are JSON (or a report) on standard output; log lines (JSON) and errors go to standard "
                "error. Exit status: 0 done, 1 something failed or drifted, 2 refused (the error says why).")
     sub = parser.add_subparsers(dest="command", required=True)
+    # One call per command group: a new group adds its `_add_<group>_parsers(sub)` and one line here.
+    _add_invoice_parsers(sub)
+    _add_run_parsers(sub)
+    _add_delivery_parsers(sub)
+    _add_correction_parsers(sub)
+    _add_company_parsers(sub)
+    _add_settings_parsers(sub)
+    _add_reconcile_parsers(sub)
+    _add_note_parsers(sub)
+    _add_charge_parsers(sub)
+    _add_gst_parsers(sub)
+    _add_receivables_parsers(sub)
+    _add_receivables_rebuild_parsers(sub)
+    return parser
 
-    gen = sub.add_parser("generate", help="issue one company's invoice (idempotent)")
+
+Handler = Callable[["Container", argparse.Namespace], int]
+
+
+def _command(sub: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.ArgumentParser:
+    """One command whose handler `_dispatch` calls (aliases included)."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, **kwargs)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _add_invoice_parsers(sub: Any) -> None:
+    gen = _command(sub, "generate", _generate, help="issue one company's invoice (idempotent)")
     gen.add_argument("company")
     _month_args(gen, MONTH_DEFAULT)
 
-    prev = sub.add_parser("preview", help="what a company's invoice would be now, writing nothing (the current "
-                                          "month: month to date)")
+    prev = _command(sub, "preview", _preview, help="what a company's invoice would be now, writing nothing (the "
+                                                   "current month: month to date)")
     prev.add_argument("company")
     _month_args(prev, "default (with --year): the current month in the company's billing timezone, to date")
 
-    lst = sub.add_parser("list", help="a company's invoices, newest month first (summaries)")
+    lst = _command(sub, "list", _list, help="a company's invoices, newest month first (summaries)")
     lst.add_argument("company")
     lst.add_argument("--year", type=int, help="only this calendar year's months (default: every year)")
 
-    show = sub.add_parser("show", help="a month's current invoice, with the month's history")
+    show = _command(sub, "show", _show, help="a month's current invoice, with the month's history")
     show.add_argument("company")
     show.add_argument("period", help="YYYY-MM")
 
-    run = sub.add_parser("run", help="bill every active company in-process (the droplet's cron)")
+
+def _add_delivery_parsers(sub: Any) -> None:
+    send = _command(sub, "send", _send, help="email an issued invoice (again, on purpose)")
+    send.add_argument("company")
+    send.add_argument("period", help="YYYY-MM")
+
+
+def _add_run_parsers(sub: Any) -> None:
+    run = _command(sub, "run", _run, help="bill every active company in-process (the droplet's cron)")
     _month_args(run, RUN_MONTH_DEFAULT)
     run.add_argument("--concurrency", type=int, default=None,
                      help="parallel companies (default: BILLING_RUN_CONCURRENCY, 8)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    status = sub.add_parser("runs", aliases=["run-status"],
-                            help="a run's counts, failed companies with their errorType (Configuration: fix the "
-                                 "project's setup, then run again) and skipped ones with the reason")
+    status = _command(sub, "runs", _run_status, aliases=["run-status"],
+                      help="a run's counts, failed companies with their errorType (Configuration: fix the "
+                           "project's setup, then run again) and skipped ones with the reason")
     _month_args(status, "", required=True)
 
-    send = sub.add_parser("send", help="email an issued invoice (again, on purpose)")
-    send.add_argument("company")
-    send.add_argument("period", help="YYYY-MM")
 
-    void = sub.add_parser("void", help="void an issued invoice with a credit note (GST section 34), and "
-                                       "optionally issue its reissue from the data as it is now")
+def _add_correction_parsers(sub: Any) -> None:
+    void = _command(sub, "void", _void, help="void an issued invoice with a credit note (GST section 34), and "
+                                             "optionally issue its reissue from the data as it is now")
     void.add_argument("company")
     void.add_argument("period", help="YYYY-MM")
     void.add_argument("--invoice-number", required=True, help="the invoice's number, e.g. VX/26-27/00001 "
@@ -90,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     void.add_argument("--reissue", action="store_true", help="issue the month again after the void "
                                                              "(default: no reissue)")
 
-    cn = sub.add_parser("credit-notes", help="a company's credit notes")
+    cn = _command(sub, "credit-notes", _credit_notes, help="a company's credit notes")
     cn_sub = cn.add_subparsers(dest="action", required=True)
     cn_list = cn_sub.add_parser("list", help="every credit note of the company, oldest first")
     cn_list.add_argument("company")
@@ -98,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     cn_show.add_argument("company")
     cn_show.add_argument("credit_note_id", help="e.g. vysedeck_2025-09_cn")
 
-    companies = sub.add_parser("companies", help="the customers (companies/{id}): list, show, set, copy")
+
+def _add_company_parsers(sub: Any) -> None:
+    companies = _command(sub, "companies", _companies, help="the customers (companies/{id}): list, show, set, copy")
     co_sub = companies.add_subparsers(dest="action", required=True)
     co_list = co_sub.add_parser("list", help="every company, with what keeps it from being billed (problems)")
     co_list.add_argument("--page-size", type=int, default=500, help="companies read per request (default 500)")
@@ -113,26 +146,32 @@ def _parser() -> argparse.ArgumentParser:
     co_copy.add_argument("source", help="the document id it has now")
     co_copy.add_argument("company", help="the new id: 1-64 characters of a-z, 0-9, '_' or '-'")
 
-    st = sub.add_parser("settings", help="the supplier (settings/billing): show, set")
+
+def _add_settings_parsers(sub: Any) -> None:
+    st = _command(sub, "settings", _settings, help="the supplier (settings/billing): show, set")
     st_sub = st.add_subparsers(dest="action", required=True)
     st_sub.add_parser("show", help="the supplier settings")
     st_set = st_sub.add_parser("set", help="create or replace the supplier settings (checked first)")
     _set_args(st_set, "supplier settings")
 
-    seed = sub.add_parser("seed-demo", help="write the demo supplier, companies and call logs (only to an "
-                                            "emulator, unless --force --project names the project)")
+    seed = _command(sub, "seed-demo", _seed_demo, help="write the demo supplier, companies and call logs (only to "
+                                                       "an emulator, unless --force --project names the project)")
     seed.add_argument("--force", action="store_true", help="seed a real project (overwrites its settings/billing)")
     seed.add_argument("--project", help="with --force: the project to seed, as GOOGLE_CLOUD_PROJECT names it")
 
-    rec = sub.add_parser("reconcile", help="compare a month's calls now with what its invoices billed; "
-                                           "exit 1 when any company drifted (for a cron alert)")
+
+def _add_reconcile_parsers(sub: Any) -> None:
+    rec = _command(sub, "reconcile", _reconcile, help="compare a month's calls now with what its invoices billed; "
+                                                      "exit 1 when any company drifted (for a cron alert)")
     rec.add_argument("company", nargs="?", help="one company (default: every active company with an invoice)")
     _month_args(rec, "", required=True)
     rec.add_argument("--settle", action="store_true",
                      help="issue a debit or credit note for each drifted company's call-charge difference")
 
+
+def _add_note_parsers(sub: Any) -> None:
     for kind in ("credit", "debit"):
-        note = sub.add_parser(f"{kind}-note", help=f"{kind} notes on an issued invoice (create, list, show)")
+        note = _command(sub, f"{kind}-note", _note, help=f"{kind} notes on an issued invoice (create, list, show)")
         actions = note.add_subparsers(dest="action", required=True)
         create = actions.add_parser("create", help=f"issue a {'partial credit' if kind == 'credit' else 'debit'} "
                                                    "note by minutes (at the invoice's rate) or by lines")
@@ -151,11 +190,29 @@ def _parser() -> argparse.ArgumentParser:
         show.add_argument("company")
         show.add_argument("id")
 
-    gstr1 = sub.add_parser("gstr1", help="the month's GSTR-1 JSON (GST portal offline-tool layout)")
+
+def _add_charge_parsers(sub: Any) -> None:
+    charges = _command(sub, "charges", _charges, help="one-off charges on a month's invoice (add, list)")
+    ch_sub = charges.add_subparsers(dest="action", required=True)
+    ch_add = ch_sub.add_parser("add", help="add a one-off charge (a line before GST) to a month not yet invoiced")
+    ch_add.add_argument("company")
+    ch_add.add_argument("period", help="YYYY-MM")
+    ch_add.add_argument("--description", required=True, help="the invoice line's text (1-200 characters)")
+    ch_add.add_argument("--amount", required=True, help="rupees before GST, at most two decimals")
+    ch_add.add_argument("--key", help="Idempotency-Key: the same key returns the same charge")
+    ch_list = ch_sub.add_parser("list", help="a month's charges")
+    ch_list.add_argument("company")
+    ch_list.add_argument("period", help="YYYY-MM")
+
+
+def _add_gst_parsers(sub: Any) -> None:
+    gstr1 = _command(sub, "gstr1", _gstr1, help="the month's GSTR-1 JSON (GST portal offline-tool layout)")
     _month_args(gstr1, "", required=True)
     gstr1.add_argument("--out", help="write to this file instead of standard output")
 
-    tds = sub.add_parser("tds", help="TDS receivable of a quarter (to match with Form 26AS)")
+
+def _add_receivables_parsers(sub: Any) -> None:
+    tds = _command(sub, "tds", _tds, help="TDS receivable of a quarter (to match with Form 26AS)")
     tds_sub = tds.add_subparsers(dest="tds_command", required=True)
     tds_list = tds_sub.add_parser("list", help="the quarter's TDS per company and what is still unmatched")
     tds_list.add_argument("--fy", required=True, help="financial year, e.g. 2025-26")
@@ -166,23 +223,22 @@ def _parser() -> argparse.ArgumentParser:
     tds_match.add_argument("reference", help="the payment's reference (UTR, cheque number)")
     tds_match.add_argument("--note", default="", help="e.g. the 26AS entry")
 
-    export = sub.add_parser("export", help="exports for accounting software")
+    export = _command(sub, "export", _export, help="exports for accounting software")
     export_sub = export.add_subparsers(dest="export_command", required=True)
     tally = export_sub.add_parser("tally", help="a month as Tally Prime import XML (Gateway > Import > Transactions)")
     tally.add_argument("--month", type=int, required=True)
     tally.add_argument("--year", type=int, required=True)
     tally.add_argument("--out", help="write to this file instead of standard output")
 
-    sub.add_parser("remind", help="email today's payment reminders (daily cron; each step at most once per invoice)")
+    _command(sub, "remind", _remind,
+             help="email today's payment reminders (daily cron; each step at most once per invoice)")
 
-    aging = sub.add_parser("aging", help="receivables ageing: totals and every company with a balance")
+    aging = _command(sub, "aging", _aging, help="receivables ageing: totals and every company with a balance")
     aging.add_argument("--as-of", help="YYYY-MM-DD (default today)")
-    _add_receivables_parsers(sub)
-    return parser
 
 
-def _add_receivables_parsers(sub: Any) -> None:
-    rec = sub.add_parser("receivables", help="maintenance of the receivables' aggregates")
+def _add_receivables_rebuild_parsers(sub: Any) -> None:
+    rec = _command(sub, "receivables", _rebuild_receivables, help="maintenance of the receivables' aggregates")
     rec_sub = rec.add_subparsers(dest="receivables_command", required=True)
     rebuild = rec_sub.add_parser(
         "rebuild", help="recompute a month's totals (the console's overview) from its receivables and fill a "
@@ -249,74 +305,79 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(container: Container, args: argparse.Namespace) -> int:
-    command = args.command
-    if command == "generate":
-        _print(container.issuance.generate(args.company, MonthQuery(args.month, args.year)))
-    elif command == "preview":
-        _print(container.preview.preview(args.company, MonthQuery(args.month, args.year)))
-    elif command == "list":
-        from billing.entrypoints.http.presenters import summary
+    handler: Handler = args.handler
+    return handler(container, args)
 
-        docs = container.queries.list(args.company, str(args.year) if args.year is not None else None)
-        _print({"companyId": args.company, "invoices": [summary(d) for d in docs]})
-    elif command == "show":
-        current, history = container.queries.history(args.company, args.period)
-        _print({**current, "history": history})
-    elif command == "run":
-        return _run(container, args)
-    elif command in ("runs", "run-status"):
-        report = container.run_status.status(period_key(args.year, args.month), page_size="500")
-        _print(report)
-        return 1 if report["counts"].get("failed") else 0
-    elif command == "send":
-        _print(container.delivery.send(args.company, args.period, force=True))
-    elif command == "void":
-        _print(container.corrections.void(args.company, args.period, {
-            "invoiceNumber": args.invoice_number, "reason": args.reason, "reissue": args.reissue}))
-    elif command == "credit-notes":
-        if args.action == "list":
-            _print({"companyId": args.company, "creditNotes": container.corrections.list(args.company)})
-        else:
-            _print(container.corrections.get(args.company, args.credit_note_id))
-    elif command == "companies":
-        return _companies(container, args)
-    elif command == "settings":
-        admin = container.company_admin
-        if args.action == "show":
-            _print(admin.supplier())
-        else:
-            _print(admin.put_supplier(_document(args, _stored(admin.supplier, "settings"))))
-    elif command == "reconcile":
-        return _reconcile(container, args)
-    elif command in ("credit-note", "debit-note"):
-        return _note(container, args)
-    elif command == "gstr1":
-        return _gstr1(container, args)
-    elif command == "seed-demo":
-        return _seed_demo(container, args)
-    elif command in ("tds", "aging", "export", "remind", "receivables"):
-        return _receivables_command(container, args)
+
+def _generate(container: Container, args: argparse.Namespace) -> int:
+    _print(container.issuance.generate(args.company, MonthQuery(args.month, args.year)))
     return 0
 
 
-def _receivables_command(container: Container, args: argparse.Namespace) -> int:
-    """Payments' side of the CLI: TDS to match, ageing, the Tally export, the daily reminders."""
-    if args.command == "tds":
-        return _tds(container, args)
-    if args.command == "aging":
-        return _aging(container, args)
-    if args.command == "receivables":
-        report = container.receivables.rebuild_month(args.month)
-        _print(report)
-        return 1 if report["statusUnknown"] else 0
-    if args.command == "export":
-        xml = container.receivables.tally(str(args.month), str(args.year))
-        if args.out:
-            with open(args.out, "w", encoding="utf-8") as out:
-                out.write(xml)
-        else:
-            sys.stdout.write(xml)
-        return 0
+def _preview(container: Container, args: argparse.Namespace) -> int:
+    _print(container.preview.preview(args.company, MonthQuery(args.month, args.year)))
+    return 0
+
+
+def _list(container: Container, args: argparse.Namespace) -> int:
+    from billing.entrypoints.http.presenters import summary
+
+    invoices = container.queries.for_company(args.company, str(args.year) if args.year is not None else None)
+    _print({"companyId": args.company, "invoices": [summary(i) for i in invoices]})
+    return 0
+
+
+def _show(container: Container, args: argparse.Namespace) -> int:
+    current, history = container.queries.current_and_history(args.company, args.period)
+    _print({**current.document, "history": [i.document for i in history]})
+    return 0
+
+
+def _send(container: Container, args: argparse.Namespace) -> int:
+    _print(container.delivery.send(args.company, args.period, force=True))
+    return 0
+
+
+def _run_status(container: Container, args: argparse.Namespace) -> int:
+    report = container.run_status.status(period_key(args.year, args.month), page_size="500")
+    _print(report)
+    return 1 if report["counts"].get("failed") else 0
+
+
+def _void(container: Container, args: argparse.Namespace) -> int:
+    _print(container.corrections.void(args.company, args.period, {
+        "invoiceNumber": args.invoice_number, "reason": args.reason, "reissue": args.reissue}))
+    return 0
+
+
+def _credit_notes(container: Container, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        _print({"companyId": args.company, "creditNotes": container.corrections.list(args.company)})
+    else:
+        _print(container.corrections.get(args.company, args.credit_note_id))
+    return 0
+
+
+def _settings(container: Container, args: argparse.Namespace) -> int:
+    admin = container.company_admin
+    if args.action == "show":
+        _print(admin.supplier())
+    else:
+        _print(admin.put_supplier(_document(args, _stored(admin.supplier, "settings"))))
+    return 0
+
+
+def _export(container: Container, args: argparse.Namespace) -> int:
+    xml = container.receivables.tally(str(args.month), str(args.year))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(xml)
+    else:
+        sys.stdout.write(xml)
+    return 0
+
+
+def _remind(container: Container, args: argparse.Namespace) -> int:
     report = container.reminders.run()
     _print(report)
     return 1 if report["failed"] else 0
@@ -377,6 +438,24 @@ def _note(container: Container, args: argparse.Namespace) -> int:
     return 0
 
 
+def _charges(container: Container, args: argparse.Namespace) -> int:
+    """charges add / list: the JSON the API returns."""
+    from decimal import Decimal, InvalidOperation
+
+    if args.action == "list":
+        _print(container.charges.month(args.company, args.period))
+        return 0
+    try:
+        amount = float(Decimal(args.amount))  # a JSON number, as the API receives it
+    except InvalidOperation:
+        print(f"error: --amount must be a number of rupees, got {args.amount!r}", file=sys.stderr)
+        return 2
+    charge, _ = container.charges.add(args.company, {"period": args.period, "description": args.description,
+                                                      "amount": amount}, args.key)
+    _print(charge)
+    return 0
+
+
 def _gstr1(container: Container, args: argparse.Namespace) -> int:
     text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)), indent=2, ensure_ascii=False)
     if args.out:
@@ -395,6 +474,13 @@ def _tds(container: Container, args: argparse.Namespace) -> int:
         return 0
     print(json.dumps(container.receivables.tds(args.fy, args.quarter, args.company), indent=2))
     return 0
+
+
+def _rebuild_receivables(container: Container, args: argparse.Namespace) -> int:
+    """`receivables rebuild`: a month's totals and invoice statuses recomputed from its receivables."""
+    report = container.receivables.rebuild_month(args.month)
+    _print(report)
+    return 1 if report["statusUnknown"] else 0
 
 
 def _aging(container: Container, args: argparse.Namespace) -> int:

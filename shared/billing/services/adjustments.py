@@ -9,7 +9,7 @@ The steps, each safe to repeat after a crash, like the void's:
      (`adjustments`) and advances the counter; the cap on credits is checked inside it, on the
      invoice as the transaction read it;
   3. finish the note from its document alone: render and store its PDF (create-only), mark it issued.
-A retried request with the same key finds the note and runs step 3 again; a note left "issuing"
+A retried request with the same key finds the note and runs step 3 again; a note left unfinished
 by a crash without a key is finished by the next note on that invoice (or `finish_pending`).
 """
 
@@ -22,9 +22,10 @@ from typing import Any, Callable, Mapping
 
 from billing.domain import adjustments as adj
 from billing.domain import credit_note as cn_rules
+from billing.domain.entities import Invoice
 from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus, transition
-from billing.domain.naming import document_id, validate_company_id
+from billing.domain.naming import validate_company_id
 from billing.domain.numbering import counter_id, financial_year
 from billing.domain.period import invoice_date
 from billing.errors import NotFoundError
@@ -36,6 +37,7 @@ from billing.services.queries import InvoiceQueries
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
 BeforeFinish = Callable[[adj.NoteKind, Mapping[str, Any]], None]
+NoteBuild = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
 
 
 class AdjustmentService:
@@ -67,28 +69,36 @@ class AdjustmentService:
         request = adj.validate_request(body, kind)
         key = adj.validate_idempotency_key(idempotency_key)
         target = self.target(company_id, period_key, request.invoice_number)
-        inv_id = document_id(target)
         digest = request.digest(kind)
-        token = adj.key_token(key) if key else self.new_token()
-        note_id = adj.note_id(inv_id, kind, token)
+        note_id = adj.note_id(target.invoice_id, kind, adj.key_token(key) if key else self.new_token())
         existing = self.repo(kind).get(note_id)
         if existing is not None:
             adj.same_request(existing, digest, kind)
-            if before_finish is not None:
-                before_finish(kind, existing)
-            return self._counted(target, kind, self.finish(kind, existing))
+            return self._finished(target, kind, existing, before_finish)
+        build, counter = self._builder(target, kind, request, note_id, digest, extra)
+        note, created = self.repo(kind).create_note(target.invoice_id, note_id, counter, build)
+        if created:
+            log.info(f"{kind.name} note created", extra={"json_fields": {
+                "invoiceId": target.invoice_id, "noteId": note_id, "number": kind.number(note)}})
+        else:
+            adj.same_request(note, digest, kind)  # a concurrent request with the same key
+        return self._finished(target, kind, note, before_finish)
+
+    def _builder(self, target: Invoice, kind: adj.NoteKind, request: adj.NoteRequest, note_id: str, digest: str,
+                 extra: Mapping[str, Any] | None) -> tuple[NoteBuild, str]:
+        """Step 1's checks on the invoice as read (nothing written on a refusal), then the transaction's
+        build (the checks again, on the invoice as the transaction reads it) and the counter it numbers from."""
         settings_doc = self.settings_repo.supplier()
         supplier = Supplier.from_doc(settings_doc)
         prefix = supplier.credit_note_prefix if kind is adj.CREDIT else adj.debit_note_prefix(settings_doc)
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
-        adj.check_adjustable(target, kind)
+        adj.check_adjustable(target.document, kind)
         if kind is adj.CREDIT:
-            cn_rules.check_time_limit(request.invoice_number, date.fromisoformat(str(target["invoiceDate"])[:10]),
-                                      today)
-        adj.check_cap(target, kind, adj.note_amounts(target, request))  # early refusal; re-checked in the txn
+            cn_rules.check_time_limit(request.invoice_number, date.fromisoformat(str(target.invoice_date)[:10]), today)
+        adj.check_cap(target.document, kind, adj.note_amounts(target.document, request))  # re-checked in the txn
         self.finish_pending(target)
-        pdf_uri = self.blobs.uri(kind.pdf_path(company_id, period_key, note_id))
+        pdf_uri = self.blobs.uri(kind.pdf_path(target.company_id, target.period_key, note_id))
 
         def build(invoice: Mapping[str, Any], seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
             adj.check_adjustable(invoice, kind)
@@ -100,26 +110,25 @@ class AdjustmentService:
                 created_at=now, extra=extra)
             return note, adj.with_entry(invoice, adj.ledger_entry(note, kind))
 
-        note, created = self.repo(kind).create_note(inv_id, note_id, counter_id(prefix, financial_year(today)), build)
-        if created:
-            log.info(f"{kind.name} note created", extra={"json_fields": {
-                "invoiceId": inv_id, "noteId": note_id, "number": kind.number(note)}})
-        else:
-            adj.same_request(note, digest, kind)  # a concurrent request with the same key
-        if before_finish is not None:
-            before_finish(kind, note)  # e.g. a settle note's CSV, stored before the note is issued
-        return self._counted(target, kind, self.finish(kind, note))
+        return build, counter_id(prefix, financial_year(today))
 
-    def _counted(self, invoice: Mapping[str, Any], kind: adj.NoteKind, note: dict[str, Any]) -> dict[str, Any]:
+    def _finished(self, invoice: Invoice, kind: adj.NoteKind, note: dict[str, Any],
+                  before_finish: BeforeFinish | None) -> dict[str, Any]:
+        """Step 3: the note finished (after before_finish, e.g. a settle note's CSV) and counted."""
+        if before_finish is not None:
+            before_finish(kind, note)
+        return self._counted(invoice, kind, self.finish(kind, note))
+
+    def _counted(self, invoice: Invoice, kind: adj.NoteKind, note: dict[str, Any]) -> dict[str, Any]:
         """The issued note counted on the invoice's balance (a retry counts it again harmlessly)."""
         if self.on_note is not None:
             total = int(note["amountsPaise"]["total"])
-            self.on_note(invoice, str(note[kind.id_field]), total if kind is adj.DEBIT else -total)
+            self.on_note(invoice.document, str(note[kind.id_field]), total if kind is adj.DEBIT else -total)
         return note
 
-    def target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
+    def target(self, company_id: str, period_key: str, number: str) -> Invoice:
         """The month's invoice with this number (Validation / NotFound errors)."""
-        return self.queries.by_number(company_id, period_key, number)
+        return self.queries.find_by_number(company_id, period_key, number)
 
     # -- finishing -----------------------------------------------------------------------------
 
@@ -134,10 +143,10 @@ class AdjustmentService:
                                          kind.download_name(note), self.repo(kind).mark_issued,
                                          f"{kind.name} note", kind.id_field)
 
-    def finish_pending(self, invoice: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Finish the invoice's notes a crash left "issuing" (from its ledger)."""
+    def finish_pending(self, invoice: Invoice) -> list[dict[str, Any]]:
+        """Finish the invoice's notes a crash left unfinished (from its ledger)."""
         finished = []
-        for entry in adj.notes_of(invoice):
+        for entry in adj.notes_of(invoice.document):
             kind = adj.KINDS[entry["kind"]]
             note = self.repo(kind).get(str(entry["id"]))
             if note is not None and InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
@@ -160,11 +169,14 @@ class AdjustmentService:
 
     def open_pdf(self, kind_name: str, company_id: str, note_id: str) -> Download:
         kind = adj.KINDS[kind_name]
-        note = self.get(kind_name, company_id, note_id)
-        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-            raise NotFoundError(f"{kind.name} note {kind.number(note)} is not issued yet")
-        path = kind.pdf_path(company_id, note["billingPeriod"]["month"], note_id)
-        name = kind.download_name(note)
+        validate_company_id(company_id)
+        note = self.repo(kind).find(note_id) if note_id else None
+        if note is None or note.company_id != company_id:
+            raise NotFoundError(f"{kind.title} '{note_id}' of company '{company_id}' not found")
+        if note.status is not InvoiceStatus.ISSUED:
+            raise NotFoundError(f"{kind.name} note {note.number} is not issued yet")
+        path = kind.pdf_path(company_id, note.period_key, note_id)
+        name = kind.download_name(note.document)
         url = self.blobs.signed_url(path, name)
         if url:
             return Download(name, PDF, redirect_url=url)

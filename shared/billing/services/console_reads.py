@@ -53,7 +53,7 @@ class ConsoleReads:
                                   f"got {payment_status!r}")
         if page_token is not None and not _TOKEN.fullmatch(page_token):
             raise ValidationError("pageToken is not one this console returned")
-        if status in ("draft", "issuing") and payment_status:
+        if status in (InvoiceStatus.DRAFT, InvoiceStatus.ISSUING) and payment_status:
             raise ValidationError(f"a {status} invoice has no payment status yet: choose one filter or the other")
         rows, next_token = self.listing.page(period, status or None, payment_status or None, size,
                                              page_token or None)

@@ -4,10 +4,10 @@ The steps, each safe to repeat after a crash, like issuance's:
   1. validate everything (nothing is written on a refusal): the body, the company, the invoice
      number among the month's invoices, the section 34 time limit;
   2. one transaction voids the invoice: it creates the credit note `{invoiceId}_cn` with the next
-     number of its own series, marks the invoice "void" (voidedBy, and replacedBy: the reissue's id,
+     number of its own series, voids the invoice (voidedBy, and replacedBy: the reissue's id,
      decided here) and advances the credit-note counter; an invoice already void is left alone;
   3. finish the credit note from its document alone: render and store its PDF (create-only),
-     mark it "issued"; store the void invoice's copy stamped CANCELLED beside its original
+     mark it issued; store the void invoice's copy stamped CANCELLED beside its original
      (create-only, deterministic bytes: the original PDF and the credit note's number and date);
   4. with a reissue, issue revision k+1 of the month exactly as generate would (draft, number,
      finish), from the data as it is now.
@@ -25,10 +25,10 @@ from typing import Any, Callable, Mapping
 
 from billing.domain import credit_note as cn_rules
 from billing.domain.adjustments import check_no_adjustments
+from billing.domain.entities import Invoice
 from billing.domain.invoice import Supplier
 from billing.domain.naming import (
-    credit_note_download_name, credit_note_id, credit_note_pdf_path, document_id, invoice_id, revision_of,
-    validate_company_id,
+    credit_note_download_name, credit_note_id, credit_note_pdf_path, invoice_id, validate_company_id,
 )
 from billing.domain.numbering import financial_year
 from billing.domain.period import invoice_date
@@ -42,6 +42,7 @@ from billing.domain.lifecycle import InvoiceStatus, transition
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
+VoidBuild = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
 
 
 class CorrectionService:
@@ -77,25 +78,24 @@ class CorrectionService:
     def void(self, company_id: str, period_key: str, body: object) -> dict[str, Any]:
         """{"voided": invoice, "creditNote": credit note, "reissued": invoice or None}."""
         number, reason, reissue = cn_rules.validate_void_request(body)
-        target = self._target(company_id, period_key, number)
-        if InvoiceStatus.of(target) is InvoiceStatus.VOID:
+        target = self.queries.find_by_number(company_id, period_key, number)
+        if target.status is InvoiceStatus.VOID:
             self._same_request(target, reason, reissue)
             return self._complete(target)  # a retried request: what its void produced
-        if InvoiceStatus.of(target) is not InvoiceStatus.ISSUED:
-            raise ConflictError(f"invoice {number} is still being issued ({target.get('status')}); "
+        if target.status is not InvoiceStatus.ISSUED:
+            raise ConflictError(f"invoice {number} is still being issued ({target.status.value}); "
                                 "void it once it is issued")
-        check_no_adjustments(target)
+        check_no_adjustments(target.document)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
-        cn_rules.check_time_limit(number, date.fromisoformat(str(target["invoiceDate"])[:10]), today)
-        inv_id = document_id(target)
-        cn_id = credit_note_id(inv_id)
-        reissue_id = invoice_id(company_id, period_key, revision_of(target) + 1) if reissue else None
+        cn_rules.check_time_limit(number, date.fromisoformat(str(target.invoice_date)[:10]), today)
+        cn_id = credit_note_id(target.invoice_id)
+        reissue_id = invoice_id(company_id, period_key, target.revision + 1) if reissue else None
         pdf_uri = self.blobs.uri(credit_note_pdf_path(company_id, period_key, cn_id))
         counter = cn_rules.counter_id(supplier.credit_note_prefix, financial_year(today))
 
-        def build(invoice: Any, seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        def build(invoice: Mapping[str, Any], seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
             check_no_adjustments(invoice)  # as the transaction read it: no partial note slipped in
             transition(invoice, InvoiceStatus.VOID, f"invoice {number}")
             note = cn_rules.credit_note_document(
@@ -103,43 +103,43 @@ class CorrectionService:
                 supplier=supplier.snapshot(), reason=reason, pdf_uri=pdf_uri, created_at=now)
             return note, cn_rules.void_fields(note, reissue_id, reason, now)
 
-        invoice, note = self.credit_notes.void_invoice(inv_id, cn_id, counter, build)
+        return self._void_and_complete(target, cn_id, counter, build, reason, reissue)
+
+    def _void_and_complete(self, target: Invoice, cn_id: str, counter: str, build: VoidBuild, reason: str,
+                           reissue: bool) -> dict[str, Any]:
+        """Step 2's transaction, then steps 3-4 (the same request again when another voided it meanwhile)."""
+        invoice, note = self.credit_notes.void_invoice(target.invoice_id, cn_id, counter, build)
         if invoice is None:
-            raise IntegrityError(f"invoice {inv_id} vanished while being voided")
-        if InvoiceStatus.of(invoice) is not InvoiceStatus.VOID:
-            raise ConflictError(f"invoice {number} is {invoice.get('status')!r} and cannot be voided now")
+            raise IntegrityError(f"invoice {target.invoice_id} vanished while being voided")
+        if invoice.status is not InvoiceStatus.VOID:
+            raise ConflictError(f"invoice {target.number} is {invoice.status.value!r} and cannot be voided now")
         if note is None:  # voided meanwhile by a concurrent request: the same one, or 409
             self._same_request(invoice, reason, reissue)
         else:
             log.info("invoice voided", extra={"json_fields": {
-                "invoiceId": inv_id, "creditNoteNumber": note.get("creditNoteNumber"), "reissue": reissue_id}})
+                "invoiceId": target.invoice_id, "creditNoteNumber": note.get("creditNoteNumber"),
+                "reissue": invoice.replaced_by}})
         return self._complete(invoice)
 
     @staticmethod
-    def _same_request(voided: dict[str, Any], reason: str, reissue: bool) -> None:
+    def _same_request(voided: Invoice, reason: str, reissue: bool) -> None:
         """409 when the invoice was voided by a request with another reason or reissue choice."""
-        conflict = cn_rules.repeat_conflict(voided, reason, reissue)
+        conflict = cn_rules.repeat_conflict(voided.document, reason, reissue)
         if conflict:
             raise ConflictError(conflict)
 
-    def _target(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
-        """The month's invoice with this number (Validation / NotFound errors)."""
-        return self.queries.by_number(company_id, period_key, number)
-
-    def _complete(self, invoice: dict[str, Any]) -> dict[str, Any]:
+    def _complete(self, invoice: Invoice) -> dict[str, Any]:
         """Finish what a void started (the credit note's PDF, the reissue), from the documents alone."""
-        voided_by = invoice.get("voidedBy") or {}
-        note = self.credit_notes.get(str(voided_by.get("creditNoteId")))
+        note = self.credit_notes.get(str(invoice.voided_by))
         if note is None:
-            raise IntegrityError(f"void invoice {invoice.get('invoiceNumber')} has no credit note "
-                                 f"{voided_by.get('creditNoteId')}; it needs an operator")
+            raise IntegrityError(f"void invoice {invoice.number} has no credit note "
+                                 f"{invoice.voided_by}; it needs an operator")
         note = self.finish_credit_note(note)
         self.downloads.cancelled_copy(invoice)
         reissued = None
-        if invoice.get("replacedBy"):
-            reissued = self.issuance.reissue(invoice["companyId"], invoice["billingPeriod"]["month"],
-                                             revision_of(invoice) + 1)
-        voided = self.invoices.get(document_id(invoice)) or invoice
+        if invoice.replaced_by:
+            reissued = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
+        voided = self.invoices.get(invoice.invoice_id) or dict(invoice.document)
         if self.on_void is not None:
             self.on_void(voided)
         return {"voided": voided, "creditNote": note, "reissued": reissued}
@@ -171,11 +171,14 @@ class CorrectionService:
 
     def open_pdf(self, company_id: str, credit_note_id: str) -> Download:
         """The credit note's PDF: a signed-URL redirect, or its bytes streamed."""
-        note = self.get(company_id, credit_note_id)
-        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-            raise NotFoundError(f"credit note {note.get('creditNoteNumber')} is not issued yet")
-        path = credit_note_pdf_path(company_id, note["billingPeriod"]["month"], credit_note_id)
-        name = credit_note_download_name(note)
+        validate_company_id(company_id)
+        note = self.credit_notes.find(credit_note_id) if credit_note_id else None
+        if note is None or note.company_id != company_id:
+            raise NotFoundError(f"Credit note '{credit_note_id}' of company '{company_id}' not found")
+        if note.status is not InvoiceStatus.ISSUED:
+            raise NotFoundError(f"credit note {note.number} is not issued yet")
+        path = credit_note_pdf_path(company_id, note.period_key, credit_note_id)
+        name = credit_note_download_name(note.document)
         url = self.blobs.signed_url(path, name)
         if url:
             return Download(name, PDF, redirect_url=url)

@@ -10,9 +10,8 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.naming import (
-    FILE_KINDS, cancelled_download_name, cancelled_pdf_path, document_file_paths, document_id, download_name,
-)
+from billing.domain.entities import Invoice
+from billing.domain.naming import FILE_KINDS, document_file_paths, document_id, download_name
 from billing.errors import ForbiddenError, IntegrityError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, PdfStamper
 from billing.services.queries import InvoiceQueries
@@ -70,15 +69,23 @@ class DownloadService:
         if int(expires) < self.clock().timestamp():
             raise ForbiddenError("this download link has expired; ask for the invoice to be sent again")
 
-    def links(self, invoice: Mapping[str, Any], route_base: str | None) -> dict[str, str]:
-        """kind -> URL: signed where possible, else `{route_base}/billing/invoices/.../{kind}`."""
-        company, month = invoice["companyId"], invoice["billingPeriod"]["month"]
-        paths = document_file_paths(invoice)
+    def links(self, invoice: Invoice | Mapping[str, Any], route_base: str | None) -> dict[str, str]:
+        """kind -> URL: signed where possible, else `{route_base}/billing/invoices/.../{kind}`.
+
+        A stored document is still accepted (legacy: delivery and reminders pass documents)."""
+        if not isinstance(invoice, Invoice):
+            company, month = str(invoice["companyId"]), str(invoice["billingPeriod"]["month"])
+            paths, doc_id = document_file_paths(invoice), document_id(invoice)
+            names = {kind: download_name(invoice, kind) for kind in FILE_KINDS}
+        else:
+            company, month, paths = invoice.company_id, invoice.period_key, invoice.file_paths
+            doc_id = invoice.invoice_id
+            names = {kind: invoice.download_name(kind) for kind in FILE_KINDS}
         links = {}
         for kind in FILE_KINDS:
-            url = self.blobs.signed_url(paths[kind], download_name(invoice, kind))
+            url = self.blobs.signed_url(paths[kind], names[kind])
             if not url and route_base:
-                url = self._route(route_base, company, month, kind, document_id(invoice))
+                url = self._route(route_base, company, month, kind, doc_id)
             if url:
                 links[kind] = url
         return links
@@ -88,33 +95,33 @@ class DownloadService:
         With `document` (a signed link's), only while that document is still the month's current one."""
         if kind not in FILE_KINDS:
             raise NotFoundError(f"unknown file kind {kind!r}; expected pdf or csv")
-        doc = self.queries.issued(company_id, period_key)
-        if document is not None and document_id(doc) != document:
+        invoice = self.queries.with_files(company_id, period_key)
+        if document is not None and invoice.invoice_id != document:
             raise ForbiddenError("this link is for an earlier invoice of this month, which was voided and reissued; "
                                  "ask for the current invoice to be sent")
-        if kind == "pdf" and InvoiceStatus.of(doc) is InvoiceStatus.VOID:
-            path, name = self.cancelled_copy(doc), cancelled_download_name(doc)
+        if kind == "pdf" and invoice.status is InvoiceStatus.VOID:
+            path, name = self.cancelled_copy(invoice), invoice.cancelled_download_name
         else:
-            path, name = document_file_paths(doc)[kind], download_name(doc, kind)
+            path, name = invoice.file_paths[kind], invoice.download_name(kind)
         url = self.blobs.signed_url(path, name)
         if url:
             return Download(name, FILE_KINDS[kind], redirect_url=url)
         return Download(name, FILE_KINDS[kind], chunks=self.blobs.open_read(path))
 
-    def cancelled_copy(self, invoice: Mapping[str, Any]) -> str:
+    def cancelled_copy(self, invoice: Invoice) -> str:
         """The void invoice's copy stamped CANCELLED: stored create-only beside the original (which is
         never touched) when missing, e.g. for a void made before copies existed; its path.
 
         The bytes depend only on the original PDF and the credit note, so a retry after a crash, or a
         concurrent first download, stores (or finds) exactly the same file."""
-        if InvoiceStatus.of(invoice) is not InvoiceStatus.VOID:
-            raise IntegrityError(f"invoice {invoice.get('invoiceNumber')} is not void; it has no CANCELLED copy")
-        path = cancelled_pdf_path(invoice)
+        if invoice.status is not InvoiceStatus.VOID:
+            raise IntegrityError(f"invoice {invoice.number} is not void; it has no CANCELLED copy")
+        path = invoice.cancelled_pdf_path
         if self.blobs.exists(path):
             return path
-        original = self.blobs.read(document_file_paths(invoice)["pdf"])
-        stamped = self.stamp_cancelled(original, invoice)
-        if not self.blobs.put_create_only(path, stamped, FILE_KINDS["pdf"], cancelled_download_name(invoice)):
+        original = self.blobs.read(invoice.file_paths["pdf"])
+        stamped = self.stamp_cancelled(original, invoice.document)
+        if not self.blobs.put_create_only(path, stamped, FILE_KINDS["pdf"], invoice.cancelled_download_name):
             log.info("CANCELLED copy already stored; kept as it is",
-                     extra={"json_fields": {"invoiceNumber": invoice.get("invoiceNumber")}})
+                     extra={"json_fields": {"invoiceNumber": invoice.number}})
         return path

@@ -9,7 +9,6 @@ from billing.domain.invoice import Supplier
 from billing.domain.period import BillingPeriod
 from billing.errors import ConfigurationError
 from billing.ports import AdjustmentNoteRepository, CreditNoteRepository, InvoiceRepository, SettingsRepository
-from billing.domain.lifecycle import InvoiceStatus
 
 
 class GstReturnService:
@@ -30,9 +29,9 @@ class GstReturnService:
             raise ConfigurationError("GSTR-1 needs the supplier's GSTIN in settings/billing")
         start, end = period.key, period.next().key  # ISO date strings of one calendar sort as dates
         builder = Gstr1Builder(supplier.gstin, supplier.state_code, period.year, period.month)
-        for invoice in self.invoices.dated(start, end):
-            if invoice.get("invoiceNumber") and (InvoiceStatus.of(invoice) or InvoiceStatus.DRAFT).numbered:
-                builder.add_invoice(invoice)
+        for invoice in self.invoices.find_dated(start, end):
+            if invoice.number and invoice.status.numbered:
+                builder.add_invoice(invoice.document)
         for note in self.credit_notes.dated(start, end):
             if note.get("creditNoteNumber"):
                 builder.add_credit_note(note)

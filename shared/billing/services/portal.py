@@ -25,8 +25,7 @@ from billing.domain import receivables as rules
 from billing.domain.adjustments import DEBIT
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import (
-    FILE_KINDS, cancelled_download_name, credit_note_download_name, credit_note_pdf_path, document_file_paths,
-    document_id, download_name, validate_company_id,
+    FILE_KINDS, credit_note_download_name, credit_note_pdf_path, document_id, validate_company_id,
 )
 from billing.errors import ForbiddenError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, SettingsRepository
@@ -102,7 +101,7 @@ class PortalTokens:
         return company_id
 
 
-STATUS_LABEL = {"issued": "Issued", "void": "Void (cancelled)"}
+STATUS_LABEL = {InvoiceStatus.ISSUED.value: "Issued", InvoiceStatus.VOID.value: "Void (cancelled)"}
 PAYMENT_LABEL = {"unpaid": "Unpaid", "partially_paid": "Partially paid", "paid": "Paid"}
 ROW_LABEL = {"invoice": "Invoice", "debit_note": "Debit note", "credit_note": "Credit note", "payment": "Payment",
              "tds": "TDS", "reversal": "Payment reversed"}
@@ -221,15 +220,14 @@ class PortalService:
         """One of the company's invoices' PDF (a void one's CANCELLED copy) or CSV."""
         if kind not in FILE_KINDS:
             raise NotFoundError("no such file")
-        doc = self.invoices.get(invoice_id) if invoice_id.startswith(f"{company_id}_") else None
-        if doc is None or doc.get("companyId") != company_id:
+        invoice = self.invoices.find(invoice_id) if invoice_id.startswith(f"{company_id}_") else None
+        if invoice is None or invoice.company_id != company_id:
             raise ForbiddenError("This document is not one of this account's.")
-        status = InvoiceStatus.of(doc)
-        if status is None or not status.has_files:
+        if not invoice.has_files:
             raise NotFoundError("this invoice is not issued yet")
-        if kind == "pdf" and status is InvoiceStatus.VOID:
-            return self._file(self.downloads.cancelled_copy(doc), cancelled_download_name(doc), kind)
-        return self._file(document_file_paths(doc)[kind], download_name(doc, kind), kind)
+        if kind == "pdf" and invoice.status is InvoiceStatus.VOID:
+            return self._file(self.downloads.cancelled_copy(invoice), invoice.cancelled_download_name, kind)
+        return self._file(invoice.file_paths[kind], invoice.download_name(kind), kind)
 
     def note_file(self, company_id: str, kind: str, note_id: str) -> Download:
         """A credit or debit note's PDF, when it is one of the company's."""

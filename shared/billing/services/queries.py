@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from billing.domain.credit_note import replaces_fields
+from billing.domain.entities import Invoice
 from billing.domain.naming import invoice_id, revision_of, validate_company_id
 from billing.domain.period import BillingPeriod, parse_year
 from billing.errors import NotFoundError, ValidationError
@@ -19,15 +20,17 @@ class InvoiceQueries:
         self.companies = companies
         self.invoices = invoices
 
-    def by_number(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
+    # -- entity reads (what services use) ------------------------------------------------------
+
+    def find_by_number(self, company_id: str, period_key: str, number: str) -> Invoice:
         """The company-month's invoice with this number (ValidationError naming the month's numbers)."""
         validate_company_id(company_id)
         BillingPeriod.from_key(period_key)
         self.require_company(company_id)
-        docs = self.month_invoices(company_id, period_key)
-        target = next((d for d in docs if d.get("invoiceNumber") == number), None)
+        invoices = self.month(company_id, period_key)
+        target = next((i for i in invoices if i.number == number), None)
         if target is None:
-            known = ", ".join(str(d.get("invoiceNumber")) for d in docs if d.get("invoiceNumber"))
+            known = ", ".join(str(i.number) for i in invoices if i.number)
             raise ValidationError(
                 f"{number!r} is not an invoice of company '{company_id}' for {period_key}"
                 + (f" (its invoices: {known})" if known else " (it has no invoice)"))
@@ -39,51 +42,76 @@ class InvoiceQueries:
         if self.companies.get(company_id) is None:
             raise NotFoundError(f"Company '{company_id}' not found")
 
-    def month_invoices(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+    def month(self, company_id: str, period_key: str) -> list[Invoice]:
         """Every invoice of the company-month, oldest first (the first, then its reissues)."""
-        docs: list[dict[str, Any]] = []
+        invoices: list[Invoice] = []
         for revision in range(MAX_REVISIONS):
-            doc = self.invoices.get(invoice_id(company_id, period_key, revision))
-            if doc is None:
+            invoice = self.invoices.find(invoice_id(company_id, period_key, revision))
+            if invoice is None:
                 break
-            docs.append(doc)
-            if InvoiceStatus.of(doc) is not InvoiceStatus.VOID:
+            invoices.append(invoice)
+            if invoice.status is not InvoiceStatus.VOID:
                 break  # only the last invoice of a month can be anything but void
-        return docs
+        return invoices
 
-    def history(self, company_id: str, period_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def current_and_history(self, company_id: str, period_key: str) -> tuple[Invoice, list[Invoice]]:
         """(the month's current invoice, every invoice of the month oldest first); NotFound when none.
 
         Current: the issued one; else the last void one; else the one being issued."""
         validate_company_id(company_id)
         BillingPeriod.from_key(period_key)
-        docs = self.month_invoices(company_id, period_key)
-        if not docs:
+        invoices = self.month(company_id, period_key)
+        if not invoices:
             raise NotFoundError(f"Invoice for company '{company_id}' and period {period_key} not found")
-        issued = [d for d in docs if InvoiceStatus.of(d) is InvoiceStatus.ISSUED]
-        void = [d for d in docs if InvoiceStatus.of(d) is InvoiceStatus.VOID]
-        return (issued or void or docs)[-1], docs
+        issued = [i for i in invoices if i.status is InvoiceStatus.ISSUED]
+        void = [i for i in invoices if i.status is InvoiceStatus.VOID]
+        return (issued or void or invoices)[-1], invoices
 
-    def get(self, company_id: str, period_key: str) -> dict[str, Any]:
+    def current(self, company_id: str, period_key: str) -> Invoice:
         """The company-month's current invoice (NotFound when there is none)."""
-        return self.history(company_id, period_key)[0]
+        return self.current_and_history(company_id, period_key)[0]
 
-    def list(self, company_id: str, year: str | None = None) -> list[dict[str, Any]]:
+    def for_company(self, company_id: str, year: str | None = None) -> list[Invoice]:
         """The company's invoices (reissues and void ones included), newest first, optionally of one year."""
         validate_company_id(company_id)
         year_int = parse_year(year) if year not in (None, "") else None
         self.require_company(company_id)
-        docs = self.invoices.list_for_company(company_id, year_int)
-        return sorted(docs, key=lambda d: (str((d.get("billingPeriod") or {}).get("month", "")), revision_of(d)),
-                      reverse=True)
+        invoices = self.invoices.find_for_company(company_id, year_int)
+        return sorted(invoices, key=lambda i: (i.period_key, i.revision), reverse=True)
+
+    def with_files(self, company_id: str, period_key: str) -> Invoice:
+        """The month's current invoice, which must have its files (issued, or void: files stay)."""
+        invoice = self.current(company_id, period_key)
+        if not invoice.has_files:
+            raise NotFoundError(f"invoice {invoice.number} is not issued yet")
+        return invoice
+
+    # -- legacy document reads (delivery, receivables and issuance still read documents) ---------
+
+    def by_number(self, company_id: str, period_key: str, number: str) -> dict[str, Any]:
+        """Legacy: find_by_number's document."""
+        return dict(self.find_by_number(company_id, period_key, number).document)
+
+    def month_invoices(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+        """Legacy: month's documents."""
+        return [dict(i.document) for i in self.month(company_id, period_key)]
+
+    def history(self, company_id: str, period_key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Legacy: current_and_history's documents."""
+        current, invoices = self.current_and_history(company_id, period_key)
+        return dict(current.document), [dict(i.document) for i in invoices]
+
+    def get(self, company_id: str, period_key: str) -> dict[str, Any]:
+        """Legacy: current's document."""
+        return dict(self.current(company_id, period_key).document)
+
+    def list(self, company_id: str, year: str | None = None) -> list[dict[str, Any]]:
+        """Legacy: for_company's documents."""
+        return [dict(i.document) for i in self.for_company(company_id, year)]
 
     def issued(self, company_id: str, period_key: str) -> dict[str, Any]:
-        """The month's current invoice, which must have its files (issued, or void: files stay)."""
-        doc = self.get(company_id, period_key)
-        status = InvoiceStatus.of(doc)
-        if status is None or not status.has_files:
-            raise NotFoundError(f"invoice {doc.get('invoiceNumber')} is not issued yet")
-        return doc
+        """Legacy: with_files's document."""
+        return dict(self.with_files(company_id, period_key).document)
 
     def replaces(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
         """What a reissue replaces ({invoiceNumber, creditNoteNumber}); None for a month's first invoice.

@@ -109,7 +109,7 @@ class ReceivableService:
         invoice = self.queries.get(company_id, period_key)
         invoice = {**invoice, "invoiceId": document_id(invoice)}
         if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
-            state = "void" if InvoiceStatus.of(invoice) is InvoiceStatus.VOID else "not issued yet"
+            state = InvoiceStatus.VOID.value if InvoiceStatus.of(invoice) is InvoiceStatus.VOID else "not issued yet"
             raise ValidationError(f"invoice {invoice.get('invoiceNumber') or document_id(invoice)} is {state}: "
                                   "no payment can be recorded against it")
         request = rules.parse_payment(body, self.today())

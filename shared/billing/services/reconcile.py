@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from billing.config import Settings
-from billing.domain.naming import document_file_paths
+from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod
 from billing.domain.presenter import money_number, plain_number
-from billing.domain.rating import Tariff
+from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.tariff_history import DatedTariff, MonthAccumulator, stored_history, stretches
-from billing.domain.reconcile import MAX_EXAMPLES, compare_calls
+from billing.domain.reconcile import MAX_EXAMPLES, CallDiff, compare_calls
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.totals import PricedPart, compute_totals
+from billing.domain.totals import InvoiceTotals, PricedPart, compute_totals
 from billing.errors import BillingError, NotFoundError
 from billing.ports import BilledCallReader, BlobStore, CallLogSource
 from billing.services.queries import InvoiceQueries
@@ -57,17 +57,17 @@ class ReconcileService:
 
     def reconcile(self, company_id: str, period_key: str, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
         """The month's current invoice (issued, or void: its CSV stays) compared with the calls now."""
-        return self.reconcile_invoice(self.queries.issued(company_id, period_key), max_examples)
+        return self.reconcile_invoice(self.queries.with_files(company_id, period_key), max_examples)
 
     def reconcile_many(self, company_ids: Iterable[str], period_key: str) -> Iterator[CompanyReconcile]:
         """Each company's month in turn; one company's error is reported with its reason and the
         others are still reconciled (like the monthly run's failures)."""
         for company_id in company_ids:
             try:
-                invoice = self.queries.get(company_id, period_key)
-                if InvoiceStatus.of(invoice) is not InvoiceStatus.ISSUED:
-                    yield CompanyReconcile(company_id, "skipped", f"invoice {invoice.get('invoiceNumber')} is "
-                                                                  f"{invoice.get('status')}, not reconciled")
+                invoice = self.queries.current(company_id, period_key)
+                if invoice.status is not InvoiceStatus.ISSUED:
+                    yield CompanyReconcile(company_id, "skipped", f"invoice {invoice.number} is "
+                                                                  f"{invoice.status.value}, not reconciled")
                     continue
                 result = self.reconcile_invoice(invoice)
             except NotFoundError as exc:
@@ -82,40 +82,19 @@ class ReconcileService:
                 continue
             yield CompanyReconcile(company_id, "drifted" if result["drifted"] else "clean", result=result)
 
-    def reconcile_invoice(self, invoice: dict[str, Any], max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
-        company_id = str(invoice["companyId"])
-        stored_period = invoice["billingPeriod"]
-        tariff = Tariff.from_mapping(
-            invoice.get("tariff"),
-            default_timezone=str(stored_period.get("timezone") or self.settings.default_timezone),
-            non_billable_statuses=frozenset(self.settings.non_billable_statuses),
-        )
-        period = BillingPeriod.from_key(str(stored_period["month"]), tariff.timezone)
-        # An invoice of several tariffs records each (and the days it rated): the same cut again.
-        history = (stored_history(invoice["tariffs"], default_timezone=tariff.timezone,
-                                  non_billable_statuses=frozenset(self.settings.non_billable_statuses))
-                   if invoice.get("tariffs") else (DatedTariff(None, invoice.get("tariff") or {}, tariff),))
-        accumulator = MonthAccumulator(stretches(history, period), period)
-        current = (accumulator.add(call) for call in self.calls.stream(company_id, period))
-        billed = self.read_billed(self.blobs.open_read(document_file_paths(invoice)["csv"]))
-        diff = compare_calls(billed, current, max_examples)
-
-        month = accumulator.summary()
-        usage = month.total
-        parts = [PricedPart(s.tariff, u.by_class, s.label, s.days, s.month_days)
-                 for s, u in month.parts] if len(month.parts) > 1 else []
-        totals = compute_totals(usage, tariff, str(invoice["supplier"]["stateCode"]),
-                                str(invoice["recipient"]["stateCode"]), period.key, parts)
-        was = invoice.get("usageData") or {}
+    def reconcile_invoice(self, invoice: Invoice, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+        """The invoice's billed calls (its CSV) against the month's calls now, rated as it was."""
+        month, usage, totals, diff = self._compare(invoice, max_examples)
+        was = invoice.document.get("usageData") or {}
         billed_calls = int(was.get("totalCalls", 0))
         billed_minutes = Decimal(str(was.get("totalBilledMinutes", 0)))
-        billed_charges = Decimal(int((invoice.get("amountsPaise") or {}).get("callCharges", 0))) / 100
+        billed_charges = invoice.call_charges.decimal
         return {
-            "companyId": company_id,
-            "month": period.key,
-            "invoiceNumber": invoice.get("invoiceNumber"),
-            "invoiceId": invoice.get("invoiceId"),
-            "invoiceStatus": invoice.get("status"),
+            "companyId": invoice.company_id,
+            "month": month.key,
+            "invoiceNumber": invoice.document.get("invoiceNumber"),
+            "invoiceId": invoice.document.get("invoiceId"),
+            "invoiceStatus": invoice.status.value,
             "billed": _figures(billed_calls, billed_minutes, billed_charges),
             "current": _figures(usage.total_calls, usage.billed_minutes, totals.call_charges),
             "added": diff.added,
@@ -126,3 +105,25 @@ class ReconcileService:
                                    totals.call_charges - billed_charges),
             "examples": diff.examples,
         }
+
+    def _compare(self, invoice: Invoice, max_examples: int) -> tuple[BillingPeriod, UsageSummary, InvoiceTotals,
+                                                                      CallDiff]:
+        """The month's calls now, rated with the invoice's stored tariff(s), merged with its CSV."""
+        doc = invoice.document
+        non_billable = frozenset(self.settings.non_billable_statuses)
+        tariff = Tariff.from_mapping(doc.get("tariff"), non_billable_statuses=non_billable,
+                                     default_timezone=invoice.timezone or self.settings.default_timezone)
+        period = BillingPeriod.from_key(invoice.period_key, tariff.timezone)
+        # An invoice of several tariffs records each (and the days it rated): the same cut again.
+        history = (stored_history(doc["tariffs"], default_timezone=tariff.timezone, non_billable_statuses=non_billable)
+                   if doc.get("tariffs") else (DatedTariff(None, doc.get("tariff") or {}, tariff),))
+        accumulator = MonthAccumulator(stretches(history, period), period)
+        current = (accumulator.add(call) for call in self.calls.stream(invoice.company_id, period))
+        billed = self.read_billed(self.blobs.open_read(invoice.file_paths["csv"]))
+        diff = compare_calls(billed, current, max_examples)
+        month = accumulator.summary()
+        parts = [PricedPart(s.tariff, u.by_class, s.label, s.days, s.month_days)
+                 for s, u in month.parts] if len(month.parts) > 1 else []
+        totals = compute_totals(month.total, tariff, str(doc["supplier"]["stateCode"]),
+                                str(doc["recipient"]["stateCode"]), period.key, parts)
+        return period, month.total, totals, diff

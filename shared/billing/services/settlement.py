@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from billing.domain import adjustments as adj
 from billing.domain import settlement
-from billing.domain.naming import FILE_KINDS, document_id
+from billing.domain.naming import FILE_KINDS
 from billing.domain.presenter import paise_to_rupees
 from billing.errors import ValidationError
 from billing.ports import BlobStore
@@ -39,25 +39,26 @@ class SettlementService:
             raise ValidationError('the body must be {"invoiceNumber": "<the invoice to settle>"}')
         number = body["invoiceNumber"].strip()
         invoice = self.adjustments.target(company_id, period_key, number)
-        adj.check_adjustable(invoice, adj.DEBIT)
+        adj.check_adjustable(invoice.document, adj.DEBIT)
         result = self.reconciler.reconcile_invoice(invoice, MAX_SETTLE_CALLS)
         summary = {k: v for k, v in result.items() if k != "examples"}
-        key = settlement.settle_key(document_id(invoice), result)
+        key = settlement.settle_key(invoice.invoice_id, result)
         for kind in (adj.DEBIT, adj.CREDIT):
-            existing = self.adjustments.repo(kind).get(adj.note_id(document_id(invoice), kind, adj.key_token(key)))
+            existing = self.adjustments.repo(kind).get(adj.note_id(invoice.invoice_id, kind, adj.key_token(key)))
             if existing is not None:  # a retried settle: its note, finished
                 return self._note(kind, existing, result, summary)
-        outstanding = settlement.outstanding_paise(invoice, result)
+        outstanding = settlement.outstanding_paise(invoice.document, result)
         if outstanding == 0:
             detail = (f"nothing to settle: the calls of {period_key} now come to the call charges invoice {number} "
-                      "billed" + (" and its earlier settle notes covered" if settlement.settled_paise(invoice) else ""))
+                      "billed" + (" and its earlier settle notes covered"
+                                  if settlement.settled_paise(invoice.document) else ""))
             return {"settled": False, "detail": detail, "kind": None, "note": None, "reconcile": summary}
         kind = adj.DEBIT if outstanding > 0 else adj.CREDIT
         note = self.adjustments.create(kind.name, company_id, period_key,
                                        settlement.settle_body(number, result, outstanding), key,
                                        extra=settlement.settlement_fields(result), before_finish=self._store_csv(result))
         log.info("invoice settled", extra={"json_fields": {
-            "invoiceId": document_id(invoice), "kind": kind.name, "amount": paise_to_rupees(outstanding)}})
+            "invoiceId": invoice.invoice_id, "kind": kind.name, "amount": paise_to_rupees(outstanding)}})
         return {"settled": True, "detail": f"{kind.name} note {kind.number(note)} for the call-charge difference",
                 "kind": kind.name, "note": note, "reconcile": summary}
 

@@ -1,8 +1,10 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from billing.domain.money import amount_in_words, quantize, to_decimal
+from billing.domain.money import amount_in_words, indian_grouped, quantize, to_decimal
 from billing.errors import ValidationError
 
 
@@ -34,3 +36,17 @@ def test_config_numbers_from_firestore_floats_stay_exact():
     for bad in (True, None, "abc", float("nan"), float("inf"), [1]):
         with pytest.raises(ValidationError):
             to_decimal(bad, "x")
+
+
+@given(st.decimals(min_value=Decimal("-99999999999.99"), max_value=Decimal("99999999999.99"), places=3,
+                   allow_nan=False, allow_infinity=False))
+def test_indian_grouping_in_the_domain_prints_as_the_pdf_does(amount):
+    """Text built inside the domain (a pro-rated fee line) groups amounts like the PDF's babel en_IN."""
+    from billing.adapters.formatting import indian_amount
+
+    assert indian_grouped(amount) == indian_amount(amount)
+
+
+def test_indian_grouping_by_hand():
+    assert [indian_grouped(Decimal(v)) for v in ("0", "999.999", "1500", "179832", "12345678.9", "-100000")] == [
+        "0.00", "1,000.00", "1,500.00", "1,79,832.00", "1,23,45,678.90", "-1,00,000.00"]

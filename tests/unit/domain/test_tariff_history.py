@@ -50,8 +50,8 @@ def test_a_rate_change_on_the_15th_at_midnight_in_kolkata():
     assert lines(totals) == [
         ("Voice agent call charges, 1-14 Sep 2025 (1 min x ₹ 2.00/min)", 1, Decimal("2.00")),
         ("Voice agent call charges, 15-30 Sep 2025 (1 min x ₹ 3.00/min)", 1, Decimal("3.00")),
-        ("Monthly maintenance fee, 1-14 Sep 2025 (14/30 of ₹ 1000.00)", 1, Decimal("466.67")),
-        ("Monthly maintenance fee, 15-30 Sep 2025 (16/30 of ₹ 1000.00)", 1, Decimal("533.33")),
+        ("Monthly maintenance fee, 1-14 Sep 2025 (14/30 of ₹ 1,000.00)", 1, Decimal("466.67")),
+        ("Monthly maintenance fee, 15-30 Sep 2025 (16/30 of ₹ 1,000.00)", 1, Decimal("533.33")),
     ]
     assert totals.subtotal == Decimal("1005.00")
 
@@ -60,7 +60,7 @@ def test_a_fee_from_the_20th_of_a_30_day_month_is_eleven_thirtieths_rounded_half
     history = parse_history(billing(), [("2025-09-20", {"billing": billing(maintenanceFee=1500.45)})])
     _, totals = priced(stretches(history, SEPT), [])
     # 20-30 September = 11 of 30 days: 1500.45 x 11 / 30 = 550.165 -> 550.17 (half up; half-even would give 550.16)
-    assert lines(totals)[-1] == ("Monthly maintenance fee, 20-30 Sep 2025 (11/30 of ₹ 1500.45)", 1,
+    assert lines(totals)[-1] == ("Monthly maintenance fee, 20-30 Sep 2025 (11/30 of ₹ 1,500.45)", 1,
                                  Decimal("550.17"))
     assert totals.maintenance_fee == Decimal("550.17")
 

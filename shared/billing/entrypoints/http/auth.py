@@ -28,6 +28,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
     # receivables (DESIGN 14)
     "aging": READ, "tds": READ, "statement": READ, "tally": READ, "payment": ADMIN, "payment_reverse": ADMIN,
     "companies": READ, "company": READ, "settings": READ, "company_put": ADMIN, "settings_put": ADMIN,
+    "charges": READ, "charge_add": ADMIN,  # one-off charges (DESIGN 15)
 }
 
 ROLE_ENVIRON_KEY = "billing.role"

@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from billing.bootstrap import Container
 from billing.domain.adjustments import net_amount
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 
 LEGACY_PREFIX = "/billing-api"
@@ -42,8 +43,17 @@ def base_url(request: flask.Request, container: Container) -> str:
     return f"{request.scheme}://{request.host}{prefix}"
 
 
-def present(doc: Mapping[str, Any], request: flask.Request, container: Container) -> dict[str, Any]:
+Presentable = Invoice | Mapping[str, Any]  # an entity, or (legacy: issuance, corrections) its stored document
+
+
+def stored(invoice: Presentable) -> Mapping[str, Any]:
+    """The stored document the API returns (its JSON numbers as stored, byte for byte)."""
+    return invoice.document if isinstance(invoice, Invoice) else invoice
+
+
+def present(invoice: Presentable, request: flask.Request, container: Container) -> dict[str, Any]:
     """The invoice as the API returns it: the stored document, download links, no internals."""
+    doc = stored(invoice)
     first = ("companyId", "invoiceNumber", "status", "billingPeriod", "usageData", "lineItems", "subtotal",
              "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
     body = {k: doc[k] for k in first if k in doc}
@@ -61,8 +71,9 @@ def present(doc: Mapping[str, Any], request: flask.Request, container: Container
     return body
 
 
-def adjustments_json(doc: Mapping[str, Any]) -> dict[str, Any]:
+def adjustments_json(invoice: Presentable) -> dict[str, Any]:
     """The invoice's notes (number, kind, date, taxable, tax, total) and its netAmount (total - credits + debits)."""
+    doc = stored(invoice)
     body: dict[str, Any] = {"adjustments": [{k: v for k, v in e.items() if k != "paise"}
                                             for e in doc.get("adjustments") or []]}
     if "totalAmount" in doc:
@@ -70,7 +81,8 @@ def adjustments_json(doc: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
+def summary(invoice: Presentable) -> dict[str, Any]:
+    doc = stored(invoice)
     keep = (
         "invoiceNumber", "companyId", "status", "invoiceDate", "dueDate", "billingPeriod",
         "subtotal", "gstAmount", "totalAmount", "currency",
@@ -80,8 +92,9 @@ def summary(doc: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def history_entry(doc: Mapping[str, Any]) -> dict[str, Any]:
+def history_entry(invoice: Presentable) -> dict[str, Any]:
     """One invoice of a month's history: its summary, and why and by what it was voided."""
+    doc = stored(invoice)
     body = summary(doc)
     body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
     body.setdefault("revision", 0)

@@ -10,6 +10,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container
+from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import validate_company_id
 from billing.domain.period import MonthQuery
 from billing.domain.receivables import payment_json, receivable_json
@@ -58,6 +59,8 @@ ROUTES = Map(
         Rule("/billing/receivables/aging", endpoint="aging", methods=["GET"]),
         Rule("/billing/receivables/tds", endpoint="tds", methods=["GET"]),
         Rule("/billing/companies/<company>/statement", endpoint="statement", methods=["GET"]),
+        Rule("/billing/companies/<company>/charges", endpoint="charges", methods=["GET"]),
+        Rule("/billing/companies/<company>/charges", endpoint="charge_add", methods=["POST"]),
         Rule("/billing/exports/tally", endpoint="tally", methods=["GET"]),
         Rule("/billing/companies", endpoint="companies", methods=["GET"]),
         Rule("/billing/companies/<company>", endpoint="company", methods=["GET"]),
@@ -95,23 +98,23 @@ def generate(request: flask.Request, container: Container, company: str) -> Werk
         if found is not None and found.get("active", True) is False:
             raise ForbiddenError(f"Company '{company}' is not active: only an admin key may issue its invoices")
     doc = container.issuance.generate(company, month_query(request), reissue_void=admin)
-    if doc.get("status") == "void":
+    if InvoiceStatus.of(doc) is InvoiceStatus.VOID:
         raise ForbiddenError(f"The invoice {doc.get('invoiceNumber')} of this month was voided without reissue: "
                              "only an admin key may issue its reissue")
     return json_response(present(doc, request, container))
 
 
 def list_invoices(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
-    docs = container.queries.list(company, request.args.get("year"))
-    return json_response({"companyId": company, "invoices": [summary(d) for d in docs]})
+    invoices = container.queries.for_company(company, request.args.get("year"))
+    return json_response({"companyId": company, "invoices": [summary(i) for i in invoices]})
 
 
 def invoice(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
-    current, history = container.queries.history(company, period)
+    current, history = container.queries.current_and_history(company, period)
     body = present(current, request, container)
     body.update(adjustments_json(current))  # DESIGN 13: the read always shows them ([] and the total without notes)
-    body.update(container.receivables.view(current))
-    body["history"] = [history_entry(d) for d in history]
+    body.update(container.receivables.view(current.document))
+    body["history"] = [history_entry(i) for i in history]
     return json_response(body)
 
 
@@ -307,6 +310,15 @@ def company_put(request: flask.Request, container: Container, company: str) -> W
     return json_response(container.company_admin.put(company, request.get_json(force=True, silent=True)))
 
 
+def charges(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    return json_response(container.charges.month(company, request.args.get("period")))
+
+
+def charge_add(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
+    charge, created = container.charges.add(company, json_body(request), request.headers.get("Idempotency-Key"))
+    return json_response(charge, 201 if created else 200)
+
+
 def settings(request: flask.Request, container: Container) -> WerkzeugResponse:
     return json_response(container.company_admin.supplier())
 
@@ -328,4 +340,5 @@ HANDLERS: dict[str, Handler] = {
     "credit_note_create": credit_note_create,
     "debit_note_create": debit_note_create, "debit_notes": debit_notes, "debit_note": debit_note,
     "debit_note_pdf": debit_note_pdf, "settle": settle, "debit_note_send": debit_note_send,
+    "charges": charges, "charge_add": charge_add,
 }

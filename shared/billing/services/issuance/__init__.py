@@ -3,7 +3,9 @@
 The steps, each safe to repeat after a crash:
   1. validate everything (nothing is written on bad input): `inputs`;
   2. an existing invoice is taken up where it stands (issued: returned as it is): `issue`;
-  3. draft: stream the month's calls once, in one or more time slices, rate them, write the CSV
+  3. draft: close the month for one-off charges and read them (services.charges: a charge racing
+     this lands on the invoice or is refused), stream the month's calls once, in one or more time
+     slices, rate them, write the CSV
      to a unique staging object (`rating`), and create the invoice document create-only as a
      "draft" (every amount, no number); if another request created it first, that one is used;
   4. number: a transaction on the financial year's counter gives drafts their numbers and

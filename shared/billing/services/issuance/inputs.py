@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Mapping
 
 from billing.config import Settings
-from billing.domain.billing_dates import require_billable
+from billing.domain.billing_dates import company_billing_dates, require_billable
 from billing.domain.naming import csv_name, invoice_id, validate_company_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.rating import Tariff
@@ -29,12 +29,15 @@ class MonthInputs:
     period: BillingPeriod
     history: tuple[DatedTariff, ...]
     stretches: tuple[Stretch, ...]
+    billed_from: date | None = None  # billingStartDate / billingEndDate: the fee's days in their months
+    billed_to: date | None = None
 
     @classmethod
     def of(cls, company_id: str, company: Mapping[str, Any], history: tuple[DatedTariff, ...],
            period: BillingPeriod) -> "MonthInputs":
         parts = stretches(history, period)
-        return cls(company_id, company, parts[-1].tariff, period, history, parts)
+        billed_from, billed_to = company_billing_dates(company)
+        return cls(company_id, company, parts[-1].tariff, period, history, parts, billed_from, billed_to)
 
     @property
     def invoice_id(self) -> str:

@@ -12,6 +12,7 @@ from billing.domain.naming import invoice_id, revision_of
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import IntegrityError
 from billing.ports import BlobStore, Clock, InvoiceRepository, SettingsRepository
+from billing.services.charges import ChargeService, invoice_charges
 from billing.services.issuance.finish import InvoiceFinisher
 from billing.services.issuance.inputs import InputLoader, MonthInputs
 from billing.services.issuance.numbering import InvoiceNumbering
@@ -27,8 +28,10 @@ class IssuanceService:
 
     def __init__(self, *, inputs: InputLoader, queries: InvoiceQueries, rating: RatingPipeline,
                  numbering: InvoiceNumbering, finisher: InvoiceFinisher, invoices: InvoiceRepository,
-                 blobs: BlobStore, settings_repo: SettingsRepository, settings: Settings, clock: Clock):
+                 blobs: BlobStore, settings_repo: SettingsRepository, settings: Settings, clock: Clock,
+                 charges: ChargeService):
         self.inputs = inputs
+        self.charges = charges
         self.queries = queries
         self.rating = rating
         self.numbering = numbering
@@ -94,8 +97,14 @@ class IssuanceService:
             if voided is None or InvoiceStatus.of(voided) is not InvoiceStatus.VOID:
                 raise IntegrityError(f"reissue {inv_id} has no void invoice before it")
             replaces = replaces_fields(voided)
-        draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, revision)
-        doc, created = self.invoices.create_draft(inv_id, draft_document(draft, self.clock(), replaces))
+        # The month is closed for one-off charges before they are read: each lands here or is refused.
+        lines, stored = invoice_charges(self.charges.for_invoice(inputs.company_id, inputs.period.key, revision))
+        draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, revision,
+                                 charges=lines)
+        document = draft_document(draft, self.clock(), replaces)
+        if stored:
+            document["oneOffCharges"] = stored
+        doc, created = self.invoices.create_draft(inv_id, document)
         if not created:
             self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
             log.info("invoice already drafted by a concurrent request",

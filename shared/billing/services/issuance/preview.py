@@ -8,14 +8,16 @@ from billing.config import Settings
 from billing.domain.invoice import Supplier, preview_document, recipient_snapshot
 from billing.domain.period import MonthQuery
 from billing.ports import Clock, SettingsRepository
+from billing.services.charges import ChargeService, invoice_charges
 from billing.services.issuance.inputs import InputLoader
 from billing.services.issuance.rating import RatingPipeline
 
 
 class PreviewService:
     def __init__(self, *, inputs: InputLoader, rating: RatingPipeline, settings_repo: SettingsRepository,
-                 settings: Settings, clock: Clock):
+                 settings: Settings, clock: Clock, charges: ChargeService):
         self.inputs = inputs
+        self.charges = charges
         self.rating = rating
         self.settings_repo = settings_repo
         self.settings = settings
@@ -28,5 +30,10 @@ class PreviewService:
         inputs = self.inputs.to_date(company_id, query, now)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         recipient = recipient_snapshot(company_id, inputs.company, supplier.state_code)
-        draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False)
-        return preview_document(draft, now)
+        lines, stored = invoice_charges(self.charges.for_preview(company_id, inputs.period.key))
+        draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False,
+                                 charges=lines)
+        doc = preview_document(draft, now)
+        if stored:
+            doc["oneOffCharges"] = stored
+        return doc

@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from billing.domain.csv_rows import csv_invoice_rows, csv_reconciliation_rows
 from billing.domain.invoice import InvoiceDraft, StagedCsv, Supplier
 from billing.domain.naming import FILE_KINDS, file_paths, staging_path
 from billing.domain.rating import CallRecord, UnplacedCalls, UsageSummary
 from billing.domain.tariff_history import MonthAccumulator
-from billing.domain.totals import InvoiceTotals, PricedPart, compute_totals
+from billing.domain.totals import InvoiceTotals, compute_totals
 from billing.ports import BlobStore, CallCsvFactory, CallLogSource, HashingWriter
 from billing.services.issuance.inputs import MonthInputs
 
@@ -44,12 +44,14 @@ class RatingPipeline:
         self.csv_writer = csv_writer
 
     def rate(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
-             slices: int, revision: int = 0, stage: bool = True) -> InvoiceDraft:
+             slices: int, revision: int = 0, stage: bool = True,
+             charges: Sequence[tuple[str, Decimal]] = ()) -> InvoiceDraft:
         """Read the month once, rate it and stage its CSV: everything but the number.
 
+        charges: the month's one-off charges (description, amount), lines after the fee.
         stage=False rates the very same way but sends the CSV nowhere (the preview)."""
         staging = staging_path(inputs.company_id, inputs.period.key, uuid.uuid4().hex) if stage else None
-        usage, totals, csv, unplaced = self._rate_month(inputs, supplier, recipient, staging, slices)
+        usage, totals, csv, unplaced = self._rate_month(inputs, supplier, recipient, staging, slices, charges)
         paths = file_paths(inputs.company_id, inputs.period.key, revision)
         return InvoiceDraft(
             company_id=inputs.company_id, period=inputs.period, tariff=inputs.tariff,
@@ -61,7 +63,7 @@ class RatingPipeline:
         )
 
     def _rate_month(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
-                    staging: str | None, slices: int
+                    staging: str | None, slices: int, charges: Sequence[tuple[str, Decimal]]
                     ) -> tuple[UsageSummary, InvoiceTotals, StagedCsv, UnplacedCalls]:
         """Rate each time slice into its own CSV part (in parallel), then compose parts + trailer
         (the company's unplaced call logs, the reconciliation and summary rows).
@@ -80,11 +82,11 @@ class RatingPipeline:
             accumulator.merge(other.accumulator)
         month = accumulator.summary()
         usage = month.total
-        # Several tariffs in the month: each stretch's usage priced by its own (and its share of the fee).
-        priced = [PricedPart(s.tariff, u.by_class, s.label, s.days, s.month_days)
-                  for s, u in month.parts] if len(month.parts) > 1 else []
+        # Several tariffs in the month: each stretch's usage priced by its own; the fee by the days
+        # each covers inside the company's billing dates.
+        priced = month.priced(inputs.billed_from, inputs.billed_to)
         totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"],
-                                inputs.period.key, priced)
+                                inputs.period.key, priced, charges)
         rows = sum(r.rows for r in results)
         if staging is None:
             unplaced, _ = self._write_trailer(inputs, None, results, totals)

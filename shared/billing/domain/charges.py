@@ -1,0 +1,140 @@
+"""One-off charges: a month's extra lines before GST (a setup fee, a device), DESIGN 15.
+
+`companies/{id}/charges/{chargeId}` holds one charge for one month; the month's invoice carries
+every charge of its month as a line after the maintenance fee (the discount and GST apply to it
+like to the other lines). Once the month's invoice is issued, or being issued, the month takes no
+more charges (a debit note is the tool then): issuance first closes the month for charges (a
+per-month marker, `companies/{id}/chargeMonths/{YYYY-MM}`, records the revision it closed for),
+then reads them, so a charge either lands on the invoice or is refused, never lost. A void
+reopens the month for the reissue, which carries every charge of the month again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.money import quantize, to_decimal
+from billing.errors import ValidationError
+
+MAX_DESCRIPTION = 200
+MAX_AMOUNT = Decimal(10_000_000_000)  # Rs 1000 crore: more is a typing mistake, not a charge
+FIELDS = ("period", "description", "amount")
+_PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Blank is what JSON Schema's (ECMAScript's) \s and Python's str.isspace() call whitespace, together.
+_BLANK = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\ufeff"
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """A validated request for one charge."""
+
+    period: str
+    description: str
+    amount: Decimal
+
+    @property
+    def digest(self) -> str:
+        """What makes two requests "the same" (an Idempotency-Key replay must match it)."""
+        blob = json.dumps([self.period, self.description, str(self.amount)], separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def parse_period(value: object, field: str = "period") -> str:
+    """A month `YYYY-MM` (ValidationError otherwise)."""
+    if not isinstance(value, str) or not _PERIOD.match(value):
+        raise ValidationError(f"{field} must be a month YYYY-MM, got {value!r}")
+    return value
+
+
+def parse_charge(body: object) -> ChargeRequest:
+    """The request's JSON body as a ChargeRequest, or ValidationError saying what is wrong."""
+    shape = '{"period": "YYYY-MM", "description": "1-200 characters", "amount": rupees > 0, 2 decimals}'
+    if not isinstance(body, Mapping):
+        raise ValidationError(f"the body must be a JSON object {shape}")
+    unknown = sorted(str(k) for k in body if k not in FIELDS)
+    if unknown:
+        raise ValidationError(f"unexpected field(s) {', '.join(unknown)}; the body is {shape}")
+    missing = [k for k in FIELDS if k not in body]
+    if missing:
+        raise ValidationError(f"missing field(s) {', '.join(missing)}; the body is {shape}")
+    period = parse_period(body["period"])
+    text = body["description"]
+    if not isinstance(text, str) or not text.strip(_BLANK) or len(text) > MAX_DESCRIPTION:
+        raise ValidationError(f"description must be 1 to {MAX_DESCRIPTION} characters, not blank, got {text!r:.60}")
+    if _CONTROL.search(text):
+        raise ValidationError("description must not contain control characters (line breaks, tabs)")
+    raw = body["amount"]
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise ValidationError(f"amount must be a JSON number of rupees, got {raw!r}")
+    amount = to_decimal(raw, "amount")
+    if amount <= 0:
+        raise ValidationError(f"amount must be greater than zero, got {raw!r}")
+    if amount > MAX_AMOUNT:
+        raise ValidationError(f"amount must be at most {MAX_AMOUNT}, got {raw!r}")
+    if amount != quantize(amount):
+        raise ValidationError(f"amount must have at most two decimals (paise), got {raw!r}")
+    return ChargeRequest(period, text.strip(_BLANK), quantize(amount))
+
+
+def charge_id(idempotency_key: str | None, random_token: str) -> str:
+    """The charge's document id: from the Idempotency-Key (a retry finds it), else the random token."""
+    if idempotency_key is None:
+        return f"c-{random_token[:24]}"
+    return f"k-{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
+
+
+def charge_document(company_id: str, cid: str, request: ChargeRequest, now: datetime) -> dict[str, Any]:
+    """The stored charge (amount in integer paise; the API shows rupees)."""
+    return {
+        "chargeId": cid,
+        "companyId": company_id,
+        "period": request.period,
+        "description": request.description,
+        "amountPaise": int(request.amount * 100),
+        "requestDigest": request.digest,
+        "createdAt": now.isoformat(timespec="milliseconds"),
+    }
+
+
+def amount_of(doc: Mapping[str, Any]) -> Decimal:
+    return Decimal(int(doc["amountPaise"])) / 100
+
+
+def charge_json(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A charge as the API shows it."""
+    return {"chargeId": doc["chargeId"], "companyId": doc["companyId"], "period": doc["period"],
+            "description": doc["description"], "amount": float(amount_of(doc)), "createdAt": doc["createdAt"]}
+
+
+def in_order(docs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The month's charges in the order they were added (ties by id): the invoice's line order."""
+    return sorted(docs, key=lambda d: (str(d.get("createdAt", "")), str(d.get("chargeId", ""))))
+
+
+def charge_lines(docs: Sequence[Mapping[str, Any]]) -> list[tuple[str, Decimal]]:
+    """(description, amount) per charge, in order: what compute_totals takes."""
+    return [(str(d["description"]), amount_of(d)) for d in in_order(docs)]
+
+
+def closed_reason(period: str, invoices: Sequence[Mapping[str, Any]], closed_revision: int | None) -> str | None:
+    """Why the month takes no more charges, or None when it does.
+
+    invoices: the month's invoices in revision order (the first, then its reissues); closed_revision:
+    the revision the month was last closed for by issuance (None: never)."""
+    if invoices and InvoiceStatus.of(invoices[-1]) is not InvoiceStatus.VOID:
+        last = invoices[-1]
+        what = f"invoice {last['invoiceNumber']}" if last.get("invoiceNumber") else "its invoice"
+        return (f"{period} is already invoiced ({what}, {last.get('status')}): a one-off charge can no longer "
+                "be added; issue a debit note on the invoice instead")
+    if closed_revision is not None and closed_revision >= len(invoices):
+        return (f"the invoice for {period} is being issued: a one-off charge can no longer be added; "
+                "issue a debit note on the invoice once it is issued")
+    return None

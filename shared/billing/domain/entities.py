@@ -1,0 +1,153 @@
+"""The invoice, credit note and debit note as typed values: status, money as INR, lines, period, number, ids.
+
+Each is frozen; a change of status is a new value from a transition method (`start_issuing`,
+`mark_issued`, `void`), which refuses what the lifecycle does not allow (draft -> issuing -> issued
+-> void) with `TransitionRefused`. The stored document they were read from travels with them
+(`document`): the API returns it as stored (its JSON numbers byte for byte), so the entity adds
+types beside it and never re-derives the old API's numbers. The Firestore shape <-> entity mapping
+is in one adapter (`billing.adapters.invoice_document`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Mapping
+
+from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.money import INR
+from billing.domain.naming import file_name, file_paths, invoice_id, stem
+from billing.errors import ConflictError
+
+
+
+class TransitionRefused(ConflictError):
+    """A change of status the lifecycle does not allow (draft -> issuing -> issued -> void only)."""
+
+
+def _to(status: InvoiceStatus, target: InvoiceStatus, what: str) -> InvoiceStatus:
+    if not status.allows(target):
+        raise TransitionRefused(f"{what} is {status.value!r} and cannot become {target.value!r}")
+    return target
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One line as printed: quantity and rate at their computed precision, the amount in paise."""
+
+    description: str
+    quantity: Decimal
+    rate: Decimal
+    amount: INR
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class TaxAmounts:
+    cgst: INR
+    sgst: INR
+    igst: INR
+
+    @property
+    def total(self) -> INR:
+        return self.cgst + self.sgst + self.igst
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One invoice of a company-month (revision k for its k-th reissue)."""
+
+    company_id: str
+    period_key: str  # YYYY-MM
+    timezone: str  # the calendar of its period
+    status: InvoiceStatus
+    revision: int
+    lines: tuple[InvoiceLine, ...]
+    call_charges: INR
+    subtotal: INR
+    tax: TaxAmounts
+    total: INR
+    number: str | None = None  # from numbering on
+    financial_year: str | None = None
+    invoice_date: str | None = None  # ISO instant with the supplier's offset, as stored
+    due_date: str | None = None
+    voided_by: str | None = None  # the credit note's id
+    replaced_by: str | None = None  # the reissue's id
+    adjusted: bool = False  # partial credit notes or debit notes were issued against it
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def invoice_id(self) -> str:
+        return invoice_id(self.company_id, self.period_key, self.revision)
+
+    @property
+    def gst(self) -> INR:
+        return self.tax.total
+
+    @property
+    def file_paths(self) -> dict[str, str]:
+        """Where its PDF and CSV are stored."""
+        return file_paths(self.company_id, self.period_key, self.revision)
+
+    @property
+    def cancelled_pdf_path(self) -> str:
+        """Where its copy stamped CANCELLED is stored (beside the original)."""
+        return self.file_paths["pdf"].removesuffix(".pdf") + "_cancelled.pdf"
+
+    def download_name(self, kind: str) -> str:
+        """The file name a browser or a mail client shows for its PDF or CSV."""
+        return file_name(stem(self.number or "", self.company_id, self.period_key), kind)
+
+    @property
+    def cancelled_download_name(self) -> str:
+        return f"{stem(self.number or '', self.company_id, self.period_key)}_invoice_cancelled.pdf"
+
+    @property
+    def has_files(self) -> bool:
+        """Issued, or void (voiding keeps the files)."""
+        return self.status.has_files
+
+    @property
+    def label(self) -> str:
+        """How errors name it: its number, else its id."""
+        return f"invoice {self.number or self.invoice_id}"
+
+    def start_issuing(self, number: str, financial_year: str, invoice_date: str, due_date: str) -> "Invoice":
+        """Numbered and dated (draft -> issuing)."""
+        return replace(self, status=_to(self.status, InvoiceStatus.ISSUING, self.label), number=number,
+                       financial_year=financial_year, invoice_date=invoice_date, due_date=due_date)
+
+    def mark_issued(self) -> "Invoice":
+        """Its files are stored (issuing -> issued)."""
+        return replace(self, status=_to(self.status, InvoiceStatus.ISSUED, self.label))
+
+    def void(self, credit_note_id: str, reissue_id: str | None) -> "Invoice":
+        """Cancelled by a credit note, maybe replaced by a reissue (issued -> void)."""
+        return replace(self, status=_to(self.status, InvoiceStatus.VOID, self.label), voided_by=credit_note_id,
+                       replaced_by=reissue_id)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A credit note (a void's, or a partial one) or a debit note against one invoice."""
+
+    kind: str  # "credit" or "debit"
+    note_id: str
+    company_id: str
+    period_key: str
+    invoice_id: str
+    status: InvoiceStatus
+    taxable: INR
+    tax: INR
+    total: INR
+    number: str | None = None
+    note_date: str | None = None
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} note {self.number or self.note_id}"
+
+    def mark_issued(self) -> "Note":
+        """Its PDF is stored (issuing -> issued)."""
+        return replace(self, status=_to(self.status, InvoiceStatus.ISSUED, self.label))
