@@ -683,6 +683,29 @@ class MemoryReceivables:
         with self._lock:
             return {p: dict(t) for p, t in self.months.items() if first <= p <= last}
 
+    def rebuild_month(self, period: str, invoice_status: Callable[[str], str | None]) -> dict[str, int]:
+        with self._lock:
+            total: dict[str, int] = {}
+            report = {"receivables": 0, "shardsWritten": 0, "statusFilled": 0, "statusUnknown": 0, "rounds": 1}
+            for doc in self.docs.values():
+                if doc.get("period") != period:
+                    continue
+                report["receivables"] += 1
+                total = add_month(total, month_delta(None, doc))
+                if not doc.get("invoiceStatus"):
+                    status = invoice_status(str(doc["invoiceId"]))
+                    if status:
+                        doc["invoiceStatus"] = status
+                    report["statusFilled" if status else "statusUnknown"] += 1
+            exact = total if total.get("invoices") else None
+            if self.months.get(period) != exact:
+                report["shardsWritten"] = 1
+                if exact is None:
+                    self.months.pop(period, None)
+                else:
+                    self.months[period] = exact
+            return report
+
 
 class FakeInvoiceListing:
     """The InvoiceListing port over the fake invoices and receivables (the same filters and order)."""

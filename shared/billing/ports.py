@@ -410,6 +410,13 @@ class ReceivableRepository(Protocol):
         """Billing month (YYYY-MM, first..last inclusive) -> {invoices, invoicedPaise, collectedPaise,
         outstandingPaise}: aggregates moved by change() in the same transaction (months without any absent)."""
 
+    def rebuild_month(self, period: str, invoice_status: Callable[[str], str | None]) -> dict[str, int]:
+        """The month totals of `period` recomputed from its receivables (streamed) and set exactly,
+        each written only where it differs; a receivable without `invoiceStatus` gets
+        invoice_status(invoiceId) (left as it is when that is None). A change() meanwhile is never
+        lost (the part it moved is computed again). Returns counts: receivables, shardsWritten,
+        statusFilled, statusUnknown, rounds."""
+
 
 InvoiceRow = tuple["dict[str, Any] | None", "dict[str, Any] | None"]
 

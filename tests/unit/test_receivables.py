@@ -322,3 +322,21 @@ def test_tally_export_parses_and_reconciles_to_the_paisa(api):
     vysedeck = [d for d in invoices if d["companyId"] == "vysedeck"]
     assert by_ledger[party] == -(paise(vysedeck, "total") - paise(notes, "total") - Decimal("1030.48"))
     assert api.json("GET", "/billing/exports/tally?month=13&year=2026")[0] == 422
+
+
+def test_month_totals_rebuilt_over_the_fakes(api):
+    """The rebuild over the fake repository: the totals the live change() kept, set back exactly after
+    being wiped, a missing invoiceStatus filled from the invoice; a second run writes nothing."""
+    assert pay(api, 500, day="2026-10-05")[0] == 201
+    repo = api.container.receivables_repo
+    live = copy.deepcopy(repo.months)
+    assert live["2025-09"]["collectedPaise"] == 50000 and live["2025-09"]["invoices"] == 1
+    repo.months.clear()
+    del repo.docs["vysedeck_2025-09"]["invoiceStatus"]
+    report = api.container.receivables.rebuild_month("2025-09")
+    assert (report["receivables"], report["shardsWritten"], report["statusFilled"]) == (1, 1, 1)
+    assert report["totals"] == {"invoices": 1, "invoiced": 1798.32, "collected": 500.0, "outstanding": 1298.32}
+    assert repo.months == live and repo.docs["vysedeck_2025-09"]["invoiceStatus"] == "issued"
+    assert api.container.receivables.rebuild_month("2025-09")["shardsWritten"] == 0
+    with pytest.raises(ValidationError):
+        api.container.receivables.rebuild_month("2025-9")

@@ -7,14 +7,19 @@ company's aggregate and one shard of the totals: a payment, a reversal, an invoi
 moves all of them or none. Two payments at once on one invoice serialise on the receivable (the
 second one's transaction reads the first one's balance), so together they can never overpay.
 The totals are sharded by company (a month's invoices share a due date; one document per due date
-would be written by every company's issuance); so are the month totals.""" 
+would be written by every company's issuance); so are the month totals.
+
+rebuild_month() recomputes a month's totals from its receivables (a backfill over data written before
+the month totals existed, or a repair): see its docstring for why a payment landing meanwhile is
+never lost.""" 
 
 from __future__ import annotations
 
 import zlib
 from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
@@ -22,9 +27,16 @@ from google.cloud.firestore_v1.field_path import FieldPath
 from billing.adapters.firestore_repo import run_contended
 from billing.adapters.sdk_errors import transient
 from billing.domain.receivables import MONTH_FIELDS, add_month, month_delta, move_outstanding
+from billing.errors import TransientError
 from billing.ports import ReceivableChange, ReceivableUpdate
 
 TOTAL_SHARDS = 16
+REBUILD_PAGE = 500
+REBUILD_ROUNDS = 8
+
+
+def shard_of(company_id: str) -> int:
+    return zlib.crc32(company_id.encode()) % TOTAL_SHARDS
 
 
 class FirestoreReceivables:
@@ -72,7 +84,7 @@ class FirestoreReceivables:
         rec_ref = self._receivables.document(invoice_id)
         pay_ref = self._payments.document(payment_id) if payment_id else None
         co_ref = self._companies.document(company_id)
-        shard = zlib.crc32(company_id.encode()) % TOTAL_SHARDS
+        shard = shard_of(company_id)
         tot_ref = self._totals.document(f"{due}_{shard:02d}")
 
         @firestore.transactional
@@ -164,3 +176,110 @@ class FirestoreReceivables:
                 period = str(doc.get("period"))
                 result[period] = add_month(result.get(period, {}), {f: int(doc.get(f, 0)) for f in MONTH_FIELDS})
         return result
+
+    # -- backfill -------------------------------------------------------------------------------
+
+    def rebuild_month(self, period: str, invoice_status: Callable[[str], str | None]) -> dict[str, int]:
+        """The month totals of `period` recomputed from its receivables and set exactly per shard
+        (written only where they differ: a second run writes nothing); a receivable without
+        `invoiceStatus` gets invoice_status(invoiceId) (skipped when that is None).
+
+        Safe against change() meanwhile without locking the month: every change that moves a
+        month's totals writes its shard in the same transaction. Each shard's version (update time,
+        or absent) is taken before the receivables are read, and the shard is set in a transaction
+        only if that version is still the one read there; otherwise a payment (or note) landed on
+        that shard meanwhile and the shard is computed again. The receivables are read a page at a
+        time, summed per shard as they stream: memory does not grow with the month."""
+        refs = {s: self._months.document(f"{period}_{s:02d}") for s in range(TOTAL_SHARDS)}
+        report = {"receivables": 0, "shardsWritten": 0, "statusFilled": 0, "statusUnknown": 0, "rounds": 0}
+        pending = set(refs)
+        while pending:
+            if report["rounds"] == REBUILD_ROUNDS:
+                raise TransientError(f"the month totals of {period} kept changing while being rebuilt "
+                                     f"(shards {sorted(pending)}): run it again")
+            report["rounds"] += 1
+            versions = self._versions(refs, pending)
+            sums: dict[int, dict[str, int]] = {s: {} for s in pending}
+            seen = 0
+            for snap in self._month_receivables(period):
+                doc = snap.to_dict() or {}
+                shard = shard_of(str(doc.get("companyId", "")))
+                if report["rounds"] == 1:
+                    seen += 1
+                    if not doc.get("invoiceStatus"):
+                        filled = self._fill_status(snap, invoice_status)
+                        report["statusFilled" if filled else "statusUnknown"] += 1
+                if shard in sums:
+                    sums[shard] = add_month(sums[shard], month_delta(None, doc))
+            if report["rounds"] == 1:
+                report["receivables"] = seen
+            for s in sorted(pending):
+                outcome = self._set_shard(refs[s], period, versions[s], sums[s])
+                if outcome != "changed":
+                    pending.discard(s)
+                    report["shardsWritten"] += outcome == "written"
+        return report
+
+    def _versions(self, refs: dict[int, Any], shards: set[int]) -> dict[int, Any]:
+        result: dict[int, Any] = {}
+        with transient("reading the month totals"):
+            for snap in self._db.get_all([refs[s] for s in shards]):
+                shard = int(snap.id.rsplit("_", 1)[1])
+                result[shard] = snap.update_time if snap.exists else None
+        return result
+
+    def _month_receivables(self, period: str) -> Iterator[Any]:
+        query = self._receivables.where(filter=FieldFilter("period", "==", period)).order_by(FieldPath.document_id())
+        after: Any = None
+        while True:
+            page = query.start_after({FieldPath.document_id(): after}) if after is not None else query
+            with transient(f"reading the receivables of {period}"):
+                snaps = list(page.limit(REBUILD_PAGE).stream())
+            yield from snaps
+            if len(snaps) < REBUILD_PAGE:
+                return
+            after = snaps[-1].reference
+
+    def _fill_status(self, snap: Any, invoice_status: Callable[[str], str | None]) -> bool:
+        """invoiceStatus written on a receivable that has none, unless it changed since it was read
+        (then it is read again: a void meanwhile has set it already)."""
+        for _ in range(REBUILD_ROUNDS):
+            doc = snap.to_dict() or {}
+            if doc.get("invoiceStatus"):
+                return True
+            status = invoice_status(str(doc.get("invoiceId") or snap.id))
+            if not status:
+                return False
+            with transient(f"filling the invoice status of {snap.id}"):
+                try:
+                    snap.reference.update({"invoiceStatus": status},
+                                          option=self._db.write_option(last_update_time=snap.update_time))
+                    return True
+                except gexc.FailedPrecondition:  # changed since read: not a configuration error
+                    snap = snap.reference.get()
+        raise TransientError(f"the receivable {snap.id} kept changing while its invoice status was filled")
+
+    def _set_shard(self, ref: Any, period: str, version: Any, total: dict[str, int]) -> str:
+        """"written", "same" (already exact), or "changed" (a change() wrote the shard meanwhile)."""
+
+        @firestore.transactional
+        def txn(transaction: Any) -> str:
+            snap = next(iter(transaction.get_all([ref])))
+            if (snap.update_time if snap.exists else None) != version:
+                return "changed"
+            stored = (snap.to_dict() or {}) if snap.exists else None
+            if not int(total.get("invoices", 0)):
+                if stored is None:
+                    return "same"
+                transaction.delete(ref)  # live updates never create a shard without a receivable
+                return "written"
+            exact = {"period": period, **add_month({}, total)}
+            if stored is not None and all(stored.get(k) == v for k, v in exact.items()):
+                return "same"
+            now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            transaction.set(ref, {**exact, "updatedAt": now})
+            return "written"
+
+        outcome: str = run_contended(self._db, ref.path, txn, f"rebuilding {ref.id}",
+                                     self._max_attempts, self._max_seconds)
+        return outcome

@@ -3,25 +3,43 @@
     billingRuns/{YYYY-MM}                      period, createdAt, triggers (last 20), fanout
     billingRuns/{YYYY-MM}/companies/{id}       companyId, state, at, attempts, error, errorType, ...
 
+    billingRuns/{YYYY-MM}/stateCounts/{shard}  state -> companies in it (32 shards by company)
+
 No document grows with the number of companies, and workers only ever write their own company's
 document (Firestore sustains about one write per second per document).
+
+State counts: every write of a company's record reads the record's state first and commits the
+record together with, only when the state really changes, its counter shard's move (-1 on the old
+state, +1 on the new), on the condition that the record is still as read (else read again). A
+retried worker writing the state it already recorded moves nothing, so the counters always equal a
+count of the records, and the run report reads 32 small documents instead of one count query per
+state over every record. Runs whose
+summary was created before the counters existed (no `countsKept` on it) are counted with
+aggregation queries, as before.
 """
 
 from __future__ import annotations
 
+import random
+import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable, Mapping
 
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
+from billing.errors import TransientError
 from billing.ports import Clock, utc_now
 
 MAX_TRIGGERS = 20
-BATCH_WRITES = 400  # under Firestore's 500 writes per batch
+COUNTER_SHARDS = 32
+WRITE_ROUNDS = 40
+BATCH_WRITES = 400  # with up to COUNTER_SHARDS counter writes: under Firestore's 500 writes per commit
 CLEARED = ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls")
 
 
@@ -39,6 +57,10 @@ class FirestoreRuns:
     def _companies(self, run_id: str) -> Any:
         return self._col.document(run_id).collection("companies")
 
+    def _counter(self, run_id: str, company_id: str) -> Any:
+        return self._col.document(run_id).collection("stateCounts").document(
+            f"{zlib.crc32(company_id.encode()) % COUNTER_SHARDS:02d}")
+
     def record_trigger(self, run_id: str, period_key: str, trigger: str) -> dict[str, Any]:
         """Create the summary if needed and append the trigger, keeping the last MAX_TRIGGERS."""
         ref = self._col.document(run_id)
@@ -46,8 +68,8 @@ class FirestoreRuns:
         @firestore.transactional
         def txn(transaction: Any) -> dict[str, Any]:
             snap = ref.get(transaction=transaction)
-            doc: dict[str, Any] = (snap.to_dict() or {}) if snap.exists else {"period": period_key,
-                                                                              "createdAt": self._now_iso()}
+            doc: dict[str, Any] = (snap.to_dict() or {}) if snap.exists else {
+                "period": period_key, "createdAt": self._now_iso(), "countsKept": True}  # no record yet: all counted
             doc["triggers"] = list(doc.get("triggers") or [])[-(MAX_TRIGGERS - 1):] + [
                 {"at": self._now_iso(), "by": trigger}]
             doc["updatedAt"] = self._now_iso()
@@ -76,36 +98,77 @@ class FirestoreRuns:
 
     def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
         items = list(entries.items())
+        at = self._now_iso()
         for start in range(0, len(items), BATCH_WRITES):
-            batch = self._db.batch()
-            for company_id, fields in items[start:start + BATCH_WRITES]:
-                batch.set(self._companies(run_id).document(company_id), _entry(company_id, fields, self._now_iso()), merge=True)
-            _guard(batch.commit, "writing the run's companies")
+            self._write(run_id, [(cid, _entry(cid, fields, at)) for cid, fields in items[start:start + BATCH_WRITES]])
 
     def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
              **details: Any) -> bool:
-        ref = self._companies(run_id).document(company_id)
         fields = {**_entry(company_id, {"state": state, **details}, self._now_iso()), "attempts": firestore.Increment(1)}
-        if not unless_done:
-            _guard(lambda: ref.set(fields, merge=True), "updating the run record")
-            return True
+        return self._write(run_id, [(company_id, fields)], unless_done=unless_done)
 
-        @firestore.transactional
-        def txn(transaction: Any) -> bool:
-            snap = ref.get(transaction=transaction)
-            if snap.exists and (snap.to_dict() or {}).get("state") == "done":
+    def _write(self, run_id: str, writes: list[tuple[str, dict[str, Any]]], *, unless_done: bool = False) -> bool:
+        """Write the records, and move the counter shards of those whose state changes, in one atomic
+        commit on the condition that none of the records changed since it was read (its update time,
+        or its absence); when one did, read them again and recompute. Optimistic: no lock is held
+        between the read and the commit, so an instance killed in between blocks nobody. False when
+        `unless_done` found the (single) record done, and nothing was written."""
+        refs = {company_id: self._companies(run_id).document(company_id) for company_id, _ in writes}
+        counters = self._col.document(run_id).collection("stateCounts")
+        for attempt in range(WRITE_ROUNDS):
+            snaps = {snap.id: snap for snap in _guard(lambda: list(self._db.get_all(list(refs.values()))),
+                                                      "reading the run's companies")}
+            if unless_done and any(_state(snaps[company_id]) == "done" for company_id, _ in writes):
                 return False
-            transaction.set(ref, fields, merge=True)
-            return True
-
-        return bool(_guard(lambda: txn(self._db.transaction(max_attempts=20)), "updating the run record"))
+            batch = self._db.batch()
+            moves: dict[str, dict[str, int]] = {}
+            for company_id, fields in writes:
+                snap = snaps[company_id]
+                old = _state(snap)
+                if snap.exists:
+                    batch.update(refs[company_id], dict(fields),
+                                 option=self._db.write_option(last_update_time=snap.update_time))
+                else:
+                    batch.create(refs[company_id], {k: v for k, v in fields.items() if v is not firestore.DELETE_FIELD})
+                new = str(fields["state"]) if "state" in fields else old
+                if new != old:  # a retry recording the same state again moves nothing
+                    shard = moves.setdefault(self._counter(run_id, company_id).id, {})
+                    for state, step in ((old, -1), (new, 1)):
+                        if state is not None:
+                            shard[state] = shard.get(state, 0) + step
+            for shard_id, move in moves.items():
+                if any(move.values()):
+                    batch.set(counters.document(shard_id), _increments(move), merge=True)
+            with transient("Firestore, writing the run's companies"):
+                try:
+                    batch.commit()
+                    return True
+                except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Aborted):
+                    pass  # a record changed since it was read: read again
+            time.sleep(min(1.0, 0.01 * (2 ** min(attempt, 7))) * random.random())
+        raise TransientError(f"the records of run {run_id} kept changing while being written")
 
     def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
         snap = _guard(lambda: self._companies(run_id).document(company_id).get(), "reading the run record")
         return snap.to_dict() if snap.exists else None
 
     def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
-        """One count query per state, sent at once (the run report's latency is one query's, not seven)."""
+        """From the counter shards when the run keeps them; otherwise one count query per state, sent
+        at once (the run report's latency is one query's, not seven)."""
+        wanted = list(states)
+        summary = self.summary(run_id)
+        if summary is not None and summary.get("countsKept"):
+            counters = self._col.document(run_id).collection("stateCounts")
+            refs = [counters.document(f"{shard:02d}") for shard in range(COUNTER_SHARDS)]
+            totals: dict[str, int] = {}
+            for snap in _guard(lambda: list(self._db.get_all(refs)), "reading the run's counts"):
+                for state, n in (snap.to_dict() or {}).items() if snap.exists else ():
+                    totals[state] = totals.get(state, 0) + int(n)
+            return {state: totals.get(state, 0) for state in wanted}
+        return self.counted(run_id, wanted)
+
+    def counted(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
+        """One count query per state over the records themselves (what the counters must equal)."""
         def count(state: str) -> tuple[str, int]:
             query = self._companies(run_id).where(filter=FieldFilter("state", "==", state)).count(alias="n")
             rows = _guard(query.get, "counting the run's companies")
@@ -130,6 +193,15 @@ class FirestoreRuns:
                  .order_by("unplacedCalls", direction=firestore.Query.DESCENDING).limit(limit))
         snaps = _guard(lambda: list(query.stream()), "listing the run's companies with unplaced call logs")
         return [{"companyId": s.id, "count": int((s.to_dict() or {}).get("unplacedCalls") or 0)} for s in snaps]
+
+
+def _state(snap: Any) -> str | None:
+    state = (snap.to_dict() or {}).get("state") if snap.exists else None
+    return str(state) if state is not None else None
+
+
+def _increments(move: Mapping[str, int]) -> dict[str, Any]:
+    return {state: firestore.Increment(step) for state, step in move.items() if step}
 
 
 def _entry(company_id: str, fields: Mapping[str, Any], at: str) -> dict[str, Any]:

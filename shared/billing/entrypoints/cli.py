@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_charge_parsers(sub)
     _add_gst_parsers(sub)
     _add_receivables_parsers(sub)
+    _add_receivables_rebuild_parsers(sub)
     return parser
 
 
@@ -234,6 +235,15 @@ def _add_receivables_parsers(sub: Any) -> None:
 
     aging = _command(sub, "aging", _aging, help="receivables ageing: totals and every company with a balance")
     aging.add_argument("--as-of", help="YYYY-MM-DD (default today)")
+
+
+def _add_receivables_rebuild_parsers(sub: Any) -> None:
+    rec = _command(sub, "receivables", _rebuild_receivables, help="maintenance of the receivables' aggregates")
+    rec_sub = rec.add_subparsers(dest="receivables_command", required=True)
+    rebuild = rec_sub.add_parser(
+        "rebuild", help="recompute a month's totals (the console's overview) from its receivables and fill a "
+                        "missing invoice status (the console's filter): after deploying over older data; idempotent")
+    rebuild.add_argument("--month", required=True, metavar="YYYY-MM", help="the billing month")
 
 
 def _print(result: Any) -> None:
@@ -464,6 +474,13 @@ def _tds(container: Container, args: argparse.Namespace) -> int:
         return 0
     print(json.dumps(container.receivables.tds(args.fy, args.quarter, args.company), indent=2))
     return 0
+
+
+def _rebuild_receivables(container: Container, args: argparse.Namespace) -> int:
+    """`receivables rebuild`: a month's totals and invoice statuses recomputed from its receivables."""
+    report = container.receivables.rebuild_month(args.month)
+    _print(report)
+    return 1 if report["statusUnknown"] else 0
 
 
 def _aging(container: Container, args: argparse.Namespace) -> int:

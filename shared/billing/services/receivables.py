@@ -167,6 +167,26 @@ class ReceivableService:
         assert after is not None
         return after, stored
 
+    def rebuild_month(self, period_key: str) -> dict[str, Any]:
+        """The month totals (the console's overview) recomputed from the month's receivables and set
+        exactly, and a missing `invoiceStatus` (the console's invoice filter) filled from the invoice:
+        for receivables written before those existed, or as a repair. Idempotent; safe while payments
+        are being recorded (see ReceivableRepository.rebuild_month)."""
+        BillingPeriod.from_key(period_key)
+
+        def invoice_status(invoice_id: str) -> str | None:
+            invoice = self.queries.invoices.get(invoice_id)
+            status = InvoiceStatus.of(invoice) if invoice is not None else None
+            return status.value if status in (InvoiceStatus.ISSUED, InvoiceStatus.VOID) else None
+
+        report = self.receivables.rebuild_month(period_key, invoice_status)
+        totals = self.receivables.month_totals(period_key, period_key).get(period_key, {})
+        log.info("month totals rebuilt", extra={"json_fields": {"period": period_key, **report}})
+        return {"period": period_key, **report,
+                "totals": {"invoices": int(totals.get("invoices", 0)),
+                           **{f.removesuffix("Paise"): paise_to_rupees(int(totals.get(f, 0)))
+                              for f in rules.MONTH_FIELDS[1:]}}}
+
     # -- reading ----------------------------------------------------------------------------------
 
     def view(self, invoice: Invoice) -> dict[str, Any]:

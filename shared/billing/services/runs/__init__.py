@@ -1,7 +1,8 @@
 """The monthly run, one use case per module.
 
 Run records (DESIGN 3): a small summary `billingRuns/{YYYY-MM}` and one document per company
-`billingRuns/{YYYY-MM}/companies/{companyId}`; counts come from aggregation queries.
+`billingRuns/{YYYY-MM}/companies/{companyId}`; counts come from per-state counter shards moved with
+each record's state change (aggregation queries for runs created before the counters).
 
 A firing without month/year bills the latest month that has ended anywhere on Earth (UTC+14):
 every company whose own month has ended is published, the others wait for a later firing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
 from billing.domain.period import BillingPeriod
@@ -26,20 +27,25 @@ class RunStatus:
         size = _page_size(page_size)
         if page_token is not None and not TOKEN.fullmatch(page_token):
             raise ValidationError("pageToken is not one this API returned")
-        summary = self.runs.summary(period_key)
-        counts = self.runs.counts(period_key, STATES)
-        if summary is None and not any(counts.values()):
-            raise NotFoundError(f"No billing run for {period_key}")
-        failed, next_token = self.runs.in_state(period_key, RunState.FAILED.value, size, page_token)
-        skipped: list[dict[str, Any]] = []
-        if counts.get(RunState.SKIPPED.value):  # the first page only: the reason is usually the same
-            skipped, _ = self.runs.in_state(period_key, RunState.SKIPPED.value, size, None)
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="run-status") as pool:  # sent at once
+            summary_read = pool.submit(self.runs.summary, period_key)
+            counts_read = pool.submit(self.runs.counts, period_key, STATES)
+            failed_read = pool.submit(self.runs.in_state, period_key, RunState.FAILED.value, size, page_token)
+            unplaced_read = pool.submit(self.runs.with_unplaced_calls, period_key, MAX_UNPLACED_LISTED)
+            summary, counts = summary_read.result(), counts_read.result()
+            if summary is None and not any(counts.values()):
+                raise NotFoundError(f"No billing run for {period_key}")
+            failed, next_token = failed_read.result()
+            skipped: list[dict[str, Any]] = []
+            if counts.get(RunState.SKIPPED.value):  # the first page only: the reason is usually the same
+                skipped, _ = self.runs.in_state(period_key, RunState.SKIPPED.value, size, None)
+            unplaced = unplaced_read.result()
         keep = ("createdAt", "updatedAt", "triggers", "fanout")
         return {"runId": period_key, "period": period_key, **{k: (summary or {}).get(k) for k in keep},
                 "counts": counts, "total": sum(counts.values()),
                 "failed": [_failure(entry) for entry in failed], "nextPageToken": next_token,
                 "skipped": [{k: entry.get(k) for k in ("companyId", "reason", "at")} for entry in skipped],
-                "unplacedCalls": self.runs.with_unplaced_calls(period_key, MAX_UNPLACED_LISTED)}
+                "unplacedCalls": unplaced}
 
 
 def _failure(entry: Mapping[str, Any]) -> dict[str, Any]:
