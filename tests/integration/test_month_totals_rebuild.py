@@ -41,7 +41,7 @@ def month(storage_emulator, firestore_emulator) -> Container:
     pay(c, "vysedeck", "UTR0002", 200, tdsAmount=30.48, tdsSection="194J")
     c.receivables.reverse("vysedeck", MONTH, "UTR0001", {"reason": "cheque returned"})
     pay(c, "dcgpac", "UTR0003", 1)
-    number = c.queries.get("webxpress", MONTH)["invoiceNumber"]
+    number = c.queries.current("webxpress", MONTH).number
     c.corrections.void("webxpress", MONTH, {"invoiceNumber": number, "reason": "wrong rate", "reissue": True})
     pay(c, "webxpress", "UTR0004", 10)  # on the reissue
     return c

@@ -29,6 +29,12 @@ UNPAID, PARTIALLY_PAID, PAID = "unpaid", "partially_paid", "paid"
 APPLIED, REVERSED = "applied", "reversed"
 BUCKETS = ("notDue", "1-30", "31-60", "61-90", "90+")
 MAX_PAYMENTS_PER_INVOICE = 200  # the receivable lists its payments: bounded, far beyond real use
+
+
+def reversal_day(reversal: Mapping[str, Any]) -> str:
+    """The day a payment was reversed, in the supplier's calendar (as its other dates are); reversals
+    recorded before `date` was stored fall back to the UTC instant's day."""
+    return str(reversal.get("date") or str(reversal.get("at", ""))[:10])
 MAX_PAGE_SIZE = 500  # companies per page of the ageing report
 DEFAULT_PAGE_SIZE = 100
 MAX_AMOUNT_PAISE = 10**15  # 13-digit rupee amounts and more; a typo with 20 digits is refused

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from billing.domain.presenter import paise_to_rupees
 from billing.domain.lifecycle import NUMBERED
-from billing.domain.receivables import REVERSED, to_paise
+from billing.domain.receivables import REVERSED, reversal_day, to_paise
 from billing.errors import ValidationError
 
 _ORDER = {"invoice": 0, "debit_note": 1, "credit_note": 2, "payment": 3, "tds": 4, "reversal": 5}
@@ -61,7 +61,7 @@ def statement_rows(invoices: Iterable[Mapping[str, Any]], notes: Iterable[Mappin
                              credit=tds, at=str(p.get("recordedAt", ""))))
         if p.get("status") == REVERSED:
             reversal = p.get("reversal") or {}
-            rows.append(_row(str(reversal.get("at", p["date"])), "reversal", ref,
+            rows.append(_row(reversal_day(reversal) or str(p["date"]), "reversal", ref,
                              f"Payment reversed: {reversal.get('reason', '')}", debit=amount + tds,
                              at=str(reversal.get("at", ""))))
     rows.sort(key=lambda r: (r["date"], _ORDER[r["type"]] if r["type"] != "tds" else _ORDER["payment"], r["_at"],

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 from xml.sax.saxutils import escape
 
 from billing.domain.lifecycle import NUMBERED
-from billing.domain.receivables import REVERSED, rupees, to_paise
+from billing.domain.receivables import REVERSED, reversal_day, rupees, to_paise
 from billing.errors import ConfigurationError
 
 DEFAULT_LEDGERS = {
@@ -128,8 +128,8 @@ def tally_xml(company_name: str, start: date, end: date, invoices: Iterable[Mapp
                                 f"{str(p.get('mode', '')).upper()} {p['reference']} against {p.get('invoiceNumber')}"
                                 f"{tds_text}", entries, reference=str(p.get("invoiceNumber", ""))))
         reversal = p.get("reversal") or {}
-        if p.get("status") == REVERSED and inside(reversal.get("at", "")):
-            out.append(_voucher("Journal", str(reversal["at"])[:10], f"{p['reference']}-R", party,
+        if p.get("status") == REVERSED and inside(reversal_day(reversal)):
+            out.append(_voucher("Journal", reversal_day(reversal), f"{p['reference']}-R", party,
                                 f"Payment {p['reference']} reversed: {reversal.get('reason', '')}",
                                 [(ledger, -paise) for ledger, paise in entries]))
     return ("<ENVELOPE><HEADER><TALLYREQUEST>Import Data</TALLYREQUEST></HEADER><BODY><IMPORTDATA>"

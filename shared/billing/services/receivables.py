@@ -149,7 +149,7 @@ class ReceivableService:
         receivable = self.receivables.get(str(found["invoiceId"])) if found else None
         if found is None or receivable is None or receivable.get("period") != period_key:
             raise NotFoundError(f"no payment {reference!r} on the invoice of company '{company_id}' for {period_key}")
-        reversal = {"reason": reason.strip(), "at": self._now()}
+        reversal = {"reason": reason.strip(), "at": self._now(), "date": self.today().isoformat()}
 
         def update(rec: dict[str, Any] | None, payment: dict[str, Any] | None) -> ReceivableChange | None:
             if rec is None or payment is None:
@@ -175,8 +175,8 @@ class ReceivableService:
         BillingPeriod.from_key(period_key)
 
         def invoice_status(invoice_id: str) -> str | None:
-            invoice = self.queries.invoices.get(invoice_id)
-            status = InvoiceStatus.of(invoice) if invoice is not None else None
+            invoice = self.queries.invoices.find(invoice_id)
+            status = invoice.status if invoice is not None else None
             return status.value if status in (InvoiceStatus.ISSUED, InvoiceStatus.VOID) else None
 
         report = self.receivables.rebuild_month(period_key, invoice_status)
