@@ -95,6 +95,20 @@ def bucket_name(storage_client) -> str:
 INDEXES = ROOT / "firestore.indexes.json"
 
 
+@pytest.fixture(autouse=True)
+def _background_runs_finish():
+    """A test that starts a month's run in a background thread (POST /billing/run in-process) lets it
+    finish before the next test: otherwise it runs on over another test's fakes and logs after
+    pytest has closed the streams it captured."""
+    yield
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name.startswith("billing-run-"):
+            thread.join(timeout=60)
+            assert not thread.is_alive(), f"{thread.name} still running 60 s after its test"
+
+
 def pytest_configure(config) -> None:
     """The controller (or a lone process) opens the capture directory; xdist workers and the
     servers the tests start inherit FIRESTORE_QUERY_CAPTURE_DIR and write one file per process."""
