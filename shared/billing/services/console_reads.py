@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.period import BillingPeriod
+from billing.domain.period import BillingPeriod, period_key
 from billing.domain.receivables import (
     MONTH_FIELDS, PAID, PARTIALLY_PAID, UNPAID, listing_entry, receivable_json,
 )
@@ -26,7 +26,7 @@ def months_back(last: str, count: int) -> list[str]:
     """The `count` billing months ending with `last` (YYYY-MM), oldest first."""
     period = BillingPeriod.from_key(last)
     index = period.year * 12 + period.month - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+    return [period_key(i // 12, i % 12 + 1) for i in range(index - count + 1, index + 1)]
 
 
 class ConsoleReads:

@@ -10,6 +10,7 @@ from typing import Any
 import flask
 
 from billing.bootstrap import Container
+from billing.domain.period import period_key
 from billing.entrypoints.http.presenters import adjustments_json, history_entry, present
 from billing.errors import NotFoundError
 
@@ -27,7 +28,7 @@ def last_month(container: Container) -> str:
     """The last completed billing month: what an operator looks at first."""
     day = today(container)
     year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
+    return period_key(year, month)
 
 
 def overview(container: Container, period: str) -> dict[str, Any]:
