@@ -27,6 +27,7 @@ from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import amount_in_words, quantize, to_decimal
 from billing.domain.naming import download_stem
 from billing.domain.presenter import money_number, paise, paise_to_rupees, plain_number, rate_number, tax_json
+from billing.domain.totals import LineItem
 from billing.errors import ConfigurationError, ConflictError, ValidationError
 
 MAX_REASON = 500
@@ -182,17 +183,8 @@ def key_token(idempotency_key: str) -> str:
 
 
 @dataclass(frozen=True)
-class NoteLine:
-    description: str
-    quantity: Decimal
-    rate: Decimal
-    amount: Decimal
-    unit: str
-
-
-@dataclass(frozen=True)
 class NoteAmounts:
-    lines: tuple[NoteLine, ...]
+    lines: tuple[LineItem, ...]
     tax: TaxBreakdown
 
     @property
@@ -230,9 +222,9 @@ def note_amounts(invoice: Mapping[str, Any], request: NoteRequest) -> NoteAmount
         amount = quantize(request.minutes * rate)
         if amount <= 0:
             raise ValidationError(f"{request.minutes} minutes at {rate}/min is less than one paisa")
-        lines: tuple[NoteLine, ...] = (NoteLine("Voice agent usage (per minute)", request.minutes, rate, amount, "min"),)
+        lines: tuple[LineItem, ...] = (LineItem("Voice agent usage (per minute)", request.minutes, rate, amount, "min"),)
     else:
-        lines = tuple(NoteLine(ln.description, Decimal(1), ln.taxable, ln.taxable, "") for ln in request.lines)
+        lines = tuple(LineItem(ln.description, Decimal(1), ln.taxable, ln.taxable, "") for ln in request.lines)
     taxable = sum((ln.amount for ln in lines), Decimal(0))
     return NoteAmounts(lines, tax_as_on(invoice, taxable))
 
@@ -288,7 +280,7 @@ def check_no_adjustments(invoice: Mapping[str, Any]) -> None:
             "Adjust it with credit or debit notes instead")
 
 
-def _line_json(line: NoteLine) -> dict[str, Any]:
+def _line_json(line: LineItem) -> dict[str, Any]:
     return {"description": line.description, "quantity": plain_number(line.quantity) if line.unit != "min"
             else float(line.quantity), "rate": rate_number(line.rate), "amount": money_number(line.amount),
             "unit": line.unit}

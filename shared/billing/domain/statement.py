@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from billing.domain.presenter import paise_to_rupees
 from billing.domain.lifecycle import NUMBERED
-from billing.domain.receivables import REVERSED, reversal_day, to_paise
+from billing.domain.receivables import REVERSED, parse_day, reversal_day, to_paise
 from billing.errors import ValidationError
 
 _ORDER = {"invoice": 0, "debit_note": 1, "credit_note": 2, "payment": 3, "tds": 4, "reversal": 5}
@@ -71,16 +71,8 @@ def statement_rows(invoices: Iterable[Mapping[str, Any]], notes: Iterable[Mappin
 
 def parse_range(start: str | None, end: str | None, today: date) -> tuple[date | None, date]:
     """?from=&to= (YYYY-MM-DD, both optional: from the first row, to today)."""
-    def day(value: str, name: str) -> date:
-        try:
-            if len(value) == 10 and value.isascii():
-                return date.fromisoformat(value)
-        except ValueError:
-            pass
-        raise ValidationError(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
-
-    first = day(start, "from") if start is not None else None  # given empty (from=) is malformed, not absent
-    last = day(end, "to") if end is not None else today
+    first = parse_day(start, "from") if start is not None else None  # given empty (from=) is malformed, not absent
+    last = parse_day(end, "to") if end is not None else today
     if first is not None and first > last:
         raise ValidationError(f"from ({first}) is after to ({last})")
     return first, last
