@@ -54,6 +54,17 @@ class _Outgoing:
     get: Callable[[str], Mapping[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class _NoteKind:
+    """What differs between a credit note's email and a debit note's."""
+
+    label: str  # "credit note" or "debit note"
+    id_field: str  # in the logs
+    number_field: str  # creditNoteNumber / debitNoteNumber
+    pdf_path: Callable[[str, str, str], str]  # (company, month, note id) -> its PDF in the bucket
+    download_name: Callable[[Mapping[str, Any]], str]
+
+
 class DeliveryService:
     """Sends invoice and credit note emails through a Mailer and records each attempt on the document."""
 
@@ -112,25 +123,10 @@ class DeliveryService:
 
     def send_credit_note(self, company_id: str, credit_note_id: str, body: object = None) -> dict[str, Any]:
         """Email the issued credit note (again, on purpose); recorded on the credit note. body: {"to": [...]}."""
-        to = recipients_override(body)
-        validate_company_id(company_id)
-        note = self.credit_notes.get(credit_note_id) if credit_note_id else None
-        if note is None or note.get("companyId") != company_id:
-            raise NotFoundError(f"Credit note '{credit_note_id}' of company '{company_id}' not found")
-        number = str(note.get("creditNoteNumber"))
-        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-            raise ConflictError(f"credit note {number} is not issued yet (its PDF is being stored); "
-                                "send it once it is issued")
-        path = credit_note_pdf_path(company_id, note["billingPeriod"]["month"], credit_note_id)
-
-        def build(recipients: list[str]) -> EmailMessage:
-            link = self.blobs.signed_url(path, credit_note_download_name(note))
-            return self.build_credit_note_message(note, self.blobs.read(path), link, recipients)
-
-        outgoing = _Outgoing("credit note", "creditNoteId", credit_note_id, number, self.credit_notes.update, build,
-                             self.credit_notes.get)
-        return self._deliver(outgoing, company_id, to, force=True, raise_errors=True,
-                             claim=self.credit_notes.claim_delivery)
+        kind = _NoteKind("credit note", "creditNoteId", "creditNoteNumber", credit_note_pdf_path,
+                         credit_note_download_name)
+        return self._send_note(kind, self.credit_notes, self.build_credit_note_message, company_id, credit_note_id,
+                               body, force=True)
 
     def send_debit_note(self, company_id: str, debit_note_id: str, body: object = None,
                         force: bool = True) -> dict[str, Any]:
@@ -139,25 +135,32 @@ class DeliveryService:
         As for a credit note, the API's send is a resend on purpose (force); the claim still keeps a
         retry that arrives while a send is under way from sending it twice, and without force a note
         already sent is not sent again."""
+        if self.debit_notes is None or self.build_debit_note_message is None:
+            raise ConflictError("debit note email is not wired here")
+        kind = _NoteKind("debit note", "debitNoteId", "debitNoteNumber", DEBIT.pdf_path, DEBIT.download_name)
+        return self._send_note(kind, self.debit_notes, self.build_debit_note_message, company_id, debit_note_id,
+                               body, force=force)
+
+    def _send_note(self, kind: "_NoteKind", repo: CreditNoteRepository | AdjustmentNoteRepository,
+                   build_message: CreditNoteEmailBuilder, company_id: str, note_id: str, body: object,
+                   force: bool) -> dict[str, Any]:
+        """A credit or debit note's email: the note of this company, issued, its stored PDF attached."""
         to = recipients_override(body)
         validate_company_id(company_id)
-        repo, build_message = self.debit_notes, self.build_debit_note_message
-        if repo is None or build_message is None:
-            raise ConflictError("debit note email is not wired here")
-        note = repo.get(debit_note_id) if debit_note_id else None
+        note = repo.get(note_id) if note_id else None
         if note is None or note.get("companyId") != company_id:
-            raise NotFoundError(f"Debit note '{debit_note_id}' of company '{company_id}' not found")
-        number = str(note.get("debitNoteNumber"))
+            raise NotFoundError(f"{kind.label.capitalize()} '{note_id}' of company '{company_id}' not found")
+        number = str(note.get(kind.number_field))
         if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-            raise ConflictError(f"debit note {number} is not issued yet (its PDF is being stored); "
+            raise ConflictError(f"{kind.label} {number} is not issued yet (its PDF is being stored); "
                                 "send it once it is issued")
-        path = DEBIT.pdf_path(company_id, note["billingPeriod"]["month"], debit_note_id)
+        path = kind.pdf_path(company_id, note["billingPeriod"]["month"], note_id)
 
         def build(recipients: list[str]) -> EmailMessage:
-            link = self.blobs.signed_url(path, DEBIT.download_name(note))
+            link = self.blobs.signed_url(path, kind.download_name(note))
             return build_message(note, self.blobs.read(path), link, recipients)
 
-        outgoing = _Outgoing("debit note", "debitNoteId", debit_note_id, number, repo.update, build, repo.get)
+        outgoing = _Outgoing(kind.label, kind.id_field, note_id, number, repo.update, build, repo.get)
         return self._deliver(outgoing, company_id, to, force=force, raise_errors=True, claim=repo.claim_delivery)
 
     def _void_message(self, invoice: Invoice) -> str:
