@@ -24,7 +24,7 @@ from billing.domain import numbering
 from billing.domain.credit_note import note_parties
 from billing.domain.gst import TaxBreakdown, compute_gst
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.money import amount_in_words, quantize, to_decimal
+from billing.domain.money import amount_in_words, positive_amount, quantize, to_decimal
 from billing.domain.naming import download_stem
 from billing.domain.presenter import money_number, paise, paise_to_rupees, plain_number, rate_number, tax_json
 from billing.domain.totals import LineItem
@@ -106,17 +106,6 @@ class NoteRequest:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _amount(value: object, field: str) -> Decimal:
-    amount = to_decimal(value, field)
-    if amount <= 0:
-        raise ValidationError(f"{field} must be greater than zero, got {value!r}")
-    if amount > MAX_TAXABLE:
-        raise ValidationError(f"{field} must be at most {MAX_TAXABLE}, got {value!r}")
-    if amount != quantize(amount):
-        raise ValidationError(f"{field} must have at most two decimals (paise), got {value!r}")
-    return amount
-
-
 def _json_number(value: object, field: str) -> object:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(f"{field} must be a JSON number, got {value!r}")
@@ -161,7 +150,8 @@ def validate_request(body: object, kind: NoteKind) -> NoteRequest:
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_DESCRIPTION:
             raise ValidationError(f"lines[{i}].description must be 1 to {MAX_DESCRIPTION} characters")
         field = f"lines[{i}].taxableValue"
-        lines.append(RequestedLine(text.strip(), _amount(_json_number(line["taxableValue"], field), field)))
+        taxable = positive_amount(_json_number(line["taxableValue"], field), field, MAX_TAXABLE)
+        lines.append(RequestedLine(text.strip(), taxable))
     return NoteRequest(number.strip(), reason.strip(), lines=tuple(lines))
 
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.money import quantize, to_decimal
+from billing.domain.money import positive_amount, quantize
 from billing.errors import ValidationError
 
 MAX_DESCRIPTION = 200
@@ -74,14 +74,7 @@ def parse_charge(body: object) -> ChargeRequest:
     raw = body["amount"]
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise ValidationError(f"amount must be a JSON number of rupees, got {raw!r}")
-    amount = to_decimal(raw, "amount")
-    if amount <= 0:
-        raise ValidationError(f"amount must be greater than zero, got {raw!r}")
-    if amount > MAX_AMOUNT:
-        raise ValidationError(f"amount must be at most {MAX_AMOUNT}, got {raw!r}")
-    if amount != quantize(amount):
-        raise ValidationError(f"amount must have at most two decimals (paise), got {raw!r}")
-    return ChargeRequest(period, text.strip(_BLANK), quantize(amount))
+    return ChargeRequest(period, text.strip(_BLANK), quantize(positive_amount(raw, "amount", MAX_AMOUNT)))
 
 
 def charge_id(idempotency_key: str | None, random_token: str) -> str:

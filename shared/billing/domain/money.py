@@ -39,6 +39,19 @@ def to_decimal(value: object, field: str) -> Decimal:
     return result
 
 
+def positive_amount(value: object, field: str, maximum: Decimal) -> Decimal:
+    """A requested amount of rupees, exactly as given: a number above zero, at most `maximum`, in
+    whole paise (ValidationError naming the field and the value otherwise)."""
+    amount = to_decimal(value, field)
+    if amount <= 0:
+        raise ValidationError(f"{field} must be greater than zero, got {value!r}")
+    if amount > maximum:
+        raise ValidationError(f"{field} must be at most {maximum}, got {value!r}")
+    if amount != quantize(amount):
+        raise ValidationError(f"{field} must have at most two decimals (paise), got {value!r}")
+    return amount
+
+
 def indian_grouped(amount: Decimal) -> str:
     """Decimal("1234567.8") -> '12,34,567.80': paise rounded half up, lakh/crore grouping (the printed
     form; adapters format with babel's en_IN, which this matches, for text built inside the domain)."""
