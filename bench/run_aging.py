@@ -11,10 +11,7 @@ handler does) for the first page and pages further in, median of several rounds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "infra" / "local"))
 
 import emulators  # noqa: E402
+import report_file  # noqa: E402
 
 SHARDS = 16
 
@@ -101,15 +99,10 @@ def main() -> int:
         assert result["last"]["nextPageToken"] is None
         report = {
             "companies": args.companies, "pageSize": 100, "rounds": args.rounds, "seed_seconds": round(seeded_s, 1),
-            "median_ms": {k: round(statistics.median(v), 1) for k, v in timings.items()},
-            "max_ms": {k: round(max(v), 1) for k, v in timings.items()},
-            "totals": first["totals"], "python": platform.python_version(), "cpus": os.cpu_count(),
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **report_file.timings_ms(timings),
+            "totals": first["totals"],
         }
-        out = ROOT / args.out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n")
-        print(json.dumps(report, indent=2))
+        report_file.write(ROOT / args.out, report)
         return 0
     finally:
         emulators.stop(fs)

@@ -14,10 +14,7 @@ detail, ageing page 1. Target: <= 300 ms each (DESIGN 16).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "infra" / "local"))
 
 import emulators  # noqa: E402
+import report_file  # noqa: E402
 
 SHARDS = 16
 PERIOD = "2025-09"
@@ -185,16 +183,10 @@ def main() -> int:
                 assert answer.status_code == 200
         report = {
             "invoices": args.invoices, "rounds": args.rounds, "seed_seconds": round(seeded_s, 1),
-            "median_ms": {k: round(statistics.median(v), 1) for k, v in timings.items()},
-            "max_ms": {k: round(max(v), 1) for k, v in timings.items()},
+            **report_file.timings_ms(timings),
             "target_ms": 300, "month_totals": expected,
-            "python": platform.python_version(), "cpus": os.cpu_count(),
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        out = ROOT / args.out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n")
-        print(json.dumps(report, indent=2))
+        report_file.write(ROOT / args.out, report)
         return 0
     finally:
         emulators.stop(fs)
