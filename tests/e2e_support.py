@@ -9,6 +9,8 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +96,43 @@ def start_server(env: dict[str, str], log_path: Path, source: Path | None = None
     return record
 
 
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts (raw bytes)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.original_content or envelope.content)
+        return "250 Message accepted"
+
+
+@contextmanager
+def server_with_mail(tmp_path: Path, name: str, extra_env: dict | None = None) -> Iterator[tuple[Api, Inbox]]:
+    """A server of its own (project and bucket named `name-...`) whose emails go to an SMTP sink on
+    loopback, its public base URL its own address (links in the emails open it)."""
+    from aiosmtpd.controller import Controller
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore, storage
+
+    inbox, smtp_port = Inbox(), emulators.free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    project, bucket = f"{name}-{uuid.uuid4().hex[:8]}", f"{name}-{uuid.uuid4().hex[:8]}"
+    gcs = storage.Client(project=project, credentials=AnonymousCredentials())
+    gcs.create_bucket(bucket)
+    port = emulators.free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = server_env(project, bucket, {
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none",
+        "SMTP_FROM": "billing@voxa.example", "BILLING_PUBLIC_BASE_URL": base, **(extra_env or {}),
+    })
+    record = start_server(env, tmp_path / "http.log", port=port)
+    try:
+        db = firestore.Client(project=project, credentials=AnonymousCredentials())
+        yield Api(base, API_KEY, project, bucket, db, gcs), inbox
+    finally:
+        emulators.stop(record)
+        controller.stop()

@@ -18,24 +18,16 @@ from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import MonthQuery
 from billing.seed import seed_demo
+from e2e_support import Inbox
 
 pytestmark = pytest.mark.emulators
 
 IST = timezone(timedelta(hours=5, minutes=30))
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.original_content or envelope.content)
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def sink():
-    inbox, port = Sink(), emulators.free_port()
+    inbox, port = Inbox(), emulators.free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield inbox, port

@@ -13,12 +13,10 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from aiosmtpd.controller import Controller
 
-import emulators
 from billing.config import Settings
 from billing.seed import seed_demo
-from e2e_support import API_KEY, Api, server_env, start_server
+from e2e_support import Api, server_with_mail
 
 pytestmark = pytest.mark.emulators
 
@@ -28,37 +26,10 @@ TABLES_FIT = """[...document.querySelectorAll('table')].every(t =>
     t.getBoundingClientRect().right <= t.closest('section').getBoundingClientRect().right + 0.5)"""
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope.original_content or envelope.content)
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def portal_server(firestore_emulator, storage_emulator, tmp_path):
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import firestore, storage
-
-    inbox, smtp_port = Inbox(), emulators.free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    project, bucket = f"portal-{uuid.uuid4().hex[:8]}", f"portal-{uuid.uuid4().hex[:8]}"
-    gcs = storage.Client(project=project, credentials=AnonymousCredentials())
-    gcs.create_bucket(bucket)
-    port = emulators.free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = server_env(project, bucket, {
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none",
-        "SMTP_FROM": "billing@voxa.example", "BILLING_PUBLIC_BASE_URL": base, "BILLING_LINK_SIGNING_KEY": LINK_KEY,
-    })
-    record = start_server(env, tmp_path / "http.log", port=port)
-    db = firestore.Client(project=project, credentials=AnonymousCredentials())
-    yield Api(base, API_KEY, project, bucket, db, gcs), inbox
-    emulators.stop(record)
-    controller.stop()
+    with server_with_mail(tmp_path, "portal", {"BILLING_LINK_SIGNING_KEY": LINK_KEY}) as served:
+        yield served
 
 
 def post_json(api: Api, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
