@@ -81,3 +81,28 @@ def test_charges_from_the_cli(container, capsys):
     assert code == 2 and "already invoiced" in err
     code, _, err = run(capsys, "charges", "add", "vysedeck", "2025-10", "--description", "x", "--amount", "lots")
     assert code == 2 and "--amount" in err
+
+
+def test_notes_are_emailed_from_the_cli(monkeypatch, capsys):
+    """`billing credit-note|debit-note send`: the API's send routes, from the droplet's shell."""
+    from fakes import FakeMailer
+
+    mailer = FakeMailer()
+    calls = [CallRecord(f"c{i:03d}", START + timedelta(days=i * 2, minutes=7 * i), d, "completed")
+             for i, d in enumerate(VYSEDECK_SEPTEMBER)]
+    c = fake_container(companies={"vysedeck": copy.deepcopy(COMPANIES["vysedeck"])},
+                       supplier=copy.deepcopy(SUPPLIER), calls={"vysedeck": calls}, clock=lambda: NOW,
+                       _smtp=(mailer, "", "billing@voxa.example", None))
+    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    monkeypatch.setattr(bootstrap, "Container", lambda *a, **k: c)
+    monkeypatch.setattr("billing.logs.setup_logging", lambda *a, **k: None)
+    for kind, number in (("credit", "CN/25-26/00001"), ("debit", "DN/25-26/00001")):
+        code, out, _ = run(capsys, f"{kind}-note", "create", "vysedeck", "2025-09", "--invoice-number",
+                           "VX/25-26/00001", "--reason", "minutes", "--minutes", "10")
+        note_id = json.loads(out)[f"{kind}NoteId"]
+        code, out, _ = run(capsys, f"{kind}-note", "send", "vysedeck", note_id, "--to", "ap@vysedeck.example")
+        assert code == 0 and json.loads(out)["status"] == "sent", out
+        assert mailer.sent[-1]["To"] == "ap@vysedeck.example" and number in mailer.sent[-1]["Subject"]
+    code, _, err = run(capsys, "debit-note", "send", "webxpress", note_id)  # another company's note
+    assert code != 0 and "not found" in err
+    assert len(mailer.sent) == 2

@@ -171,7 +171,7 @@ def _add_reconcile_parsers(sub: Any) -> None:
 
 def _add_note_parsers(sub: Any) -> None:
     for kind in ("credit", "debit"):
-        note = _command(sub, f"{kind}-note", _note, help=f"{kind} notes on an issued invoice (create, list, show)")
+        note = _command(sub, f"{kind}-note", _note, help=f"{kind} notes on an issued invoice (create, list, show, send)")
         actions = note.add_subparsers(dest="action", required=True)
         create = actions.add_parser("create", help=f"issue a {'partial credit' if kind == 'credit' else 'debit'} "
                                                    "note by minutes (at the invoice's rate) or by lines")
@@ -189,6 +189,11 @@ def _add_note_parsers(sub: Any) -> None:
         show = actions.add_parser("show", help="one note")
         show.add_argument("company")
         show.add_argument("id")
+        send = actions.add_parser("send", help="email the issued note with its PDF (again, on purpose)")
+        send.add_argument("company")
+        send.add_argument("id")
+        send.add_argument("--to", action="append", metavar="ADDRESS",
+                          help="instead of the company's billing email (repeatable)")
 
 
 def _add_charge_parsers(sub: Any) -> None:
@@ -413,7 +418,7 @@ def _companies(container: Container, args: argparse.Namespace) -> int:
 
 
 def _note(container: Container, args: argparse.Namespace) -> int:
-    """credit-note / debit-note create, list, show: the JSON the API returns, without links."""
+    """credit-note / debit-note create, list, show, send: the JSON the API returns, without links."""
     from decimal import Decimal
 
     kind = args.command.split("-")[0]
@@ -423,6 +428,9 @@ def _note(container: Container, args: argparse.Namespace) -> int:
     elif args.action == "show":
         notes = (container.corrections.get(args.company, args.id) if kind == "credit"
                  else container.adjustments.get(kind, args.company, args.id))
+    elif args.action == "send":
+        send = container.delivery.send_credit_note if kind == "credit" else container.delivery.send_debit_note
+        notes = send(args.company, args.id, body={"to": args.to} if args.to else None)
     else:
         body: dict[str, Any] = {"invoiceNumber": args.invoice_number, "reason": args.reason}
         if args.minutes is not None:
