@@ -21,6 +21,7 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from billing.bootstrap import Container, is_unavailable
+from billing.entrypoints.http.pages import environment
 from billing.errors import BillingError, ForbiddenError, NotFoundError, TransientError, ValidationError
 from billing.services.downloads import Download
 from billing.services.portal import EXPIRED
@@ -66,19 +67,12 @@ SECURITY_HEADERS = {
                                 "form-action 'none'; frame-ancestors 'none'"),
 }
 
-_envs: dict[str, jinja2.Environment] = {}
-
-
 def is_portal_path(path: str) -> bool:
     return path == PORTAL_PREFIX or path.startswith(PORTAL_PREFIX + "/")
 
 
 def _env(templates_dir: Path) -> jinja2.Environment:
-    key = str(Path(templates_dir).resolve())
-    if key not in _envs:
-        _envs[key] = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(templates_dir) / "portal")),
-                                        autoescape=True, undefined=jinja2.StrictUndefined)
-    return _envs[key]
+    return environment(templates_dir, "portal", undefined=jinja2.StrictUndefined)
 
 
 def _secured(response: WerkzeugResponse) -> WerkzeugResponse:
