@@ -334,7 +334,9 @@ class Container:
     def finisher(self) -> InvoiceFinisher:
         from billing.services.issuance.finish import InvoiceFinisher
 
-        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now,
+        from billing.adapters.invoice_document import invoice_from_document
+
+        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now, invoice_from_document,
                                on_issued=self.receivables.open)
 
     @cached_property
@@ -438,7 +440,10 @@ class Container:
             return build_debit_note_email(note, pdf_bytes=pdf_bytes, to=to, link=link, sender=sender,
                                           reply_to=reply_to, templates_dir=templates)
 
-        return DeliveryService(queries=self.queries, invoices=self.invoices, credit_notes=self.credit_notes,
+        from billing.adapters.invoice_document import invoice_from_document
+
+        return DeliveryService(queries=self.queries, invoices=self.invoices, to_invoice=invoice_from_document,
+                               credit_notes=self.credit_notes,
                                blobs=self.blobs, downloads=self.downloads, mailer=self.mailer,
                                build_message=build, build_credit_note_message=build_credit_note, clock=self.now, public_base_url=self.settings.public_base_url,
                                unavailable_reason=unavailable or "email is not configured (SMTP_HOST unset)",

@@ -24,6 +24,9 @@ def utc_now() -> datetime:
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
 # The preview answer: the rated draft as it would be stored, with the month's one-off charges.
+InvoiceMapper = Callable[[Mapping[str, Any]], Invoice]
+"""A stored invoice document as the entity (adapters/invoice_document.py): for documents a service
+already holds as stored, so it need not read them again."""
 PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], dict[str, Any]]
 
 PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]

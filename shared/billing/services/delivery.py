@@ -27,11 +27,12 @@ from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.recipients import recipients_override
 from billing.domain.naming import (
-    credit_note_download_name, credit_note_pdf_path, document_id, validate_company_id,
+    credit_note_download_name, credit_note_pdf_path, validate_company_id,
 )
 from billing.errors import BillingError, ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
-    AdjustmentNoteRepository, BlobStore, Clock, CreditNoteEmailBuilder, CreditNoteRepository, InvoiceEmailBuilder, InvoiceRepository, Mailer,
+    AdjustmentNoteRepository, BlobStore, Clock, CreditNoteEmailBuilder, CreditNoteRepository, InvoiceEmailBuilder,
+    InvoiceMapper, InvoiceRepository, Mailer,
 )
 from billing.services.downloads import DownloadService
 from billing.services.queries import InvoiceQueries
@@ -73,6 +74,7 @@ class DeliveryService:
         *,
         queries: InvoiceQueries,
         invoices: InvoiceRepository,
+        to_invoice: InvoiceMapper,
         credit_notes: CreditNoteRepository,
         blobs: BlobStore,
         downloads: DownloadService,
@@ -100,6 +102,7 @@ class DeliveryService:
         self.debit_notes = debit_notes
         self.build_debit_note_message = build_debit_note_message
         self.portal_link = portal_link  # (company id, base URL) -> the customer portal's link
+        self.to_invoice = to_invoice
 
     def send(self, company_id: str, period_key: str, force: bool = False, body: object = None) -> dict[str, Any]:
         """Send the month's issued invoice; with force, also when it was sent before. body: {"to": [...]}."""
@@ -110,13 +113,10 @@ class DeliveryService:
         return self._deliver_invoice(invoice, force=force, raise_errors=True, to=to)
 
     def deliver_quietly(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        """Send the issued invoice (the run's finished document: read back as stored) once if not sent
-        yet; failures are recorded and returned, never raised."""
+        """Send the issued invoice (the run's finished document, as stored) once if not sent yet;
+        failures are recorded and returned, never raised."""
         try:
-            invoice = self.invoices.find(document_id(doc))
-            if invoice is None:
-                raise NotFoundError(f"invoice {document_id(doc)} not found")
-            return self._deliver_invoice(invoice, force=False, raise_errors=False, to=None)
+            return self._deliver_invoice(self.to_invoice(doc), force=False, raise_errors=False, to=None)
         except Exception as exc:  # delivery must never undo or block the invoice
             log.exception("delivery failed unexpectedly")
             return {"status": "failed", "lastError": f"{type(exc).__name__}: {exc}"}

@@ -15,7 +15,7 @@ from billing.domain.naming import (
     FILE_KINDS, document_file_paths, document_id, download_name, invoice_id, revision_of,
 )
 from billing.errors import IntegrityError
-from billing.ports import BlobStore, Clock, InvoiceRepository, PdfRenderer
+from billing.ports import BlobStore, Clock, InvoiceMapper, InvoiceRepository, PdfRenderer
 from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger("billing.services.issuance")
@@ -37,8 +37,9 @@ def store_pdf_and_mark_issued(blobs: BlobStore, clock: Clock, doc_id: str, path:
 
 class InvoiceFinisher:
     def __init__(self, invoices: InvoiceRepository, blobs: BlobStore, render_pdf: PdfRenderer, clock: Clock,
-                 on_issued: Callable[[Invoice], object] | None = None):
+                 to_invoice: InvoiceMapper, on_issued: Callable[[Invoice], object] | None = None):
         self.invoices = invoices
+        self.to_invoice = to_invoice
         self.blobs = blobs
         self.render_pdf = render_pdf
         self.clock = clock
@@ -49,7 +50,7 @@ class InvoiceFinisher:
         status = InvoiceStatus.of(doc)
         if status is not None and status.has_files:
             if status is InvoiceStatus.ISSUED:
-                self._opened(document_id(doc))  # a retry after a crash between marking it issued and this
+                self._opened(doc)  # a retry after a crash between marking it issued and this
             return doc
         if status is not InvoiceStatus.ISSUING:
             raise IntegrityError(f"invoice {doc.get('invoiceId')} is {doc.get('status')!r}, not numbered yet")
@@ -63,17 +64,13 @@ class InvoiceFinisher:
                                           download_name(doc, "pdf"), self.invoices.mark_issued, "invoice", "invoiceId")
         if staging:
             self.blobs.delete(staging)
-        self._opened(inv_id)
+        self._opened(final)
         return final
 
-    def _opened(self, inv_id: str) -> None:
-        """The issued invoice handed to on_issued (as stored: read back as the entity)."""
-        if self.on_issued is None:
-            return
-        invoice = self.invoices.find(inv_id)
-        if invoice is None:
-            raise IntegrityError(f"invoice {inv_id} vanished after being issued")
-        self.on_issued(invoice)
+    def _opened(self, stored: Mapping[str, Any]) -> None:
+        """The issued invoice (its document as stored) handed to on_issued as the entity."""
+        if self.on_issued is not None:
+            self.on_issued(self.to_invoice(stored))
 
     def _link_replaced(self, doc: Mapping[str, Any]) -> None:
         """A reissue's void predecessor names it in `replacedBy` (set by the void when it asked for
