@@ -15,10 +15,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
+from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.csv_import import read_billed_calls
 from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
 from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
@@ -58,28 +60,26 @@ class FakeCompanies:
     def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
         return [(day, copy.deepcopy(doc)) for day, doc in self.dated.get(company_id, {}).items()]
 
-    def get(self, company_id: str) -> dict[str, Any] | None:
+    def get(self, company_id: str) -> Company | None:
         doc = self.docs.get(company_id)
         if doc is None:
             return None
-        problems = schemas.company_problems(doc)
-        if problems:
-            raise ConfigurationError(f"company '{company_id}' (companies/{company_id}): " + "; ".join(problems))
-        return copy.deepcopy(doc)
+        return company_from_document(company_id, copy.deepcopy(doc), f"companies/{company_id}")
 
-    def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def list_active(self) -> Iterator[tuple[str, Company | None]]:
         for cid in sorted(self.docs):
             if self.docs[cid].get("active", True) is not False:
-                yield cid, copy.deepcopy(self.docs[cid])
+                try:
+                    yield cid, company_from_document(cid, copy.deepcopy(self.docs[cid]), f"companies/{cid}")
+                except ConfigurationError:
+                    yield cid, None
 
-    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+    def page(self, after: str | None, limit: int) -> list[CompanyRow]:
         ids = [cid for cid in sorted(self.docs) if after is None or cid > after]
-        return [(cid, copy.deepcopy(self.docs[cid])) for cid in ids[:limit]]
+        return [company_row(cid, copy.deepcopy(self.docs[cid])) for cid in ids[:limit]]
 
-    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        problems = schemas.company_problems(doc, writing=True)
-        if problems:
-            raise ValidationError(f"company '{company_id}': " + "; ".join(problems))
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> Company:
+        return company_to_write(company_id, doc)
 
     def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
         self.validate(company_id, doc)

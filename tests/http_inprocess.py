@@ -91,7 +91,7 @@ class World:
         elif url.endswith("/reverse"):
             body = json.dumps({"reason": "Cheque bounced"})
         elif method == "PUT" and url.startswith("/billing/companies/"):  # a changed company document
-            body = json.dumps({**self.container.companies.get(url.rsplit("/", 1)[1]), "billingEmail": "new@x.example"})
+            body = json.dumps({**self.container.companies.get(url.rsplit("/", 1)[1]).document, "billingEmail": "new@x.example"})
         elif method == "PUT" and url == "/billing/settings":
             body = json.dumps({**self.container.supplier_settings.supplier(), "phone": "+91 80 0000 0001"})
         return self.client.open(url, method=method, headers=headers, data=body, content_type="application/json")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
 from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
@@ -34,22 +35,24 @@ PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
 
 
 class CompanyRepository(Protocol):
-    def get(self, company_id: str) -> Mapping[str, Any] | None:
-        """The company document, or None; ConfigurationError when a field has the wrong type
+    def get(self, company_id: str) -> Company | None:
+        """The company, or None; ConfigurationError when a field has the wrong type
         (the strict schema, DESIGN 11: field, value and expected type named)."""
 
     def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
-        """(YYYY-MM-DD, document) of companies/{id}/tariffs: the dated tariffs, any order."""
+        """(YYYY-MM-DD, document) of companies/{id}/tariffs: the dated tariffs, any order (each
+        document is parsed and checked by the domain's tariff history, which names the bad one)."""
 
-    def list_active(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """(companyId, document) of every company whose `active` is not the boolean false, unchecked
-        (a malformed one is listed, and reported failed when billed)."""
+    def list_active(self) -> Iterator[tuple[str, Company | None]]:
+        """(companyId, company) of every company whose `active` is not the boolean false, unchecked:
+        a malformed one is listed with None (and reported failed when billed)."""
 
-    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
-        """Up to `limit` (document id, raw document) ordered by id, after the id `after`."""
+    def page(self, after: str | None, limit: int) -> list[CompanyRow]:
+        """Up to `limit` companies ordered by id, after the id `after`, read unchecked."""
 
-    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        """ValidationError naming every field of the wrong type."""
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> Company:
+        """The document sent to be written (free-form JSON until the schema accepts it) as the
+        company; ValidationError naming every field of the wrong type."""
 
     def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
         """Create or replace the document, validated first (nothing written when it fails)."""

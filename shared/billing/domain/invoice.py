@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from billing.domain import gst, numbering
+from billing.domain.company import Company
 from billing.domain.period import BillingPeriod, zone
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.totals import InvoiceTotals, due_date
@@ -94,23 +95,22 @@ class Supplier:
         }
 
 
-def recipient_snapshot(company_id: str, company: Mapping[str, Any], supplier_state: str) -> dict[str, Any]:
+def recipient_snapshot(company: Company, supplier_state: str) -> dict[str, Any]:
     """The customer as the invoice shows it; a malformed GSTIN is a configuration error."""
     try:
-        gstin, state = _party_gstin_and_state(company.get("gstin"), company.get("stateCode"), supplier_state)
+        gstin, state = _party_gstin_and_state(company.gstin, company.state_code, supplier_state)
     except ValidationError as exc:
-        raise ConfigurationError(f"company '{company_id}': {exc.detail}") from None
-    name = company.get("name") or company.get("legalName")
-    if not name:
-        raise ConfigurationError(f"company '{company_id}' has no name")
+        raise ConfigurationError(f"company '{company.company_id}': {exc.detail}") from None
+    if not company.invoice_name:
+        raise ConfigurationError(f"company '{company.company_id}' has no name")
     return {
-        "companyId": company_id,
-        "legalName": name,
-        "address": company.get("address", ""),
+        "companyId": company.company_id,
+        "legalName": company.invoice_name,
+        "address": company.address,
         "gstin": gstin,
         "stateCode": state,
         "stateName": gst.STATE_NAMES.get(state, ""),
-        "billingEmail": company.get("billingEmail"),
+        "billingEmail": company.billing_email,
     }
 
 

@@ -12,6 +12,7 @@ from billing.domain.billing_dates import require_billable
 from billing.domain.charges import (
     charge_document, charge_id, charge_lines, charge_json, in_order, parse_charge, parse_period,
 )
+from billing.domain.company import Company
 from billing.domain.naming import validate_company_id
 from billing.domain.period import BillingPeriod
 from billing.errors import ConflictError, NotFoundError, ValidationError
@@ -36,7 +37,7 @@ class ChargeService:
         key = validate_idempotency_key(idempotency_key)
         request = parse_charge(body)
         company = self._company(company_id)
-        require_billable(company_id, BillingPeriod.from_key(request.period), company, self.settings.first_period)
+        require_billable(BillingPeriod.from_key(request.period), company, self.settings.first_period)
         cid = charge_id(key, uuid.uuid4().hex)
         stored, created = self.charges.add(company_id, request.period, cid,
                                            charge_document(company_id, cid, request, self.clock()))
@@ -65,7 +66,7 @@ class ChargeService:
         """The month's charges as they stand (nothing is written)."""
         return [dict(d) for d in in_order(self.charges.for_month(company_id, period_key))]
 
-    def _company(self, company_id: str) -> Any:
+    def _company(self, company_id: str) -> Company:
         company = self.companies.get(company_id)
         if company is None:
             raise NotFoundError(f"Company '{company_id}' not found")

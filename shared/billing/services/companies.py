@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Mapping
+from typing import Any
 
 from billing.config import Settings
 from billing.domain.billing_dates import check_company_dates
+from billing.domain.company import Company, CompanyRow
 from billing.domain.invoice import Supplier, recipient_snapshot
 from billing.domain.naming import COMPANY_ID, validate_company_id
-from billing.domain.rating import Tariff
 from billing.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import CompanyRepository, SettingsRepository
 
@@ -50,36 +50,21 @@ class CompanyAdmin:
         rows = self.companies.page(after, size + 1)
         more = len(rows) > size
         rows = rows[:size]
-        return {"companies": [self._entry(cid, doc) for cid, doc in rows],
-                "nextPageToken": _encode_token(rows[-1][0]) if more and rows else None}
-
-    def _entry(self, company_id: str, doc: Mapping[str, Any]) -> dict[str, Any]:
-        problems: list[str] = []
-        if not COMPANY_ID.match(company_id):
-            problems.append(f"{ID_RULE}: '{company_id}' is not; copy the document to a valid id "
-                            "(docs/data-model.md, Company ids)")
-        try:
-            self.companies.validate(company_id, doc)
-        except ValidationError as exc:
-            problems.append(exc.detail)
-        active = doc.get("active", True)
-        return {"companyId": company_id, "name": doc.get("name") or doc.get("legalName"),
-                "active": active if isinstance(active, bool) else None,
-                "billingEmail": doc.get("billingEmail"), "problems": problems}
+        return {"companies": [_entry(row) for row in rows],
+                "nextPageToken": _encode_token(rows[-1].company_id) if more and rows else None}
 
     def get(self, company_id: str) -> dict[str, Any]:
         validate_company_id(company_id)
-        doc = self.companies.get(company_id)
-        if doc is None:
+        company = self.companies.get(company_id)
+        if company is None:
             raise NotFoundError(f"Company '{company_id}' not found")
-        return {"companyId": company_id, "company": dict(doc)}
+        return {"companyId": company_id, "company": dict(company.document)}
 
     def put(self, company_id: str, body: object) -> dict[str, Any]:
         """Create or replace companies/{company_id} with the body, once every check has passed."""
         validate_company_id(company_id)
         doc = _document(body, "company")
-        self.companies.validate(company_id, doc)
-        self.check_company(company_id, doc)
+        self.check_company(self.companies.validate(company_id, doc))
         self.companies.put(company_id, doc)
         return {"companyId": company_id, "company": doc}
 
@@ -90,22 +75,22 @@ class CompanyAdmin:
         validate_company_id(target_id)
         if not source_id or "/" in source_id:
             raise ValidationError(f"not a Firestore document id: {source_id!r}")
-        doc = self.companies.get(source_id)
-        if doc is None:
+        source = self.companies.get(source_id)
+        if source is None:
             raise NotFoundError(f"Company '{source_id}' not found")
         existing = self.companies.get(target_id)
-        if existing is not None and dict(existing) != dict(doc):
+        if existing is not None and dict(existing.document) != dict(source.document):
             raise ConflictError(f"companies/{target_id} already exists with other content; choose another id")
-        return self.put(target_id, dict(doc))
+        return self.put(target_id, dict(source.document))
 
-    def check_company(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        """The domain's rules on a company document (ValidationError)."""
-        prefix = f"company '{company_id}'"
+    def check_company(self, company: Company) -> None:
+        """The domain's rules on a company (ValidationError)."""
+        prefix = f"company '{company.company_id}'"
         try:
-            Tariff.from_mapping(doc.get("billing"), default_timezone=self.settings.default_timezone,
-                                non_billable_statuses=frozenset(self.settings.non_billable_statuses))
-            recipient_snapshot(company_id, doc, self._supplier_state())
-            check_company_dates(doc)
+            company.tariff(default_timezone=self.settings.default_timezone,
+                           non_billable_statuses=self.settings.non_billable_statuses)
+            recipient_snapshot(company, self._supplier_state())
+            check_company_dates(company)
         except (ConfigurationError, ValidationError) as exc:
             raise _as_validation(exc, prefix) from None
 
@@ -135,6 +120,18 @@ class CompanyAdmin:
             raise _as_validation(exc, "supplier settings") from None
         self.settings_repo.put(doc)
         return {"settings": doc}
+
+
+def _entry(row: CompanyRow) -> dict[str, Any]:
+    """A listed company, with what keeps it from being billed."""
+    problems: list[str] = []
+    if not COMPANY_ID.match(row.company_id):
+        problems.append(f"{ID_RULE}: '{row.company_id}' is not; copy the document to a valid id "
+                        "(docs/data-model.md, Company ids)")
+    if row.problem:
+        problems.append(row.problem)
+    return {"companyId": row.company_id, "name": row.name, "active": row.active,
+            "billingEmail": row.billing_email, "problems": problems}
 
 
 def _page_size(raw: str | int | None) -> int:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 
 from billing.domain import receivables as rules
 from billing.domain.adjustments import DEBIT
+from billing.domain.company import Company
 from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import (
@@ -128,8 +129,8 @@ class PortalService:
         self.day = day
         self.qr_png = qr_png
 
-    def company(self, token: str) -> tuple[str, Mapping[str, Any]]:
-        """(company id, company document) of a valid token; ForbiddenError otherwise (also for a
+    def company(self, token: str) -> tuple[str, Company]:
+        """(company id, company) of a valid token; ForbiddenError otherwise (also for a
         company that no longer exists: a token says nothing about which companies do)."""
         company_id = self.tokens.verify(token)
         company = self.queries.companies.get(company_id)
@@ -139,7 +140,7 @@ class PortalService:
 
     # -- the page --------------------------------------------------------------------------------
 
-    def page(self, company_id: str, company: Mapping[str, Any]) -> dict[str, Any]:
+    def page(self, company_id: str, company: Company) -> dict[str, Any]:
         supplier = dict(self.settings_repo.supplier() or {})
         upi_id = str(supplier.get("upiId") or "").strip()
         payee = str(supplier.get("legalName") or "")
@@ -164,7 +165,7 @@ class PortalService:
         overdue = sum((i["balancePaise"] for i in invoices if i["overdue"]), 0)
         return {
             "companyId": company_id,
-            "companyName": str(company.get("name") or company_id),
+            "companyName": str(company.name or company_id),
             "supplier": {"name": payee, "supportEmail": str(supplier.get("supportEmail") or ""),
                          "upiId": upi_id},
             "balanceDue": self.money(Decimal(due) / 100),

@@ -247,8 +247,9 @@ class ReceivableService:
         rows = statement_rows([i.document for i in self.queries.invoices.find_for_company(company_id)], notes,
                               self.receivables.payments_for_company(company_id))
         supplier = Supplier.from_doc(self.settings_repo.supplier())
-        return {**statement(company_id, rows, first, last), "companyName": company.get("name", company_id),
-                "companyAddress": company.get("address", ""), "companyGstin": company.get("gstin", ""),
+        doc = company.document  # the statement shows the fields as stored
+        return {**statement(company_id, rows, first, last), "companyName": doc.get("name", company_id),
+                "companyAddress": doc.get("address", ""), "companyGstin": doc.get("gstin", ""),
                 "supplier": supplier.snapshot(), "generatedOn": self.today().isoformat()}
 
     def tally(self, month: str | None, year: str | None) -> str:

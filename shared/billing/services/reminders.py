@@ -56,12 +56,12 @@ class ReminderService:
                 continue
             entry = {"invoiceNumber": receivable.get("invoiceNumber"), "companyId": receivable["companyId"],
                      "step": step}
-            company = self.companies.get(str(receivable["companyId"])) or {}
-            to = str(company.get("billingEmail") or "").strip()
-            if not to:
+            company = self.companies.get(str(receivable["companyId"]))
+            to = (company.billing_email or "").strip() if company is not None else ""
+            if company is None or not to:
                 report["skipped"].append({**entry, "reason": "the company has no billingEmail"})
                 continue
-            outcome = self._send(receivable, company, supplier, step, to)
+            outcome = self._send(receivable, company.document, supplier, step, to)
             report[outcome].append(entry)
         log.info("reminders run", extra={"json_fields": {k: (len(v) if isinstance(v, list) else v)
                                                          for k, v in report.items()}})

@@ -30,7 +30,7 @@ class PreviewService:
         now = self.clock()
         inputs = self.inputs.to_date(company_id, query, now)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
-        recipient = recipient_snapshot(company_id, inputs.company, supplier.state_code)
+        recipient = recipient_snapshot(inputs.company, supplier.state_code)
         lines, stored = invoice_charges(self.charges.for_preview(company_id, inputs.period.key))
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False,
                                  charges=lines)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
+from billing.domain.company import Company as CompanyEntity
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.ports import Publisher
 from billing.services.runs.common import RunContext, RunState
@@ -16,7 +17,7 @@ from billing.services.runs.messages import CompanyJob, Message, MonthlyTrigger
 
 log = logging.getLogger("billing.services.runs")
 
-Company = tuple[str, Mapping[str, Any]]
+Company = tuple[str, CompanyEntity | None]
 
 
 @dataclass

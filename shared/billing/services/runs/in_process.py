@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
+from billing.domain.company import Company
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import BillingError, TransientError, error_type
 from billing.services import run_problems
@@ -98,11 +99,11 @@ class InProcessRuns:
         outcome.failed.update(unserved)
         return [cid for cid in drafted if cid not in unserved]
 
-    def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Mapping[str, Any]]:
+    def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Company | None]:
         """Record pending / waiting companies; returns the ones to bill now, with their documents."""
         states = self.ctx.runs.states(period.key)
         entries: dict[str, dict[str, Any]] = {}
-        todo: dict[str, Mapping[str, Any]] = {}
+        todo: dict[str, Company | None] = {}
         for cid, doc in sorted(self.ctx.companies.list_active(), key=lambda item: item[0]):
             current = states.get(cid) or {}
             if current.get("state") == RunState.DONE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping
 
+from billing.domain.company import Company
 from billing.domain.period import BillingPeriod
 from billing.errors import BillingError, OutsideBillingDatesError, TransientError, error_type
 from billing.services.runs.common import EARLIEST_ZONE, Finisher, InvoiceReader, Issuer, RunContext, RunState
@@ -26,7 +27,7 @@ class CompanyWorker:
         self.invoices = invoices
 
     def process_company(self, job: CompanyJob, read_slices: int | None = None, batched: bool = True,
-                        wake: bool = True, company: Mapping[str, Any] | None = None) -> Result:
+                        wake: bool = True, company: Company | None = None) -> Result:
         """Rate one company's month into a draft and wake the sequencer (batched numbering); or,
         with batched=False, issue it whole here. Permanent failures are recorded, not raised.
 
@@ -101,7 +102,7 @@ class CompanyWorker:
         payload, attributes = SequencerWake(run_id).to_message()
         self.ctx.require_publisher().publish(self.ctx.settings.sequencer_topic, payload, attributes)
 
-    def _not_yet_for(self, job: CompanyJob, company: Mapping[str, Any] | None) -> str | None:
+    def _not_yet_for(self, job: CompanyJob, company: Company | None) -> str | None:
         """Why this company's month has not ended yet (None: bill it, or let issuance refuse it)."""
         try:
             period = BillingPeriod(job.year, job.month, EARLIEST_ZONE)
