@@ -17,12 +17,13 @@ from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.csv_import import read_billed_calls
+from billing.adapters.supplier_document import supplier_from_document
 from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.domain.charges import closed_reason
@@ -88,12 +89,12 @@ class FakeCompanies:
 
 class FakeSettings:
     def __init__(self, supplier: dict[str, Any] | None):
-        self._supplier = supplier
+        self.doc = supplier  # settings/billing as stored
 
-    def supplier(self) -> dict[str, Any] | None:
-        if self._supplier is not None and (problems := schemas.settings_problems(self._supplier)):
-            raise ConfigurationError("supplier settings (settings/billing): " + "; ".join(problems))
-        return copy.deepcopy(self._supplier)
+    def supplier(self) -> Supplier | None:
+        if self.doc is None:
+            return None
+        return supplier_from_document(copy.deepcopy(self.doc), "settings/billing")
 
     def validate(self, doc: Mapping[str, Any]) -> None:
         problems = schemas.settings_problems(doc, writing=True)
@@ -102,7 +103,7 @@ class FakeSettings:
 
     def put(self, doc: Mapping[str, Any]) -> None:
         self.validate(doc)
-        self._supplier = copy.deepcopy(dict(doc))
+        self.doc = copy.deepcopy(dict(doc))
 
 
 class FakeCallLogs:

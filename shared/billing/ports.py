@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequenc
 
 from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.reconcile import BilledCall
@@ -59,12 +59,13 @@ class CompanyRepository(Protocol):
 
 
 class SettingsRepository(Protocol):
-    def supplier(self) -> Mapping[str, Any] | None:
-        """The supplier settings document (settings/billing), or None; ConfigurationError when a
-        field has the wrong type."""
+    def supplier(self) -> Supplier | None:
+        """The supplier (settings/billing, its document beside it), or None when not set;
+        ConfigurationError when a field has the wrong type or the supplier's rules refuse it."""
 
     def validate(self, doc: Mapping[str, Any]) -> None:
-        """ValidationError naming every field of the wrong type."""
+        """ValidationError naming every field of the wrong type (the document sent is free-form JSON
+        until the schema accepts it)."""
 
     def put(self, doc: Mapping[str, Any]) -> None:
         """Create or replace the supplier document, validated first."""

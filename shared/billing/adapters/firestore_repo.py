@@ -16,11 +16,12 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from billing.adapters import schemas
 from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.invoice_document import draft_document, invoice_from_document, replaces_of
+from billing.adapters.supplier_document import supplier_from_document
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
 from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ConfigurationError, TransientError, ValidationError
 from billing.ports import Clock, utc_now
@@ -96,17 +97,13 @@ class FirestoreSettings:
         self._ref = db.document(settings.settings_document)
         self._path = settings.settings_document
 
-    def supplier(self) -> dict[str, Any] | None:
-        """The supplier as stored; ConfigurationError naming every field of the wrong type."""
+    def supplier(self) -> Supplier | None:
+        """The supplier; ConfigurationError naming every field of the wrong type, or a broken rule."""
         with transient("reading the supplier settings"):
             snap = self._ref.get()
         if not snap.exists:
             return None
-        doc = snap.to_dict() or {}
-        problems = schemas.settings_problems(doc)
-        if problems:
-            raise ConfigurationError(f"supplier settings ({self._path}): " + "; ".join(problems))
-        return doc
+        return supplier_from_document(snap.to_dict() or {}, self._path)
 
     def validate(self, doc: Mapping[str, Any]) -> None:
         problems = schemas.settings_problems(doc, writing=True)

@@ -24,6 +24,7 @@ from billing.errors import ConfigurationError, ValidationError
 
 DEFAULT_SAC = "998319"
 SUPPLIER_TIMEZONE = "Asia/Kolkata"
+MISSING = "supplier settings (settings/billing) are missing"
 MAX_CSV_ATTACHMENT_BYTES = 5_000_000  # larger CSVs are linked from the email, not attached
 SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin", "upiId")
 # The supplier's bank details, in the order invoices and emails show them.
@@ -40,7 +41,11 @@ def _party_gstin_and_state(gstin: object, state_code: object, default: str) -> t
 
 @dataclass(frozen=True)
 class Supplier:
-    """The service operator, as invoices show it."""
+    """The service operator, as invoices show it: settings/billing, validated (`from_doc`).
+
+    The settings document travels with it (`document`): GET /billing/settings/supplier answers it as
+    stored, and the settings other rules own (reminder steps, Tally ledgers, the debit note prefix)
+    are read from it by those rules."""
 
     legal_name: str
     address: str
@@ -51,12 +56,20 @@ class Supplier:
     extras: Mapping[str, Any]
     timezone: str = "Asia/Kolkata"  # the calendar of invoice dates and financial years
     credit_note_prefix: str = "CN"
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @staticmethod
+    def required(found: "Supplier | None") -> "Supplier":
+        """The supplier, or ConfigurationError when settings/billing is not set."""
+        if found is None:
+            raise ConfigurationError(MISSING)
+        return found
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any] | None) -> "Supplier":
         """Validated supplier settings (settings/billing), or ConfigurationError saying what is wrong."""
         if not doc:
-            raise ConfigurationError("supplier settings (settings/billing) are missing")
+            raise ConfigurationError(MISSING)
         name = doc.get("legalName")
         if not name:
             raise ConfigurationError("supplier settings need legalName")
@@ -80,7 +93,7 @@ class Supplier:
             raise ConfigurationError(
                 f"creditNotePrefix must be 1-4 characters of A-Z, a-z, 0-9 or '-', got {cn_prefix!r}") from None
         return cls(str(name), str(doc.get("address", "")), gstin, state,
-                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras, tz, str(cn_prefix))
+                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras, tz, str(cn_prefix), doc)
 
     def snapshot(self) -> dict[str, Any]:
         """The supplier as stored on (and printed from) each invoice."""

@@ -97,18 +97,18 @@ class CompanyAdmin:
     def _supplier_state(self) -> str:
         """The supplier's state code (a company without gstin/stateCode takes it), "" when unset."""
         try:
-            return Supplier.from_doc(self.settings_repo.supplier()).state_code
+            return Supplier.required(self.settings_repo.supplier()).state_code
         except ConfigurationError:
             return ""
 
     # --- the supplier ------------------------------------------------------------------------------
 
     def supplier(self) -> dict[str, Any]:
-        doc = self.settings_repo.supplier()
-        if doc is None:
+        supplier = self.settings_repo.supplier()
+        if supplier is None:
             raise NotFoundError("supplier settings (settings/billing) are not set: PUT /billing/settings "
                                 "or `billing settings set`")
-        return {"settings": dict(doc)}
+        return {"settings": dict(supplier.document)}
 
     def put_supplier(self, body: object) -> dict[str, Any]:
         """Create or replace settings/billing with the body, once every check has passed."""

@@ -141,7 +141,8 @@ class PortalService:
     # -- the page --------------------------------------------------------------------------------
 
     def page(self, company_id: str, company: Company) -> dict[str, Any]:
-        supplier = dict(self.settings_repo.supplier() or {})
+        found = self.settings_repo.supplier()
+        supplier = found.document if found is not None else {}  # the portal shows the settings as stored
         upi_id = str(supplier.get("upiId") or "").strip()
         payee = str(supplier.get("legalName") or "")
         invoices = []

@@ -41,9 +41,8 @@ class ReminderService:
 
     def run(self) -> dict[str, Any]:
         """Send today's due reminders; {"date", "sent": [...], "skipped": [...], "failed": [...]}."""
-        settings = self.settings_repo.supplier() or {}
-        supplier = Supplier.from_doc(settings)
-        steps = rules.reminder_steps(settings.get("reminderSteps"))
+        supplier = Supplier.required(self.settings_repo.supplier())
+        steps = rules.reminder_steps(supplier.document.get("reminderSteps"))
         today = invoice_date(self.clock(), supplier.timezone)
         report: dict[str, Any] = {"date": today.isoformat(), "steps": list(steps), "sent": [], "skipped": [],
                                   "failed": []}

@@ -87,7 +87,7 @@ class IssuanceService:
 
     def _draft_revision(self, inputs: MonthInputs, revision: int, read_slices: int | None) -> dict[str, Any]:
         inv_id = invoice_id(inputs.company_id, inputs.period.key, revision)
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        supplier = Supplier.required(self.settings_repo.supplier())
         recipient = recipient_snapshot(inputs.company, supplier.state_code)
         voided = None
         if revision:

@@ -29,7 +29,7 @@ class PreviewService:
         """The same reading and rating as issuance, its CSV sent nowhere; nothing is written anywhere."""
         now = self.clock()
         inputs = self.inputs.to_date(company_id, query, now)
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        supplier = Supplier.required(self.settings_repo.supplier())
         recipient = recipient_snapshot(inputs.company, supplier.state_code)
         lines, stored = invoice_charges(self.charges.for_preview(company_id, inputs.period.key))
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False,
