@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
+from billing.adapters.charge_document import charge_document, charge_from_document
 from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.csv_import import read_billed_calls
 from billing.adapters.supplier_document import supplier_from_document
@@ -26,7 +27,7 @@ from billing.domain.entities import Invoice, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
-from billing.domain.charges import closed_reason
+from billing.domain.charges import OneOffCharge, closed_reason
 from billing.domain.naming import invoice_id as month_invoice_id
 from billing.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
@@ -227,12 +228,12 @@ class FakeCharges:
         self.closed: dict[tuple[str, str], int] = {}  # (company, month) -> revision closed for
         self._lock = threading.Lock()
 
-    def add(self, company_id: str, period_key: str, charge_id: str,
-            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    def add(self, charge: OneOffCharge) -> tuple[OneOffCharge, bool]:
+        company_id, period_key, charge_id = charge.company_id, charge.period, charge.charge_id
         with self._lock:
             existing = self.docs.get((company_id, charge_id))
             if existing is not None:
-                return copy.deepcopy(existing), False
+                return charge_from_document(existing), False
             month: list[dict[str, Any]] = []
             for revision in range(100):
                 found = self.invoices.get(month_invoice_id(company_id, period_key, revision))
@@ -244,17 +245,17 @@ class FakeCharges:
             reason = closed_reason(period_key, month, self.closed.get((company_id, period_key)))
             if reason:
                 raise ConflictError(reason)
-            self.docs[(company_id, charge_id)] = copy.deepcopy(dict(doc))
-            return copy.deepcopy(dict(doc)), True
+            self.docs[(company_id, charge_id)] = charge_document(charge)
+            return charge, True
 
     def close(self, company_id: str, period_key: str, revision: int) -> None:
         with self._lock:
             key = (company_id, period_key)
             self.closed[key] = max(revision, self.closed.get(key, revision))
 
-    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+    def for_month(self, company_id: str, period_key: str) -> list[OneOffCharge]:
         with self._lock:
-            return [copy.deepcopy(d) for (c, _), d in self.docs.items()
+            return [charge_from_document(d) for (c, _), d in self.docs.items()
                     if c == company_id and d["period"] == period_key]
 
 

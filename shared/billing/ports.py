@@ -9,6 +9,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+from billing.domain.charges import OneOffCharge
 from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
@@ -203,17 +204,16 @@ class ChargeRepository(Protocol):
     """One-off charges, companies/{id}/charges/{chargeId}, and each month's closing for charges
     (domain/charges.py has the rule)."""
 
-    def add(self, company_id: str, period_key: str, charge_id: str,
-            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-        """In one transaction: the charge with this id when it exists (False); else, unless the month
-        is invoiced or being issued (ConflictError saying so), the new charge (True)."""
+    def add(self, charge: OneOffCharge) -> tuple[OneOffCharge, bool]:
+        """In one transaction: the stored charge with this charge's id when it exists (False); else,
+        unless its month is invoiced or being issued (ConflictError saying so), this charge (True)."""
 
     def close(self, company_id: str, period_key: str, revision: int) -> None:
         """Close the month for charges before drafting revision `revision` of its invoice, in a
         transaction that serialises with add (a later add is refused)."""
 
-    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
-        """The month's charges (a handful: read whole)."""
+    def for_month(self, company_id: str, period_key: str) -> list[OneOffCharge]:
+        """The month's charges (a handful: read whole), any order."""
 
 
 BilledCallReader = Callable[[Iterable[bytes]], Iterator[BilledCall]]
