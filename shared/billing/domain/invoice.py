@@ -108,23 +108,39 @@ class Supplier:
         }
 
 
-def recipient_snapshot(company: Company, supplier_state: str) -> dict[str, Any]:
-    """The customer as the invoice shows it; a malformed GSTIN is a configuration error."""
-    try:
-        gstin, state = _party_gstin_and_state(company.gstin, company.state_code, supplier_state)
-    except ValidationError as exc:
-        raise ConfigurationError(f"company '{company.company_id}': {exc.detail}") from None
-    if not company.invoice_name:
-        raise ConfigurationError(f"company '{company.company_id}' has no name")
-    return {
-        "companyId": company.company_id,
-        "legalName": company.invoice_name,
-        "address": company.address,
-        "gstin": gstin,
-        "stateCode": state,
-        "stateName": gst.STATE_NAMES.get(state, ""),
-        "billingEmail": company.billing_email,
-    }
+@dataclass(frozen=True)
+class Recipient:
+    """The customer as the invoice shows it (its GSTIN checked, its state resolved)."""
+
+    company_id: str
+    legal_name: str
+    address: str | None
+    gstin: str | None
+    state_code: str
+    billing_email: str | None
+
+    @classmethod
+    def of(cls, company: Company, supplier_state: str) -> "Recipient":
+        """The company as the invoice's recipient; ConfigurationError for a malformed GSTIN or no name."""
+        try:
+            gstin, state = _party_gstin_and_state(company.gstin, company.state_code, supplier_state)
+        except ValidationError as exc:
+            raise ConfigurationError(f"company '{company.company_id}': {exc.detail}") from None
+        if not company.invoice_name:
+            raise ConfigurationError(f"company '{company.company_id}' has no name")
+        return cls(company.company_id, company.invoice_name, company.address, gstin, state, company.billing_email)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The recipient as stored on (and printed from) each invoice."""
+        return {
+            "companyId": self.company_id,
+            "legalName": self.legal_name,
+            "address": self.address,
+            "gstin": self.gstin,
+            "stateCode": self.state_code,
+            "stateName": gst.STATE_NAMES.get(self.state_code, ""),
+            "billingEmail": self.billing_email,
+        }
 
 
 def inputs_digest(*parts: Any) -> str:

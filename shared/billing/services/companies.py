@@ -15,7 +15,7 @@ from typing import Any
 from billing.config import Settings
 from billing.domain.billing_dates import check_company_dates
 from billing.domain.company import Company, CompanyRow
-from billing.domain.invoice import Supplier, recipient_snapshot
+from billing.domain.invoice import Recipient, Supplier
 from billing.domain.naming import COMPANY_ID, validate_company_id
 from billing.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import CompanyRepository, SettingsRepository
@@ -89,7 +89,7 @@ class CompanyAdmin:
         try:
             company.tariff(default_timezone=self.settings.default_timezone,
                            non_billable_statuses=self.settings.non_billable_statuses)
-            recipient_snapshot(company, self._supplier_state())
+            Recipient.of(company, self._supplier_state())
             check_company_dates(company)
         except (ConfigurationError, ValidationError) as exc:
             raise _as_validation(exc, prefix) from None
