@@ -110,7 +110,12 @@ def new_charge(company_id: str, cid: str, request: ChargeRequest, now: datetime)
                         created_at=now.isoformat(timespec="milliseconds"), request_digest=request.digest)
 
 
-def charge_json(charge: OneOffCharge) -> dict[str, Any]:
+ChargeJson = dict[str, Any]
+"""A charge as the API shows it, and as its month's invoice carries it (`oneOffCharges`, without the
+companyId): JSON numbers, built once by `charge_json`."""
+
+
+def charge_json(charge: OneOffCharge) -> ChargeJson:
     """A charge as the API shows it (and as the invoice carries it, without companyId)."""
     return {"chargeId": charge.charge_id, "companyId": charge.company_id, "period": charge.period,
             "description": charge.description, "amount": float(charge.rupees), "createdAt": charge.created_at}

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from billing.config import Settings
 from billing.domain.adjustments import validate_idempotency_key
 from billing.domain.billing_dates import require_billable
 from billing.domain.charges import (
-    OneOffCharge, charge_id, charge_json, charge_lines, in_order, new_charge, parse_charge, parse_period,
+    ChargeJson, OneOffCharge, charge_id, charge_json, charge_lines, in_order, new_charge, parse_charge, parse_period,
 )
 from billing.domain.company import Company
 from billing.domain.money import INR
@@ -27,7 +26,7 @@ class ChargeService:
         self.settings = settings
         self.clock = clock
 
-    def add(self, company_id: str, body: object, idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    def add(self, company_id: str, body: object, idempotency_key: str | None = None) -> tuple[ChargeJson, bool]:
         """Add a charge to a month not yet invoiced; (the charge as the API shows it, created?).
 
         The same Idempotency-Key returns the same charge (even once the month is invoiced); with
@@ -47,8 +46,8 @@ class ChargeService:
                                 "for a new charge")
         return charge_json(stored), created
 
-    def month(self, company_id: str, period: object) -> dict[str, Any]:
-        """The month's charges, in the order they were added."""
+    def month(self, company_id: str, period: object) -> dict[str, object]:
+        """The month's charges, in the order they were added (the JSON body of GET .../charges)."""
         validate_company_id(company_id)
         key = parse_period(period, "period (?period=YYYY-MM)")
         self._company(company_id)
@@ -73,6 +72,6 @@ class ChargeService:
         return company
 
 
-def invoice_charges(charges: list[OneOffCharge]) -> tuple[list[tuple[str, Decimal]], list[dict[str, Any]]]:
+def invoice_charges(charges: list[OneOffCharge]) -> tuple[list[tuple[str, Decimal]], list[ChargeJson]]:
     """The charges as totals lines and as the invoice stores them (each one's JSON without its companyId)."""
     return charge_lines(charges), [{k: v for k, v in charge_json(c).items() if k != "companyId"} for c in charges]

@@ -23,8 +23,16 @@ from billing.ports import CompanyRepository, SettingsRepository
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
 ID_RULE = "company ids must be 1-64 characters of a-z, 0-9, '_' or '-' (^[a-z0-9_-]{1,64}$)"
 
+Document = dict[str, Any]
+"""A company or supplier document as a request sends it: free-form JSON until the strict schema (at
+the repository) and the domain's rules accept it; then it is stored exactly as sent."""
 
-def _document(body: object, what: str) -> dict[str, Any]:
+Answer = dict[str, Any]
+"""The JSON body openapi.json defines for the companies' and the supplier settings' routes (a stored
+document inside it as stored): built once here, returned as is."""
+
+
+def _document(body: object, what: str) -> Document:
     if not isinstance(body, dict):
         raise ValidationError(f"the request body must be a JSON object: the {what} document")
     return body
@@ -42,7 +50,7 @@ class CompanyAdmin:
 
     # --- companies ---------------------------------------------------------------------------------
 
-    def list(self, page_size: str | int | None = None, page_token: str | None = None) -> dict[str, Any]:
+    def list(self, page_size: str | int | None = None, page_token: str | None = None) -> Answer:
         """A page of companies by id, each with what keeps it from being billed (`problems`), e.g. an
         id Firestore generated (not a valid company id) or a field of the wrong type."""
         size = _page_size(page_size)
@@ -53,14 +61,14 @@ class CompanyAdmin:
         return {"companies": [_entry(row) for row in rows],
                 "nextPageToken": _encode_token(rows[-1].company_id) if more and rows else None}
 
-    def get(self, company_id: str) -> dict[str, Any]:
+    def get(self, company_id: str) -> Answer:
         validate_company_id(company_id)
         company = self.companies.get(company_id)
         if company is None:
             raise NotFoundError(f"Company '{company_id}' not found")
         return {"companyId": company_id, "company": dict(company.document)}
 
-    def put(self, company_id: str, body: object) -> dict[str, Any]:
+    def put(self, company_id: str, body: object) -> Answer:
         """Create or replace companies/{company_id} with the body, once every check has passed."""
         validate_company_id(company_id)
         doc = _document(body, "company")
@@ -68,7 +76,7 @@ class CompanyAdmin:
         self.companies.put(company_id, doc)
         return {"companyId": company_id, "company": doc}
 
-    def copy(self, source_id: str, target_id: str) -> dict[str, Any]:
+    def copy(self, source_id: str, target_id: str) -> Answer:
         """Copy companies/{source_id} (any document id, e.g. one Firestore generated) to a valid
         company id, so it can be billed; the source is left as it is. Refused (409) when the target
         exists with other content; repeating a finished copy is harmless."""
@@ -103,14 +111,14 @@ class CompanyAdmin:
 
     # --- the supplier ------------------------------------------------------------------------------
 
-    def supplier(self) -> dict[str, Any]:
+    def supplier(self) -> Answer:
         supplier = self.settings_repo.supplier()
         if supplier is None:
             raise NotFoundError("supplier settings (settings/billing) are not set: PUT /billing/settings "
                                 "or `billing settings set`")
         return {"settings": dict(supplier.document)}
 
-    def put_supplier(self, body: object) -> dict[str, Any]:
+    def put_supplier(self, body: object) -> Answer:
         """Create or replace settings/billing with the body, once every check has passed."""
         doc = _document(body, "supplier settings")
         self.settings_repo.validate(doc)
@@ -122,7 +130,7 @@ class CompanyAdmin:
         return {"settings": doc}
 
 
-def _entry(row: CompanyRow) -> dict[str, Any]:
+def _entry(row: CompanyRow) -> Answer:
     """A listed company, with what keeps it from being billed."""
     problems: list[str] = []
     if not COMPANY_ID.match(row.company_id):

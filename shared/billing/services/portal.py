@@ -108,6 +108,10 @@ PAYMENT_LABEL = {"unpaid": "Unpaid", "partially_paid": "Partially paid", "paid":
 ROW_LABEL = {"invoice": "Invoice", "debit_note": "Debit note", "credit_note": "Credit note", "payment": "Payment",
              "tds": "TDS", "reversal": "Payment reversed"}
 
+PageView = dict[str, Any]
+"""What the portal page's template renders for a company, an invoice or a note (texts and amounts
+formatted for people): built once per request, rendered as is."""
+
 
 class PortalService:
     """What a company's portal shows, and the files it serves (only that company's)."""
@@ -140,7 +144,7 @@ class PortalService:
 
     # -- the page --------------------------------------------------------------------------------
 
-    def page(self, company_id: str, company: Company) -> dict[str, Any]:
+    def page(self, company_id: str, company: Company) -> PageView:
         found = self.settings_repo.supplier()
         supplier = found.document if found is not None else {}  # the portal shows the settings as stored
         upi_id = str(supplier.get("upiId") or "").strip()
@@ -177,7 +181,7 @@ class PortalService:
                           "to": self.day(statement["to"])},
         }
 
-    def _invoice(self, invoice: Invoice, upi_id: str, payee: str) -> dict[str, Any]:
+    def _invoice(self, invoice: Invoice, upi_id: str, payee: str) -> PageView:
         doc = invoice.document  # the amounts as stored and printed
         view = self.receivables.view(invoice)
         balance_paise = int(round(Decimal(str(view.get("balance", 0))) * 100))
@@ -209,7 +213,7 @@ class PortalService:
         }
 
     def _note(self, kind: str, note: Mapping[str, Any], number_field: str, date_field: str, route: str,
-              id_field: str) -> dict[str, Any]:
+              id_field: str) -> PageView:
         original = note.get("originalInvoice") or {}
         return {"kind": kind, "number": str(note.get(number_field)), "date": self.day(note.get(date_field)),
                 "sortDate": str(note.get(date_field, "")), "invoice": str(original.get("invoiceNumber", "")),

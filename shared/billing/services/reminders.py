@@ -14,6 +14,7 @@ import uuid
 from typing import Any, Callable, Mapping
 
 from billing.domain import receivables as rules
+from billing.domain.company import Company
 from billing.domain.invoice import Supplier
 from billing.ports import (
     Clock, CompanyRepository, InvoiceRepository, Mailer, ReceivableChange, ReceivableRepository,
@@ -60,7 +61,7 @@ class ReminderService:
             if company is None or not to:
                 report["skipped"].append({**entry, "reason": "the company has no billingEmail"})
                 continue
-            outcome = self._send(receivable, company.document, supplier, step, to)
+            outcome = self._send(receivable, company, supplier, step, to)
             report[outcome].append(entry)
         log.info("reminders run", extra={"json_fields": {k: (len(v) if isinstance(v, list) else v)
                                                          for k, v in report.items()}})
@@ -81,7 +82,7 @@ class ReminderService:
                                             str(receivable["dueDate"]), None, update)
         return change.receivable if change is not None else None
 
-    def _send(self, receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Supplier, step: int,
+    def _send(self, receivable: Mapping[str, Any], company: Company, supplier: Supplier, step: int,
               to: str) -> str:
         claim = uuid.uuid4().hex
         now = self.clock().isoformat(timespec="seconds")
@@ -102,7 +103,7 @@ class ReminderService:
         upi_link = rules.upi_uri(str(upi), supplier.legal_name, int(claimed["balancePaise"]),
                                  str(receivable.get("invoiceNumber"))) if upi else None
         try:
-            message = self.build_message(claimed, company, snapshot, step, pdf_link, upi_link)
+            message = self.build_message(claimed, company.document, snapshot, step, pdf_link, upi_link)
             message_id = self.mailer.send(message) if self.mailer is not None else ""
         except Exception as exc:  # noqa: BLE001 - recorded; a later run may claim the step again
             log.error(f"reminder for {receivable.get('invoiceNumber')} step {step} failed: {exc}")
