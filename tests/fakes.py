@@ -25,6 +25,7 @@ from billing.config import Settings
 from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
+from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
 from billing.domain.charges import OneOffCharge, closed_reason
@@ -234,13 +235,13 @@ class FakeCharges:
             existing = self.docs.get((company_id, charge_id))
             if existing is not None:
                 return charge_from_document(existing), False
-            month: list[dict[str, Any]] = []
+            month: list[Invoice] = []
             for revision in range(100):
-                found = self.invoices.get(month_invoice_id(company_id, period_key, revision))
+                found = self.invoices.find(month_invoice_id(company_id, period_key, revision))
                 if found is None:
                     break
                 month.append(found)
-                if found.get("status") != "void":
+                if found.status is not InvoiceStatus.VOID:
                     break
             reason = closed_reason(period_key, month, self.closed.get((company_id, period_key)))
             if reason:

@@ -14,9 +14,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters.charge_document import charge_document, charge_from_document
 from billing.adapters.firestore_repo import run_contended
+from billing.adapters.invoice_document import invoice_from_document
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
 from billing.domain.charges import OneOffCharge, closed_reason
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import invoice_id
 from billing.errors import ConflictError
@@ -64,15 +66,15 @@ class FirestoreCharges:
                                                              f"adding a charge to {company_id} {period_key}")
         return result
 
-    def _month_invoices(self, company_id: str, period_key: str, transaction: Any) -> list[dict[str, Any]]:
+    def _month_invoices(self, company_id: str, period_key: str, transaction: Any) -> list[Invoice]:
         """The month's invoices in revision order, read in the transaction (up to the first missing)."""
-        found: list[dict[str, Any]] = []
+        found: list[Invoice] = []
         for revision in range(MAX_REVISIONS):
             snap = self._invoices.document(invoice_id(company_id, period_key, revision)).get(transaction=transaction)
             if not snap.exists:
                 break
-            found.append(snap.to_dict() or {})
-            if InvoiceStatus.of(found[-1]) is not InvoiceStatus.VOID:
+            found.append(invoice_from_document(snap.to_dict() or {}))
+            if found[-1].status is not InvoiceStatus.VOID:
                 break
         return found
 

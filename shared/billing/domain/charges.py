@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import INR, positive_amount, quantize
 from billing.errors import ValidationError
@@ -131,15 +132,15 @@ def charge_lines(charges: Sequence[OneOffCharge]) -> list[tuple[str, Decimal]]:
     return [(c.description, c.rupees) for c in in_order(charges)]
 
 
-def closed_reason(period: str, invoices: Sequence[Mapping[str, Any]], closed_revision: int | None) -> str | None:
+def closed_reason(period: str, invoices: Sequence[Invoice], closed_revision: int | None) -> str | None:
     """Why the month takes no more charges, or None when it does.
 
     invoices: the month's invoices in revision order (the first, then its reissues); closed_revision:
     the revision the month was last closed for by issuance (None: never)."""
-    if invoices and InvoiceStatus.of(invoices[-1]) is not InvoiceStatus.VOID:
+    if invoices and invoices[-1].status is not InvoiceStatus.VOID:
         last = invoices[-1]
-        what = f"invoice {last['invoiceNumber']}" if last.get("invoiceNumber") else "its invoice"
-        return (f"{period} is already invoiced ({what}, {last.get('status')}): a one-off charge can no longer "
+        what = f"invoice {last.number}" if last.number else "its invoice"
+        return (f"{period} is already invoiced ({what}, {last.status.value}): a one-off charge can no longer "
                 "be added; issue a debit note on the invoice instead")
     if closed_revision is not None and closed_revision >= len(invoices):
         return (f"the invoice for {period} is being issued: a one-off charge can no longer be added; "

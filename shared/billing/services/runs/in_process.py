@@ -100,7 +100,8 @@ class InProcessRuns:
         return [cid for cid in drafted if cid not in unserved]
 
     def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Company | None]:
-        """Record pending / waiting companies; returns the ones to bill now, with their documents."""
+        """Record pending / waiting companies; returns the ones to bill now, each with its Company
+        (None: a malformed document, read again and reported failed when billed)."""
         states = self.ctx.runs.states(period.key)
         entries: dict[str, dict[str, Any]] = {}
         todo: dict[str, Company | None] = {}

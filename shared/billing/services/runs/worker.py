@@ -33,7 +33,7 @@ class CompanyWorker:
 
         A company whose month has not ended in its own timezone is recorded as waiting (a later
         firing publishes it again). A transient failure is raised so the caller (Pub/Sub) retries.
-        `company` is its document when the caller already read it."""
+        `company` is the company when the caller already read it."""
         reason = self._not_yet_for(job, company)
         if reason:
             self.ctx.mark(job.run_id, job.company_id, RunState.WAITING, reason=reason)
