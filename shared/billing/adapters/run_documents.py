@@ -42,10 +42,10 @@ def _time(raw: object) -> datetime | None:
 
 
 def fanout_from_document(doc: Mapping[str, Any]) -> Fanout:
-    return Fanout(id=str(doc["id"]), total=int(doc.get("total", 0)), started_at=str(doc.get("startedAt", "")),
-                  cursor=str(doc.get("cursor", "")), position=int(doc.get("position", 0)),
-                  published=int(doc.get("published", 0)), waiting=int(doc.get("waiting", 0)),
-                  skipped=int(doc.get("skipped", 0)), resumed_from=_optional_int(doc.get("resumedFrom")),
+    return Fanout(id=str(doc.get("id", "")), total=_int(doc.get("total")), started_at=str(doc.get("startedAt", "")),
+                  cursor=str(doc.get("cursor", "")), position=_int(doc.get("position")),
+                  published=_int(doc.get("published")), waiting=_int(doc.get("waiting")),
+                  skipped=_int(doc.get("skipped")), resumed_from=_optional_int(doc.get("resumedFrom")),
                   finished=bool(doc.get("finished", False)))
 
 
