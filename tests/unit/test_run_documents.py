@@ -29,7 +29,7 @@ def test_a_summary_reads_its_triggers_cursor_and_counters_and_keeps_the_document
            "fanout": {"id": "e-1", "total": 2, "cursor": "b", "finished": True}}
     summary = summary_from_document(doc)
     assert summary.period == "2025-09" and summary.counts_kept
-    assert summary.created_at == datetime(2025, 10, 5, tzinfo=timezone.utc)
+    assert summary.created_at == summary.updated_at == datetime(2025, 10, 5, tzinfo=timezone.utc)
     assert summary.triggers == (Trigger(by="scheduler", at=AT), Trigger(by="http"))
     assert summary.fanout is not None and (summary.fanout.cursor, summary.fanout.finished) == ("b", True)
     assert summary.document is doc

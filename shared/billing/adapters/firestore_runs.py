@@ -32,11 +32,11 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.run_documents import (
-    CLEARED, Document, entry_fields, entry_from_document, fanout_document, summary_from_document,
+    CLEARED, Document, entry_fields, entry_from_document, fanout_document, summary_from_document, trigger_document,
 )
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
-from billing.domain.runs import Fanout, RunChange, RunEntry, RunState, RunSummary
+from billing.domain.runs import Fanout, RunChange, RunEntry, RunState, RunSummary, Trigger
 from billing.errors import TransientError
 from billing.ports import Clock, utc_now
 
@@ -74,7 +74,7 @@ class FirestoreRuns:
             doc: Document = (snap.to_dict() or {}) if snap.exists else {
                 "period": period_key, "createdAt": self._now_iso(), "countsKept": True}  # no record yet: all counted
             doc["triggers"] = list(doc.get("triggers") or [])[-(MAX_TRIGGERS - 1):] + [
-                {"at": self._now_iso(), "by": trigger}]
+                trigger_document(Trigger(by=trigger, at=self._now_iso()))]
             doc["updatedAt"] = self._now_iso()
             transaction.set(ref, doc)
             return doc

@@ -64,6 +64,7 @@ def summary_from_document(doc: Mapping[str, Any], period: str = "") -> RunSummar
     triggers = tuple(Trigger(by=str(t.get("by", "")), at=_text(t.get("at")))
                      for t in doc.get("triggers") or () if isinstance(t, Mapping))
     return RunSummary(period=str(doc.get("period") or period), created_at=_time(doc.get("createdAt")),
+                      updated_at=_time(doc.get("updatedAt")),
                       triggers=triggers,
                       fanout=fanout_from_document(raw_fanout) if isinstance(raw_fanout, Mapping) and raw_fanout
                       else None,

@@ -67,6 +67,7 @@ class RunSummary:
 
     period: str
     created_at: datetime | None = None
+    updated_at: datetime | None = None  # the last trigger or fan-out progress
     triggers: tuple[Trigger, ...] = ()
     fanout: Fanout | None = None
     counts_kept: bool = False  # state counters are kept with every write (else counted by queries)
