@@ -16,7 +16,6 @@ from billing.domain.lifecycle import InvoiceStatus
 log = logging.getLogger("billing.services.runs")
 
 
-
 class Result(TypedDict, total=False):
     """One company's step as reported (the CLI's progress line and the in-process run's tally read it)."""
 
@@ -100,8 +99,9 @@ class CompanyWorker:
         """An issued invoice: email it (once, when configured) and mark its company done."""
         company_id = str(invoice["companyId"])
         number = invoice.get("invoiceNumber")
+        unplaced = int((invoice.get("unplacedCalls") or {}).get("count") or 0)
         done = RunChange(RunState.DONE, invoice_number=str(number) if number is not None else None,
-                         unplaced_calls=int((invoice.get("unplacedCalls") or {}).get("count") or 0) or None)
+                         unplaced_calls=unplaced or None)
         if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
             done = replace(done, note="the month's invoice is void; POST /billing/generate issues its reissue")
         elif self.ctx.delivery is not None and self.ctx.settings.send_email:
