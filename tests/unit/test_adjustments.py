@@ -40,7 +40,7 @@ class World:
         self.service = self.c.adjustments
 
     def issue(self, company="vysedeck"):
-        return self.c.issuance.generate(company, MonthQuery(9, 2025))
+        return self.c.issuance.generate(company, MonthQuery(9, 2025)).document
 
     def state(self):
         c = self.c

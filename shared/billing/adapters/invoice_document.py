@@ -3,7 +3,9 @@ becomes the stored document (`draft_document`, its amounts as the old API's JSON
 exact integer paise), the preview answer is the same shape (`preview_document`), and stored invoice
 and note documents are read back as entities (`invoice_from_document`, `note_from_document`).
 
-(Numbering's fields and the notes' documents are still built by the domain: `invoice.numbering_fields`,
+The invoice's write paths go through the entity too: what numbering writes on a draft
+(`numbering_fields`), what marks it issued (`issued_fields`) and a void invoice's link to its
+reissue (`replaced_by_fields`). (The notes' documents are still built by the domain:
 `credit_note.credit_note_document` and `void_fields`, `adjustments.note_document`.)
 
 Amounts come from the document's exact integer paise (`amountsPaise`) when it has them; documents
@@ -19,7 +21,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from billing.domain.credit_note import replaces_fields
-from billing.domain.entities import Invoice, InvoiceLine, Note, TaxAmounts
+from billing.domain.entities import Invoice, InvoiceLine, IssuedPdf, Note, TaxAmounts
 from billing.domain.invoice import InvoiceDraft
 from billing.domain.lifecycle import PREVIEW, InvoiceStatus
 from billing.domain.money import INR, amount_in_words, to_decimal
@@ -218,8 +220,44 @@ def invoice_from_document(doc: Mapping[str, Any]) -> Invoice:
         voided_by=voided_by.get("creditNoteId") or None,
         replaced_by=doc.get("replacedBy") or None,
         adjusted=bool(doc.get("adjustments")),
+        sequence=_sequence(doc.get("sequence")),
+        payment_terms_days=int((doc.get("terms") or {}).get("paymentTermsDays", 7)),
+        staged_csv=(doc.get("files") or {}).get("csvStaging") or None,
+        unplaced_calls=int((doc.get("unplacedCalls") or {}).get("count") or 0),
         document=doc,
     )
+
+
+def _sequence(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# -- entity -> what a write stores --------------------------------------------------------------
+
+def numbering_fields(invoice: Invoice) -> dict[str, Any]:
+    """What numbering writes on the draft it numbered (the entity after `start_issuing`)."""
+    return {
+        "invoiceNumber": invoice.number,
+        "financialYear": invoice.financial_year,
+        "sequence": invoice.sequence,
+        "status": invoice.status.value,
+        "invoiceDate": invoice.invoice_date,
+        "dueDate": invoice.due_date,
+    }
+
+
+def issued_fields(pdf: IssuedPdf) -> dict[str, Any]:
+    """What marks a numbered invoice (or note) issued once its PDF is stored (dotted paths)."""
+    return {
+        "status": InvoiceStatus.ISSUED.value,
+        "issuedAt": pdf.issued_at.isoformat(timespec="milliseconds"),
+        "files.pdfMd5": pdf.md5,
+    }
+
+
+def replaced_by_fields(reissue_id: str) -> dict[str, Any]:
+    """What links a void invoice to the reissue that replaces it."""
+    return {"replacedBy": reissue_id}
 
 
 _NOTE_FIELDS = {

@@ -1,4 +1,4 @@
-"""The invoice's own rules: the parties it names, the draft it is rated into, what numbering adds.
+"""The invoice's own rules: the parties it names, the draft it is rated into, how numbering dates it.
 
 The stored document a draft becomes is built by the adapters' mapper (`adapters.invoice_document`).
 
@@ -17,7 +17,7 @@ from billing.domain import gst, numbering
 from billing.domain.period import BillingPeriod, zone
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.totals import InvoiceTotals, due_date
-from billing.domain.lifecycle import InvoiceStatus, transition
+from billing.domain.entities import Invoice
 from billing.domain.naming import invoice_id
 from billing.errors import ConfigurationError, ValidationError
 
@@ -159,19 +159,12 @@ class InvoiceDraft:
                              self.period.key, self.csv.checksum, *extra)
 
 
-def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, issued_at: datetime) -> dict[str, Any]:
-    """What numbering adds to a draft (making it issuing): number, financial year, dates.
+def numbered(invoice: Invoice, prefix: str, seq: int, issued_at: datetime) -> Invoice:
+    """The draft numbered (draft -> issuing): number, financial year, sequence, dates.
 
-    issued_at is the numbering instant in the supplier's timezone: invoiceDate is that instant
-    with its offset (the old API's format), dueDate the same time paymentTermsDays later, and the
-    financial year is that of its calendar date."""
+    issued_at is the numbering instant in the supplier's timezone: the invoice date is that instant
+    with its offset (the old API's format), the due date the same time paymentTermsDays later, and
+    the financial year is that of its calendar date."""
     fy = numbering.financial_year(issued_at.date())
-    terms = int((doc.get("terms") or {}).get("paymentTermsDays", 7))
-    return {
-        "invoiceNumber": numbering.format_invoice_number(prefix, fy, seq),
-        "financialYear": fy,
-        "sequence": seq,
-        "status": transition(doc, InvoiceStatus.ISSUING, f"invoice {doc.get('invoiceId')}").value,
-        "invoiceDate": issued_at.isoformat(),
-        "dueDate": due_date(issued_at, terms).isoformat(),
-    }
+    return invoice.start_issuing(numbering.format_invoice_number(prefix, fy, seq), fy, issued_at.isoformat(),
+                                 due_date(issued_at, invoice.payment_terms_days).isoformat(), sequence=seq)

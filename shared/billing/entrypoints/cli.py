@@ -315,7 +315,7 @@ def _dispatch(container: Container, args: argparse.Namespace) -> int:
 
 
 def _generate(container: Container, args: argparse.Namespace) -> int:
-    _print(container.issuance.generate(args.company, MonthQuery(args.month, args.year)))
+    _print(dict(container.issuance.generate(args.company, MonthQuery(args.month, args.year)).document))
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping
 
+from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod
 from billing.errors import BillingError, OutsideBillingDatesError, TransientError, error_type
 from billing.services.runs.common import EARLIEST_ZONE, Finisher, InvoiceReader, Issuer, RunContext, RunState
@@ -42,10 +43,10 @@ class CompanyWorker:
             if not batched:
                 return self._finished(job.run_id, self.issuance.generate(job.company_id, job.query,
                                                                          read_slices=read_slices))
-            doc = self.issuance.draft(job.company_id, job.query, read_slices=read_slices)
-            if InvoiceStatus.of(doc) is not InvoiceStatus.DRAFT:
-                return self._finished(job.run_id, self.finisher.finish(doc))
-            self.ctx.mark(job.run_id, job.company_id, RunState.DRAFTED, invoiceId=doc.get("invoiceId"))
+            drafted = self.issuance.draft(job.company_id, job.query, read_slices=read_slices)
+            if drafted.status is not InvoiceStatus.DRAFT:
+                return self._finished(job.run_id, self.finisher.finish(drafted))
+            self.ctx.mark(job.run_id, job.company_id, RunState.DRAFTED, invoiceId=drafted.invoice_id)
             if wake:
                 self._wake_sequencer(job.run_id)
             return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
@@ -60,7 +61,7 @@ class CompanyWorker:
             if invoice.status is InvoiceStatus.DRAFT:  # not numbered after all: ask again
                 self._wake_sequencer(job.run_id)
                 return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
-            return self._finished(job.run_id, self.finisher.finish(dict(invoice.document)))
+            return self._finished(job.run_id, self.finisher.finish(invoice))
 
         return self._guarded(job.run_id, job.company_id, step)
 
@@ -80,17 +81,16 @@ class CompanyWorker:
                 "runId": run_id, "companyId": company_id, "error": exc.detail}})
             return {"companyId": company_id, "state": RunState.FAILED.value, "error": exc.detail}
 
-    def _finished(self, run_id: str, invoice: Mapping[str, Any]) -> Result:
+    def _finished(self, run_id: str, invoice: Invoice) -> Result:
         """An issued invoice: email it (once, when configured) and mark its company done."""
-        company_id = str(invoice["companyId"])
-        details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
-        unplaced = int((invoice.get("unplacedCalls") or {}).get("count") or 0)
-        if unplaced:
-            details["unplacedCalls"] = unplaced
-        if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
+        company_id = invoice.company_id
+        details: dict[str, Any] = {"invoiceNumber": invoice.number}
+        if invoice.unplaced_calls:
+            details["unplacedCalls"] = invoice.unplaced_calls
+        if invoice.status is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
             details["note"] = "the month's invoice is void; POST /billing/generate issues its reissue"
         elif self.ctx.delivery is not None and self.ctx.settings.send_email:
-            details["delivery"] = self.ctx.delivery.deliver_quietly(invoice)
+            details["delivery"] = self.ctx.delivery.deliver_quietly(invoice.document)
         self.ctx.mark(run_id, company_id, RunState.DONE, **details)
         return {"companyId": company_id, "state": RunState.DONE.value, **details}
 
