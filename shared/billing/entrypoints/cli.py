@@ -562,7 +562,7 @@ def _reconcile(container: Container, args: argparse.Namespace) -> int:
             print(f"FAILED {item.company_id} {period}: {item.detail}")
             continue
         checked += 1
-        result = item.result
+        result = item.result.to_json() if item.result is not None else {}
         if item.outcome == "drifted" and args.settle:
             try:
                 settled = container.settlement.settle(item.company_id, period,

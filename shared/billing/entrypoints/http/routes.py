@@ -180,7 +180,7 @@ def void(request: flask.Request, container: Container, company: str, period: str
 
 
 def reconcile(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
-    return json_response(container.reconcile.reconcile(company, period))
+    return json_response(container.reconcile.reconcile(company, period).to_json())
 
 
 def preview(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
