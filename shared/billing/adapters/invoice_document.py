@@ -224,6 +224,11 @@ def invoice_from_document(doc: Mapping[str, Any]) -> Invoice:
         payment_terms_days=int((doc.get("terms") or {}).get("paymentTermsDays", 7)),
         staged_csv=(doc.get("files") or {}).get("csvStaging") or None,
         unplaced_calls=int((doc.get("unplacedCalls") or {}).get("count") or 0),
+        place_of_supply=str((doc.get("placeOfSupply") or {}).get("stateCode") or ""),
+        recipient_gstin=str((doc.get("recipient") or {}).get("gstin") or "") or None,
+        sac_code=str((doc.get("supplier") or {}).get("sacCode") or ""),
+        reverse_charge=bool(doc.get("reverseCharge")),
+        tax_rate=Decimal(str(breakdown.get("rate", 0))),
         document=doc,
     )
 

@@ -87,6 +87,11 @@ class Invoice:
     payment_terms_days: int = 7  # the due date is the invoice date this many days later
     staged_csv: str | None = None  # the staging object its CSV waits in until it is issued
     unplaced_calls: int = 0  # the company's call logs no month holds, when it was rated
+    place_of_supply: str = ""  # state code
+    recipient_gstin: str | None = None  # None: an unregistered (B2C) recipient
+    sac_code: str = ""  # the service's SAC, as the supplier stated it
+    reverse_charge: bool = False
+    tax_rate: Decimal = Decimal(0)  # GST percent, as stored (18.0)
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

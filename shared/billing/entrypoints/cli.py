@@ -465,7 +465,8 @@ def _charges(container: Container, args: argparse.Namespace) -> int:
 
 
 def _gstr1(container: Container, args: argparse.Namespace) -> int:
-    text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)), indent=2, ensure_ascii=False)
+    text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)).to_json(), indent=2,
+                      ensure_ascii=False)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:
             out.write(text + "\n")

@@ -290,7 +290,7 @@ def run(request: flask.Request, container: Container) -> WerkzeugResponse:
 
 
 def gstr1(request: flask.Request, container: Container, period: str) -> WerkzeugResponse:
-    return json_response(container.gst_returns.gstr1(period))
+    return json_response(container.gst_returns.gstr1(period).to_json())
 
 
 def run_status(request: flask.Request, container: Container, period: str) -> WerkzeugResponse:
