@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 from billing.domain.credit_note import replaces_fields
 from billing.domain.entities import Invoice, InvoiceLine, IssuedPdf, Note, TaxAmounts
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.invoice import InvoiceDraft, Recipient, inputs_digest
 from billing.domain.lifecycle import PREVIEW, InvoiceStatus
 from billing.domain.money import INR, amount_in_words, to_decimal
 from billing.domain.presenter import money_number, paise, plain_number, quantity_number, rate_number, tax_json
@@ -34,13 +34,33 @@ from billing.errors import IntegrityError
 
 # -- draft -> stored document ------------------------------------------------------------------
 
+def recipient_json(recipient: Recipient) -> dict[str, Any]:
+    """The customer as the invoice stores (and prints) it."""
+    return {
+        "companyId": recipient.company_id,
+        "legalName": recipient.legal_name,
+        "address": recipient.address,
+        "gstin": recipient.gstin,
+        "stateCode": recipient.state_code,
+        "stateName": recipient.state_name,
+        "billingEmail": recipient.billing_email,
+    }
+
+
+def draft_digest(draft: InvoiceDraft) -> str:
+    """`inputsDigest`: a hash of the stored inputs the draft was computed from."""
+    extra = [[dict(t) for t in draft.tariffs]] if draft.tariffs else []
+    return inputs_digest(dict(draft.tariff_snapshot), recipient_json(draft.recipient), draft.supplier.snapshot(),
+                         draft.period.key, draft.csv.checksum, *extra)
+
+
 def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[str, Any] | None = None,
                    one_off_charges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The stored invoice before numbering (a draft): every amount, no number or date yet.
 
     replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed);
     one_off_charges: the month's one-off charges as the invoice stores them."""
-    recipient = dict(draft.recipient)
+    recipient = recipient_json(draft.recipient)
     return {
         "invoiceId": draft.invoice_id,
         "companyId": draft.company_id,
@@ -63,7 +83,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[
             "csvChecksum": draft.csv.checksum,
             "csvRows": draft.csv.rows,
         },
-        "inputsDigest": draft.digest,
+        "inputsDigest": draft_digest(draft),
         "createdAt": created_at.isoformat(timespec="milliseconds"),
         "delivery": {"status": "not-sent", "attempts": 0},
         **({"revision": draft.revision, "replaces": dict(replaces or {})} if draft.revision else {}),

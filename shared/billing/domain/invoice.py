@@ -94,7 +94,23 @@ class Supplier:
         }
 
 
-def recipient_snapshot(company_id: str, company: Mapping[str, Any], supplier_state: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Recipient:
+    """The customer as the invoice names it: the company as it was when its month was rated."""
+
+    company_id: str
+    legal_name: str
+    address: str | None
+    gstin: str | None
+    state_code: str
+    billing_email: str | None
+
+    @property
+    def state_name(self) -> str:
+        return gst.STATE_NAMES.get(self.state_code, "")
+
+
+def recipient_of(company_id: str, company: Mapping[str, Any], supplier_state: str) -> Recipient:
     """The customer as the invoice shows it; a malformed GSTIN is a configuration error."""
     try:
         gstin, state = _party_gstin_and_state(company.get("gstin"), company.get("stateCode"), supplier_state)
@@ -103,15 +119,10 @@ def recipient_snapshot(company_id: str, company: Mapping[str, Any], supplier_sta
     name = company.get("name") or company.get("legalName")
     if not name:
         raise ConfigurationError(f"company '{company_id}' has no name")
-    return {
-        "companyId": company_id,
-        "legalName": name,
-        "address": company.get("address", ""),
-        "gstin": gstin,
-        "stateCode": state,
-        "stateName": gst.STATE_NAMES.get(state, ""),
-        "billingEmail": company.get("billingEmail"),
-    }
+    return Recipient(company_id, name, company.get("address", ""), gstin, state, company.get("billingEmail"))
+
+
+recipient_snapshot = recipient_of  # the old name (services.companies checks a company with it)
 
 
 def inputs_digest(*parts: Any) -> str:
@@ -138,7 +149,7 @@ class InvoiceDraft:
     tariff: Tariff
     tariff_snapshot: Mapping[str, Any]
     supplier: Supplier
-    recipient: Mapping[str, Any]
+    recipient: Recipient
     usage: UsageSummary
     totals: InvoiceTotals
     csv: StagedCsv
@@ -152,11 +163,6 @@ class InvoiceDraft:
     def invoice_id(self) -> str:
         return invoice_id(self.company_id, self.period.key, self.revision)
 
-    @property
-    def digest(self) -> str:
-        extra = [[dict(t) for t in self.tariffs]] if self.tariffs else []
-        return inputs_digest(dict(self.tariff_snapshot), dict(self.recipient), self.supplier.snapshot(),
-                             self.period.key, self.csv.checksum, *extra)
 
 
 def numbered(invoice: Invoice, prefix: str, seq: int, issued_at: datetime) -> Invoice:

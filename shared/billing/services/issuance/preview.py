@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from billing.config import Settings
-from billing.domain.invoice import Supplier, recipient_snapshot
+from billing.domain.invoice import Supplier, recipient_of
 from billing.domain.period import MonthQuery
 from billing.ports import Clock, PreviewAnswer, PreviewBuilder, SettingsRepository
 from billing.services.charges import ChargeService, invoice_charges
@@ -28,7 +28,7 @@ class PreviewService:
         now = self.clock()
         inputs = self.inputs.to_date(company_id, query, now)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
-        recipient = recipient_snapshot(company_id, inputs.company, supplier.state_code)
+        recipient = recipient_of(company_id, inputs.company, supplier.state_code)
         lines, stored = invoice_charges(self.charges.for_preview(company_id, inputs.period.key))
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False,
                                  charges=lines)
