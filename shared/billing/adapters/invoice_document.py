@@ -72,7 +72,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[
         "reverseCharge": False,
         **invoice_amounts_json(draft.totals, draft.usage),
         "anomalies": list(draft.usage.anomalies),
-        "unplacedCalls": {"count": draft.unplaced["count"], "ids": list(draft.unplaced["ids"])},
+        "unplacedCalls": {"count": draft.unplaced_count, "ids": list(draft.unplaced_ids)},
         "tariff": jsonable(dict(draft.tariff_snapshot)),
         **({"tariffs": jsonable([dict(t) for t in draft.tariffs])} if draft.tariffs else {}),
         "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},

@@ -35,6 +35,10 @@ DOC_CREDIT_NOTES = (5, "Credit Note")
 DOC_KINDS = {k[0]: k for k in (DOC_INVOICES, DOC_DEBIT_NOTES, DOC_CREDIT_NOTES)}
 AMOUNT_KEYS = ("txval", "iamt", "camt", "samt", "csamt")
 
+PortalJson = dict[str, Any]
+"""A piece of the GST portal's offline-tool JSON (its field names and rupee numbers): free-form by
+design, built only by the typed rows' `to_json`/`*_json` at the edge, never read back."""
+
 
 def b2cl_limit(on: date) -> int:
     """The B2C-large threshold (paise) in force on a date."""
@@ -84,7 +88,7 @@ class Amounts:
         return cls(txval=invoice.subtotal.paise, iamt=invoice.tax.igst.paise, camt=invoice.tax.cgst.paise,
                    samt=invoice.tax.sgst.paise, total=invoice.total.paise, rate=invoice.tax_rate)
 
-    def item(self, sign: int = 1) -> dict[str, Any]:
+    def item(self, sign: int = 1) -> PortalJson:
         return {"num": 1, "itm_det": {
             "txval": paise_to_rupees(sign * self.txval), "rt": rate_number(self.rate),
             "iamt": paise_to_rupees(sign * self.iamt), "camt": paise_to_rupees(sign * self.camt),
@@ -102,12 +106,12 @@ class InvoiceRow:
     place_of_supply: str
     reverse_charge: bool = False
 
-    def b2b_json(self) -> dict[str, Any]:
+    def b2b_json(self) -> PortalJson:
         return {"inum": self.number, "idt": self.date, "val": paise_to_rupees(self.amounts.total),
                 "pos": self.place_of_supply, "rchrg": "Y" if self.reverse_charge else "N", "inv_typ": "R",
                 "itms": [self.amounts.item()]}
 
-    def b2cl_json(self) -> dict[str, Any]:
+    def b2cl_json(self) -> PortalJson:
         return {"inum": self.number, "idt": self.date, "val": paise_to_rupees(self.amounts.total),
                 "itms": [self.amounts.item()]}
 
@@ -122,14 +126,14 @@ class NoteRow:
     amounts: Amounts
     place_of_supply: str
 
-    def _json(self) -> dict[str, Any]:
+    def _json(self) -> PortalJson:
         return {"ntty": self.ntty, "nt_num": self.number, "nt_dt": self.date,
                 "val": paise_to_rupees(self.amounts.total), "pos": self.place_of_supply}
 
-    def cdnr_json(self) -> dict[str, Any]:
+    def cdnr_json(self) -> PortalJson:
         return {**self._json(), "rchrg": "N", "inv_typ": "R", "itms": [self.amounts.item()]}
 
-    def cdnur_json(self) -> dict[str, Any]:
+    def cdnur_json(self) -> PortalJson:
         return {"typ": "B2CL", **self._json(), "itms": [self.amounts.item()]}
 
 
@@ -142,7 +146,7 @@ class _Series:
     def add(self, number: str, sequence: int) -> None:
         self.numbers.append((sequence, number))
 
-    def row(self, num: int) -> dict[str, Any]:
+    def row(self, num: int) -> PortalJson:
         ordered = sorted(self.numbers)
         return {"num": num, "from": ordered[0][1], "to": ordered[-1][1], "totnum": len(ordered),
                 "cancel": 0, "net_issue": len(ordered)}
@@ -163,7 +167,7 @@ class _Totals:
         self.camt += sign * amounts.camt
         self.samt += sign * amounts.samt
 
-    def json(self) -> dict[str, Any]:
+    def json(self) -> PortalJson:
         return {"txval": paise_to_rupees(self.txval), "iamt": paise_to_rupees(self.iamt),
                 "camt": paise_to_rupees(self.camt), "samt": paise_to_rupees(self.samt), "csamt": 0}
 
@@ -182,16 +186,16 @@ class Gstr1Return:
     hsn: dict[tuple[str, str, Decimal], _Totals] = field(default_factory=dict)  # ("b2b"|"b2c", SAC, rate)
     series: dict[tuple[int, str], _Series] = field(default_factory=dict)  # (document kind, number prefix)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> PortalJson:
         """The GSTR-1 JSON."""
         b2cs = [{"sply_ty": supply, "pos": pos, "typ": "OE", "rt": rate_number(rate), **totals.json()}
                 for (supply, pos, rate), totals in sorted(self.b2cs.items())]
-        hsn: dict[str, list[dict[str, Any]]] = {"hsn_b2b": [], "hsn_b2c": []}
+        hsn: dict[str, list[PortalJson]] = {"hsn_b2b": [], "hsn_b2c": []}
         for (part, sac, rate), totals in sorted(self.hsn.items()):
             rows = hsn[f"hsn_{part}"]
             rows.append({"num": len(rows) + 1, "hsn_sc": sac, "desc": "", "uqc": "NA", "qty": 0,
                          "rt": rate_number(rate), **totals.json()})
-        docs: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        docs: dict[tuple[int, str], list[PortalJson]] = {}
         for (doc_num, _prefix), series in sorted(self.series.items()):
             kind = DOC_KINDS[doc_num]
             rows = docs.setdefault(kind, [])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
@@ -157,7 +157,8 @@ class InvoiceDraft:
     revision: int = 0  # k for the month's k-th reissue
     # With dated tariffs: each tariff the month used, the days it rated (Stretch.to_json).
     tariffs: tuple[Mapping[str, Any], ...] = ()
-    unplaced: Mapping[str, Any] = field(default_factory=lambda: {"count": 0, "ids": []})  # call logs no month holds
+    unplaced_count: int = 0  # the company's call logs no month holds
+    unplaced_ids: tuple[str, ...] = ()  # the first of them
 
     @property
     def invoice_id(self) -> str:

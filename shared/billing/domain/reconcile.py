@@ -18,6 +18,10 @@ from billing.domain.presenter import money_number, plain_number
 from billing.domain.rating import RatedCall
 
 MAX_EXAMPLES = 100
+
+ReconcileJson = dict[str, Any]
+"""A piece of GET /billing/reconcile's JSON answer (openapi.json): built once by the typed values'
+`to_json` at the edge, and returned (or stored in a settle's CSV) as it is."""
 T = TypeVar("T")
 
 
@@ -44,7 +48,7 @@ class CallFields:
         return {"durationSeconds": self.duration_seconds, "status": self.status,
                 "billedSeconds": self.billed_seconds}[name]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ReconcileJson:
         return {"durationSeconds": self.duration_seconds, "status": self.status, "billedSeconds": self.billed_seconds}
 
 
@@ -59,7 +63,7 @@ class CallExample:
     current: CallFields | None
     fields: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ReconcileJson:
         return {"callId": self.call_id, "startedAt": self.started_at, "change": self.change,
                 **({"fields": list(self.fields)} if self.change == "changed" else {}),
                 "billed": self.billed.to_json() if self.billed else None,
@@ -99,7 +103,7 @@ class CallFigures:
         return CallFigures(self.calls - other.calls, self.billed_minutes - other.billed_minutes,
                            self.call_charges - other.call_charges)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ReconcileJson:
         return {"calls": self.calls, "billedMinutes": plain_number(self.billed_minutes),
                 "callCharges": money_number(self.call_charges)}
 
@@ -125,7 +129,7 @@ class Reconciliation:
     def difference(self) -> CallFigures:
         return self.current.minus(self.billed)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ReconcileJson:
         """The answer of GET /billing/reconcile (openapi.json's Reconcile schema)."""
         return {
             "companyId": self.company_id,
