@@ -25,7 +25,7 @@ from billing.domain.entities import Invoice, InvoiceLine, IssuedPdf, Note, TaxAm
 from billing.domain.invoice import InvoiceDraft, Recipient, inputs_digest
 from billing.domain.lifecycle import PREVIEW, InvoiceStatus
 from billing.domain.money import INR, amount_in_words, to_decimal
-from billing.domain.presenter import money_number, paise, plain_number, quantity_number, rate_number, tax_json
+from billing.domain.presenter import money_number, paise, plain_number, rate_number, tax_json
 from billing.domain.rating import UsageSummary
 from billing.domain.totals import InvoiceTotals, LineItem
 from billing.domain.naming import revision_of
@@ -108,6 +108,11 @@ def preview_document(draft: InvoiceDraft, as_of: datetime,
             "monthToDate": draft.period.contains(as_of), "previewThrough": min(local_now, draft.period.end).isoformat(
                 timespec="seconds"),
             **({"oneOffCharges": [dict(c) for c in one_off_charges]} if one_off_charges else {})}
+
+
+def quantity_number(value: Decimal) -> int | float:
+    """A line's quantity exactly as stored and printed (int when whole, else up to 6 decimals)."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def line_item_json(item: LineItem) -> dict[str, Any]:
