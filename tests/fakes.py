@@ -19,7 +19,10 @@ from billing.adapters.charge_document import charge_document, charge_from_docume
 from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.csv_import import read_billed_calls
 from billing.adapters.supplier_document import supplier_from_document
-from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
+from billing.adapters.invoice_document import (
+    draft_document, invoice_from_document, issued_fields, note_from_document, numbering_fields, replaced_by_fields,
+    replaces_of,
+)
 from billing.adapters.run_documents import CLEARED as RUN_CLEARED
 from billing.adapters.run_documents import (
     entry_fields, entry_from_document, fanout_document, summary_from_document, trigger_document,
@@ -27,7 +30,7 @@ from billing.adapters.run_documents import (
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.company import Company, CompanyRow
-from billing.domain.entities import Invoice, Note
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.period import BillingPeriod
@@ -38,8 +41,8 @@ from billing.errors import ConfigurationError, ConflictError, NotFoundError, Val
 from billing.ports import (
     AdjustmentNoteRepository,
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock, CompanyRepository,
-    CreditNoteRepository, InvoiceListing, InvoiceRepository, InvoiceRow, OutgoingMessage, PdfRenderer, PdfStamper,
-    Publisher,
+    CreditNoteRepository, InvoiceListing, InvoicePdfRenderer, InvoiceRepository, InvoiceRow, OutgoingMessage,
+    PdfRenderer, PdfStamper, Publisher,
     ReceivableChange, ReceivableRepository,
     ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
@@ -173,6 +176,7 @@ class FakeInvoices:
             yield invoice_from_document(doc)
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
+        """The stored document (not part of the port: what tests inspect)."""
         with self._lock:
             doc = self.docs.get(invoice_id)
             return copy.deepcopy(doc) if doc is not None else None
@@ -193,7 +197,7 @@ class FakeInvoices:
         return [i for _, i in sorted(drafts)[:limit]]
 
     def number_drafts(self, invoice_ids: Sequence[str], counter_id: str,
-                      number: Callable[[Mapping[str, Any], int], dict[str, Any]]) -> list[dict[str, Any]]:
+                      number: Callable[[Invoice, int], Invoice]) -> list[Invoice]:
         with self._lock:
             seq = self.counters.get(counter_id, 1)
             first, result = seq, []
@@ -201,9 +205,9 @@ class FakeInvoices:
                 doc = self.docs.get(invoice_id)
                 if doc is None or doc.get("status") != "draft":
                     continue
-                doc.update(copy.deepcopy(number(doc, seq)))
+                doc.update(numbering_fields(number(invoice_from_document(copy.deepcopy(doc)), seq)))
                 seq += 1
-                result.append(copy.deepcopy(doc))
+                result.append(invoice_from_document(copy.deepcopy(doc)))
             if seq > first:
                 self.counters[counter_id] = seq
                 self.counter_writes[counter_id] = self.counter_writes.get(counter_id, 0) + 1
@@ -213,11 +217,14 @@ class FakeInvoices:
         with self._lock:
             merge(self.docs[invoice_id], fields)
 
-    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def mark_issued(self, invoice_id: str, pdf: IssuedPdf) -> Invoice:
         with self._lock:
             if self.docs[invoice_id].get("status") != "issued":
-                merge(self.docs[invoice_id], fields)
-            return copy.deepcopy(self.docs[invoice_id])
+                merge(self.docs[invoice_id], issued_fields(pdf))
+            return invoice_from_document(copy.deepcopy(self.docs[invoice_id]))
+
+    def link_replacement(self, invoice_id: str, reissue_id: str) -> None:
+        self.update(invoice_id, replaced_by_fields(reissue_id))
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:
@@ -749,8 +756,8 @@ class FakeInvoiceListing:
         return rows[:size], (ids[size - 1] if more else None)
 
 
-def fake_invoice_pdf(doc: Mapping[str, Any]) -> bytes:
-    return f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode()
+def fake_invoice_pdf(invoice: Invoice) -> bytes:
+    return f"PDF {invoice.document['invoiceNumber']} {invoice.document['totalAmount']}".encode()
 
 
 def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -762,8 +769,8 @@ def fake_adjustment_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"{kind.upper()} NOTE {doc[kind + 'NoteNumber']} {doc['totalAmount']}".encode()
 
 
-def fake_cancelled_pdf(original: bytes, doc: Mapping[str, Any]) -> bytes:
-    return original + f" CANCELLED by {doc['voidedBy']['creditNoteNumber']}".encode()
+def fake_cancelled_pdf(original: bytes, invoice: Invoice) -> bytes:
+    return original + f" CANCELLED by {invoice.document['voidedBy']['creditNoteNumber']}".encode()
 
 
 def fake_container(settings: Settings | None = None, *, companies: Mapping[str, dict[str, Any]] | None = None,
@@ -788,7 +795,7 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     publisher: Publisher = MemoryPublisher()
     csv_writer: CallCsvFactory = CallCsvWriter
     read_billed: BilledCallReader = read_billed_calls
-    render_pdf: PdfRenderer = fake_invoice_pdf
+    render_pdf: InvoicePdfRenderer = fake_invoice_pdf
     render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
     stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()

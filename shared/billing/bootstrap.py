@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from billing.config import Settings
 from billing.ports import (
     AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock,
-    CompanyRepository, CreditNoteRepository, InvoiceListing, InvoiceRepository, Mailer, PdfRenderer, PdfStamper,
+    CompanyRepository, CreditNoteRepository, InvoiceListing, InvoicePdfRenderer, InvoiceRepository, Mailer,
+    PdfRenderer, PdfStamper,
     Publisher, ReceivableRepository, RunRepository,
     SettingsRepository, WakeClaims, utc_now,
 )
@@ -214,11 +215,11 @@ class Container:
         return read_billed_calls
 
     @cached_property
-    def render_pdf(self) -> PdfRenderer:
+    def render_pdf(self) -> InvoicePdfRenderer:
         from billing.adapters.pdf import render_invoice_pdf
 
         templates = self.settings.templates_dir
-        return lambda invoice: render_invoice_pdf(invoice, templates_dir=templates)
+        return lambda invoice: render_invoice_pdf(invoice.document, templates_dir=templates)
 
     @cached_property
     def render_credit_note_pdf(self) -> PdfRenderer:
@@ -239,7 +240,7 @@ class Container:
         from billing.adapters.pdf_stamp import stamp_cancelled_pdf
 
         templates = self.settings.templates_dir
-        return lambda original, invoice: stamp_cancelled_pdf(original, invoice, templates_dir=templates)
+        return lambda original, invoice: stamp_cancelled_pdf(original, invoice.document, templates_dir=templates)
 
     @cached_property
     def mailer(self) -> Mailer | None:
@@ -334,10 +335,7 @@ class Container:
     def finisher(self) -> InvoiceFinisher:
         from billing.services.issuance.finish import InvoiceFinisher
 
-        from billing.adapters.invoice_document import invoice_from_document
-
-        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now, invoice_from_document,
-                               on_issued=self.receivables.open)
+        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now, on_issued=self.receivables.open)
 
     @cached_property
     def issuance(self) -> IssuanceService:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequenc
 
 from billing.domain.charges import OneOffCharge
 from billing.domain.company import Company, CompanyRow
-from billing.domain.entities import Invoice, Note
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
@@ -26,13 +26,20 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
-# The preview answer: the rated draft as it would be stored, with the month's one-off charges.
+InvoicePdfRenderer = Callable[[Invoice], bytes]
+"""The invoice's PDF (deterministic bytes). The adapter prints from the stored document the entity
+carries (its supplier and recipient snapshots, usage, tariff and amounts as stored): the entity's
+typed fields are a subset of what the page shows, and the PDF must stay byte-identical."""
 InvoiceMapper = Callable[[Mapping[str, Any]], Invoice]
 """A stored invoice document as the entity (adapters/invoice_document.py): for documents a service
 already holds as stored, so it need not read them again."""
-PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], dict[str, Any]]
+PreviewAnswer = dict[str, Any]
+"""The JSON body of GET /billing/preview (openapi.json's preview answer): the rated draft in the
+stored invoice's shape, built once by the adapters' mapper and returned as it is."""
+PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], PreviewAnswer]
+"""(the rated draft, now, the month's one-off charges as stored) -> the preview answer."""
 
-PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
+PdfStamper = Callable[[bytes, Invoice], bytes]
 """(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
 
 
@@ -88,8 +95,7 @@ class CallLogSource(Protocol):
 
 
 class InvoiceRepository(Protocol):
-    """invoices/{id}. Services read invoices as entities (`find`, `find_for_company`, `find_dated`);
-    `get` is the stored document as it is (what tests and benchmarks inspect)."""
+    """invoices/{id}, read and written as entities (the adapters' mapper keeps the stored shape)."""
 
     def find(self, invoice_id: str) -> Invoice | None:
         """The invoice, or None."""
@@ -100,9 +106,6 @@ class InvoiceRepository(Protocol):
     def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
         """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
 
-    def get(self, invoice_id: str) -> dict[str, Any] | None:
-        """The stored document, or None."""
-
     def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
                      one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
         """Store the rated draft as invoice draft.invoice_id unless it exists (create-only): a reissue
@@ -112,19 +115,21 @@ class InvoiceRepository(Protocol):
     def pending_drafts(self, limit: int) -> list[str]:
         """Ids of invoices still waiting for a number (drafts), oldest first."""
 
-    def number_drafts(
-        self, invoice_ids: Sequence[str], counter_id: str,
-        number: Callable[[Mapping[str, Any], int], dict[str, Any]],
-    ) -> list[dict[str, Any]]:
+    def number_drafts(self, invoice_ids: Sequence[str], counter_id: str,
+                      number: Callable[[Invoice, int], Invoice]) -> list[Invoice]:
         """In one transaction: each listed invoice still a draft takes the counter's next number
-        (in list order) and the fields number(doc, seq) returns; the counter is written once.
-        Returns the invoices it numbered (not those already numbered by someone else)."""
+        (in list order) and becomes number(draft, seq) (`Invoice.start_issuing`); the counter is
+        written once. Returns the invoices it numbered (not those already numbered by someone else)."""
+
+    def link_replacement(self, invoice_id: str, reissue_id: str) -> None:
+        """Name the reissue that replaces a void invoice (`replacedBy`)."""
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         """Merge fields (dotted paths allowed) into an existing invoice."""
 
-    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+    def mark_issued(self, invoice_id: str, pdf: IssuedPdf) -> Invoice:
+        """Atomically mark it issued with its PDF's facts, unless it already is (the first
+        finisher's stay); the invoice as stored."""
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
                        timeout_seconds: float) -> dict[str, Any] | None:

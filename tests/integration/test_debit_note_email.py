@@ -53,7 +53,7 @@ def test_a_debit_note_is_emailed_once_with_its_pdf(inbox, firestore_emulator, st
     c.storage.create_bucket(settings.bucket)
     seed_demo(c.firestore, settings)
     c.clock = lambda: ISSUED_AT
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: NOTE_AT
     note = c.adjustments.create("debit", "vysedeck", "2025-09", {
         "invoiceNumber": invoice["invoiceNumber"], "reason": "25 late calls found by reconcile", "minutes": 25},

@@ -80,7 +80,7 @@ def make_container(smtp_port, monkeypatch, firestore_emulator, storage_emulator)
 def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     result = c.delivery.deliver_quietly(invoice)
     assert result["status"] == "sent", result
 
@@ -112,7 +112,7 @@ def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestor
 def test_smtp_down_then_retry_delivers_exactly_once(monkeypatch, firestore_emulator, storage_emulator):
     port = emulators.free_port()  # nobody listens yet
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     result = c.delivery.deliver_quietly(invoice)
     assert result["status"] == "failed" and "could not reach SMTP server" in result["lastError"]
     stored = c.invoices.get("vysedeck_2025-09")
@@ -138,7 +138,7 @@ def test_rejected_recipient_is_recorded_and_a_fixed_address_is_delivered(smtp_se
     inbox, port = smtp_server
     inbox.refuse.add("accounts@vysedeck.example")
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     result = c.delivery.deliver_quietly(invoice)
     assert result["status"] == "failed" and "550" in result["lastError"]
     assert c.invoices.get("vysedeck_2025-09")["delivery"]["permanent"] is True
@@ -150,7 +150,7 @@ def test_rejected_recipient_is_recorded_and_a_fixed_address_is_delivered(smtp_se
 def test_company_without_billing_email_is_skipped_with_a_reason(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("dcgpac", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("dcgpac", MonthQuery(9, 2025)).document
     assert c.delivery.deliver_quietly(invoice) == {"status": "skipped", "reason": "company has no billingEmail"}
     assert c.invoices.get("dcgpac_2025-09")["delivery"]["status"] == "skipped"
     assert inbox.messages == []
@@ -235,7 +235,7 @@ def test_email_goes_to_the_billing_email_of_now_not_the_snapshot(smtp_server, mo
                                                                    storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     assert invoice["recipient"]["billingEmail"] == "accounts@vysedeck.example"
     c.firestore.document("companies/vysedeck").update({"billingEmail": "finance@vysedeck.example"})
     assert c.delivery.send("vysedeck", "2025-09", force=True)["to"] == "finance@vysedeck.example"
@@ -272,7 +272,7 @@ def test_an_admin_may_name_the_recipients_and_a_bad_list_writes_nothing(smtp_ser
 def test_a_reissue_email_names_what_it_replaces(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "Rate",
                                                      "reissue": True})
@@ -290,7 +290,7 @@ def test_sending_a_void_invoice_says_what_to_send_instead(smtp_server, monkeypat
                                                           storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "Rate",
                                                "reissue": False})
@@ -307,7 +307,7 @@ def test_a_credit_note_is_emailed_with_its_pdf_and_recorded_on_it(smtp_server, m
                                                                    storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"],
                                                      "reason": "Rate was wrong", "reissue": False})

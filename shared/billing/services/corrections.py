@@ -138,7 +138,8 @@ class CorrectionService:
         self.downloads.cancelled_copy(invoice)
         reissued = None
         if invoice.replaced_by:
-            reissued = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
+            reissue = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
+            reissued = dict(reissue.document)
         voided = self.invoices.find(invoice.invoice_id) or invoice
         if self.on_void is not None:
             self.on_void(voided)

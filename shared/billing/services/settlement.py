@@ -40,7 +40,7 @@ class SettlementService:
         number = body["invoiceNumber"].strip()
         invoice = self.adjustments.target(company_id, period_key, number)
         adj.check_adjustable(invoice.document, adj.DEBIT)
-        result = self.reconciler.reconcile_invoice(invoice, MAX_SETTLE_CALLS)
+        result = self.reconciler.reconcile_invoice(invoice, MAX_SETTLE_CALLS).to_json()
         summary = {k: v for k, v in result.items() if k != "examples"}
         key = settlement.settle_key(invoice.invoice_id, result)
         for kind in (adj.DEBIT, adj.CREDIT):

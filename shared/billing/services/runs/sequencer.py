@@ -40,7 +40,7 @@ class Sequencer:
             docs = self.numbering.number_pending(batch)
             numbered += len(docs)
             last_seen = -1
-            self._hand_back(docs)
+            self._hand_back([invoice.document for invoice in docs])
 
     def _rating(self, run_id: str | None) -> int:
         """How many of the run's companies are still being rated."""
