@@ -58,9 +58,9 @@ def settle_body(invoice_number: str, reconcile: Mapping[str, Any], amount_paise:
     }
 
 
-def settlement_fields(reconcile: Mapping[str, Any]) -> dict[str, Any]:
-    """What the note records of the reconcile it settles."""
-    return {"settlement": {k: reconcile[k] for k in ("billed", "current", "added", "removed", "changed")}}
+def settlement_figures(reconcile: Mapping[str, Any]) -> dict[str, Any]:
+    """What the note records of the reconcile it settles (its `settlement`)."""
+    return {k: reconcile[k] for k in ("billed", "current", "added", "removed", "changed")}
 
 
 def calls_csv(examples: Iterable[Mapping[str, Any]]) -> bytes:
