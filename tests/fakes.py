@@ -22,9 +22,8 @@ from billing.adapters.note_document import (
 )
 from billing.bootstrap import Container
 from billing.config import Settings
-from billing.domain.adjustments import NoteIssued
 from billing.domain.delivery import DeliveryChange
-from billing.domain.entities import Invoice, Note
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
@@ -497,7 +496,7 @@ class FakeCreditNotes:
         with self.invoices._lock:
             merge(self.docs[credit_note_id], delivery_fields(change))
 
-    def mark_issued(self, credit_note_id: str, issued: NoteIssued) -> Note:
+    def mark_issued(self, credit_note_id: str, issued: IssuedPdf) -> Note:
         with self.invoices._lock:
             if self.docs[credit_note_id].get("status") != "issued":
                 merge(self.docs[credit_note_id], issued_fields(issued))
@@ -565,7 +564,7 @@ class FakeAdjustmentNotes:
         for doc in sorted(docs, key=lambda d: str(d[self.date_field])):
             yield note_from_document(doc)
 
-    def mark_issued(self, note_id: str, issued: NoteIssued) -> Note:
+    def mark_issued(self, note_id: str, issued: IssuedPdf) -> Note:
         with self.invoices._lock:
             if self.docs[note_id].get("status") != "issued":
                 merge(self.docs[note_id], issued_fields(issued))

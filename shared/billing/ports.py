@@ -9,10 +9,10 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
-from billing.domain.adjustments import NoteDraft, NoteIssued
+from billing.domain.adjustments import NoteDraft
 from billing.domain.credit_note import Void
 from billing.domain.delivery import DeliveryChange
-from billing.domain.entities import Invoice, Note
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import InvoiceDraft
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
@@ -152,7 +152,7 @@ class CreditNoteRepository(Protocol):
     def record_delivery(self, credit_note_id: str, change: DeliveryChange) -> None:
         """Record what one sender did on the credit note's delivery (its claim released)."""
 
-    def mark_issued(self, credit_note_id: str, issued: NoteIssued) -> Note:
+    def mark_issued(self, credit_note_id: str, issued: IssuedPdf) -> Note:
         """Atomically mark it issued (its PDF stored), unless it already is; the note as stored."""
 
     def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
@@ -180,7 +180,7 @@ class AdjustmentNoteRepository(Protocol):
     def dated(self, start: str, end: str) -> Iterator[Note]:
         """Notes whose date is in [start, end) (ISO strings), streamed."""
 
-    def mark_issued(self, note_id: str, issued: NoteIssued) -> Note:
+    def mark_issued(self, note_id: str, issued: IssuedPdf) -> Note:
         """Atomically mark it issued (its PDF stored), unless it already is; the note as stored."""
 
     def record_delivery(self, note_id: str, change: DeliveryChange) -> None:

@@ -20,9 +20,8 @@ from billing.adapters.note_document import (
 )
 from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
-from billing.domain.adjustments import NoteIssued
 from billing.domain.delivery import DeliveryChange
-from billing.domain.entities import Note
+from billing.domain.entities import IssuedPdf, Note
 from billing.errors import NotFoundError
 from billing.ports import NoteBuild
 
@@ -59,7 +58,7 @@ class FirestoreAdjustmentNotes:
             for snap in query.stream():
                 yield note_from_document(snap.to_dict() or {})
 
-    def mark_issued(self, note_id: str, issued: NoteIssued) -> Note:
+    def mark_issued(self, note_id: str, issued: IssuedPdf) -> Note:
         return note_from_document(mark_issued_once(self._db, self._col.document(note_id), issued_fields(issued),
                                                    f"note {note_id}"))
 

@@ -15,9 +15,8 @@ from billing.adapters.note_document import (
 from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
-from billing.domain.adjustments import NoteIssued
 from billing.domain.delivery import DeliveryChange
-from billing.domain.entities import Invoice, Note
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.lifecycle import InvoiceStatus
 from billing.ports import VoidBuild
 
@@ -58,7 +57,7 @@ class FirestoreCreditNotes:
             for snap in query.stream():
                 yield note_from_document(snap.to_dict() or {})
 
-    def mark_issued(self, credit_note_id: str, issued: NoteIssued) -> Note:
+    def mark_issued(self, credit_note_id: str, issued: IssuedPdf) -> Note:
         return note_from_document(mark_issued_once(self._db, self._col.document(credit_note_id),
                                                    issued_fields(issued), f"credit note {credit_note_id}"))
 

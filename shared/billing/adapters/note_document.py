@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from billing.domain.adjustments import CREDIT, DEBIT, NoteDraft, NoteIssued, NoteKind
+from billing.domain.adjustments import CREDIT, DEBIT, NoteDraft, NoteKind
 from billing.domain.credit_note import Void
 from billing.domain.delivery import (
     Delivery, DeliveryChange, DeliveryFailed, DeliverySent, DeliverySkipped, DeliveryStatus,
 )
-from billing.domain.entities import Note
+from billing.domain.entities import IssuedPdf, Note
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import INR, amount_in_words, to_decimal
 from billing.domain.presenter import money_number, paise, plain_number, rate_number, tax_json
@@ -152,12 +152,12 @@ def ledger_fields(invoice: Mapping[str, Any], note: Mapping[str, Any]) -> dict[s
     return {"adjustments": list(invoice.get("adjustments") or []) + [entry]}
 
 
-def issued_fields(issued: NoteIssued) -> dict[str, Any]:
+def issued_fields(issued: IssuedPdf) -> dict[str, Any]:
     """What marks a note issued (dotted paths: the rest of `files` stays)."""
     return {
         "status": InvoiceStatus.ISSUED.value,
         "issuedAt": issued.issued_at.isoformat(timespec="milliseconds"),
-        "files.pdfMd5": issued.pdf_md5,
+        "files.pdfMd5": issued.md5,
     }
 
 

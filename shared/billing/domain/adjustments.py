@@ -294,14 +294,6 @@ class NoteDraft:
         return numbering.format_invoice_number(self.series, self.financial_year, self.sequence)
 
 
-@dataclass(frozen=True)
-class NoteIssued:
-    """What marks a note issued: its PDF is stored (with this checksum) at this moment."""
-
-    issued_at: datetime
-    pdf_md5: str
-
-
 def same_request(existing: Note, digest: str) -> None:
     """An Idempotency-Key replayed with another body is a conflict (409), not a new note."""
     if existing.request_digest != digest:

@@ -11,6 +11,7 @@ is in one adapter (`billing.adapters.invoice_document`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -52,6 +53,14 @@ class TaxAmounts:
     @property
     def total(self) -> INR:
         return self.cgst + self.sgst + self.igst
+
+
+@dataclass(frozen=True)
+class IssuedPdf:
+    """What storing a numbered document's PDF establishes: when it was issued, the PDF's checksum."""
+
+    issued_at: datetime
+    md5: str  # hex
 
 
 @dataclass(frozen=True)

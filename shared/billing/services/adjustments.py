@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 
 from billing.domain import adjustments as adj
 from billing.domain import credit_note as cn_rules
-from billing.domain.entities import Invoice, Note
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import FILE_KINDS, validate_company_id
@@ -42,7 +42,7 @@ StoredNote = dict[str, Any]
 
 
 def finish_note(blobs: BlobStore, clock: Clock, note: Note, pdf: bytes,
-                mark_issued: Callable[[str, adj.NoteIssued], Note]) -> Note:
+                mark_issued: Callable[[str, IssuedPdf], Note]) -> Note:
     """Store a numbered note's PDF (create-only: a retry keeps the first copy) and mark it issued
     with the PDF's checksum (idempotent); the void's credit notes and partial notes alike."""
     if note.status is InvoiceStatus.ISSUED:
@@ -51,7 +51,7 @@ def finish_note(blobs: BlobStore, clock: Clock, note: Note, pdf: bytes,
     if not blobs.put_create_only(note.pdf_path, pdf, FILE_KINDS["pdf"], note.download_name):
         log.info(f"{note.kind} note PDF already stored; kept as it is", extra={"json_fields": {
             adj.KINDS[note.kind].id_field: note.note_id}})
-    return mark_issued(note.note_id, adj.NoteIssued(clock(), hashlib.md5(pdf).hexdigest()))
+    return mark_issued(note.note_id, IssuedPdf(clock(), hashlib.md5(pdf).hexdigest()))
 
 
 class AdjustmentService:
