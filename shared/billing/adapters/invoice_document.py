@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
-from billing.adapters.note_document import delivery_of
+from billing.adapters.note_document import delivery_of, ledger_of
 from billing.domain.credit_note import replaces_fields
 from billing.domain.entities import Invoice, InvoiceLine, TaxAmounts
 from billing.domain.invoice import InvoiceDraft
@@ -219,5 +219,6 @@ def invoice_from_document(doc: Mapping[str, Any]) -> Invoice:
         replaced_by=doc.get("replacedBy") or None,
         adjusted=bool(doc.get("adjustments")),
         delivery=delivery_of(doc),
+        ledger=ledger_of(doc),
         document=doc,
     )

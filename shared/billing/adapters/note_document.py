@@ -18,7 +18,7 @@ from billing.domain.credit_note import Void
 from billing.domain.delivery import (
     Delivery, DeliveryChange, DeliveryFailed, DeliverySent, DeliverySkipped, DeliveryStatus,
 )
-from billing.domain.entities import IssuedPdf, Note
+from billing.domain.entities import IssuedPdf, LedgerEntry, Note
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import INR, amount_in_words, to_decimal
 from billing.domain.presenter import money_number, paise, plain_number, rate_number, tax_json
@@ -197,6 +197,13 @@ def delivery_of(doc: Mapping[str, Any]) -> Delivery:
 
 
 # -- stored document -> entity ------------------------------------------------------------------
+
+def ledger_of(invoice: Mapping[str, Any]) -> tuple[LedgerEntry, ...]:
+    """The invoice's ledger of notes (`adjustments`), typed."""
+    return tuple(LedgerEntry(str(e["id"]), str(e["kind"]), str(e.get("number", "")), INR(int(e["paise"]["taxable"])),
+                             INR(int(e["paise"]["total"])), bool(e.get("settle")))
+                 for e in invoice.get("adjustments") or [])
+
 
 def _kind_of(doc: Mapping[str, Any]) -> NoteKind:
     return DEBIT if "debitNoteId" in doc else CREDIT

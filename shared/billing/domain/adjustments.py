@@ -212,23 +212,19 @@ def note_amounts(invoice: Mapping[str, Any], request: NoteRequest) -> NoteAmount
     return NoteAmounts(lines, tax_as_on(invoice, taxable))
 
 
-def _ledger(invoice: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return list(invoice.get("adjustments") or [])
-
-
-def remaining_taxable_paise(invoice: Mapping[str, Any]) -> int:
+def remaining_taxable_paise(invoice: Invoice) -> int:
     """What can still be credited: the invoice's taxable value + its debits - its credits, in paise."""
-    base = int((invoice.get("amountsPaise") or {}).get("subtotal", paise(to_decimal(invoice.get("subtotal", 0), "subtotal"))))
-    return base + sum(int(e["paise"]["taxable"]) * KINDS[e["kind"]].sign for e in _ledger(invoice))
+    return invoice.subtotal.paise + sum(e.taxable.paise * e.sign for e in invoice.ledger)
 
 
 def net_amount(invoice: Mapping[str, Any]) -> float:
     """The invoice's total - its credit notes' totals + its debit notes' totals (a JSON number)."""
     total = int((invoice.get("amountsPaise") or {}).get("total", paise(to_decimal(invoice.get("totalAmount", 0), "total"))))
-    return paise_to_rupees(total + sum(int(e["paise"]["total"]) * KINDS[e["kind"]].sign for e in _ledger(invoice)))
+    return paise_to_rupees(total + sum(int(e["paise"]["total"]) * KINDS[e["kind"]].sign
+                                       for e in invoice.get("adjustments") or []))
 
 
-def check_cap(invoice: Mapping[str, Any], kind: NoteKind, amounts: NoteAmounts) -> None:
+def check_cap(invoice: Invoice, kind: NoteKind, amounts: NoteAmounts) -> None:
     """A credit note may not take the invoice below zero taxable value (422 before anything is written)."""
     if kind is not CREDIT:
         return
@@ -236,30 +232,28 @@ def check_cap(invoice: Mapping[str, Any], kind: NoteKind, amounts: NoteAmounts) 
     if paise(amounts.taxable) > remaining:
         raise ValidationError(
             f"a credit of {quantize(amounts.taxable)} taxable value exceeds what invoice "
-            f"{invoice.get('invoiceNumber')} has left to credit ({paise_to_rupees(remaining):.2f}: its taxable value "
-            f"{invoice.get('subtotal')} + debit notes - credit notes)")
+            f"{invoice.number} has left to credit ({paise_to_rupees(remaining):.2f}: its taxable value "
+            f"{invoice.document.get('subtotal')} + debit notes - credit notes)")
 
 
-def check_adjustable(invoice: Mapping[str, Any], kind: NoteKind) -> None:
+def check_adjustable(invoice: Invoice, kind: NoteKind) -> None:
     """Only an issued invoice is adjusted; a void one was credited in full already."""
-    status = InvoiceStatus.of(invoice)
-    if status is InvoiceStatus.ISSUED:
+    if invoice.status is InvoiceStatus.ISSUED:
         return
-    if status is InvoiceStatus.VOID:
-        raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is void (credited in full); "
+    if invoice.status is InvoiceStatus.VOID:
+        raise ConflictError(f"invoice {invoice.number} is void (credited in full); "
                             f"a {kind.name} note adjusts an issued invoice (its reissue, if any)")
-    raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is still being issued ({invoice.get('status')}); "
+    raise ConflictError(f"invoice {invoice.number} is still being issued ({invoice.status.value}); "
                         f"issue the {kind.name} note once it is issued")
 
 
-def check_no_adjustments(invoice: Mapping[str, Any]) -> None:
+def check_no_adjustments(invoice: Invoice) -> None:
     """A void credits the invoice in full: refused (409) once it has partial credit notes or debit
     notes, which a full credit would double-count or leave standing."""
-    notes = _ledger(invoice)
-    if notes:
+    if invoice.ledger:
         raise ConflictError(
-            f"invoice {invoice.get('invoiceNumber')} has {len(notes)} credit/debit note(s) "
-            f"({', '.join(str(e['number']) for e in notes)}); a void credits it in full and would not match them. "
+            f"invoice {invoice.number} has {len(invoice.ledger)} credit/debit note(s) "
+            f"({', '.join(e.number for e in invoice.ledger)}); a void credits it in full and would not match them. "
             "Adjust it with credit or debit notes instead")
 
 
@@ -300,8 +294,3 @@ def same_request(existing: Note, digest: str) -> None:
         raise ConflictError(
             f"this Idempotency-Key already made {existing.kind} note {existing.number or ''} from a different "
             "request; send a new key for a new note")
-
-
-def ledger_notes(invoice: Mapping[str, Any]) -> list[tuple[NoteKind, str]]:
-    """(kind, note id) of every note in the invoice's ledger."""
-    return [(KINDS[e["kind"]], str(e["id"])) for e in _ledger(invoice)]

@@ -64,6 +64,23 @@ class IssuedPdf:
 
 
 @dataclass(frozen=True)
+class LedgerEntry:
+    """One line of an invoice's ledger of partial credit notes and debit notes (`adjustments`)."""
+
+    note_id: str
+    kind: str  # "credit" or "debit"
+    number: str
+    taxable: INR
+    total: INR
+    settle: bool = False  # a settle's note (late calls)
+
+    @property
+    def sign(self) -> int:
+        """On the invoice's taxable value and net amount: a debit adds, a credit takes away."""
+        return 1 if self.kind == "debit" else -1
+
+
+@dataclass(frozen=True)
 class Invoice:
     """One invoice of a company-month (revision k for its k-th reissue)."""
 
@@ -85,6 +102,7 @@ class Invoice:
     replaced_by: str | None = None  # the reissue's id
     adjusted: bool = False  # partial credit notes or debit notes were issued against it
     delivery: Delivery = Delivery()  # its email's record
+    ledger: tuple[LedgerEntry, ...] = ()  # its partial credit notes and debit notes, oldest first
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -112,17 +112,17 @@ class AdjustmentService:
         prefix = supplier.credit_note_prefix if kind is adj.CREDIT else adj.debit_note_prefix(settings_doc)
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
-        adj.check_adjustable(target.document, kind)
+        adj.check_adjustable(target, kind)
         if kind is adj.CREDIT:
             cn_rules.check_time_limit(request.invoice_number, date.fromisoformat(str(target.invoice_date)[:10]), today)
-        adj.check_cap(target.document, kind, adj.note_amounts(target.document, request))  # re-checked in the txn
+        adj.check_cap(target, kind, adj.note_amounts(target.document, request))  # re-checked in the txn
         self.finish_pending(target)
         pdf_uri = self.blobs.uri(kind.pdf_path(target.company_id, target.period_key, note_id))
 
         def build(invoice: Invoice, seq: int) -> adj.NoteDraft:
-            adj.check_adjustable(invoice.document, kind)
+            adj.check_adjustable(invoice, kind)
             amounts = adj.note_amounts(invoice.document, request)
-            adj.check_cap(invoice.document, kind, amounts)
+            adj.check_cap(invoice, kind, amounts)
             return adj.NoteDraft(kind, note_id, invoice, prefix, seq, today, supplier, request.reason, pdf_uri,
                                  now, amounts, digest, settlement)
 
@@ -157,8 +157,8 @@ class AdjustmentService:
     def finish_pending(self, invoice: Invoice) -> list[Note]:
         """Finish the invoice's notes a crash left unfinished (from its ledger)."""
         finished = []
-        for kind, note_id in adj.ledger_notes(invoice.document):
-            note = self.repo(kind).find(note_id)
+        for entry in invoice.ledger:
+            note = self.repo(adj.KINDS[entry.kind]).find(entry.note_id)
             if note is not None and note.status is not InvoiceStatus.ISSUED:
                 finished.append(self._counted(invoice, self.finish(note)))
         return finished

@@ -86,7 +86,7 @@ class CorrectionService:
         if target.status is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {number} is still being issued ({target.status.value}); "
                                 "void it once it is issued")
-        check_no_adjustments(target.document)
+        check_no_adjustments(target)
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
@@ -97,7 +97,7 @@ class CorrectionService:
         counter = cn_rules.counter_id(supplier.credit_note_prefix, financial_year(today))
 
         def build(invoice: Invoice, seq: int) -> tuple[NoteDraft, cn_rules.Void]:
-            check_no_adjustments(invoice.document)  # as the transaction read it: no partial note slipped in
+            check_no_adjustments(invoice)  # as the transaction read it: no partial note slipped in
             invoice.void(cn_id, reissue_id)  # refuses what the lifecycle does not allow
             note = NoteDraft(CREDIT, cn_id, invoice, supplier.credit_note_prefix, seq, today, supplier, reason,
                              pdf_uri, now)

@@ -43,7 +43,7 @@ class SettlementService:
             raise ValidationError('the body must be {"invoiceNumber": "<the invoice to settle>"}')
         number = body["invoiceNumber"].strip()
         invoice = self.adjustments.target(company_id, period_key, number)
-        adj.check_adjustable(invoice.document, adj.DEBIT)
+        adj.check_adjustable(invoice, adj.DEBIT)
         result = self.reconciler.reconcile_invoice(invoice, MAX_SETTLE_CALLS)
         summary = {k: v for k, v in result.items() if k != "examples"}
         key = settlement.settle_key(invoice.invoice_id, result)
@@ -52,11 +52,11 @@ class SettlementService:
             if existing is not None:  # a retried settle: its note, finished
                 self._store_csv(result)(existing)
                 return self._answer(self.adjustments.finish(existing), summary)
-        outstanding = settlement.outstanding_paise(invoice.document, result)
+        outstanding = settlement.outstanding_paise(invoice, result)
         if outstanding == 0:
             detail = (f"nothing to settle: the calls of {period_key} now come to the call charges invoice {number} "
                       "billed" + (" and its earlier settle notes covered"
-                                  if settlement.settled_paise(invoice.document) else ""))
+                                  if settlement.settled_paise(invoice) else ""))
             return {"settled": False, "detail": detail, "kind": None, "note": None, "reconcile": summary}
         kind = adj.DEBIT if outstanding > 0 else adj.CREDIT
         note = self.adjustments.issue(kind.name, company_id, period_key,
