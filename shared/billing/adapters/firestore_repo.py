@@ -16,12 +16,14 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from billing.adapters import schemas
 from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.invoice_document import (
-    draft_document, invoice_from_document, issued_fields, numbering_fields, replaced_by_fields, replaces_of,
+    draft_document, invoice_from_document, numbering_fields, replaced_by_fields, replaces_of,
 )
+from billing.adapters.note_document import delivery_fields, issued_fields
 from billing.adapters.supplier_document import supplier_from_document
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
 from billing.domain.company import Company, CompanyRow
+from billing.domain.delivery import DeliveryChange
 from billing.domain.entities import Invoice, IssuedPdf
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.lifecycle import InvoiceStatus
@@ -149,12 +151,13 @@ def claim_delivery_of(db: Any, ref: Any, claim_id: str, force: bool, now: dateti
                       action: str) -> dict[str, Any] | None:
     """Move a document's `delivery` to "sending" under claim_id in a transaction (invoices and credit
     notes alike), or None when it must not be sent: already sent (unless force), or another sender's
-    claim younger than timeout_seconds."""
+    claim younger than timeout_seconds. Returns the document as claimed."""
 
     @firestore.transactional
     def txn(transaction: Any) -> dict[str, Any] | None:
         snap = ref.get(transaction=transaction)
-        delivery = dict((snap.to_dict() or {}).get("delivery") or {})
+        doc = snap.to_dict() or {}
+        delivery = dict(doc.get("delivery") or {})
         if delivery.get("status") == "sent" and not force:
             return None
         claimed_at = delivery.get("claimedAt")
@@ -166,7 +169,7 @@ def claim_delivery_of(db: Any, ref: Any, claim_id: str, force: bool, now: dateti
             "attempts": int(delivery.get("attempts", 0)) + 1,
         })
         transaction.update(ref, {"delivery": delivery})
-        return delivery
+        return {**doc, "delivery": delivery}
 
     with transient(action):
         result: dict[str, Any] | None = txn(db.transaction(max_attempts=20))
@@ -315,11 +318,16 @@ class FirestoreInvoices:
             self._col.document(invoice_id).update(dict(fields))
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
+                       timeout_seconds: float) -> Invoice | None:
         """Move the invoice's delivery to "sending" under claim_id, or None when it must not be sent.
 
         Not sent again: an invoice already sent (unless force), or one another sender is sending
         right now (a claim younger than timeout_seconds)."""
-        return claim_delivery_of(self._db, self._col.document(invoice_id), claim_id, force, now, timeout_seconds,
-                                 "claiming the invoice delivery")
+        doc = claim_delivery_of(self._db, self._col.document(invoice_id), claim_id, force, now, timeout_seconds,
+                                "claiming the invoice delivery")
+        return invoice_from_document(doc) if doc is not None else None
+
+    def record_delivery(self, invoice_id: str, change: DeliveryChange) -> None:
+        with transient(f"updating invoice {invoice_id}"):
+            self._col.document(invoice_id).update(delivery_fields(change))
 

@@ -1,12 +1,11 @@
 """The one mapping between the stored (Firestore) invoice document and the domain: a rated draft
 becomes the stored document (`draft_document`, its amounts as the old API's JSON numbers beside
 exact integer paise), the preview answer is the same shape (`preview_document`), and stored invoice
-and note documents are read back as entities (`invoice_from_document`, `note_from_document`).
+documents are read back as entities (`invoice_from_document`). Notes have theirs: `note_document`.
 
 The invoice's write paths go through the entity too: what numbering writes on a draft
-(`numbering_fields`), what marks it issued (`issued_fields`) and a void invoice's link to its
-reissue (`replaced_by_fields`). (The notes' documents are still built by the domain:
-`credit_note.credit_note_document` and `void_fields`, `adjustments.note_document`.)
+(`numbering_fields`), what marks it issued (`issued_fields`, shared with the notes in `note_document`) and a void invoice's link to its
+reissue (`replaced_by_fields`).
 
 Amounts come from the document's exact integer paise (`amountsPaise`) when it has them; documents
 stored before those existed give their JSON numbers, read as the decimal they print (never float
@@ -20,8 +19,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from billing.adapters.note_document import delivery_of, issued_fields, ledger_of
 from billing.domain.credit_note import replaces_fields
-from billing.domain.entities import Invoice, InvoiceLine, IssuedPdf, Note, TaxAmounts
+from billing.domain.entities import Invoice, InvoiceLine, TaxAmounts
 from billing.domain.invoice import InvoiceDraft, Recipient, inputs_digest
 from billing.domain.lifecycle import PREVIEW, InvoiceStatus
 from billing.domain.money import INR, amount_in_words, to_decimal
@@ -254,6 +254,8 @@ def invoice_from_document(doc: Mapping[str, Any]) -> Invoice:
         sac_code=str((doc.get("supplier") or {}).get("sacCode") or ""),
         reverse_charge=bool(doc.get("reverseCharge")),
         tax_rate=Decimal(str(breakdown.get("rate", 0))),
+        delivery=delivery_of(doc),
+        ledger=ledger_of(doc),
         document=doc,
     )
 
@@ -276,44 +278,6 @@ def numbering_fields(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def issued_fields(pdf: IssuedPdf) -> dict[str, Any]:
-    """What marks a numbered invoice (or note) issued once its PDF is stored (dotted paths)."""
-    return {
-        "status": InvoiceStatus.ISSUED.value,
-        "issuedAt": pdf.issued_at.isoformat(timespec="milliseconds"),
-        "files.pdfMd5": pdf.md5,
-    }
-
-
 def replaced_by_fields(reissue_id: str) -> dict[str, Any]:
     """What links a void invoice to the reissue that replaces it."""
     return {"replacedBy": reissue_id}
-
-
-_NOTE_FIELDS = {
-    "credit": ("creditNoteId", "creditNoteNumber", "creditNoteDate"),
-    "debit": ("debitNoteId", "debitNoteNumber", "debitNoteDate"),
-}
-
-
-def note_from_document(doc: Mapping[str, Any]) -> Note:
-    """A stored credit note (a void's or a partial one) or debit note as an entity."""
-    kind = "debit" if "debitNoteId" in doc else "credit"
-    id_field, number_field, date_field = _NOTE_FIELDS[kind]
-    paise = doc.get("amountsPaise") or {}
-    original = doc.get("originalInvoice") or {}
-    return Note(
-        kind=kind,
-        note_id=str(doc[id_field]),
-        company_id=str(doc["companyId"]),
-        period_key=str((doc.get("billingPeriod") or {})["month"]),
-        invoice_id=str(original.get("invoiceId", "")),
-        status=_status(doc, f"{kind} note {doc.get(id_field)}"),
-        taxable=_inr(paise, "subtotal", doc, "taxableValue"),
-        tax=_inr(paise, "gst", doc, "gstAmount"),
-        total=_inr(paise, "total", doc, "totalAmount"),
-        number=doc.get(number_field) or None,
-        note_date=doc.get(date_field) or None,
-        document=doc,
-    )
-

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
+from billing.domain.delivery import Delivery
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import INR
 from billing.domain.naming import file_name, file_paths, invoice_id, stem
@@ -63,6 +64,23 @@ class IssuedPdf:
 
 
 @dataclass(frozen=True)
+class LedgerEntry:
+    """One line of an invoice's ledger of partial credit notes and debit notes (`adjustments`)."""
+
+    note_id: str
+    kind: str  # "credit" or "debit"
+    number: str
+    taxable: INR
+    total: INR
+    settle: bool = False  # a settle's note (late calls)
+
+    @property
+    def sign(self) -> int:
+        """On the invoice's taxable value and net amount: a debit adds, a credit takes away."""
+        return 1 if self.kind == "debit" else -1
+
+
+@dataclass(frozen=True)
 class Invoice:
     """One invoice of a company-month (revision k for its k-th reissue)."""
 
@@ -92,6 +110,8 @@ class Invoice:
     sac_code: str = ""  # the service's SAC, as the supplier stated it
     reverse_charge: bool = False
     tax_rate: Decimal = Decimal(0)  # GST percent, as stored (18.0)
+    delivery: Delivery = Delivery()  # its email's record
+    ledger: tuple[LedgerEntry, ...] = ()  # its partial credit notes and debit notes, oldest first
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -166,12 +186,31 @@ class Note:
     tax: INR
     total: INR
     number: str | None = None
-    note_date: str | None = None
+    note_date: str | None = None  # ISO date, as stored
+    invoice_number: str = ""  # the original invoice's
+    scope: str = "full"  # "full": a void's credit note; "partial": an adjustment
+    request_digest: str | None = None  # a partial note's request (an Idempotency-Key replay must match it)
+    delivery: Delivery = Delivery()
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def label(self) -> str:
         return f"{self.kind} note {self.number or self.note_id}"
+
+    @property
+    def pdf_path(self) -> str:
+        """Where its PDF is stored (a void's credit note and partial ones alike; create-only)."""
+        return f"{self.kind}-notes/{self.company_id}/{self.period_key}/{self.note_id}_{self.kind}-note.pdf"
+
+    @property
+    def csv_path(self) -> str:
+        """A settle note's CSV of the calls it covers (create-only)."""
+        return f"{self.kind}-notes/{self.company_id}/{self.period_key}/{self.note_id}_calls.csv"
+
+    @property
+    def download_name(self) -> str:
+        """"CN/26-27/00001" of vysedeck 2025-09 -> "CN-26-27-00001_vysedeck_2025-09_credit-note.pdf"."""
+        return f"{stem(self.number or '', self.company_id, self.period_key)}_{self.kind}-note.pdf"
 
     def mark_issued(self) -> "Note":
         """Its PDF is stored (issuing -> issued)."""

@@ -31,9 +31,9 @@ class GstReturnService:
             if invoice.number and invoice.status.numbered:
                 builder.add_invoice(invoice)
         for note in self.credit_notes.dated(start, end):
-            if note.get("creditNoteNumber"):
-                builder.add_credit_note(note)
+            if note.number:
+                builder.add_credit_note(note.document)
         for note in self.debit_notes.dated(start, end) if self.debit_notes is not None else ():
-            if note.get("debitNoteNumber"):
-                builder.add_debit_note(note)
+            if note.number:
+                builder.add_debit_note(note.document)
         return builder.result()

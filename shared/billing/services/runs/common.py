@@ -53,7 +53,8 @@ class InvoiceReader(Protocol):
 
 
 class Deliverer(Protocol):
-    def deliver_quietly(self, invoice: Mapping[str, Any]) -> Any: ...
+    def deliver_quietly(self, invoice: Invoice) -> object:
+        """Email the run's finished invoice once; what happened (recorded on the run), never raised."""
 
 
 @dataclass

@@ -102,7 +102,7 @@ class CompanyWorker:
         if invoice.status is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
             done = replace(done, note="the month's invoice is void; POST /billing/generate issues its reissue")
         elif self.ctx.delivery is not None and self.ctx.settings.send_email:
-            done = replace(done, delivery=self.ctx.delivery.deliver_quietly(invoice.document))
+            done = replace(done, delivery=self.ctx.delivery.deliver_quietly(invoice))
         self.ctx.mark(run_id, company_id, done)
         return _done(company_id, done)
 
