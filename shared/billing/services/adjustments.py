@@ -32,6 +32,7 @@ from billing.domain.period import invoice_date
 from billing.errors import NotFoundError
 from billing.ports import AdjustmentNoteRepository, BlobStore, Clock, NoteBuild, PdfRenderer, SettingsRepository
 from billing.services.downloads import Download
+from billing.services.issuance.finish import store_pdf
 from billing.services.queries import InvoiceQueries
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,9 @@ def finish_note(blobs: BlobStore, clock: Clock, note: Note, pdf: bytes,
     if note.status is InvoiceStatus.ISSUED:
         return note
     note.mark_issued()  # refuses what the lifecycle does not allow
-    if not blobs.put_create_only(note.pdf_path, pdf, FILE_KINDS["pdf"], note.download_name):
-        log.info(f"{note.kind} note PDF already stored; kept as it is", extra={"json_fields": {
-            adj.KINDS[note.kind].id_field: note.note_id}})
-    return mark_issued(note.note_id, IssuedPdf(clock(), hashlib.md5(pdf).hexdigest()))
+    stored = store_pdf(blobs, clock, note.note_id, note.pdf_path, pdf, note.download_name, f"{note.kind} note",
+                       adj.KINDS[note.kind].id_field)
+    return mark_issued(note.note_id, stored)
 
 
 class AdjustmentService:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 from billing.domain.entities import Invoice, IssuedPdf
 from billing.domain.naming import FILE_KINDS
@@ -19,27 +19,12 @@ from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger("billing.services.issuance")
 
-MarkIssued = Callable[[str, Mapping[str, Any]], dict[str, Any]]
-
-
 def store_pdf(blobs: BlobStore, clock: Clock, doc_id: str, path: str, pdf: bytes, filename: str, kind: str,
               id_field: str) -> IssuedPdf:
     """Store the document's PDF (create-only: a retry keeps the first copy); what marks it issued."""
     if not blobs.put_create_only(path, pdf, FILE_KINDS["pdf"], filename):
         log.info(f"{kind} PDF already stored; kept as it is", extra={"json_fields": {id_field: doc_id}})
     return IssuedPdf(clock(), hashlib.md5(pdf).hexdigest())
-
-
-def store_pdf_and_mark_issued(blobs: BlobStore, clock: Clock, doc_id: str, path: str, pdf: bytes,
-                              filename: str, mark_issued: MarkIssued, kind: str, id_field: str) -> dict[str, Any]:
-    """Store the document's PDF (create-only) and mark the document issued (the notes' repositories,
-    which still take the stored fields)."""
-    stored = store_pdf(blobs, clock, doc_id, path, pdf, filename, kind, id_field)
-    return mark_issued(doc_id, {
-        "status": InvoiceStatus.ISSUED.value,
-        "issuedAt": stored.issued_at.isoformat(timespec="milliseconds"),
-        "files.pdfMd5": stored.md5,
-    })
 
 
 class InvoiceFinisher:
