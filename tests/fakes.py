@@ -185,7 +185,7 @@ class FakeInvoices:
             return copy.deepcopy(doc) if doc is not None else None
 
     def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
-                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+                     one_off_charges: Sequence[OneOffCharge] = ()) -> tuple[Invoice, bool]:
         invoice_id = draft.invoice_id
         doc = draft_document(draft, created_at, replaces_of(replacing), one_off_charges)
         with self._lock:

@@ -36,8 +36,8 @@ typed fields are a subset of what the page shows, and the PDF must stay byte-ide
 PreviewAnswer = dict[str, Any]
 """The JSON body of GET /billing/preview (openapi.json's preview answer): the rated draft in the
 stored invoice's shape, built once by the adapters' mapper and returned as it is."""
-PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], PreviewAnswer]
-"""(the rated draft, now, the month's one-off charges as stored) -> the preview answer."""
+PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[OneOffCharge]], PreviewAnswer]
+"""(the rated draft, now, the month's one-off charges) -> the preview answer."""
 
 PdfStamper = Callable[[bytes, Invoice], bytes]
 """(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
@@ -107,7 +107,7 @@ class InvoiceRepository(Protocol):
         """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
 
     def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
-                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+                     one_off_charges: Sequence[OneOffCharge] = ()) -> tuple[Invoice, bool]:
         """Store the rated draft as invoice draft.invoice_id unless it exists (create-only): a reissue
         names the void invoice it replaces, and the month's one-off charges are stored with it.
         Returns (the invoice as stored, created)."""

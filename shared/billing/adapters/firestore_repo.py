@@ -22,6 +22,7 @@ from billing.adapters.note_document import delivery_fields, issued_fields
 from billing.adapters.supplier_document import supplier_from_document
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
+from billing.domain.charges import OneOffCharge
 from billing.domain.company import Company, CompanyRow
 from billing.domain.delivery import DeliveryChange
 from billing.domain.entities import Invoice, IssuedPdf
@@ -245,7 +246,7 @@ class FirestoreInvoices:
         return snap.to_dict() if snap.exists else None
 
     def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
-                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
+                     one_off_charges: Sequence[OneOffCharge] = ()) -> tuple[Invoice, bool]:
         """Create the invoice unless it exists (create-only); returns (invoice, created)."""
         invoice_id = draft.invoice_id
         doc = draft_document(draft, created_at, replaces_of(replacing), one_off_charges)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from billing.adapters.note_document import delivery_of, issued_fields, ledger_of
+from billing.domain.charges import OneOffCharge, charge_json
 from billing.domain.credit_note import replaces_fields
 from billing.domain.entities import Invoice, InvoiceLine, TaxAmounts
 from billing.domain.invoice import InvoiceDraft, Recipient, inputs_digest
@@ -55,7 +56,7 @@ def draft_digest(draft: InvoiceDraft) -> str:
 
 
 def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[str, Any] | None = None,
-                   one_off_charges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+                   one_off_charges: Sequence[OneOffCharge] = ()) -> dict[str, Any]:
     """The stored invoice before numbering (a draft): every amount, no number or date yet.
 
     replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed);
@@ -87,8 +88,14 @@ def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[
         "createdAt": created_at.isoformat(timespec="milliseconds"),
         "delivery": {"status": "not-sent", "attempts": 0},
         **({"revision": draft.revision, "replaces": dict(replaces or {})} if draft.revision else {}),
-        **({"oneOffCharges": [dict(c) for c in one_off_charges]} if one_off_charges else {}),
+        **({"oneOffCharges": stored_charges(one_off_charges)} if one_off_charges else {}),
     }
+
+
+def stored_charges(charges: Sequence[OneOffCharge]) -> list[dict[str, Any]]:
+    """The month's one-off charges as its invoice carries them (`oneOffCharges`): each one's API JSON
+    without its companyId."""
+    return [{k: v for k, v in charge_json(c).items() if k != "companyId"} for c in charges]
 
 
 def replaces_of(voided: Invoice | None) -> dict[str, Any] | None:
@@ -97,7 +104,7 @@ def replaces_of(voided: Invoice | None) -> dict[str, Any] | None:
 
 
 def preview_document(draft: InvoiceDraft, as_of: datetime,
-                     one_off_charges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+                     one_off_charges: Sequence[OneOffCharge] = ()) -> dict[str, Any]:
     """The invoice as it would be issued now (status "preview"): every amount, no number, date or files."""
     doc = draft_document(draft, as_of)
     for key in ("files", "inputsDigest", "delivery", "createdAt", "revision", "replaces"):
@@ -107,7 +114,7 @@ def preview_document(draft: InvoiceDraft, as_of: datetime,
     return {**doc, "status": PREVIEW, "asOf": as_of.isoformat(timespec="seconds"),
             "monthToDate": draft.period.contains(as_of), "previewThrough": min(local_now, draft.period.end).isoformat(
                 timespec="seconds"),
-            **({"oneOffCharges": [dict(c) for c in one_off_charges]} if one_off_charges else {})}
+            **({"oneOffCharges": stored_charges(one_off_charges)} if one_off_charges else {})}
 
 
 def quantity_number(value: Decimal) -> int | float:

@@ -70,8 +70,3 @@ class ChargeService:
         if company is None:
             raise NotFoundError(f"Company '{company_id}' not found")
         return company
-
-
-def invoice_charges(charges: list[OneOffCharge]) -> tuple[list[tuple[str, Decimal]], list[ChargeJson]]:
-    """The charges as totals lines and as the invoice stores them (each one's JSON without its companyId)."""
-    return charge_lines(charges), [{k: v for k, v in charge_json(c).items() if k != "companyId"} for c in charges]

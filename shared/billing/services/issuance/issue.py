@@ -11,7 +11,8 @@ from billing.domain.naming import invoice_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import IntegrityError
 from billing.ports import BlobStore, Clock, InvoiceRepository, SettingsRepository
-from billing.services.charges import ChargeService, invoice_charges
+from billing.domain.charges import charge_lines
+from billing.services.charges import ChargeService
 from billing.services.issuance.finish import InvoiceFinisher
 from billing.services.issuance.inputs import InputLoader, MonthInputs
 from billing.services.issuance.numbering import InvoiceNumbering
@@ -95,10 +96,10 @@ class IssuanceService:
             if voided is None or voided.status is not InvoiceStatus.VOID:
                 raise IntegrityError(f"reissue {inv_id} has no void invoice before it")
         # The month is closed for one-off charges before they are read: each lands here or is refused.
-        lines, stored = invoice_charges(self.charges.for_invoice(inputs.company_id, inputs.period.key, revision))
+        charges = self.charges.for_invoice(inputs.company_id, inputs.period.key, revision)
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, revision,
-                                 charges=lines)
-        invoice, created = self.invoices.create_draft(draft, self.clock(), voided, stored)
+                                 charges=charge_lines(charges))
+        invoice, created = self.invoices.create_draft(draft, self.clock(), voided, charges)
         if not created:
             self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
             log.info("invoice already drafted by a concurrent request",

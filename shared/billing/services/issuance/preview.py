@@ -6,7 +6,8 @@ from billing.config import Settings
 from billing.domain.invoice import Recipient, Supplier
 from billing.domain.period import MonthQuery
 from billing.ports import Clock, PreviewAnswer, PreviewBuilder, SettingsRepository
-from billing.services.charges import ChargeService, invoice_charges
+from billing.domain.charges import charge_lines
+from billing.services.charges import ChargeService
 from billing.services.issuance.inputs import InputLoader
 from billing.services.issuance.rating import RatingPipeline
 
@@ -29,7 +30,7 @@ class PreviewService:
         inputs = self.inputs.to_date(company_id, query, now)
         supplier = Supplier.required(self.settings_repo.supplier())
         recipient = Recipient.of(inputs.company, supplier.state_code)
-        lines, stored = invoice_charges(self.charges.for_preview(company_id, inputs.period.key))
+        charges = self.charges.for_preview(company_id, inputs.period.key)
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False,
-                                 charges=lines)
-        return self.preview_document(draft, now, stored)
+                                 charges=charge_lines(charges))
+        return self.preview_document(draft, now, charges)
