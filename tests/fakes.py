@@ -45,7 +45,7 @@ from billing.ports import (
     AdjustmentNoteRepository,
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock, CompanyRepository,
     CreditNoteRepository, InvoiceListing, InvoicePdfRenderer, InvoiceRepository, InvoiceRow, NoteBuild,
-    OutgoingMessage, PdfRenderer, PdfStamper, Publisher,
+    NotePdfRenderer, OutgoingMessage, PdfRenderer, PdfStamper, Publisher,
     ReceivableChange, ReceivableRepository,
     ReceivableUpdate, RunRepository, SettingsRepository, VoidBuild, WakeClaims, utc_now,
 )
@@ -772,11 +772,13 @@ def fake_invoice_pdf(invoice: Invoice) -> bytes:
     return f"PDF {invoice.document['invoiceNumber']} {invoice.document['totalAmount']}".encode()
 
 
-def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
+def fake_credit_note_pdf(note: Note) -> bytes:
+    doc = note.document
     return f"CN {doc['creditNoteNumber']} {doc['totalAmount']}".encode()
 
 
-def fake_adjustment_pdf(doc: Mapping[str, Any]) -> bytes:
+def fake_adjustment_pdf(note: Note) -> bytes:
+    doc = note.document
     kind = doc["noteKind"]
     return f"{kind.upper()} NOTE {doc[kind + 'NoteNumber']} {doc['totalAmount']}".encode()
 
@@ -801,14 +803,14 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     partial_credit_notes: AdjustmentNoteRepository = FakeAdjustmentNotes(
         invoice_store, "creditNoteDate", credit_store.docs, credit_store.counters)
     debit_notes: AdjustmentNoteRepository = FakeAdjustmentNotes(invoice_store, "debitNoteDate")
-    render_adjustment_pdf: PdfRenderer = fake_adjustment_pdf
+    render_adjustment_pdf: NotePdfRenderer = fake_adjustment_pdf
     blobs: BlobStore = FakeBlobs()
     runs: RunRepository = MemoryRuns()
     publisher: Publisher = MemoryPublisher()
     csv_writer: CallCsvFactory = CallCsvWriter
     read_billed: BilledCallReader = read_billed_calls
     render_pdf: InvoicePdfRenderer = fake_invoice_pdf
-    render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
+    render_credit_note_pdf: NotePdfRenderer = fake_credit_note_pdf
     stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()
     alert_claims: WakeClaims = MemoryWakeClaims()

@@ -19,7 +19,7 @@ from billing.config import Settings
 from billing.ports import (
     AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock,
     CompanyRepository, CreditNoteRepository, InvoiceListing, InvoicePdfRenderer, InvoiceRepository, Mailer,
-    PdfRenderer, PdfStamper,
+    NotePdfRenderer, PdfRenderer, PdfStamper,
     Publisher, ReceivableRepository, RunRepository,
     SettingsRepository, WakeClaims, utc_now,
 )
@@ -223,18 +223,18 @@ class Container:
         return lambda invoice: render_invoice_pdf(invoice.document, templates_dir=templates)
 
     @cached_property
-    def render_credit_note_pdf(self) -> PdfRenderer:
+    def render_credit_note_pdf(self) -> NotePdfRenderer:
         from billing.adapters.pdf import render_credit_note_pdf
 
         templates = self.settings.templates_dir
-        return lambda note: render_credit_note_pdf(note, templates_dir=templates)
+        return lambda note: render_credit_note_pdf(note.document, templates_dir=templates)
 
     @cached_property
-    def render_adjustment_pdf(self) -> PdfRenderer:
+    def render_adjustment_pdf(self) -> NotePdfRenderer:
         from billing.adapters.pdf_adjustments import render_adjustment_note_pdf
 
         templates = self.settings.templates_dir
-        return lambda note: render_adjustment_note_pdf(note, templates_dir=templates)
+        return lambda note: render_adjustment_note_pdf(note.document, templates_dir=templates)
 
     @cached_property
     def stamp_cancelled_pdf(self) -> PdfStamper:

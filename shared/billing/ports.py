@@ -29,6 +29,10 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
+"""A JSON answer printed as a PDF (the account statement: the same figures GET /statement answers)."""
+NotePdfRenderer = Callable[[Note], bytes]
+"""A credit or debit note's PDF (deterministic bytes), printed from the stored document the entity
+carries, as the invoice's is."""
 InvoicePdfRenderer = Callable[[Invoice], bytes]
 """The invoice's PDF (deterministic bytes). The adapter prints from the stored document the entity
 carries (its supplier and recipient snapshots, usage, tariff and amounts as stored): the entity's

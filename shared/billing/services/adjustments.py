@@ -30,7 +30,7 @@ from billing.domain.naming import FILE_KINDS, validate_company_id
 from billing.domain.numbering import counter_id, financial_year
 from billing.domain.period import invoice_date
 from billing.errors import NotFoundError
-from billing.ports import AdjustmentNoteRepository, BlobStore, Clock, NoteBuild, PdfRenderer, SettingsRepository
+from billing.ports import AdjustmentNoteRepository, BlobStore, Clock, NoteBuild, NotePdfRenderer, SettingsRepository
 from billing.services.downloads import Download
 from billing.services.issuance.finish import store_pdf
 from billing.services.queries import InvoiceQueries
@@ -58,7 +58,7 @@ class AdjustmentService:
     """create (partial credit note / debit note), finish, and reading notes back."""
 
     def __init__(self, *, queries: InvoiceQueries, notes: Mapping[str, AdjustmentNoteRepository],
-                 settings_repo: SettingsRepository, blobs: BlobStore, render: PdfRenderer, clock: Clock,
+                 settings_repo: SettingsRepository, blobs: BlobStore, render: NotePdfRenderer, clock: Clock,
                  new_token: Callable[[], str] = lambda: uuid.uuid4().hex[:24],
                  on_note: Callable[[Invoice, str, int], object] | None = None):
         self.queries = queries
@@ -150,7 +150,7 @@ class AdjustmentService:
         """Store the note's PDF (create-only, deterministic bytes) and mark it issued (idempotent)."""
         if note.status is InvoiceStatus.ISSUED:
             return note
-        return finish_note(self.blobs, self.clock, note, self.render(note.document),
+        return finish_note(self.blobs, self.clock, note, self.render(note),
                            self.repo(adj.KINDS[note.kind]).mark_issued)
 
     def finish_pending(self, invoice: Invoice) -> list[Note]:

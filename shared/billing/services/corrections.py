@@ -33,7 +33,7 @@ from billing.domain.numbering import financial_year
 from billing.domain.period import invoice_date
 from billing.errors import ConflictError, IntegrityError, NotFoundError
 from billing.ports import (
-    BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository, VoidBuild,
+    BlobStore, Clock, CreditNoteRepository, InvoiceRepository, NotePdfRenderer, SettingsRepository, VoidBuild,
 )
 from billing.services.adjustments import StoredNote, finish_note
 from billing.services.downloads import Download, DownloadService
@@ -72,7 +72,7 @@ class CorrectionService:
         credit_notes: CreditNoteRepository,
         settings_repo: SettingsRepository,
         blobs: BlobStore,
-        render_credit_note: PdfRenderer,
+        render_credit_note: NotePdfRenderer,
         downloads: DownloadService,
         clock: Clock,
         on_void: Callable[[Invoice], object] | None = None,
@@ -162,7 +162,7 @@ class CorrectionService:
         """Store the credit note's PDF (create-only, deterministic bytes) and mark it issued."""
         if note.status is InvoiceStatus.ISSUED:
             return note
-        return finish_note(self.blobs, self.clock, note, self.render_credit_note(note.document),
+        return finish_note(self.blobs, self.clock, note, self.render_credit_note(note),
                            self.credit_notes.mark_issued)
 
     # -- reading -------------------------------------------------------------------------------
