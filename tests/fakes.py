@@ -96,9 +96,9 @@ class FakeCompanies:
     def validate(self, company_id: str, doc: Mapping[str, Any]) -> Company:
         return company_to_write(company_id, doc)
 
-    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        self.validate(company_id, doc)
-        self.docs[company_id] = copy.deepcopy(dict(doc))
+    def put(self, company: Company) -> None:
+        self.validate(company.company_id, company.document)
+        self.docs[company.company_id] = copy.deepcopy(dict(company.document))
 
 
 class FakeSettings:
@@ -115,9 +115,9 @@ class FakeSettings:
         if problems:
             raise ValidationError("supplier settings: " + "; ".join(problems))
 
-    def put(self, doc: Mapping[str, Any]) -> None:
-        self.validate(doc)
-        self.doc = copy.deepcopy(dict(doc))
+    def put(self, supplier: Supplier) -> None:
+        self.validate(supplier.document)
+        self.doc = copy.deepcopy(dict(supplier.document))
 
 
 class FakeCallLogs:

@@ -67,8 +67,9 @@ class CompanyRepository(Protocol):
         """The document sent to be written (free-form JSON until the schema accepts it) as the
         company; ValidationError naming every field of the wrong type."""
 
-    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        """Create or replace the document, validated first (nothing written when it fails)."""
+    def put(self, company: Company) -> None:
+        """Create or replace its document as sent (`company.document`), validated again first (nothing
+        written when it fails)."""
 
 
 class SettingsRepository(Protocol):
@@ -80,8 +81,8 @@ class SettingsRepository(Protocol):
         """ValidationError naming every field of the wrong type (the document sent is free-form JSON
         until the schema accepts it)."""
 
-    def put(self, doc: Mapping[str, Any]) -> None:
-        """Create or replace the supplier document, validated first."""
+    def put(self, supplier: Supplier) -> None:
+        """Create or replace the supplier document as sent (`supplier.document`), validated again first."""
 
 
 class CallLogSource(Protocol):

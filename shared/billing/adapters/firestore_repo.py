@@ -80,11 +80,11 @@ class FirestoreCompanies:
         """The company; ValidationError naming every field of the wrong type (nothing written)."""
         return company_to_write(company_id, doc)
 
-    def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        """Create or replace the document (validated first: nothing is written when it fails)."""
-        self.validate(company_id, doc)
-        with transient(f"writing company {company_id}"):
-            self._col.document(company_id).set(dict(doc))
+    def put(self, company: Company) -> None:
+        """Create or replace its document, as sent (validated again: nothing is written when it fails)."""
+        self.validate(company.company_id, company.document)
+        with transient(f"writing company {company.company_id}"):
+            self._col.document(company.company_id).set(dict(company.document))
 
 
 def _or_none(company_id: str, doc: Mapping[str, Any], where: str) -> Company | None:
@@ -115,11 +115,11 @@ class FirestoreSettings:
         if problems:
             raise ValidationError("supplier settings: " + "; ".join(problems))
 
-    def put(self, doc: Mapping[str, Any]) -> None:
-        """Create or replace the supplier document (validated first)."""
-        self.validate(doc)
+    def put(self, supplier: Supplier) -> None:
+        """Create or replace the supplier document, as sent (validated again first)."""
+        self.validate(supplier.document)
         with transient("writing the supplier settings"):
-            self._ref.set(dict(doc))
+            self._ref.set(dict(supplier.document))
 
 
 _counter_locks: dict[str, threading.Lock] = {}

@@ -72,8 +72,9 @@ class CompanyAdmin:
         """Create or replace companies/{company_id} with the body, once every check has passed."""
         validate_company_id(company_id)
         doc = _document(body, "company")
-        self.check_company(self.companies.validate(company_id, doc))
-        self.companies.put(company_id, doc)
+        company = self.companies.validate(company_id, doc)
+        self.check_company(company)
+        self.companies.put(company)
         return {"companyId": company_id, "company": doc}
 
     def copy(self, source_id: str, target_id: str) -> Answer:
@@ -123,10 +124,10 @@ class CompanyAdmin:
         doc = _document(body, "supplier settings")
         self.settings_repo.validate(doc)
         try:
-            Supplier.from_doc(doc)
+            supplier = Supplier.from_doc(doc)
         except (ConfigurationError, ValidationError) as exc:
             raise _as_validation(exc, "supplier settings") from None
-        self.settings_repo.put(doc)
+        self.settings_repo.put(supplier)
         return {"settings": doc}
 
 

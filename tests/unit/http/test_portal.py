@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from billing.domain.invoice import Supplier
 from billing.domain.naming import document_file_paths
 from billing.entrypoints.http.portal import PORTAL_ROUTES
 from billing.errors import ForbiddenError
@@ -22,7 +23,7 @@ UPI = "voxa@okaxis"
 def world() -> World:
     w = World(settings=dataclasses.replace(SETTINGS, link_signing_key=KEY))
     supplier = dict(w.container.supplier_settings.doc or {})
-    w.container.supplier_settings.put({**supplier, "upiId": UPI})
+    w.container.supplier_settings.put(Supplier.from_doc({**supplier, "upiId": UPI}))
     return w
 
 
@@ -182,7 +183,7 @@ def test_the_invoice_email_carries_the_portal_link_and_the_upi_qr():
     settings = dataclasses.replace(SETTINGS, link_signing_key=KEY, public_base_url="https://billing.example/billing-api")
     w = World(settings=settings)
     supplier = dict(w.container.supplier_settings.doc or {})
-    w.container.supplier_settings.put({**supplier, "upiId": UPI})
+    w.container.supplier_settings.put(Supplier.from_doc({**supplier, "upiId": UPI}))
     from billing.domain.period import MonthQuery
     invoice = w.container.issuance.generate("dcgpac", MonthQuery(9, 2025)).document
     assert w.container.delivery.send("dcgpac", "2025-09", force=True, body={"to": ["accounts@dcgpac.example"]})[
