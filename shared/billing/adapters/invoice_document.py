@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from billing.adapters.document_amounts import stored_inr
 from billing.adapters.note_document import delivery_of, issued_fields, ledger_of
 from billing.domain.charges import OneOffCharge, charge_json
 from billing.domain.credit_note import replaces_fields
@@ -195,14 +196,6 @@ def jsonable(value: Any) -> Any:
 
 # -- stored document -> entity ------------------------------------------------------------------
 
-def _inr(paise: Mapping[str, Any], key: str, doc: Mapping[str, Any], number_field: str) -> INR:
-    value = paise.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return INR(value)
-    number = doc.get(number_field)
-    return INR.from_decimal(to_decimal(number, number_field)) if number is not None else INR.zero()
-
-
 def _status(doc: Mapping[str, Any], what: str) -> InvoiceStatus:
     status = InvoiceStatus.of(doc)
     if status is None:
@@ -242,9 +235,9 @@ def invoice_from_document(doc: Mapping[str, Any]) -> Invoice:
         revision=revision_of(doc),
         lines=_lines(doc, paise),
         call_charges=INR(int(paise.get("callCharges") or 0)),
-        subtotal=_inr(paise, "subtotal", doc, "subtotal"),
+        subtotal=stored_inr(paise, "subtotal", doc, "subtotal"),
         tax=TaxAmounts(tax("cgst"), tax("sgst"), tax("igst")),
-        total=_inr(paise, "total", doc, "totalAmount"),
+        total=stored_inr(paise, "total", doc, "totalAmount"),
         number=doc.get("invoiceNumber") or None,
         financial_year=doc.get("financialYear") or None,
         invoice_date=doc.get("invoiceDate") or None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from billing.adapters.document_amounts import stored_inr
 from billing.domain.adjustments import CREDIT, DEBIT, NoteDraft, NoteKind
 from billing.domain.credit_note import Void
 from billing.domain.delivery import (
@@ -210,14 +211,6 @@ def _kind_of(doc: Mapping[str, Any]) -> NoteKind:
     return DEBIT if "debitNoteId" in doc else CREDIT
 
 
-def _inr(paise_of: Mapping[str, Any], key: str, doc: Mapping[str, Any], number_field: str) -> INR:
-    value = paise_of.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return INR(value)
-    number = doc.get(number_field)
-    return INR.from_decimal(to_decimal(number, number_field)) if number is not None else INR.zero()
-
-
 def note_from_document(doc: Mapping[str, Any]) -> Note:
     """A stored credit note (a void's or a partial one) or debit note as an entity."""
     kind = _kind_of(doc)
@@ -233,9 +226,9 @@ def note_from_document(doc: Mapping[str, Any]) -> Note:
         period_key=str((doc.get("billingPeriod") or {})["month"]),
         invoice_id=str(original.get("invoiceId", "")),
         status=status,
-        taxable=_inr(paise_of, "subtotal", doc, "taxableValue"),
-        tax=_inr(paise_of, "gst", doc, "gstAmount"),
-        total=_inr(paise_of, "total", doc, "totalAmount"),
+        taxable=stored_inr(paise_of, "subtotal", doc, "taxableValue"),
+        tax=stored_inr(paise_of, "gst", doc, "gstAmount"),
+        total=stored_inr(paise_of, "total", doc, "totalAmount"),
         number=doc.get(kind.number_field) or None,
         note_date=doc.get(kind.date_field) or None,
         invoice_number=str(original.get("invoiceNumber") or ""),
