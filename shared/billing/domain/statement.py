@@ -12,7 +12,8 @@ from typing import Any, Iterable, Mapping
 
 from billing.domain.presenter import paise_to_rupees
 from billing.domain.lifecycle import NUMBERED
-from billing.domain.receivables import REVERSED, parse_day, reversal_day, to_paise
+from billing.domain.receivable import Payment, PaymentState, Reversal
+from billing.domain.receivables import parse_day, to_paise
 from billing.errors import ValidationError
 
 _ORDER = {"invoice": 0, "debit_note": 1, "credit_note": 2, "payment": 3, "tds": 4, "reversal": 5}
@@ -31,7 +32,7 @@ def _row(day: str, kind: str, document: str, description: str, debit: int = 0, c
 
 
 def statement_rows(invoices: Iterable[Mapping[str, Any]], notes: Iterable[Mapping[str, Any]],
-                   payments: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+                   payments: Iterable[Payment]) -> list[dict[str, Any]]:
     """Every row of the company's account, oldest first (amounts in paise)."""
     rows = []
     for inv in invoices:
@@ -50,20 +51,18 @@ def statement_rows(invoices: Iterable[Mapping[str, Any]], notes: Iterable[Mappin
             rows.append(_row(str(note.get("creditNoteDate", "")), "credit_note", str(note.get("creditNoteNumber")),
                              f"Credit note on {original}: {note.get('reason', '')}", credit=_total(note)))
     for p in payments:
-        amount, tds = int(p.get("amountPaise", 0)), int(p.get("tdsPaise", 0))
-        ref, inv_no = str(p.get("reference")), p.get("invoiceNumber", "")
+        amount, tds, day = p.amount.paise, p.tds.paise, p.date.isoformat()
+        ref, inv_no = p.reference, p.invoice_number
         if amount:
-            rows.append(_row(str(p["date"]), "payment", ref, f"Payment ({str(p.get('mode', '')).upper()}) "
-                                                             f"against {inv_no}", credit=amount,
-                             at=str(p.get("recordedAt", ""))))
+            rows.append(_row(day, "payment", ref, f"Payment ({p.mode.upper()}) against {inv_no}", credit=amount,
+                             at=p.recorded_at))
         if tds:
-            rows.append(_row(str(p["date"]), "tds", ref, f"TDS u/s {p.get('tdsSection')} deducted on {inv_no}",
-                             credit=tds, at=str(p.get("recordedAt", ""))))
-        if p.get("status") == REVERSED:
-            reversal = p.get("reversal") or {}
-            rows.append(_row(reversal_day(reversal) or str(p["date"]), "reversal", ref,
-                             f"Payment reversed: {reversal.get('reason', '')}", debit=amount + tds,
-                             at=str(reversal.get("at", ""))))
+            rows.append(_row(day, "tds", ref, f"TDS u/s {p.tds_section} deducted on {inv_no}",
+                             credit=tds, at=p.recorded_at))
+        if p.status is PaymentState.REVERSED:
+            reversal = p.reversal or Reversal("", "")
+            rows.append(_row(reversal.day or day, "reversal", ref, f"Payment reversed: {reversal.reason}",
+                             debit=amount + tds, at=reversal.at))
     rows.sort(key=lambda r: (r["date"], _ORDER[r["type"]] if r["type"] != "tds" else _ORDER["payment"], r["_at"],
                              _ORDER[r["type"]]))  # stable: same-instant rows keep their documents' order
     return [{k: v for k, v in r.items() if k != "_at"} for r in rows]
