@@ -15,7 +15,7 @@ buckets are computed at read time from the due dates, so they move with time wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
@@ -182,7 +182,7 @@ def listing_entry(receivable: Receivable) -> dict[str, Any]:
             "totalAmount": paise_to_rupees(receivable.total.paise), "revision": receivable.revision}
 
 
-def add_month(total: Mapping[str, Any], delta: Mapping[str, int]) -> dict[str, int]:
+def add_month(total: Mapping[str, int], delta: Mapping[str, int]) -> dict[str, int]:
     return {f: int(total.get(f, 0)) + int(delta.get(f, 0)) for f in MONTH_FIELDS}
 
 
@@ -293,28 +293,36 @@ def reminder_steps(value: object) -> tuple[int, ...]:
     return tuple(sorted(set(value)))
 
 
+@dataclass
+class _CompanyTds:
+    company_id: str
+    deducted: int = 0  # paise
+    matched: int = 0
+    unmatched: list[Payment] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {"companyId": self.company_id, "tdsAmount": paise_to_rupees(self.deducted),
+                "matched": paise_to_rupees(self.matched), "unmatchedAmount": paise_to_rupees(self.deducted - self.matched),
+                "unmatched": [payment_json(p) for p in self.unmatched]}
+
+
 def tds_report(key: str, payments: Iterable[Payment], company_id: str | None = None) -> dict[str, Any]:
     """The quarter's TDS per company (of one company when named): deducted, matched with Form 26AS,
-    still to match (the applied payments only)."""
-    per_company: dict[str, dict[str, Any]] = {}
+    still to match (the applied payments only): the TDS route's JSON answer."""
+    per_company: dict[str, _CompanyTds] = {}
     for p in payments:
         if not p.applied or (company_id and p.company_id != company_id):
             continue
-        entry = per_company.setdefault(str(p.company_id), {"companyId": p.company_id, "tdsPaise": 0,
-                                                            "matchedPaise": 0, "unmatched": []})
-        entry["tdsPaise"] += p.tds.paise
+        entry = per_company.setdefault(str(p.company_id), _CompanyTds(str(p.company_id)))
+        entry.deducted += p.tds.paise
         if p.tds_matched:
-            entry["matchedPaise"] += p.tds.paise
+            entry.matched += p.tds.paise
         else:
-            entry["unmatched"].append(payment_json(p))
-    companies = [{"companyId": e["companyId"], "tdsAmount": paise_to_rupees(e["tdsPaise"]),
-                  "matched": paise_to_rupees(e["matchedPaise"]),
-                  "unmatchedAmount": paise_to_rupees(e["tdsPaise"] - e["matchedPaise"]),
-                  "unmatched": e["unmatched"]} for e in per_company.values()]
-    total = sum(e["tdsPaise"] for e in per_company.values())
-    matched = sum(e["matchedPaise"] for e in per_company.values())
+            entry.unmatched.append(p)
+    total = sum(e.deducted for e in per_company.values())
+    matched = sum(e.matched for e in per_company.values())
     return {"quarter": key, "tdsAmount": paise_to_rupees(total), "matched": paise_to_rupees(matched),
-            "unmatchedAmount": paise_to_rupees(total - matched), "companies": companies}
+            "unmatchedAmount": paise_to_rupees(total - matched), "companies": [e.json() for e in per_company.values()]}
 
 
 # -- request parameters of the reports ------------------------------------------------------------

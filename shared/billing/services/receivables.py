@@ -246,7 +246,7 @@ class ReceivableService:
         notes = self.credit_notes.list_for_company(company_id) if self.credit_notes is not None else []
         if self.debit_notes is not None:
             notes = [*notes, *self.debit_notes.list_for_company(company_id)]
-        rows = statement_rows([i.document for i in self.queries.invoices.find_for_company(company_id)], notes,
+        rows = statement_rows(self.queries.invoices.find_for_company(company_id), notes,
                               self.receivables.payments_for_company(company_id))
         supplier = Supplier.from_doc(self.settings_repo.supplier())
         return {**statement(company_id, rows, first, last), "companyName": company.get("name", company_id),
