@@ -1,6 +1,8 @@
 """Receivables (DESIGN 14): what a customer still owes on an invoice, payments with TDS, ageing.
 
-Everything here is integer paise. An invoice's receivable lives beside it (the issued invoice is
+The receivable and the payment are typed values (`billing.domain.receivable`); this module parses
+payment requests, knows the TDS quarter and the ageing buckets, and builds the JSON answers from
+those values. An invoice's receivable lives beside it (the issued invoice is
 never edited): its net amount (total, less credit notes, plus debit notes: `notes`), the payments
 applied to it, and the balance
 
