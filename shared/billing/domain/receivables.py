@@ -36,6 +36,10 @@ MAX_PAGE_SIZE = 500  # companies per page of the ageing report
 DEFAULT_PAGE_SIZE = 100
 MAX_AMOUNT_PAISE = 10**15  # 13-digit rupee amounts and more; a typo with 20 digits is refused
 
+JsonBody = dict[str, Any]
+"""A JSON object as an answer shows it (rupees as JSON numbers, ISO dates): what the `*_json`
+builders and the reports return, built once from the typed values at the end and never read back."""
+
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SECTION = re.compile(r"^[0-9]{3}[A-Z]{0,3}(\([0-9a-z]{1,3}\))?$")
 _FY = re.compile(r"^(\d{4})-(\d{2})$")
@@ -174,7 +178,7 @@ def month_delta(before: Receivable | None, after: Receivable) -> dict[str, int]:
     return delta
 
 
-def listing_entry(receivable: Receivable) -> dict[str, Any]:
+def listing_entry(receivable: Receivable) -> JsonBody:
     """What the console's invoice list shows of an invoice, from its receivable alone (one small
     document per row): the invoice's number, company, month, status, dates and total."""
     status = receivable.invoice_status or InvoiceStatus.ISSUED
@@ -223,14 +227,14 @@ def buckets(outstanding: Mapping[str, int], as_of: date) -> dict[str, int]:
 
 # -- JSON -----------------------------------------------------------------------------------------
 
-def reversal_json(reversal: Reversal) -> dict[str, Any]:
+def reversal_json(reversal: Reversal) -> JsonBody:
     body = {"reason": reversal.reason, "at": reversal.at}
     if reversal.date is not None:
         body["date"] = reversal.date
     return body
 
 
-def payment_json(payment: Payment) -> dict[str, Any]:
+def payment_json(payment: Payment) -> JsonBody:
     """A payment as the API shows it: rupees as JSON numbers, paise kept out."""
     fields: tuple[tuple[str, Any], ...] = (
         ("reference", payment.reference), ("date", payment.date.isoformat()), ("mode", payment.mode),
@@ -244,12 +248,12 @@ def payment_json(payment: Payment) -> dict[str, Any]:
     return body
 
 
-def reminder_json(reminder: Reminder) -> dict[str, Any]:
+def reminder_json(reminder: Reminder) -> JsonBody:
     fields = (("status", reminder.status.value), ("to", reminder.to), ("sentAt", reminder.sent_at))
     return {k: v for k, v in fields if v is not None}
 
 
-def receivable_json(receivable: Receivable, today: date) -> dict[str, Any]:
+def receivable_json(receivable: Receivable, today: date) -> JsonBody:
     """What the invoice read gains: netAmount, amountPaid, tdsAmount, balance, paymentStatus,
     overdue, payments (reversed ones included, marked), reminders sent."""
     return {
@@ -302,13 +306,13 @@ class _CompanyTds:
     matched: int = 0
     unmatched: list[Payment] = field(default_factory=list)
 
-    def json(self) -> dict[str, Any]:
+    def json(self) -> JsonBody:
         return {"companyId": self.company_id, "tdsAmount": paise_to_rupees(self.deducted),
                 "matched": paise_to_rupees(self.matched), "unmatchedAmount": paise_to_rupees(self.deducted - self.matched),
                 "unmatched": [payment_json(p) for p in self.unmatched]}
 
 
-def tds_report(key: str, payments: Iterable[Payment], company_id: str | None = None) -> dict[str, Any]:
+def tds_report(key: str, payments: Iterable[Payment], company_id: str | None = None) -> JsonBody:
     """The quarter's TDS per company (of one company when named): deducted, matched with Form 26AS,
     still to match (the applied payments only): the TDS route's JSON answer."""
     per_company: dict[str, _CompanyTds] = {}
@@ -353,6 +357,6 @@ def page_size(value: str | None) -> int:
     return int(value)
 
 
-def bucket_json(paise: Mapping[str, int]) -> dict[str, Any]:
+def bucket_json(paise: Mapping[str, int]) -> JsonBody:
     return {"total": paise_to_rupees(paise["total"]),
             "buckets": {b: paise_to_rupees(paise[b]) for b in BUCKETS}}

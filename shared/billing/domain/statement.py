@@ -15,7 +15,7 @@ from billing.domain.presenter import paise_to_rupees
 from billing.domain.entities import Invoice
 from billing.domain.lifecycle import NUMBERED
 from billing.domain.receivable import Payment, PaymentState, Reversal
-from billing.domain.receivables import parse_day, to_paise
+from billing.domain.receivables import JsonBody, parse_day, to_paise
 from billing.errors import ValidationError
 
 _ORDER = {"invoice": 0, "debit_note": 1, "credit_note": 2, "payment": 3, "tds": 4, "reversal": 5}
@@ -39,7 +39,7 @@ class StatementRow:
     credit: int = 0
     at: str = ""
 
-    def json(self, balance: int) -> dict[str, Any]:
+    def json(self, balance: int) -> JsonBody:
         return {"date": self.date, "type": self.type, "document": self.document, "description": self.description,
                 "debit": paise_to_rupees(self.debit), "credit": paise_to_rupees(self.credit),
                 "balance": paise_to_rupees(balance)}
@@ -95,7 +95,7 @@ def parse_range(start: str | None, end: str | None, today: date) -> tuple[date |
     return first, last
 
 
-def statement(company_id: str, rows: list[StatementRow], first: date | None, last: date) -> dict[str, Any]:
+def statement(company_id: str, rows: list[StatementRow], first: date | None, last: date) -> JsonBody:
     """Opening balance (rows before `first`), the rows in [first, last] with a running balance, totals:
     the statement's JSON answer."""
     start = first.isoformat() if first is not None else None

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
 
 from billing.domain import receivables as rules
+from billing.domain.receivables import JsonBody
 from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.entities import Invoice
@@ -30,11 +30,6 @@ from billing.ports import (
 from billing.services.queries import InvoiceQueries
 
 log = logging.getLogger(__name__)
-
-JsonAnswer = dict[str, Any]
-"""The JSON body of a receivables answer as the OpenAPI document (or the CLI) shows it: the ageing
-report, the quarter's TDS, the statement, the receivable part of the invoice read, the rebuild report.
-Built once here from the entities, returned as is; no service reads it back."""
 
 
 class ReceivableService:
@@ -169,7 +164,7 @@ class ReceivableService:
         assert after is not None
         return after, stored
 
-    def rebuild_month(self, period_key: str) -> JsonAnswer:
+    def rebuild_month(self, period_key: str) -> JsonBody:
         """The month totals (the console's overview) recomputed from the month's receivables and set
         exactly, and a missing `invoiceStatus` (the console's invoice filter) filled from the invoice:
         for receivables written before those existed, or as a repair. Idempotent; safe while payments
@@ -191,7 +186,7 @@ class ReceivableService:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def view(self, invoice: Invoice) -> JsonAnswer:
+    def view(self, invoice: Invoice) -> JsonBody:
         """What the invoice read shows of its receivable ({} while it is being issued). Never writes:
         an invoice whose receivable is not opened yet shows the balance it would open with."""
         if not invoice.has_files:
@@ -199,7 +194,7 @@ class ReceivableService:
         rec = self.receivables.get(invoice.invoice_id) or Receivable.open(invoice, "")
         return rules.receivable_json(rec, self.today())
 
-    def aging(self, as_of: str | None, page_size: str | None, page_token: str | None) -> JsonAnswer:
+    def aging(self, as_of: str | None, page_size: str | None, page_token: str | None) -> JsonBody:
         """Totals first (every company), then a page of companies with their buckets, by company id."""
         day = rules.parse_day(as_of, "asOf") if as_of is not None else self.today()
         size = rules.page_size(page_size)
@@ -215,7 +210,7 @@ class ReceivableService:
             "nextPageToken": next_token,
         }
 
-    def tds(self, fy: str | None, quarter: str | None, company_id: str | None = None) -> JsonAnswer:
+    def tds(self, fy: str | None, quarter: str | None, company_id: str | None = None) -> JsonBody:
         """The quarter's TDS receivable per company: deducted, matched with Form 26AS, still to match."""
         key = rules.parse_fy_quarter(fy, quarter)
         if company_id is not None:
@@ -236,7 +231,7 @@ class ReceivableService:
         return payment
 
 
-    def statement(self, company_id: str, start: str | None, end: str | None) -> JsonAnswer:
+    def statement(self, company_id: str, start: str | None, end: str | None) -> JsonBody:
         """The company's statement of account: invoices, notes, payments, TDS and reversals, running balance."""
         validate_company_id(company_id)
         company = self.queries.companies.get(company_id)

@@ -51,7 +51,7 @@ class ReminderService:
         steps = rules.reminder_steps(settings.get("reminderSteps"))
         today = invoice_date(self.clock(), supplier.timezone)
         report: RunReport = {"date": today.isoformat(), "steps": list(steps), "sent": [], "skipped": [],
-                                  "failed": []}
+                             "failed": []}
         if self.mailer is None:
             report["skipped"].append({"reason": "email is not configured (SMTP_HOST unset)"})
             return report
