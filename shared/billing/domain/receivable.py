@@ -52,6 +52,12 @@ class ReminderStatus(StrEnum):
     FAILED = "failed"  # a later run may claim the step again
 
 
+def due_day(invoice: Invoice) -> str:
+    """The invoice's due date as a calendar day (stored with the supplier's offset; its invoice date
+    when it has none): the day its receivable ages from."""
+    return (invoice.due_date or invoice.invoice_date or "")[:10]
+
+
 def rupees(paise: int) -> str:
     """Paise as rupees with two decimals, for messages."""
     return str(INR(paise).decimal)
@@ -186,7 +192,7 @@ class Receivable:
         return cls(
             invoice_id=invoice.invoice_id, company_id=invoice.company_id, invoice_number=invoice.number,
             invoice_date=(invoice.invoice_date or "")[:10],
-            due_date=(invoice.due_date or invoice.invoice_date or "")[:10], period=invoice.period_key,
+            due_date=due_day(invoice), period=invoice.period_key,
             total=invoice.total, notes=notes, paid=zero, tds=zero, payments=(), reminders={},
             net=zero, balance=zero, payment_status=PaymentStatus.UNPAID, opened_at=opened_at,
             invoice_status=InvoiceStatus.VOID if notes else InvoiceStatus.ISSUED).settled()

@@ -17,7 +17,7 @@ from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.entities import Invoice
 from billing.domain.money import INR
-from billing.domain.receivable import Payment, Receivable, Reversal, TdsMatch
+from billing.domain.receivable import Payment, Receivable, Reversal, TdsMatch, due_day
 from billing.domain.naming import validate_company_id
 from billing.domain.period import BillingPeriod, invoice_date
 from billing.domain.presenter import paise_to_rupees
@@ -96,8 +96,8 @@ class ReceivableService:
 
     def _change(self, invoice: Invoice, payment_id: str | None,
                 update: ReceivableUpdate) -> tuple[ReceivableChange | None, Receivable]:
-        due = (invoice.due_date or invoice.invoice_date or "")[:10]
-        change, stored = self.receivables.change(invoice.invoice_id, invoice.company_id, due, payment_id, update)
+        change, stored = self.receivables.change(invoice.invoice_id, invoice.company_id, due_day(invoice),
+                                                 payment_id, update)
         assert stored is not None
         return change, stored
 
