@@ -112,11 +112,13 @@ def seed(db: Any, count: int) -> dict[str, int]:
 
 
 def seed_run(container: Any, count: int) -> None:
+    from billing.domain.runs import RunChange, RunState
+
     runs = container.runs
     runs.record_trigger(PERIOD, PERIOD, "bench")
-    entries = {f"co-{i:05d}": ({"state": "failed", "error": "Company 'x' has no billing.ratePerMinute",
-                                "errorType": "ConfigurationError", "attempts": 1} if i % 500 == 7
-                               else {"state": "done"}) for i in range(count)}
+    failed = RunChange(RunState.FAILED, error="Company 'x' has no billing.ratePerMinute",
+                       error_type="ConfigurationError", attempts=1)
+    entries = {f"co-{i:05d}": failed if i % 500 == 7 else RunChange(RunState.DONE) for i in range(count)}
     runs.set_states(PERIOD, entries)
 
 

@@ -78,22 +78,22 @@ def bench_publish(project: str, messages: int, sample: int) -> dict[str, Any]:
     from google.cloud import pubsub_v1
 
     from billing.adapters.pubsub_publisher import PubSubPublisher
+    from billing.services.runs.messages import CompanyJob
 
     admin, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     topic = admin.topic_path(project, "billing-company-invoice")
     admin.create_topic(name=topic)
     subscriber.create_subscription(name=subscriber.subscription_path(project, "sink"), topic=topic)
     subscriber.close()
-    payloads = [({"companyId": f"co-{i:05d}", "month": MONTH, "year": YEAR, "runId": KEY},
-                 {"companyId": f"co-{i:05d}", "period": KEY}) for i in range(messages)]
+    payloads = [CompanyJob(f"co-{i:05d}", MONTH, YEAR, KEY) for i in range(messages)]
     publisher = PubSubPublisher(project)
     started = time.perf_counter()
     confirmed = publisher.publish_many("billing-company-invoice", payloads)()
     batched = time.perf_counter() - started
     single = PubSubPublisher(project, client=pubsub_v1.PublisherClient())  # the client's defaults, as before
     started = time.perf_counter()
-    for payload, attributes in payloads[:sample]:
-        single.publish("billing-company-invoice", payload, attributes)
+    for message in payloads[:sample]:
+        single.publish("billing-company-invoice", message)
     one_by_one = (time.perf_counter() - started) / sample * messages
     return {"messages": confirmed, "batchedSeconds": round(batched, 2),
             "messagesPerSecond": round(confirmed / batched), "oneAtATimeSecondsExtrapolated": round(one_by_one, 1),

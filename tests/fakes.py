@@ -17,6 +17,10 @@ from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
 from billing.adapters.csv_import import read_billed_calls
 from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
+from billing.adapters.run_documents import CLEARED as RUN_CLEARED
+from billing.adapters.run_documents import (
+    entry_fields, entry_from_document, fanout_document, summary_from_document, trigger_document,
+)
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.entities import Invoice, Note
@@ -29,7 +33,8 @@ from billing.errors import ConfigurationError, ConflictError, NotFoundError, Val
 from billing.ports import (
     AdjustmentNoteRepository,
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock, CompanyRepository,
-    CreditNoteRepository, InvoiceListing, InvoiceRepository, InvoiceRow, PdfRenderer, PdfStamper, Publisher,
+    CreditNoteRepository, InvoiceListing, InvoiceRepository, InvoiceRow, OutgoingMessage, PdfRenderer, PdfStamper,
+    Publisher,
     ReceivableChange, ReceivableRepository,
     ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
 )
@@ -38,6 +43,7 @@ from billing.adapters.receivable_document import (
 )
 from billing.domain.receivable import CompanyOutstanding, Payment, Receivable, TdsMatch
 from billing.domain.receivables import add_month, month_delta, move_outstanding
+from billing.domain.runs import Fanout, RunChange, RunEntry, RunState, RunSummary, Trigger
 from billing.seed import SUPPLIER
 
 
@@ -369,69 +375,71 @@ class FakeMailer:
 
 
 class MemoryRuns:
-    """The RunRepository port in memory: a summary and one entry per company, like Firestore."""
+    """The RunRepository port in memory: a summary and one entry per company, stored as Firestore
+    stores them (the run records' mapper), and read back as the typed records."""
 
     def __init__(self) -> None:
         self.summaries: dict[str, dict[str, Any]] = {}
         self.companies: dict[str, dict[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> dict[str, Any]:
+    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> RunSummary:
         with self._lock:
             doc = self.summaries.setdefault(run_id, {"period": period_key, "triggers": []})
-            doc["triggers"] = doc["triggers"][-19:] + [{"by": trigger}]
-            return copy.deepcopy(doc)
+            doc["triggers"] = doc["triggers"][-19:] + [trigger_document(Trigger(by=trigger))]
+            return summary_from_document(copy.deepcopy(doc), run_id)
 
-    def summary(self, run_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.summaries.get(run_id))
+    def summary(self, run_id: str) -> RunSummary | None:
+        doc = self.summaries.get(run_id)
+        return summary_from_document(copy.deepcopy(doc), run_id) if doc is not None else None
 
-    def save_fanout(self, run_id: str, fanout: Mapping[str, Any]) -> None:
+    def save_fanout(self, run_id: str, fanout: Fanout) -> None:
         with self._lock:
-            self.summaries.setdefault(run_id, {})["fanout"] = copy.deepcopy(dict(fanout))
+            self.summaries.setdefault(run_id, {})["fanout"] = fanout_document(fanout)
 
-    def states(self, run_id: str) -> dict[str, dict[str, Any]]:
-        return copy.deepcopy(self.companies.get(run_id, {}))
+    def states(self, run_id: str) -> dict[str, RunEntry]:
+        return {cid: entry_from_document(cid, copy.deepcopy(doc)) for cid, doc in self.companies.get(run_id, {}).items()}
 
-    def _write(self, run_id: str, company_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def _write(self, run_id: str, company_id: str, change: RunChange) -> dict[str, Any]:
         entry = self.companies.setdefault(run_id, {}).setdefault(company_id, {"companyId": company_id})
-        for name in ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls"):
+        for name in RUN_CLEARED:
             entry.pop(name, None)
-        entry.update({"at": "2000-01-01T00:00:00+00:00", **copy.deepcopy(dict(fields))})
+        entry.update(copy.deepcopy(entry_fields(company_id, change, "2000-01-01T00:00:00+00:00")))
         return entry
 
-    def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    def set_states(self, run_id: str, entries: Mapping[str, RunChange]) -> None:
         with self._lock:
-            for company_id, fields in entries.items():
-                self._write(run_id, company_id, fields)
+            for company_id, change in entries.items():
+                self._write(run_id, company_id, change)
 
-    def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
-             **details: Any) -> bool:
+    def mark(self, run_id: str, company_id: str, change: RunChange, *, unless_done: bool = False) -> bool:
         with self._lock:
             current = self.companies.get(run_id, {}).get(company_id, {})
             if unless_done and current.get("state") == "done":
                 return False
-            entry = self._write(run_id, company_id, {"state": state, **details})
+            entry = self._write(run_id, company_id, change)
             entry["attempts"] = entry.get("attempts", 0) + 1
             return True
 
-    def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.companies.get(run_id, {}).get(company_id))
+    def company(self, run_id: str, company_id: str) -> RunEntry | None:
+        doc = self.companies.get(run_id, {}).get(company_id)
+        return entry_from_document(company_id, copy.deepcopy(doc)) if doc is not None else None
 
-    def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
+    def counts(self, run_id: str, states: Iterable[RunState]) -> dict[RunState, int]:
         entries = self.companies.get(run_id, {}).values()
         return {s: sum(1 for e in entries if e.get("state") == s) for s in states}
 
-    def in_state(self, run_id: str, state: str, page_size: int,
-                 after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def in_state(self, run_id: str, state: RunState, page_size: int,
+                 after: str | None) -> tuple[list[RunEntry], str | None]:
         ids = sorted(cid for cid, e in self.companies.get(run_id, {}).items()
                      if e.get("state") == state and (after is None or cid > after))
-        page = [copy.deepcopy(self.companies[run_id][cid]) for cid in ids[:page_size]]
+        page = [entry_from_document(cid, copy.deepcopy(self.companies[run_id][cid])) for cid in ids[:page_size]]
         return page, (ids[page_size - 1] if len(ids) > page_size else None)
 
-    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
-        found = [{"companyId": cid, "count": e["unplacedCalls"]} for cid, e in self.companies.get(run_id, {}).items()
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[RunEntry]:
+        found = [entry_from_document(cid, copy.deepcopy(e)) for cid, e in self.companies.get(run_id, {}).items()
                  if e.get("unplacedCalls", 0) > 0]
-        return sorted(found, key=lambda f: -f["count"])[:limit]
+        return sorted(found, key=lambda f: -f.unplaced_calls)[:limit]
 
     def state_of(self, run_id: str) -> dict[str, Any]:
         """companyId -> state, for assertions."""
@@ -439,24 +447,24 @@ class MemoryRuns:
 
 
 class MemoryPublisher:
-    """Keeps published messages; publish_many's wait() may be told to fail (a killed fan-out)."""
+    """Keeps published messages as (topic, payload, attributes); publish_many's wait() may be told
+    to fail (a killed fan-out)."""
 
     def __init__(self, fail_after_batches: int | None = None):
         self.messages: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.fail_after_batches = fail_after_batches
         self.batches = 0
 
-    def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
-        self.messages.append((topic, dict(payload), dict(attributes)))
+    def publish(self, topic: str, message: OutgoingMessage) -> str:
+        self.messages.append((topic, dict(message.to_payload()), dict(message.attributes())))
         return str(len(self.messages))
 
-    def publish_many(self, topic: str, messages: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]
-                     ) -> Callable[[], int]:
+    def publish_many(self, topic: str, messages: Sequence[OutgoingMessage]) -> Callable[[], int]:
         self.batches += 1
         if self.fail_after_batches is not None and self.batches > self.fail_after_batches:
             raise KeyboardInterrupt("fan-out stopped")  # like a process killed mid-fan-out
-        for payload, attributes in messages:
-            self.publish(topic, payload, attributes)
+        for message in messages:
+            self.publish(topic, message)
         return lambda: len(messages)
 
     def companies(self, topic: str = "billing-company-invoice") -> list[str]:

@@ -15,6 +15,7 @@ from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.receivable import CompanyOutstanding, Payment, Receivable, TdsMatch
 from billing.domain.reconcile import BilledCall
+from billing.domain.runs import Fanout, RunChange, RunEntry, RunState, RunSummary
 
 Clock = Callable[[], datetime]
 
@@ -290,36 +291,35 @@ class CallCsvFactory(Protocol):
 class RunRepository(Protocol):
     """billingRuns/{YYYY-MM} (a small summary) and billingRuns/{YYYY-MM}/companies/{id} (one per company)."""
 
-    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> dict[str, Any]:
+    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> RunSummary:
         """Create the summary if needed, append the trigger (capped); returns the summary."""
 
-    def summary(self, run_id: str) -> dict[str, Any] | None:
-        """The summary document, or None."""
+    def summary(self, run_id: str) -> RunSummary | None:
+        """The summary, or None."""
 
-    def save_fanout(self, run_id: str, fanout: Mapping[str, Any]) -> None:
+    def save_fanout(self, run_id: str, fanout: Fanout) -> None:
         """Replace the summary's fan-out progress (id, cursor, counts, finished)."""
 
-    def states(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """companyId -> {state, at} for every company recorded on the run."""
+    def states(self, run_id: str) -> dict[str, RunEntry]:
+        """companyId -> its entry (state, at, fan-out id, invoice number) for every company on the run."""
 
-    def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
-        """Write many companies' states at once (batched); fields not given are removed."""
+    def set_states(self, run_id: str, entries: Mapping[str, RunChange]) -> None:
+        """Write many companies' states at once (batched)."""
 
-    def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
-             **details: Any) -> bool:
+    def mark(self, run_id: str, company_id: str, change: RunChange, *, unless_done: bool = False) -> bool:
         """Record one company's state (attempts counted); False when unless_done found it done."""
 
-    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
-        """Up to `limit` {companyId, count} of companies recorded with unplaced call logs, most first."""
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[RunEntry]:
+        """Up to `limit` companies recorded with unplaced call logs, most first."""
 
-    def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
-        """One company's record, or None."""
+    def company(self, run_id: str, company_id: str) -> RunEntry | None:
+        """One company's entry, or None."""
 
-    def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
+    def counts(self, run_id: str, states: Iterable[RunState]) -> dict[RunState, int]:
         """How many companies are in each state (aggregation queries, no document reads)."""
 
-    def in_state(self, run_id: str, state: str, page_size: int,
-                 after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def in_state(self, run_id: str, state: RunState, page_size: int,
+                 after: str | None) -> tuple[list[RunEntry], str | None]:
         """A page of the companies in a state, by id after `after`; and the next page's token."""
 
 
@@ -332,13 +332,19 @@ class WakeClaims(Protocol):
     def release(self, run_id: str, key: str) -> None: ...
 
 
-class Publisher(Protocol):
-    def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
-        """Publish a JSON message; returns the message id once the broker has it."""
+class OutgoingMessage(Protocol):
+    """A Pub/Sub message (services/runs/messages.py): its JSON body and its attributes."""
 
-    def publish_many(
-        self, topic: str, messages: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]
-    ) -> Callable[[], int]:
+    def to_payload(self) -> Mapping[str, object]: ...
+
+    def attributes(self) -> Mapping[str, str]: ...
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, message: OutgoingMessage) -> str:
+        """Publish the message as JSON; returns the message id once the broker has it."""
+
+    def publish_many(self, topic: str, messages: Sequence[OutgoingMessage]) -> Callable[[], int]:
         """Start publishing every message (batched, asynchronously); the returned wait() blocks
         until the broker has them all and returns how many, or raises TransientError."""
 

@@ -99,7 +99,8 @@ def _refuse_client_queries(c: Container, collection: str, error: Exception) -> N
 
 
 def _record(c: Container, company: str) -> dict:
-    return c.runs.company(RUN, company) or {}
+    entry = c.runs.company(RUN, company)
+    return dict(entry.document) if entry is not None else {}
 
 
 @pytest.mark.parametrize("code,details", [

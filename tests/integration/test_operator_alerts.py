@@ -16,6 +16,7 @@ from cloudevents.http import CloudEvent
 import emulators
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.runs import RunChange, RunState
 from billing.entrypoints.events import handle_monthly_trigger, handle_sequencer_message
 from billing.seed import seed_demo
 
@@ -102,7 +103,7 @@ def test_an_unfinished_run_alerts_after_24_hours_and_a_healthy_one_never(firesto
     now = [datetime.now(timezone.utc)]
     c = container(port, clock=lambda: now[0])
     c.runs.record_trigger(RUN, RUN, "scheduler")
-    c.runs.set_states(RUN, {"vysedeck": {"state": "drafted"}, "webxpress": {"state": "done"}})
+    c.runs.set_states(RUN, {"vysedeck": RunChange(RunState.DRAFTED), "webxpress": RunChange(RunState.DONE)})
     assert not c.run_alerts.check(RUN)  # drafted, but the run started a moment ago
     now[0] += timedelta(hours=25)
     assert c.run_alerts.check(RUN) and not c.run_alerts.check(RUN)

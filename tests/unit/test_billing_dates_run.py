@@ -71,5 +71,5 @@ def test_the_pubsub_worker_records_skipped_and_malformed_companies_without_raisi
     assert skipped["state"] == "skipped" and "billingStartDate 2025-10-01" in skipped["reason"]
     assert failed["state"] == "failed" and "active = 'false' (string)" in failed["error"]
     assert c.runs.state_of("2025-09") == {"later": "skipped", "strings": "failed"}
-    assert c.runs.company("2025-09", "strings")["errorType"] == "ConfigurationError"
+    assert c.runs.company("2025-09", "strings").error_type == "ConfigurationError"
     assert not c.invoices.docs and not c.publisher.messages

@@ -11,12 +11,12 @@ from fakes import FakeCallLogs, fake_container
 
 def test_worker_messages_round_trip_and_name_their_company_and_period():
     job = CompanyJob("acme", 9, 2025, "2025-09")
-    payload, attributes = job.to_message()
+    payload, attributes = job.to_payload(), job.attributes()
     assert payload == {"companyId": "acme", "month": 9, "year": 2025, "runId": "2025-09"}
     assert attributes == {"companyId": "acme", "period": "2025-09"}
     assert worker_job(payload) == job
     finish = FinishJob("acme", 9, 2025, "2025-09", "acme_2025-09")
-    assert worker_job(finish.to_message()[0]) == finish
+    assert worker_job(finish.to_payload()) == finish
     # An older message without runId runs under the month's key; strings of digits are accepted.
     assert worker_job({"companyId": "acme", "month": "9", "year": "2025"}).run_id == "2025-09"
 
@@ -34,7 +34,7 @@ def test_trigger_and_wake_payloads():
     assert MonthlyTrigger.from_payload(trigger.to_payload()) == trigger
     with pytest.raises(ValidationError, match="month must be an integer 1-12"):
         MonthlyTrigger.from_payload({"month": 9.5, "year": 2025})
-    assert SequencerWake.from_payload(SequencerWake("2025-09").to_message()[0]) == SequencerWake("2025-09")
+    assert SequencerWake.from_payload(SequencerWake("2025-09").to_payload()) == SequencerWake("2025-09")
     assert SequencerWake.from_payload({}) == SequencerWake(None)
 
 

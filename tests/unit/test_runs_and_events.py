@@ -115,7 +115,7 @@ def test_start_run_fans_out_to_active_companies_only_and_records_them_pending():
     assert [(t, p["companyId"], p["month"], p["year"]) for t, p, _ in svc.publisher.messages] == [
         ("billing-company-invoice", "a", 9, 2025), ("billing-company-invoice", "b", 9, 2025)]
     assert svc.runs.state_of("2025-09") == {"a": "pending", "b": "pending"}
-    fanout = svc.runs.summary("2025-09")["fanout"]
+    fanout = svc.runs.summary("2025-09").document["fanout"]
     assert (fanout["finished"], fanout["cursor"], fanout["position"], fanout["published"]) == (True, "b", 2, 2)
 
 
@@ -128,8 +128,8 @@ def test_permanent_failure_is_recorded_transient_failure_raises():
     with pytest.raises(TransientError):
         svc.run_worker.process_company(job("flaky", 9, 2025))
     assert svc.runs.state_of("2025-09") == {"ok": "done", "bad": "failed", "flaky": "retrying"}
-    assert svc.runs.company("2025-09", "ok")["invoiceNumber"] == "N1"
-    assert svc.runs.company("2025-09", "bad")["errorType"] == "ConfigurationError"
+    assert svc.runs.company("2025-09", "ok").invoice_number == "N1"
+    assert svc.runs.company("2025-09", "bad").error_type == "ConfigurationError"
 
 
 def test_run_in_process_reports_every_company_and_a_rerun_bills_only_the_rest():
@@ -164,7 +164,7 @@ def test_a_fan_out_stopped_halfway_resumes_at_its_cursor():
                   run_fanout_chunk=3)
     with pytest.raises(KeyboardInterrupt):
         svc.run_fanout.start_run(MonthQuery(9, 2025), fanout_id="event-1")
-    fanout = svc.runs.summary("2025-09")["fanout"]
+    fanout = svc.runs.summary("2025-09").document["fanout"]
     assert (fanout["finished"], fanout["position"], fanout["cursor"]) == (False, 3, "c02")
     first = svc.publisher.companies()
     assert first == ids[:6]  # the second chunk was handed over but never confirmed
@@ -173,7 +173,7 @@ def test_a_fan_out_stopped_halfway_resumes_at_its_cursor():
     result = svc.run_fanout.start_run(MonthQuery(9, 2025), fanout_id="event-1")  # Pub/Sub redelivers the same event
     assert svc.publisher.companies() == ids[3:]
     assert (result["resumedFrom"], result["published"]) == (3, 10)
-    assert svc.runs.summary("2025-09")["fanout"]["finished"] is True
+    assert svc.runs.summary("2025-09").document["fanout"]["finished"] is True
 
     svc.publisher = MemoryPublisher()
     assert svc.run_fanout.start_run(MonthQuery(9, 2025), fanout_id="event-1")["status"] == "already fanned out"
@@ -205,7 +205,7 @@ def test_every_timezone_is_billed_once_its_month_has_ended_and_none_is_failed_fo
 
     assert fire() == ("2025-10", ["akl", "kol"])  # 02:00 IST on the 1st
     assert runs.state_of("2025-10") == {"akl": "done", "kol": "done", "utc": "waiting", "lax": "waiting"}
-    assert "ends 2025-11-01T00:00:00-07:00 in America/Los_Angeles" in runs.company("2025-10", "lax")["reason"]
+    assert "ends 2025-11-01T00:00:00-07:00 in America/Los_Angeles" in runs.company("2025-10", "lax").reason
     # A worker handed a company too early (a stale or manual message) records waiting, not failed.
     assert svc.run_worker.process_company(job("lax", 10, 2025))["state"] == "waiting"
 
@@ -308,7 +308,7 @@ def test_worker_issues_the_named_company():
     svc = service({"a": "N1"})
     handle_company_message(event({"companyId": "a", "month": 9, "year": 2025}, datetime.now(timezone.utc)),
                            Container(svc))
-    assert svc.runs.company("2025-09", "a")["state"] == "drafted"  # rated; the sequencer numbers it
+    assert svc.runs.company("2025-09", "a").state == "drafted"  # rated; the sequencer numbers it
     [(topic, payload, _)] = svc.publisher.messages
     assert topic == "billing-sequencer"
     svc.publisher.messages.clear()
@@ -316,15 +316,15 @@ def test_worker_issues_the_named_company():
     [(topic, finish, _)] = svc.publisher.messages
     assert topic == "billing-company-invoice" and finish["step"] == "finish"
     handle_company_message(event(finish, datetime.now(timezone.utc)), Container(svc))
-    assert svc.runs.company("2025-09", "a")["state"] == "done"
-    assert svc.runs.company("2025-09", "a")["invoiceNumber"] == "N1"
+    assert svc.runs.company("2025-09", "a").state == "done"
+    assert svc.runs.company("2025-09", "a").invoice_number == "N1"
 
 
 def test_monthly_trigger_event_fans_out_under_its_event_id():
     svc = service({"a": "N1"})
     handle_monthly_trigger(event({"trigger": "scheduler"}, datetime.now(timezone.utc), event_id="m-7"),
                            Container(svc))
-    assert svc.runs.summary("2025-09")["fanout"]["id"] == "m-7"
+    assert svc.runs.summary("2025-09").document["fanout"]["id"] == "m-7"
     assert svc.runs.state_of("2025-09") == {"a": "pending"}
 
 
@@ -337,7 +337,7 @@ def test_events_older_than_the_limit_are_dropped_and_the_company_marked(caplog):
         handle_monthly_trigger(event({}, old), Container(svc, 3600))
     assert svc.issuance.issued == [] and svc.publisher.messages == []
     assert caplog.text.count("dropping event older than the configured age") == 2
-    record = svc.runs.company("2025-09", "a")
+    record = svc.runs.company("2025-09", "a").document
     assert record["state"] == "failed" and record["errorType"] == "EventTooOld"
     assert "BILLING_MAX_EVENT_AGE_SECONDS" in record["error"]
 
@@ -350,10 +350,10 @@ def test_a_dead_lettered_message_marks_its_company_failed_with_the_reason():
     for cid in ("a", "b"):
         handle_dead_letter(event({"companyId": cid, "month": 9, "year": 2025, "runId": "2025-09"},
                                  datetime.now(timezone.utc), attrs), Container(svc))
-    record = svc.runs.company("2025-09", "a")
+    record = svc.runs.company("2025-09", "a").document
     assert (record["state"], record["errorType"]) == ("failed", "DeadLettered")
     assert "after 10 delivery attempts on projects/p/subscriptions/worker" in record["error"]
-    assert svc.runs.company("2025-09", "b")["state"] == "done"  # done before it was dead-lettered: kept
+    assert svc.runs.company("2025-09", "b").state == "done"  # done before it was dead-lettered: kept
 
 
 def test_malformed_worker_message_is_acknowledged_not_retried(caplog):

@@ -31,8 +31,12 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
+from billing.adapters.run_documents import (
+    CLEARED, Document, entry_fields, entry_from_document, fanout_document, summary_from_document, trigger_document,
+)
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
+from billing.domain.runs import Fanout, RunChange, RunEntry, RunState, RunSummary, Trigger
 from billing.errors import TransientError
 from billing.ports import Clock, utc_now
 
@@ -40,7 +44,6 @@ MAX_TRIGGERS = 20
 COUNTER_SHARDS = 32
 WRITE_ROUNDS = 40
 BATCH_WRITES = 400  # with up to COUNTER_SHARDS counter writes: under Firestore's 500 writes per commit
-CLEARED = ("error", "errorType", "invoiceNumber", "delivery", "deliveryAttempt", "reason", "unplacedCalls")
 
 
 class FirestoreRuns:
@@ -61,53 +64,52 @@ class FirestoreRuns:
         return self._col.document(run_id).collection("stateCounts").document(
             f"{zlib.crc32(company_id.encode()) % COUNTER_SHARDS:02d}")
 
-    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> dict[str, Any]:
+    def record_trigger(self, run_id: str, period_key: str, trigger: str) -> RunSummary:
         """Create the summary if needed and append the trigger, keeping the last MAX_TRIGGERS."""
         ref = self._col.document(run_id)
 
         @firestore.transactional
-        def txn(transaction: Any) -> dict[str, Any]:
+        def txn(transaction: Any) -> Document:
             snap = ref.get(transaction=transaction)
-            doc: dict[str, Any] = (snap.to_dict() or {}) if snap.exists else {
+            doc: Document = (snap.to_dict() or {}) if snap.exists else {
                 "period": period_key, "createdAt": self._now_iso(), "countsKept": True}  # no record yet: all counted
             doc["triggers"] = list(doc.get("triggers") or [])[-(MAX_TRIGGERS - 1):] + [
-                {"at": self._now_iso(), "by": trigger}]
+                trigger_document(Trigger(by=trigger, at=self._now_iso()))]
             doc["updatedAt"] = self._now_iso()
             transaction.set(ref, doc)
             return doc
 
-        summary: dict[str, Any] = _guard(lambda: txn(self._db.transaction(max_attempts=20)),
-                                         "recording the run trigger")
-        return summary
+        doc: Document = _guard(lambda: txn(self._db.transaction(max_attempts=20)), "recording the run trigger")
+        return summary_from_document(doc, run_id)
 
-    def summary(self, run_id: str) -> dict[str, Any] | None:
+    def summary(self, run_id: str) -> RunSummary | None:
         snap = _guard(lambda: self._col.document(run_id).get(), "reading the run")
-        return snap.to_dict() if snap.exists else None
+        return summary_from_document(snap.to_dict() or {}, run_id) if snap.exists else None
 
-    def save_fanout(self, run_id: str, fanout: Mapping[str, Any]) -> None:
+    def save_fanout(self, run_id: str, fanout: Fanout) -> None:
         _guard(lambda: self._col.document(run_id).set(
-            {"fanout": dict(fanout), "updatedAt": self._now_iso()}, merge=True), "saving the fan-out cursor")
+            {"fanout": fanout_document(fanout), "updatedAt": self._now_iso()}, merge=True),
+               "saving the fan-out cursor")
 
-    def states(self, run_id: str) -> dict[str, dict[str, Any]]:
-        def read() -> dict[str, dict[str, Any]]:
+    def states(self, run_id: str) -> dict[str, RunEntry]:
+        def read() -> dict[str, RunEntry]:
             query = self._companies(run_id).select(["state", "at", "fanout", "invoiceNumber"])
-            return {snap.id: snap.to_dict() or {} for snap in query.stream()}
+            return {snap.id: entry_from_document(snap.id, snap.to_dict() or {}) for snap in query.stream()}
 
-        states: dict[str, dict[str, Any]] = _guard(read, "reading the run's companies")
+        states: dict[str, RunEntry] = _guard(read, "reading the run's companies")
         return states
 
-    def set_states(self, run_id: str, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    def set_states(self, run_id: str, entries: Mapping[str, RunChange]) -> None:
         items = list(entries.items())
         at = self._now_iso()
         for start in range(0, len(items), BATCH_WRITES):
-            self._write(run_id, [(cid, _entry(cid, fields, at)) for cid, fields in items[start:start + BATCH_WRITES]])
+            self._write(run_id, [(cid, _entry(cid, change, at)) for cid, change in items[start:start + BATCH_WRITES]])
 
-    def mark(self, run_id: str, company_id: str, state: str, *, unless_done: bool = False,
-             **details: Any) -> bool:
-        fields = {**_entry(company_id, {"state": state, **details}, self._now_iso()), "attempts": firestore.Increment(1)}
+    def mark(self, run_id: str, company_id: str, change: RunChange, *, unless_done: bool = False) -> bool:
+        fields = {**_entry(company_id, change, self._now_iso()), "attempts": firestore.Increment(1)}
         return self._write(run_id, [(company_id, fields)], unless_done=unless_done)
 
-    def _write(self, run_id: str, writes: list[tuple[str, dict[str, Any]]], *, unless_done: bool = False) -> bool:
+    def _write(self, run_id: str, writes: list[tuple[str, Document]], *, unless_done: bool = False) -> bool:
         """Write the records, and move the counter shards of those whose state changes, in one atomic
         commit on the condition that none of the records changed since it was read (its update time,
         or its absence); when one did, read them again and recompute. Optimistic: no lock is held
@@ -148,16 +150,16 @@ class FirestoreRuns:
             time.sleep(min(1.0, 0.01 * (2 ** min(attempt, 7))) * random.random())
         raise TransientError(f"the records of run {run_id} kept changing while being written")
 
-    def company(self, run_id: str, company_id: str) -> dict[str, Any] | None:
+    def company(self, run_id: str, company_id: str) -> RunEntry | None:
         snap = _guard(lambda: self._companies(run_id).document(company_id).get(), "reading the run record")
-        return snap.to_dict() if snap.exists else None
+        return entry_from_document(company_id, snap.to_dict() or {}) if snap.exists else None
 
-    def counts(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
+    def counts(self, run_id: str, states: Iterable[RunState]) -> dict[RunState, int]:
         """From the counter shards when the run keeps them; otherwise one count query per state, sent
         at once (the run report's latency is one query's, not seven)."""
         wanted = list(states)
         summary = self.summary(run_id)
-        if summary is not None and summary.get("countsKept"):
+        if summary is not None and summary.counts_kept:
             counters = self._col.document(run_id).collection("stateCounts")
             refs = [counters.document(f"{shard:02d}") for shard in range(COUNTER_SHARDS)]
             totals: dict[str, int] = {}
@@ -167,10 +169,10 @@ class FirestoreRuns:
             return {state: totals.get(state, 0) for state in wanted}
         return self.counted(run_id, wanted)
 
-    def counted(self, run_id: str, states: Iterable[str]) -> dict[str, int]:
+    def counted(self, run_id: str, states: Iterable[RunState]) -> dict[RunState, int]:
         """One count query per state over the records themselves (what the counters must equal)."""
-        def count(state: str) -> tuple[str, int]:
-            query = self._companies(run_id).where(filter=FieldFilter("state", "==", state)).count(alias="n")
+        def count(state: RunState) -> tuple[RunState, int]:
+            query = self._companies(run_id).where(filter=FieldFilter("state", "==", state.value)).count(alias="n")
             rows = _guard(query.get, "counting the run's companies")
             return state, int(rows[0][0].value) if rows else 0
 
@@ -178,21 +180,21 @@ class FirestoreRuns:
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(wanted))), thread_name_prefix="run-counts") as pool:
             return dict(pool.map(count, wanted))
 
-    def in_state(self, run_id: str, state: str, page_size: int,
-                 after: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        query = (self._companies(run_id).where(filter=FieldFilter("state", "==", state))
+    def in_state(self, run_id: str, state: RunState, page_size: int,
+                 after: str | None) -> tuple[list[RunEntry], str | None]:
+        query = (self._companies(run_id).where(filter=FieldFilter("state", "==", state.value))
                  .order_by(FieldPath.document_id()).limit(page_size + 1))
         if after:
             query = query.start_after({FieldPath.document_id(): self._companies(run_id).document(after)})
         snaps = _guard(lambda: list(query.stream()), "listing the run's companies")
-        page = [{"companyId": s.id, **(s.to_dict() or {})} for s in snaps[:page_size]]
-        return page, (page[-1]["companyId"] if len(snaps) > page_size else None)
+        page = [entry_from_document(s.id, {"companyId": s.id, **(s.to_dict() or {})}) for s in snaps[:page_size]]
+        return page, (page[-1].company_id if len(snaps) > page_size else None)
 
-    def with_unplaced_calls(self, run_id: str, limit: int) -> list[dict[str, Any]]:
+    def with_unplaced_calls(self, run_id: str, limit: int) -> list[RunEntry]:
         query = (self._companies(run_id).where(filter=FieldFilter("unplacedCalls", ">", 0))
                  .order_by("unplacedCalls", direction=firestore.Query.DESCENDING).limit(limit))
         snaps = _guard(lambda: list(query.stream()), "listing the run's companies with unplaced call logs")
-        return [{"companyId": s.id, "count": int((s.to_dict() or {}).get("unplacedCalls") or 0)} for s in snaps]
+        return [entry_from_document(s.id, s.to_dict() or {}) for s in snaps]
 
 
 def _state(snap: Any) -> str | None:
@@ -204,9 +206,9 @@ def _increments(move: Mapping[str, int]) -> dict[str, Any]:
     return {state: firestore.Increment(step) for state, step in move.items() if step}
 
 
-def _entry(company_id: str, fields: Mapping[str, Any], at: str) -> dict[str, Any]:
+def _entry(company_id: str, change: RunChange, at: str) -> Document:
     """A company's record as written: given fields, a timestamp, and stale details removed."""
-    entry: dict[str, Any] = {"companyId": company_id, "at": at, **fields}
+    entry = entry_fields(company_id, change, at)
     for name in CLEARED:
         entry.setdefault(name, firestore.DELETE_FIELD)
     return entry

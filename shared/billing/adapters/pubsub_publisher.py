@@ -11,6 +11,7 @@ from google.api_core import exceptions as gexc
 from billing.adapters.deadlines import retry_policy
 from billing.adapters.sdk_errors import configuration_error, is_configuration, is_transient
 from billing.errors import CloudConfigurationError, TransientError
+from billing.ports import OutgoingMessage
 
 # Batches of up to 500 messages / 1 MB (a 10,000-company fan-out is ~20 RPCs); a lone message
 # (the manual trigger) waits at most 10 ms for company.
@@ -27,7 +28,7 @@ def _client() -> Any:
     return pubsub_v1.PublisherClient(batch_settings=settings)
 
 
-def encode(payload: Mapping[str, Any]) -> bytes:
+def encode(payload: Mapping[str, object]) -> bytes:
     """The message body: compact, key-sorted JSON."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
@@ -45,17 +46,18 @@ class PubSubPublisher:
     def _path(self, topic: str) -> str:
         return topic if topic.startswith("projects/") else str(self._client.topic_path(self._project, topic))
 
-    def publish(self, topic: str, payload: Mapping[str, Any], attributes: Mapping[str, str]) -> str:
+    def _send(self, path: str, message: OutgoingMessage) -> Any:
+        return self._client.publish(path, encode(message.to_payload()), **self._call, **dict(message.attributes()))
+
+    def publish(self, topic: str, message: OutgoingMessage) -> str:
         """Publish one message and wait until the broker has it; returns its id."""
-        future = self._client.publish(self._path(topic), encode(payload), **self._call, **dict(attributes))
+        future = self._send(self._path(topic), message)
         return str(_wait([future], topic, self._timeout)[0])
 
-    def publish_many(
-        self, topic: str, messages: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]
-    ) -> Callable[[], int]:
+    def publish_many(self, topic: str, messages: Sequence[OutgoingMessage]) -> Callable[[], int]:
         """Hand every message to the client's batcher now; wait() collects the futures once."""
         path = self._path(topic)
-        pending = [self._client.publish(path, encode(payload), **self._call, **dict(attrs)) for payload, attrs in messages]
+        pending = [self._send(path, message) for message in messages]
         # a fan-out's batches are sent concurrently; allow them the old two minutes in all
         return lambda: len(_wait(pending, topic, max(120.0, self._timeout)))
 

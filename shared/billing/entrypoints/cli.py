@@ -17,6 +17,7 @@ from billing.errors import BillingError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from billing.bootstrap import Container
+    from billing.services.runs.worker import Result
 
 
 MONTH_DEFAULT = ("default (with --year): the last month that has ended in the company's billing timezone "
@@ -298,6 +299,7 @@ def _stored(show: Callable[[], dict[str, Any]], field: str) -> dict[str, Any] | 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from billing.bootstrap import Container
+    from billing.services.runs.worker import Result
     from billing.logs import setup_logging
 
     setup_logging(stream=sys.stderr)
@@ -521,7 +523,7 @@ def _run(container: Container, args: argparse.Namespace) -> int:
 
     bar = tqdm(unit="company", disable=args.no_progress, file=sys.stderr)
 
-    def progress(result: dict[str, Any]) -> None:
+    def progress(result: Result) -> None:
         bar.update(1)
         bar.set_postfix_str(f"{result['companyId']}: {result['state']}")
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping, Protocol
 
 from billing.config import Settings
+from billing.domain.runs import RunState
 from billing.errors import BillingError, TransientError
 from billing.ports import RunRepository
 from billing.services import run_problems
@@ -47,7 +48,7 @@ class EventContainer(Protocol):
     def run_alerts(self) -> RunAlerts: ...
 
 
-def decode_message(cloud_event: Any) -> dict[str, Any]:
+def decode_message(cloud_event: Any) -> dict[str, object]:
     """The JSON payload of a Pub/Sub messagePublished event ({} for an empty message)."""
     raw = _message(cloud_event).get("data")
     if not raw:
@@ -103,7 +104,7 @@ def handle_monthly_trigger(cloud_event: Any, container: EventContainer) -> None:
     try:
         trigger = MonthlyTrigger.from_payload(decode_message(cloud_event))
         run_id = container.run_fanout.ctx.period(trigger.query).key
-        run_problems.guarded(container.runs, run_id, "pending", "fanning out the run (monthly trigger)",
+        run_problems.guarded(container.runs, run_id, RunState.PENDING, "fanning out the run (monthly trigger)",
                              lambda: container.run_fanout.start_run(trigger.query, trigger=trigger.trigger,
                                                                     fanout_id=str(cloud_event["id"])))
         container.run_alerts.check(run_id)
@@ -140,7 +141,7 @@ def handle_sequencer_message(cloud_event: Any, container: EventContainer) -> Non
     except ValueError as exc:
         log.error(f"sequencer message is not JSON; numbering anyway: {exc}")
         wake = SequencerWake()
-    numbered, _ = run_problems.guarded(container.runs, wake.run_id, "drafted", "numbering drafts (sequencer)",
+    numbered, _ = run_problems.guarded(container.runs, wake.run_id, RunState.DRAFTED, "numbering drafts (sequencer)",
                                        lambda: container.sequencer.sequence(wake.run_id))
     container.run_alerts.check(wake.run_id)
     log.info("sequencer numbered drafts", extra={"json_fields": {"numbered": numbered, "runId": wake.run_id}})
@@ -170,7 +171,7 @@ def handle_dead_letter(cloud_event: Any, container: EventContainer) -> None:
               extra={"json_fields": fields})
 
 
-def _record_undelivered(container: EventContainer, payload: Mapping[str, Any], reason: str) -> bool:
+def _record_undelivered(container: EventContainer, payload: Mapping[str, object], reason: str) -> bool:
     """Mark the dead-lettered job's company failed; False when nothing was marked (malformed, done)."""
     try:
         job: WorkerJob = worker_job(payload)

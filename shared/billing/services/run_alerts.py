@@ -13,16 +13,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
+from billing.domain.runs import UNFINISHED, RunEntry, RunState, RunSummary
 from billing.errors import BillingError
 from billing.ports import Mailer, RunRepository, WakeClaims
 
 log = logging.getLogger(__name__)
 
 CLAIM = "operator-email"
-UNFINISHED = ("pending", "retrying", "drafted")
-STATES = ("pending", "waiting", "retrying", "drafted", "done", "failed")
+STATES = tuple(state for state in RunState if state is not RunState.SKIPPED)  # the states the email lists
 UNFINISHED_AFTER = timedelta(hours=24)
 LISTED = 50
 
@@ -37,12 +37,12 @@ class RunAlerts:
         self.sender = sender
         self.clock = clock
 
-    def why(self, run_id: str, counts: Mapping[str, int], summary: Mapping[str, Any] | None) -> str | None:
+    def why(self, run_id: str, counts: Mapping[RunState, int], summary: RunSummary | None) -> str | None:
         """Why the run needs a person, or None."""
-        if counts.get("failed"):
-            return f"{_companies(counts['failed'])} failed"
+        if counts.get(RunState.FAILED):
+            return f"{_companies(counts[RunState.FAILED])} failed"
         unfinished = sum(counts.get(state, 0) for state in UNFINISHED)
-        started = _parse((summary or {}).get("createdAt"))
+        started = summary.created_at if summary is not None else None
         if unfinished and started is not None and self.clock() - started >= UNFINISHED_AFTER:
             return (f"{_companies(unfinished)} unfinished {UNFINISHED_AFTER.total_seconds() / 3600:.0f} h "
                     "after the run started")
@@ -59,7 +59,7 @@ class RunAlerts:
             if reason is None or not self.claims.claim(run_id, CLAIM):
                 return False
             try:
-                failed, _ = self.runs.in_state(run_id, "failed", LISTED, None)
+                failed, _ = self.runs.in_state(run_id, RunState.FAILED, LISTED, None)
                 self.mailer.send(self.message(run_id, reason, counts, failed))
             except BaseException:
                 self.claims.release(run_id, CLAIM)  # a later check tries again
@@ -70,11 +70,11 @@ class RunAlerts:
                       extra={"json_fields": {"runId": run_id}})
             return False
         log.warning(f"billing run {run_id} needs attention ({reason}): operator emailed",
-                    extra={"json_fields": {"runId": run_id, "counts": dict(counts)}})
+                    extra={"json_fields": {"runId": run_id, "counts": {str(s): n for s, n in counts.items()}}})
         return True
 
-    def message(self, run_id: str, reason: str, counts: Mapping[str, int],
-                failed: list[dict[str, Any]]) -> EmailMessage:
+    def message(self, run_id: str, reason: str, counts: Mapping[RunState, int],
+                failed: Sequence[RunEntry]) -> EmailMessage:
         message = EmailMessage()
         message["Subject"] = f"Billing run {run_id} needs attention: {reason}"
         message["From"] = self.sender
@@ -83,7 +83,7 @@ class RunAlerts:
                  "Companies per state: " + ", ".join(f"{state} {counts.get(state, 0)}" for state in STATES), ""]
         if failed:
             lines.append(f"Failed companies (first {len(failed)}):")
-            lines += [f"  {f.get('companyId')}: [{f.get('errorType')}] {f.get('error')}" for f in failed]
+            lines += [f"  {f.company_id}: [{f.error_type}] {f.error}" for f in failed]
             lines.append("")
         lines += [f"All of them: GET /billing/runs/{run_id} or `billing run-status --month {int(run_id[5:7])} "
                   f"--year {int(run_id[:4])}`.",
@@ -95,10 +95,3 @@ class RunAlerts:
 
 def _companies(n: int) -> str:
     return f"{n} company" if n == 1 else f"{n} companies"
-
-
-def _parse(raw: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(raw)) if raw else None
-    except ValueError:
-        return None

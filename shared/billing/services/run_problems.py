@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+from billing.domain.runs import RunChange, RunState
 from billing.errors import BillingError, CloudConfigurationError, error_type
 from billing.ports import RunRepository
 
 log = logging.getLogger(__name__)
 
 PAGE = 500
-FAILED = "failed"  # the run record's states (services.runs)
 
 
-def fail_companies(runs: RunRepository, run_id: str, state: str, step: str,
+def fail_companies(runs: RunRepository, run_id: str, state: RunState, step: str,
                    exc: CloudConfigurationError) -> dict[str, str]:
     """Mark every company of the run in `state` failed with the error; returns {companyId: reason}.
     If the run record cannot be written either (Firestore itself refuses), the error is logged."""
@@ -33,8 +33,9 @@ def fail_companies(runs: RunRepository, run_id: str, state: str, step: str,
         while True:
             page, token = runs.in_state(run_id, state, PAGE, token)
             for entry in page:
-                company_id = str(entry["companyId"])
-                runs.mark(run_id, company_id, FAILED, unless_done=True, error=reason, errorType=error_type(exc))
+                company_id = entry.company_id
+                runs.mark(run_id, company_id, RunChange(RunState.FAILED, error=reason, error_type=error_type(exc)),
+                          unless_done=True)
                 failed[company_id] = reason
             if not token:
                 return failed
@@ -44,7 +45,7 @@ def fail_companies(runs: RunRepository, run_id: str, state: str, step: str,
         return failed
 
 
-def guarded(runs: RunRepository, run_id: str | None, state: str, step: str,
+def guarded(runs: RunRepository, run_id: str | None, state: RunState, step: str,
             work: Callable[[], Any]) -> tuple[Any, dict[str, str]]:
     """Run a shared step; on a configuration error, fail the run's companies in `state` instead of
     raising. Returns (the step's result or None, {companyId: reason} of the companies failed)."""

@@ -6,13 +6,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Callable, Mapping, Protocol
 
 from billing.config import Settings
 from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod, MonthQuery, not_ended
 from billing.domain.rating import company_timezone
+from billing.domain.runs import STATES as STATES, RunChange, RunState as RunState  # the run states, re-exported
 from billing.errors import BillingError, TransientError
 from billing.ports import CompanyRepository, Publisher, RunRepository, utc_now
 from billing.services.run_alerts import RunAlerts
@@ -22,21 +22,6 @@ log = logging.getLogger("billing.services.runs")
 
 # The first timezone in which any month ends (Kiribati, UTC+14; the Etc sign is inverted).
 EARLIEST_ZONE = "Etc/GMT-14"
-
-
-class RunState(StrEnum):
-    """A company's state in a month's run."""
-
-    PENDING = "pending"
-    WAITING = "waiting"  # its month has not ended in its own timezone yet
-    RETRYING = "retrying"
-    DRAFTED = "drafted"  # rated; waiting for the sequencer's number
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # the month is outside its billing dates (or before BILLING_FIRST_PERIOD): not billed
-
-
-STATES = tuple(state.value for state in RunState)
 
 
 class Issuer(Protocol):
@@ -99,12 +84,12 @@ class RunContext:
         tz = company_timezone((company or {}).get("billing"), self.settings.default_timezone)
         return not_ended(period, tz, now)
 
-    def mark(self, run_id: str, company_id: str, state: RunState, **details: Any) -> None:
+    def mark(self, run_id: str, company_id: str, change: RunChange) -> None:
         """Record a company's state on the run. If that fails the error propagates: the
         message is redelivered and, issuance being idempotent, only the record is redone."""
         try:
-            self.runs.mark(run_id, company_id, state.value, **details)
+            self.runs.mark(run_id, company_id, change)
         except Exception as exc:
             log.error("could not update the run record", extra={"json_fields": {
-                "runId": run_id, "companyId": company_id, "state": state.value, "error": str(exc)}})
+                "runId": run_id, "companyId": company_id, "state": change.state.value, "error": str(exc)}})
             raise TransientError(f"could not update run record {run_id}: {exc}") from exc

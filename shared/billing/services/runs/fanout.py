@@ -4,52 +4,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from billing.domain.period import BillingPeriod, MonthQuery
+from billing.domain.runs import Fanout, RunChange, RunEntry
 from billing.ports import Publisher
+from billing.services.runs import answers
+from billing.services.runs.answers import JsonAnswer
 from billing.services.runs.common import RunContext, RunState
 from billing.services.runs.in_process import InProcessRuns
-from billing.services.runs.messages import CompanyJob, Message, MonthlyTrigger
+from billing.services.runs.messages import CompanyJob, MonthlyTrigger
 
 log = logging.getLogger("billing.services.runs")
 
 Company = tuple[str, Mapping[str, Any]]
-
-
-@dataclass
-class Fanout:
-    """Progress of one fan-out, saved in the summary as its resume cursor."""
-
-    id: str
-    total: int
-    started_at: str
-    cursor: str = ""  # the last company id whose message the broker confirmed
-    position: int = 0  # companies passed, in id order
-    published: int = 0
-    waiting: int = 0
-    skipped: int = 0
-    resumed_from: int | None = None
-    finished: bool = False
-
-    def to_doc(self) -> dict[str, Any]:
-        return {"id": self.id, "total": self.total, "startedAt": self.started_at, "cursor": self.cursor,
-                "position": self.position, "published": self.published, "waiting": self.waiting,
-                "skipped": self.skipped, "resumedFrom": self.resumed_from, "finished": self.finished}
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> "Fanout":
-        return cls(id=str(doc["id"]), total=int(doc.get("total", 0)), started_at=str(doc.get("startedAt", "")),
-                   cursor=str(doc.get("cursor", "")), position=int(doc.get("position", 0)),
-                   published=int(doc.get("published", 0)), waiting=int(doc.get("waiting", 0)),
-                   skipped=int(doc.get("skipped", 0)), finished=bool(doc.get("finished", False)))
-
-    def result(self, period: BillingPeriod, status: str) -> dict[str, Any]:
-        return {"runId": period.key, "period": period.key, "status": status, "companies": self.total,
-                "published": self.published, "waiting": self.waiting, "skipped": self.skipped,
-                "resumedFrom": self.resumed_from}
 
 
 class RunTrigger:
@@ -59,16 +29,16 @@ class RunTrigger:
         self.ctx = ctx
         self.in_process = in_process
 
-    def request_run(self, query: MonthQuery = MonthQuery(), trigger: str = "http") -> dict[str, Any]:
+    def request_run(self, query: MonthQuery = MonthQuery(), trigger: str = "http") -> JsonAnswer:
         period = self.ctx.period(query)
         if self.ctx.settings.run_mode == "in-process":
             return self.in_process.start_in_background(period, trigger)
-        payload = MonthlyTrigger(period.month, period.year, trigger).to_payload()
-        self.ctx.require_publisher().publish(self.ctx.settings.monthly_topic, payload, {"source": trigger})
+        self.ctx.require_publisher().publish(self.ctx.settings.monthly_topic,
+                                             MonthlyTrigger(period.month, period.year, trigger))
         # Only once the broker has the message: the status URL answers at once (nothing half-written
         # when publishing failed).
         self.ctx.runs.record_trigger(period.key, period.key, f"{trigger} (requested)")
-        return {"runId": period.key, "period": period.key, "mode": "pubsub", "status": "requested"}
+        return answers.requested(period, "pubsub", "requested")
 
 
 class FanoutService:
@@ -78,7 +48,7 @@ class FanoutService:
         self.ctx = ctx
 
     def start_run(self, query: MonthQuery = MonthQuery(), trigger: str = "scheduler",
-                  fanout_id: str | None = None) -> dict[str, Any]:
+                  fanout_id: str | None = None) -> JsonAnswer:
         """Publish one message per company that is due and not done; resume a fan-out cut short.
 
         fanout_id is the triggering event's id: a redelivery of the same event continues from the
@@ -86,24 +56,22 @@ class FanoutService:
         publisher = self.ctx.require_publisher()
         period, now = self.ctx.period(query), self.ctx.clock()
         summary = self.ctx.runs.record_trigger(period.key, period.key, trigger)
-        last = dict(summary.get("fanout") or {})
-        if fanout_id and last.get("id") == fanout_id and last.get("finished"):
-            return Fanout.from_doc(last).result(period, "already fanned out")
+        last = summary.fanout
+        if fanout_id and last is not None and last.id == fanout_id and last.finished:
+            return answers.fanned_out(period, replace(last, resumed_from=None), "already fanned out")
         companies = sorted(self.ctx.companies.list_active(), key=lambda item: item[0])
         fanout = self._begin(last, fanout_id, len(companies))
         states = self.ctx.runs.states(period.key)
         remaining = [(cid, doc) for cid, doc in companies if cid > fanout.cursor]
         self._fan_out(publisher, period, now, remaining, _Plan(states, last, fanout))
         log.info("billing run fanned out", extra={"json_fields": {"runId": period.key, "trigger": trigger,
-                                                                 **fanout.to_doc()}})
-        return fanout.result(period, "fanned out")
+                                                                 "fanout": asdict(fanout)}})
+        return answers.fanned_out(period, fanout, "fanned out")
 
-    def _begin(self, last: Mapping[str, Any], fanout_id: str | None, total: int) -> Fanout:
+    def _begin(self, last: Fanout | None, fanout_id: str | None, total: int) -> Fanout:
         """The same event's unfinished fan-out resumed at its cursor, or a new one from the start."""
-        if fanout_id and last.get("id") == fanout_id:
-            resumed = Fanout.from_doc(last)
-            resumed.total, resumed.resumed_from = total, resumed.position
-            return resumed
+        if fanout_id and last is not None and last.id == fanout_id:
+            return replace(last, total=total, resumed_from=last.position)
         return Fanout(id=fanout_id or uuid.uuid4().hex, total=total, started_at=self.ctx.clock().isoformat())
 
     def _fan_out(self, publisher: Publisher, period: BillingPeriod, now: datetime,
@@ -127,51 +95,49 @@ class FanoutService:
         if in_flight is not None:
             self._confirm(period, fanout, *in_flight)
         fanout.finished = True
-        self.ctx.runs.save_fanout(period.key, fanout.to_doc())
+        self.ctx.runs.save_fanout(period.key, fanout)
 
     def _confirm(self, period: BillingPeriod, fanout: Fanout, wait: Callable[[], int], cursor: str,
                  position: int) -> None:
         fanout.published += wait()
         fanout.cursor, fanout.position = cursor, position
-        self.ctx.runs.save_fanout(period.key, fanout.to_doc())
+        self.ctx.runs.save_fanout(period.key, fanout)
 
     def _plan(self, period: BillingPeriod, now: datetime, chunk: Sequence[Company],
-              plan: "_Plan") -> tuple[dict[str, dict[str, Any]], list[Message]]:
+              plan: "_Plan") -> tuple[dict[str, RunChange], list[CompanyJob]]:
         """Which companies of the chunk to publish, and the states to record for them."""
-        entries: dict[str, dict[str, Any]] = {}
-        messages: list[Message] = []
+        entries: dict[str, RunChange] = {}
+        messages: list[CompanyJob] = []
         for cid, doc in chunk:
-            current = plan.states.get(cid) or {}
-            if current.get("state") == RunState.DONE or self._queued(cid, current, plan.last, now):
+            current = plan.states.get(cid) or RunEntry(cid)
+            if current.state is RunState.DONE or self._queued(cid, current, plan.last, now):
                 plan.fanout.skipped += 1
                 continue
             reason = self.ctx.not_yet(doc, period, now)
             if reason:
                 plan.fanout.waiting += 1
-                if current.get("state") != RunState.WAITING:
-                    entries[cid] = {"state": RunState.WAITING.value, "reason": reason, "at": now.isoformat()}
+                if current.state is not RunState.WAITING:
+                    entries[cid] = RunChange(RunState.WAITING, reason=reason, at=now)
                 continue
-            entries[cid] = {"state": RunState.PENDING.value, "fanout": plan.fanout.id, "at": now.isoformat()}
-            messages.append(CompanyJob(cid, period.month, period.year, period.key).to_message())
+            entries[cid] = RunChange(RunState.PENDING, fanout_id=plan.fanout.id, at=now)
+            messages.append(CompanyJob(cid, period.month, period.year, period.key))
         return entries, messages
 
-    def _queued(self, cid: str, current: Mapping[str, Any], last: Mapping[str, Any], now: datetime) -> bool:
+    def _queued(self, cid: str, current: RunEntry, last: Fanout | None, now: datetime) -> bool:
         """Published recently by a fan-out that confirmed it: another copy would only add load."""
-        if current.get("state") not in (RunState.PENDING, RunState.RETRYING) or current.get("fanout") != last.get("id"):
+        if current.state not in (RunState.PENDING, RunState.RETRYING) or last is None or current.fanout_id != last.id:
             return False
-        if not (last.get("finished") or cid <= str(last.get("cursor", ""))):
+        if not (last.finished or cid <= last.cursor):
             return False
-        try:
-            at = datetime.fromisoformat(str(current.get("at")))
-        except ValueError:
+        if current.at is None:
             return False
-        return (now - at).total_seconds() < self.ctx.settings.run_republish_after_seconds
+        return (now - current.at).total_seconds() < self.ctx.settings.run_republish_after_seconds
 
 
 @dataclass
 class _Plan:
     """What a fan-out decides by: the recorded states, the last fan-out, this one's progress."""
 
-    states: Mapping[str, Mapping[str, Any]]
-    last: Mapping[str, Any]
+    states: Mapping[str, RunEntry]
+    last: Fanout | None
     fanout: Fanout

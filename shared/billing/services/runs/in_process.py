@@ -11,8 +11,11 @@ from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
 from billing.domain.period import BillingPeriod, MonthQuery
+from billing.domain.runs import RunChange
 from billing.errors import BillingError, TransientError, error_type
 from billing.services import run_problems
+from billing.services.runs import answers
+from billing.services.runs.answers import JsonAnswer
 from billing.services.runs.common import Numberer, RunContext, RunState
 from billing.services.runs.messages import CompanyJob, FinishJob
 from billing.services.runs.worker import CompanyWorker, Result
@@ -37,8 +40,8 @@ class RunOutcome:
     def ok(self) -> bool:
         return not self.failed
 
-    def tally(self, result: Mapping[str, Any]) -> None:
-        cid, state = str(result["companyId"]), result["state"]
+    def tally(self, result: Result) -> None:
+        cid, state = result["companyId"], result["state"]
         if state == RunState.DONE:
             self.done[cid] = result.get("invoiceNumber")
         elif state == RunState.WAITING:
@@ -93,7 +96,7 @@ class InProcessRuns:
             while self.numbering.number_pending(self.ctx.settings.numbering_batch):
                 pass
 
-        _, unserved = run_problems.guarded(self.ctx.runs, period.key, RunState.DRAFTED.value,
+        _, unserved = run_problems.guarded(self.ctx.runs, period.key, RunState.DRAFTED,
                                            "numbering drafts", number_all)
         outcome.failed.update(unserved)
         return [cid for cid in drafted if cid not in unserved]
@@ -101,19 +104,19 @@ class InProcessRuns:
     def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Mapping[str, Any]]:
         """Record pending / waiting companies; returns the ones to bill now, with their documents."""
         states = self.ctx.runs.states(period.key)
-        entries: dict[str, dict[str, Any]] = {}
+        entries: dict[str, RunChange] = {}
         todo: dict[str, Mapping[str, Any]] = {}
         for cid, doc in sorted(self.ctx.companies.list_active(), key=lambda item: item[0]):
-            current = states.get(cid) or {}
-            if current.get("state") == RunState.DONE:
-                outcome.done[cid] = current.get("invoiceNumber")
+            current = states.get(cid)
+            if current is not None and current.state is RunState.DONE:
+                outcome.done[cid] = current.invoice_number
                 outcome.earlier.add(cid)
             elif reason := self.ctx.not_yet(doc, period, now):
                 outcome.waiting[cid] = reason
-                entries[cid] = {"state": RunState.WAITING.value, "reason": reason}
+                entries[cid] = RunChange(RunState.WAITING, reason=reason)
             else:
                 todo[cid] = doc
-                entries[cid] = {"state": RunState.PENDING.value}
+                entries[cid] = RunChange(RunState.PENDING)
         self.ctx.runs.set_states(period.key, entries)
         return todo
 
@@ -125,7 +128,7 @@ class InProcessRuns:
         for future in as_completed(futures):
             result = future.result()
             if result["state"] == RunState.DRAFTED:
-                drafted.append(str(result["companyId"]))
+                drafted.append(result["companyId"])
                 continue
             outcome.tally(result)
             if on_progress:
@@ -138,22 +141,21 @@ class InProcessRuns:
         except Exception as exc:  # transient here too: report it, the operator reruns the month
             reason = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
             try:
-                self.ctx.mark(period.key, cid, RunState.FAILED, error=reason, errorType=error_type(exc))
+                self.ctx.mark(period.key, cid, RunChange(RunState.FAILED, error=reason, error_type=error_type(exc)))
             except TransientError:
                 pass  # reported below and in the exit status either way
             return {"companyId": cid, "state": RunState.FAILED.value, "error": reason}
 
-    def start_in_background(self, period: BillingPeriod, trigger: str = "http") -> dict[str, Any]:
+    def start_in_background(self, period: BillingPeriod, trigger: str = "http") -> JsonAnswer:
         """Run the month in a background thread of this process (one at a time per month)."""
-        result = {"runId": period.key, "period": period.key, "mode": "in-process"}
         with self._running_lock:
             if period.key in self._running:
-                return {**result, "status": "already running"}
+                return answers.requested(period, "in-process", "already running")
             self._running.add(period.key)
         thread = threading.Thread(target=self._background, args=(period, trigger), daemon=True,
                                   name=f"billing-run-{period.key}")
         thread.start()
-        return {**result, "status": "started"}
+        return answers.requested(period, "in-process", "started")
 
     def _background(self, period: BillingPeriod, trigger: str) -> None:
         try:

@@ -1,7 +1,8 @@
 """The run's Pub/Sub messages: one dataclass per payload, built by the services, parsed by events.py.
 
-`from_payload` raises ValueError, KeyError or TypeError on a malformed payload (the handler logs
-and acknowledges it); the attributes are what Pub/Sub filters and the logs show.
+Each is a ports.OutgoingMessage: `to_payload()` is its JSON body, `attributes()` what Pub/Sub
+filters and the logs show. `from_payload` raises ValueError, KeyError or TypeError on a malformed
+payload (the handler logs and acknowledges it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from billing.errors import ValidationError
 
 Payload = dict[str, object]
 Attributes = dict[str, str]
-Message = tuple[Payload, Attributes]
 
 
 def _int(value: object) -> int:
@@ -42,6 +42,9 @@ class MonthlyTrigger:
 
     def to_payload(self) -> Payload:
         return {"month": self.month, "year": self.year, "trigger": self.trigger}
+
+    def attributes(self) -> Attributes:
+        return {"source": self.trigger}
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> "MonthlyTrigger":
@@ -73,9 +76,11 @@ class CompanyJob:
     def query(self) -> MonthQuery:
         return MonthQuery(self.month, self.year)
 
-    def to_message(self) -> Message:
-        return ({"companyId": self.company_id, "month": self.month, "year": self.year, "runId": self.run_id},
-                {"companyId": self.company_id, "period": self.period_key})
+    def to_payload(self) -> Payload:
+        return {"companyId": self.company_id, "month": self.month, "year": self.year, "runId": self.run_id}
+
+    def attributes(self) -> Attributes:
+        return {"companyId": self.company_id, "period": self.period_key}
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> "CompanyJob":
@@ -97,10 +102,12 @@ class FinishJob:
     def period_key(self) -> str:
         return period_key(self.year, self.month)
 
-    def to_message(self) -> Message:
-        return ({"step": "finish", "companyId": self.company_id, "month": self.month, "year": self.year,
-                 "runId": self.run_id, "invoiceId": self.invoice_id},
-                {"companyId": self.company_id, "period": self.period_key})
+    def to_payload(self) -> Payload:
+        return {"step": "finish", "companyId": self.company_id, "month": self.month, "year": self.year,
+                "runId": self.run_id, "invoiceId": self.invoice_id}
+
+    def attributes(self) -> Attributes:
+        return {"companyId": self.company_id, "period": self.period_key}
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> "FinishJob":
@@ -126,8 +133,11 @@ class SequencerWake:
 
     run_id: str | None = None
 
-    def to_message(self) -> Message:
-        return {"runId": self.run_id}, {"runId": self.run_id or ""}
+    def to_payload(self) -> Payload:
+        return {"runId": self.run_id}
+
+    def attributes(self) -> Attributes:
+        return {"runId": self.run_id or ""}
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> "SequencerWake":

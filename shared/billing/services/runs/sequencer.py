@@ -46,15 +46,15 @@ class Sequencer:
         """How many of the run's companies are still being rated."""
         if not run_id:
             return 0
-        return sum(self.ctx.runs.counts(run_id, (RunState.PENDING.value, RunState.RETRYING.value)).values())
+        return sum(self.ctx.runs.counts(run_id, (RunState.PENDING, RunState.RETRYING)).values())
 
     def _hand_back(self, docs: Sequence[Mapping[str, Any]]) -> None:
-        messages = []
+        messages: list[FinishJob] = []
         for doc in docs:
             period = BillingPeriod.from_key(str(doc["billingPeriod"]["month"]))
             invoice_id = doc.get("invoiceId")
             job = FinishJob(str(doc["companyId"]), period.month, period.year, period.key,
                             str(invoice_id) if invoice_id is not None else None)
-            messages.append(job.to_message())
+            messages.append(job)
         if messages:
             self.ctx.require_publisher().publish_many(self.ctx.settings.worker_topic, messages)()

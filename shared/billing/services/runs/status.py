@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping
-
 from billing.domain.period import BillingPeriod
+from billing.domain.runs import RunEntry
 from billing.errors import NotFoundError, ValidationError
 from billing.ports import RunRepository
+from billing.services.runs import answers
+from billing.services.runs.answers import JsonAnswer
 from billing.services.runs.common import STATES, RunState
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
@@ -20,7 +21,7 @@ class RunStatus:
     def __init__(self, runs: RunRepository):
         self.runs = runs
 
-    def status(self, period_key: str, page_size: str | None = None, page_token: str | None = None) -> dict[str, Any]:
+    def status(self, period_key: str, page_size: str | None = None, page_token: str | None = None) -> JsonAnswer:
         """Counts per state, a page of the failed companies with their reasons, and the companies
         whose invoice reported unplaced call logs."""
         BillingPeriod.from_key(period_key, "UTC")  # 422 on a malformed period
@@ -30,26 +31,17 @@ class RunStatus:
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="run-status") as pool:  # sent at once
             summary_read = pool.submit(self.runs.summary, period_key)
             counts_read = pool.submit(self.runs.counts, period_key, STATES)
-            failed_read = pool.submit(self.runs.in_state, period_key, RunState.FAILED.value, size, page_token)
+            failed_read = pool.submit(self.runs.in_state, period_key, RunState.FAILED, size, page_token)
             unplaced_read = pool.submit(self.runs.with_unplaced_calls, period_key, MAX_UNPLACED_LISTED)
             summary, counts = summary_read.result(), counts_read.result()
             if summary is None and not any(counts.values()):
                 raise NotFoundError(f"No billing run for {period_key}")
             failed, next_token = failed_read.result()
-            skipped: list[dict[str, Any]] = []
-            if counts.get(RunState.SKIPPED.value):  # the first page only: the reason is usually the same
-                skipped, _ = self.runs.in_state(period_key, RunState.SKIPPED.value, size, None)
+            skipped: list[RunEntry] = []
+            if counts.get(RunState.SKIPPED):  # the first page only: the reason is usually the same
+                skipped, _ = self.runs.in_state(period_key, RunState.SKIPPED, size, None)
             unplaced = unplaced_read.result()
-        keep = ("createdAt", "updatedAt", "triggers", "fanout")
-        return {"runId": period_key, "period": period_key, **{k: (summary or {}).get(k) for k in keep},
-                "counts": counts, "total": sum(counts.values()),
-                "failed": [_failure(entry) for entry in failed], "nextPageToken": next_token,
-                "skipped": [{k: entry.get(k) for k in ("companyId", "reason", "at")} for entry in skipped],
-                "unplacedCalls": unplaced}
-
-
-def _failure(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: entry.get(k) for k in ("companyId", "error", "errorType", "at", "attempts")}
+        return answers.report(period_key, summary, counts, failed, next_token, skipped, unplaced)
 
 
 def _page_size(raw: str | None) -> int:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Callable
 
 from billing.ports import Publisher, WakeClaims
+from billing.services.runs.messages import SequencerWake
 
 WINDOW_SECONDS = 60
 
@@ -37,7 +38,7 @@ class WakeWindow:
         if not self._claims.claim(run_id, key):
             return False
         try:
-            self._publisher().publish(self._topic, {"runId": run_id}, {"runId": run_id})
+            self._publisher().publish(self._topic, SequencerWake(run_id))
         except BaseException:
             self._claims.release(run_id, key)  # nobody was woken: the retry must be able to claim
             raise

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from dataclasses import replace
+from typing import Any, Callable, Mapping, Required, TypedDict
 
 from billing.domain.period import BillingPeriod
+from billing.domain.runs import RunChange
 from billing.errors import BillingError, OutsideBillingDatesError, TransientError, error_type
 from billing.services.runs.common import EARLIEST_ZONE, Finisher, InvoiceReader, Issuer, RunContext, RunState
 from billing.services.runs.messages import CompanyJob, FinishJob, SequencerWake, WorkerJob
@@ -13,7 +15,18 @@ from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger("billing.services.runs")
 
-Result = dict[str, Any]
+
+class Result(TypedDict, total=False):
+    """One company's step as reported (the CLI's progress line and the in-process run's tally read it)."""
+
+    companyId: Required[str]
+    state: Required[str]  # a RunState's value
+    reason: str  # waiting, skipped: why
+    error: str  # failed: why
+    invoiceNumber: str | None  # done
+    unplacedCalls: int  # done: call logs no month holds, when any
+    note: str  # done, but the month's invoice is void
+    delivery: object  # done: the email's outcome, as the deliverer reported it
 
 
 class CompanyWorker:
@@ -35,7 +48,7 @@ class CompanyWorker:
         `company` is its document when the caller already read it."""
         reason = self._not_yet_for(job, company)
         if reason:
-            self.ctx.mark(job.run_id, job.company_id, RunState.WAITING, reason=reason)
+            self.ctx.mark(job.run_id, job.company_id, RunChange(RunState.WAITING, reason=reason))
             return {"companyId": job.company_id, "state": RunState.WAITING.value, "reason": reason}
 
         def step() -> Result:
@@ -45,7 +58,9 @@ class CompanyWorker:
             doc = self.issuance.draft(job.company_id, job.query, read_slices=read_slices)
             if InvoiceStatus.of(doc) is not InvoiceStatus.DRAFT:
                 return self._finished(job.run_id, self.finisher.finish(doc))
-            self.ctx.mark(job.run_id, job.company_id, RunState.DRAFTED, invoiceId=doc.get("invoiceId"))
+            invoice_id = doc.get("invoiceId")
+            self.ctx.mark(job.run_id, job.company_id, RunChange(
+                RunState.DRAFTED, invoice_id=str(invoice_id) if invoice_id is not None else None))
             if wake:
                 self._wake_sequencer(job.run_id)
             return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
@@ -69,13 +84,13 @@ class CompanyWorker:
         try:
             return step()
         except TransientError as exc:
-            self.ctx.mark(run_id, company_id, RunState.RETRYING, error=exc.detail)
+            self.ctx.mark(run_id, company_id, RunChange(RunState.RETRYING, error=exc.detail))
             raise
         except OutsideBillingDatesError as exc:  # not a failure: this month is not the company's to bill
-            self.ctx.mark(run_id, company_id, RunState.SKIPPED, reason=exc.detail)
+            self.ctx.mark(run_id, company_id, RunChange(RunState.SKIPPED, reason=exc.detail))
             return {"companyId": company_id, "state": RunState.SKIPPED.value, "reason": exc.detail}
         except BillingError as exc:
-            self.ctx.mark(run_id, company_id, RunState.FAILED, error=exc.detail, errorType=error_type(exc))
+            self.ctx.mark(run_id, company_id, RunChange(RunState.FAILED, error=exc.detail, error_type=error_type(exc)))
             log.warning("company failed permanently", extra={"json_fields": {
                 "runId": run_id, "companyId": company_id, "error": exc.detail}})
             return {"companyId": company_id, "state": RunState.FAILED.value, "error": exc.detail}
@@ -83,23 +98,22 @@ class CompanyWorker:
     def _finished(self, run_id: str, invoice: Mapping[str, Any]) -> Result:
         """An issued invoice: email it (once, when configured) and mark its company done."""
         company_id = str(invoice["companyId"])
-        details: dict[str, Any] = {"invoiceNumber": invoice.get("invoiceNumber")}
+        number = invoice.get("invoiceNumber")
         unplaced = int((invoice.get("unplacedCalls") or {}).get("count") or 0)
-        if unplaced:
-            details["unplacedCalls"] = unplaced
+        done = RunChange(RunState.DONE, invoice_number=str(number) if number is not None else None,
+                         unplaced_calls=unplaced or None)
         if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
-            details["note"] = "the month's invoice is void; POST /billing/generate issues its reissue"
+            done = replace(done, note="the month's invoice is void; POST /billing/generate issues its reissue")
         elif self.ctx.delivery is not None and self.ctx.settings.send_email:
-            details["delivery"] = self.ctx.delivery.deliver_quietly(invoice)
-        self.ctx.mark(run_id, company_id, RunState.DONE, **details)
-        return {"companyId": company_id, "state": RunState.DONE.value, **details}
+            done = replace(done, delivery=self.ctx.delivery.deliver_quietly(invoice))
+        self.ctx.mark(run_id, company_id, done)
+        return _done(company_id, done)
 
     def _wake_sequencer(self, run_id: str) -> None:
         if self.ctx.wake is not None:
             self.ctx.wake.wake(run_id)
             return
-        payload, attributes = SequencerWake(run_id).to_message()
-        self.ctx.require_publisher().publish(self.ctx.settings.sequencer_topic, payload, attributes)
+        self.ctx.require_publisher().publish(self.ctx.settings.sequencer_topic, SequencerWake(run_id))
 
     def _not_yet_for(self, job: CompanyJob, company: Mapping[str, Any] | None) -> str | None:
         """Why this company's month has not ended yet (None: bill it, or let issuance refuse it)."""
@@ -120,9 +134,21 @@ class CompanyWorker:
         """A worker message that will never be processed (dead-lettered, too old): the company is
         marked failed with the reason, unless it is already done. False when nothing was marked."""
         try:
-            return self.ctx.runs.mark(job.run_id, job.company_id, RunState.FAILED.value, unless_done=True,
-                                      error=reason, errorType=error_type)
+            return self.ctx.runs.mark(job.run_id, job.company_id, RunChange(
+                RunState.FAILED, error=reason, error_type=error_type), unless_done=True)
         except BillingError:
             raise
         except Exception as exc:
             raise TransientError(f"could not update run record {job.run_id}: {exc}") from exc
+
+
+def _done(company_id: str, done: RunChange) -> Result:
+    """The done step's report: the invoice number, and the unplaced calls, note or delivery it recorded."""
+    result: Result = {"companyId": company_id, "state": RunState.DONE.value, "invoiceNumber": done.invoice_number}
+    if done.unplaced_calls is not None:
+        result["unplacedCalls"] = done.unplaced_calls
+    if done.note is not None:
+        result["note"] = done.note
+    if done.delivery is not None:
+        result["delivery"] = done.delivery
+    return result
