@@ -287,6 +287,40 @@ def test_the_scheduler_event_sends_todays_reminders_once():
     assert c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["7"]["status"] == "sent"
 
 
+def test_a_reminder_whose_send_failed_is_marked_failed_and_sent_by_the_next_run():
+    from datetime import datetime, timedelta, timezone
+
+    from billing.domain.period import MonthQuery
+    from fakes import FakeMailer, fake_container
+    from inprocess import demo_calls
+
+    class FlakyMailer(FakeMailer):
+        def send(self, message):
+            if not self.sent and not getattr(self, "refused", False):
+                self.refused = True
+                raise ConnectionError("421 try again later")
+            return super().send(message)
+
+    now = {"at": datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)}
+    mailer = FlakyMailer()
+    c = fake_container(companies=copy.deepcopy(__import__("billing.seed").seed.COMPANIES), calls=demo_calls(),
+                       clock=lambda: now["at"], mailer=mailer)
+    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    due = c.receivables_repo.docs["vysedeck_2025-09"]["dueDate"]
+    now["at"] = datetime.fromisoformat(due + "T06:00:00+00:00") + timedelta(days=1)
+    first = c.reminders.run()
+    assert [e["step"] for e in first["failed"]] == [0] and first["sent"] == []
+    record = c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["0"]
+    assert record["status"] == "failed" and record["error"] == "421 try again later"
+    assert record["to"] == "accounts@vysedeck.example" and record["claim"]
+    second = c.reminders.run()
+    assert [e["step"] for e in second["sent"]] == [0] and [str(m["To"]) for m in mailer.sent] == [
+        "accounts@vysedeck.example"]
+    record = c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["0"]
+    assert record["status"] == "sent" and "error" not in record and record["messageId"] == "<1@fake>"
+    assert c.reminders.run()["sent"] == []  # sent: never again
+
+
 def test_tally_export_parses_and_reconciles_to_the_paisa(api):
     import xml.etree.ElementTree as ET
     from decimal import Decimal
