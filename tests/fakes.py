@@ -15,7 +15,10 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from billing.adapters import schemas
 from billing.adapters.csv_export import CallCsvWriter
+from billing.adapters.charge_document import charge_document, charge_from_document
+from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.csv_import import read_billed_calls
+from billing.adapters.supplier_document import supplier_from_document
 from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
 from billing.adapters.run_documents import CLEARED as RUN_CLEARED
 from billing.adapters.run_documents import (
@@ -23,11 +26,13 @@ from billing.adapters.run_documents import (
 )
 from billing.bootstrap import Container
 from billing.config import Settings
+from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.invoice import InvoiceDraft, Supplier
+from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, UnplacedCall, unplaced_reason
-from billing.domain.charges import closed_reason
+from billing.domain.charges import OneOffCharge, closed_reason
 from billing.domain.naming import invoice_id as month_invoice_id
 from billing.errors import ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
@@ -68,28 +73,26 @@ class FakeCompanies:
     def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
         return [(day, copy.deepcopy(doc)) for day, doc in self.dated.get(company_id, {}).items()]
 
-    def get(self, company_id: str) -> dict[str, Any] | None:
+    def get(self, company_id: str) -> Company | None:
         doc = self.docs.get(company_id)
         if doc is None:
             return None
-        problems = schemas.company_problems(doc)
-        if problems:
-            raise ConfigurationError(f"company '{company_id}' (companies/{company_id}): " + "; ".join(problems))
-        return copy.deepcopy(doc)
+        return company_from_document(company_id, copy.deepcopy(doc), f"companies/{company_id}")
 
-    def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def list_active(self) -> Iterator[tuple[str, Company | None]]:
         for cid in sorted(self.docs):
             if self.docs[cid].get("active", True) is not False:
-                yield cid, copy.deepcopy(self.docs[cid])
+                try:
+                    yield cid, company_from_document(cid, copy.deepcopy(self.docs[cid]), f"companies/{cid}")
+                except ConfigurationError:
+                    yield cid, None
 
-    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+    def page(self, after: str | None, limit: int) -> list[CompanyRow]:
         ids = [cid for cid in sorted(self.docs) if after is None or cid > after]
-        return [(cid, copy.deepcopy(self.docs[cid])) for cid in ids[:limit]]
+        return [company_row(cid, copy.deepcopy(self.docs[cid])) for cid in ids[:limit]]
 
-    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        problems = schemas.company_problems(doc, writing=True)
-        if problems:
-            raise ValidationError(f"company '{company_id}': " + "; ".join(problems))
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> Company:
+        return company_to_write(company_id, doc)
 
     def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
         self.validate(company_id, doc)
@@ -98,12 +101,12 @@ class FakeCompanies:
 
 class FakeSettings:
     def __init__(self, supplier: dict[str, Any] | None):
-        self._supplier = supplier
+        self.doc = supplier  # settings/billing as stored
 
-    def supplier(self) -> dict[str, Any] | None:
-        if self._supplier is not None and (problems := schemas.settings_problems(self._supplier)):
-            raise ConfigurationError("supplier settings (settings/billing): " + "; ".join(problems))
-        return copy.deepcopy(self._supplier)
+    def supplier(self) -> Supplier | None:
+        if self.doc is None:
+            return None
+        return supplier_from_document(copy.deepcopy(self.doc), "settings/billing")
 
     def validate(self, doc: Mapping[str, Any]) -> None:
         problems = schemas.settings_problems(doc, writing=True)
@@ -112,7 +115,7 @@ class FakeSettings:
 
     def put(self, doc: Mapping[str, Any]) -> None:
         self.validate(doc)
-        self._supplier = copy.deepcopy(dict(doc))
+        self.doc = copy.deepcopy(dict(doc))
 
 
 class FakeCallLogs:
@@ -236,34 +239,34 @@ class FakeCharges:
         self.closed: dict[tuple[str, str], int] = {}  # (company, month) -> revision closed for
         self._lock = threading.Lock()
 
-    def add(self, company_id: str, period_key: str, charge_id: str,
-            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    def add(self, charge: OneOffCharge) -> tuple[OneOffCharge, bool]:
+        company_id, period_key, charge_id = charge.company_id, charge.period, charge.charge_id
         with self._lock:
             existing = self.docs.get((company_id, charge_id))
             if existing is not None:
-                return copy.deepcopy(existing), False
-            month: list[dict[str, Any]] = []
+                return charge_from_document(existing), False
+            month: list[Invoice] = []
             for revision in range(100):
-                found = self.invoices.get(month_invoice_id(company_id, period_key, revision))
+                found = self.invoices.find(month_invoice_id(company_id, period_key, revision))
                 if found is None:
                     break
                 month.append(found)
-                if found.get("status") != "void":
+                if found.status is not InvoiceStatus.VOID:
                     break
             reason = closed_reason(period_key, month, self.closed.get((company_id, period_key)))
             if reason:
                 raise ConflictError(reason)
-            self.docs[(company_id, charge_id)] = copy.deepcopy(dict(doc))
-            return copy.deepcopy(dict(doc)), True
+            self.docs[(company_id, charge_id)] = charge_document(charge)
+            return charge, True
 
     def close(self, company_id: str, period_key: str, revision: int) -> None:
         with self._lock:
             key = (company_id, period_key)
             self.closed[key] = max(revision, self.closed.get(key, revision))
 
-    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+    def for_month(self, company_id: str, period_key: str) -> list[OneOffCharge]:
         with self._lock:
-            return [copy.deepcopy(d) for (c, _), d in self.docs.items()
+            return [charge_from_document(d) for (c, _), d in self.docs.items()
                     if c == company_id and d["period"] == period_key]
 
 

@@ -72,7 +72,7 @@ class World:
                               c.blobs.objects, c.runs.summaries, c.runs.companies, c.publisher.messages,
                               [m.as_bytes() for m in c.mailer.sent], c.receivables_repo.docs,
                               c.receivables_repo.payments, c.receivables_repo.companies, c.receivables_repo.totals,
-                              c.companies.docs, c.supplier_settings.supplier(),
+                              c.companies.docs, c.supplier_settings.doc,
                               c.debit_notes.docs, c.debit_notes.counters, c.charge_repo.docs, c.charge_repo.closed))
 
     def call(self, method: str, url: str, key: str | None) -> Any:
@@ -91,7 +91,7 @@ class World:
         elif url.endswith("/reverse"):
             body = json.dumps({"reason": "Cheque bounced"})
         elif method == "PUT" and url.startswith("/billing/companies/"):  # a changed company document
-            body = json.dumps({**self.container.companies.get(url.rsplit("/", 1)[1]), "billingEmail": "new@x.example"})
+            body = json.dumps({**self.container.companies.get(url.rsplit("/", 1)[1]).document, "billingEmail": "new@x.example"})
         elif method == "PUT" and url == "/billing/settings":
-            body = json.dumps({**self.container.supplier_settings.supplier(), "phone": "+91 80 0000 0001"})
+            body = json.dumps({**self.container.supplier_settings.doc, "phone": "+91 80 0000 0001"})
         return self.client.open(url, method=method, headers=headers, data=body, content_type="application/json")

@@ -9,8 +9,10 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+from billing.domain.charges import OneOffCharge
+from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice, Note
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
 from billing.domain.receivable import CompanyOutstanding, Payment, Receivable, TdsMatch
@@ -36,34 +38,37 @@ PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
 
 
 class CompanyRepository(Protocol):
-    def get(self, company_id: str) -> Mapping[str, Any] | None:
-        """The company document, or None; ConfigurationError when a field has the wrong type
+    def get(self, company_id: str) -> Company | None:
+        """The company, or None; ConfigurationError when a field has the wrong type
         (the strict schema, DESIGN 11: field, value and expected type named)."""
 
     def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
-        """(YYYY-MM-DD, document) of companies/{id}/tariffs: the dated tariffs, any order."""
+        """(YYYY-MM-DD, document) of companies/{id}/tariffs: the dated tariffs, any order (each
+        document is parsed and checked by the domain's tariff history, which names the bad one)."""
 
-    def list_active(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """(companyId, document) of every company whose `active` is not the boolean false, unchecked
-        (a malformed one is listed, and reported failed when billed)."""
+    def list_active(self) -> Iterator[tuple[str, Company | None]]:
+        """(companyId, company) of every company whose `active` is not the boolean false, unchecked:
+        a malformed one is listed with None (and reported failed when billed)."""
 
-    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
-        """Up to `limit` (document id, raw document) ordered by id, after the id `after`."""
+    def page(self, after: str | None, limit: int) -> list[CompanyRow]:
+        """Up to `limit` companies ordered by id, after the id `after`, read unchecked."""
 
-    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        """ValidationError naming every field of the wrong type."""
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> Company:
+        """The document sent to be written (free-form JSON until the schema accepts it) as the
+        company; ValidationError naming every field of the wrong type."""
 
     def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
         """Create or replace the document, validated first (nothing written when it fails)."""
 
 
 class SettingsRepository(Protocol):
-    def supplier(self) -> Mapping[str, Any] | None:
-        """The supplier settings document (settings/billing), or None; ConfigurationError when a
-        field has the wrong type."""
+    def supplier(self) -> Supplier | None:
+        """The supplier (settings/billing, its document beside it), or None when not set;
+        ConfigurationError when a field has the wrong type or the supplier's rules refuse it."""
 
     def validate(self, doc: Mapping[str, Any]) -> None:
-        """ValidationError naming every field of the wrong type."""
+        """ValidationError naming every field of the wrong type (the document sent is free-form JSON
+        until the schema accepts it)."""
 
     def put(self, doc: Mapping[str, Any]) -> None:
         """Create or replace the supplier document, validated first."""
@@ -201,17 +206,16 @@ class ChargeRepository(Protocol):
     """One-off charges, companies/{id}/charges/{chargeId}, and each month's closing for charges
     (domain/charges.py has the rule)."""
 
-    def add(self, company_id: str, period_key: str, charge_id: str,
-            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-        """In one transaction: the charge with this id when it exists (False); else, unless the month
-        is invoiced or being issued (ConflictError saying so), the new charge (True)."""
+    def add(self, charge: OneOffCharge) -> tuple[OneOffCharge, bool]:
+        """In one transaction: the stored charge with this charge's id when it exists (False); else,
+        unless its month is invoiced or being issued (ConflictError saying so), this charge (True)."""
 
     def close(self, company_id: str, period_key: str, revision: int) -> None:
         """Close the month for charges before drafting revision `revision` of its invoice, in a
         transaction that serialises with add (a later add is refused)."""
 
-    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
-        """The month's charges (a handful: read whole)."""
+    def for_month(self, company_id: str, period_key: str) -> list[OneOffCharge]:
+        """The month's charges (a handful: read whole), any order."""
 
 
 BilledCallReader = Callable[[Iterable[bytes]], Iterator[BilledCall]]

@@ -117,7 +117,7 @@ def test_csv_rows_add_up_to_the_invoice(storage_emulator, firestore_emulator):
         data = files(c)[doc["files"]["csv"].split("/", 3)[3]]
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
         usage_line = doc["lineItems"][0]
-        fee = Decimal(str(c.companies.get(company)["billing"].get("maintenanceFee", 0)))
+        fee = Decimal(str(c.companies.get(company).document["billing"].get("maintenanceFee", 0)))
         call_charges = Decimal(str(doc["subtotal"])) - fee
         lines = [r for r in rows if r["amount"]]  # calls and adjustments (the summary rows have their own column)
         assert sum(Decimal(r["billedMinutes"]) for r in lines) == Decimal(str(usage_line["quantity"]))

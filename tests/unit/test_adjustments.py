@@ -175,11 +175,11 @@ def test_time_limit_applies_to_credit_notes_only():
 
 def test_debit_note_prefix_comes_from_settings():
     w = World()
-    w.c.supplier_settings._supplier["debitNotePrefix"] = "VXD"
+    w.c.supplier_settings.doc["debitNotePrefix"] = "VXD"
     inv = w.issue()
     note = w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 1))
     assert note["debitNoteNumber"] == "VXD/25-26/00001"
-    w.c.supplier_settings._supplier["debitNotePrefix"] = "TOO-LONG"
+    w.c.supplier_settings.doc["debitNotePrefix"] = "TOO-LONG"
     with pytest.raises(Exception, match="debitNotePrefix must be"):
         w.service.create("debit", "vysedeck", "2025-09", minutes(inv["invoiceNumber"], 1))
 

@@ -43,6 +43,6 @@ def test_the_container_uses_an_override_for_everything_built_on_it():
     c = fake_container(companies={"acme": {"name": "Acme"}}, call_logs=calls)
     assert c.call_logs is calls and c.rating.calls is calls
     assert c.queries.companies is c.companies and c.run_context.companies is c.companies
-    assert c.inputs.companies is c.companies and c.companies.get("acme") == {"name": "Acme"}
+    assert c.inputs.companies is c.companies and c.companies.get("acme").document == {"name": "Acme"}
     with pytest.raises(TypeError, match="no overridable property 'compnies'"):
         Container(Settings(), compnies=c.companies)

@@ -7,15 +7,18 @@ month serialise, so a charge added before the close is read by issuance, and one
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from billing.adapters.charge_document import charge_document, charge_from_document
 from billing.adapters.firestore_repo import run_contended
+from billing.adapters.invoice_document import invoice_from_document
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
-from billing.domain.charges import closed_reason
+from billing.domain.charges import OneOffCharge, closed_reason
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import invoice_id
 from billing.errors import ConflictError
@@ -37,41 +40,41 @@ class FirestoreCharges:
     def _charges(self, company_id: str) -> Any:
         return self._companies.document(company_id).collection("charges")
 
-    def add(self, company_id: str, period_key: str, charge_id: str,
-            doc: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    def add(self, charge: OneOffCharge) -> tuple[OneOffCharge, bool]:
+        company_id, period_key = charge.company_id, charge.period
         month = self._month(company_id, period_key)
-        ref = self._charges(company_id).document(charge_id)
+        ref = self._charges(company_id).document(charge.charge_id)
 
         @firestore.transactional
-        def txn(transaction: Any) -> tuple[dict[str, Any], bool]:
+        def txn(transaction: Any) -> tuple[OneOffCharge, bool]:
             existing = ref.get(transaction=transaction)
             marker = month.get(transaction=transaction)
             if existing.exists:
-                return existing.to_dict() or {}, False
+                return charge_from_document(existing.to_dict() or {}), False
             invoices = self._month_invoices(company_id, period_key, transaction)
             state = (marker.to_dict() or {}) if marker.exists else {}
             closed = state.get("closedRevision")
             reason = closed_reason(period_key, invoices, int(closed) if closed is not None else None)
             if reason:
                 raise ConflictError(reason)
-            transaction.set(ref, dict(doc))
+            transaction.set(ref, charge_document(charge))
             transaction.set(month, {"period": period_key, "charges": int(state.get("charges", 0)) + 1,
                                     "updatedAt": self._now()}, merge=True)
-            return dict(doc), True
+            return charge, True
 
-        result: tuple[dict[str, Any], bool] = run_contended(self._db, month.path, txn,
+        result: tuple[OneOffCharge, bool] = run_contended(self._db, month.path, txn,
                                                              f"adding a charge to {company_id} {period_key}")
         return result
 
-    def _month_invoices(self, company_id: str, period_key: str, transaction: Any) -> list[dict[str, Any]]:
+    def _month_invoices(self, company_id: str, period_key: str, transaction: Any) -> list[Invoice]:
         """The month's invoices in revision order, read in the transaction (up to the first missing)."""
-        found: list[dict[str, Any]] = []
+        found: list[Invoice] = []
         for revision in range(MAX_REVISIONS):
             snap = self._invoices.document(invoice_id(company_id, period_key, revision)).get(transaction=transaction)
             if not snap.exists:
                 break
-            found.append(snap.to_dict() or {})
-            if InvoiceStatus.of(found[-1]) is not InvoiceStatus.VOID:
+            found.append(invoice_from_document(snap.to_dict() or {}))
+            if found[-1].status is not InvoiceStatus.VOID:
                 break
         return found
 
@@ -88,10 +91,10 @@ class FirestoreCharges:
 
         run_contended(self._db, month.path, txn, f"closing {company_id} {period_key} for charges")
 
-    def for_month(self, company_id: str, period_key: str) -> list[dict[str, Any]]:
+    def for_month(self, company_id: str, period_key: str) -> list[OneOffCharge]:
         query = self._charges(company_id).where(filter=FieldFilter("period", "==", period_key))
         with transient(f"reading the charges of {company_id} for {period_key}"):
-            return [snap.to_dict() or {} for snap in query.stream()]
+            return [charge_from_document(snap.to_dict() or {}) for snap in query.stream()]
 
     def _now(self) -> str:
         return self._clock().isoformat(timespec="milliseconds")

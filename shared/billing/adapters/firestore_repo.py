@@ -14,11 +14,14 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters import schemas
+from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.invoice_document import draft_document, invoice_from_document, replaces_of
+from billing.adapters.supplier_document import supplier_from_document
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
+from billing.domain.company import Company, CompanyRow
 from billing.domain.entities import Invoice
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ConfigurationError, TransientError, ValidationError
 from billing.ports import Clock, utc_now
@@ -36,17 +39,13 @@ class FirestoreCompanies:
         self._col = db.collection(settings.companies_collection)
         self._name = settings.companies_collection
 
-    def get(self, company_id: str) -> dict[str, Any] | None:
+    def get(self, company_id: str) -> Company | None:
         """The company as stored; ConfigurationError naming every field of the wrong type."""
         with transient(f"reading company {company_id}"):
             snap = self._col.document(company_id).get()
         if not snap.exists:
             return None
-        doc = snap.to_dict() or {}
-        problems = schemas.company_problems(doc)
-        if problems:
-            raise ConfigurationError(f"company '{company_id}' ({self._name}/{company_id}): " + "; ".join(problems))
-        return doc
+        return company_from_document(company_id, snap.to_dict() or {}, f"{self._name}/{company_id}")
 
     def tariffs(self, company_id: str) -> list[tuple[str, Mapping[str, Any]]]:
         """Every dated tariff (a handful per company: read whole)."""
@@ -54,35 +53,41 @@ class FirestoreCompanies:
             return [(snap.id, snap.to_dict() or {})
                     for snap in self._col.document(company_id).collection("tariffs").stream()]
 
-    def list_active(self) -> Iterator[tuple[str, dict[str, Any]]]:
+    def list_active(self) -> Iterator[tuple[str, Company | None]]:
         """Every company whose `active` is not the boolean false, unchecked: a company whose
-        document is malformed (e.g. `active: "false"`) is listed, and fails when billed."""
+        document is malformed (e.g. `active: "false"`) is listed (None), and fails when billed."""
         for snap in self._col.order_by("__name__").stream():
             doc = snap.to_dict() or {}
             if doc.get("active", True) is not False:
-                yield snap.id, doc
+                yield snap.id, _or_none(snap.id, doc, f"{self._name}/{snap.id}")
 
-    def page(self, after: str | None, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
-        """Up to `limit` (id, raw document) by id, after the id `after`."""
+    def page(self, after: str | None, limit: int) -> list[CompanyRow]:
+        """Up to `limit` companies by id, after the id `after`, unchecked."""
         query = self._col.order_by("__name__")
         if after is not None:
             # A document reference is a valid cursor on __name__ (the SDK's annotation omits it).
             cursor: Any = self._col.document(after)
             query = query.start_after(cursor)
         with transient("listing companies"):
-            return [(snap.id, snap.to_dict() or {}) for snap in query.limit(limit).stream()]
+            return [company_row(snap.id, snap.to_dict() or {}) for snap in query.limit(limit).stream()]
 
-    def validate(self, company_id: str, doc: Mapping[str, Any]) -> None:
-        """ValidationError naming every field of the wrong type (nothing written)."""
-        problems = schemas.company_problems(doc, writing=True)
-        if problems:
-            raise ValidationError(f"company '{company_id}': " + "; ".join(problems))
+    def validate(self, company_id: str, doc: Mapping[str, Any]) -> Company:
+        """The company; ValidationError naming every field of the wrong type (nothing written)."""
+        return company_to_write(company_id, doc)
 
     def put(self, company_id: str, doc: Mapping[str, Any]) -> None:
         """Create or replace the document (validated first: nothing is written when it fails)."""
         self.validate(company_id, doc)
         with transient(f"writing company {company_id}"):
             self._col.document(company_id).set(dict(doc))
+
+
+def _or_none(company_id: str, doc: Mapping[str, Any], where: str) -> Company | None:
+    """The listed company, or None when its document is malformed (billing it reports why)."""
+    try:
+        return company_from_document(company_id, doc, where)
+    except ConfigurationError:
+        return None
 
 
 class FirestoreSettings:
@@ -92,17 +97,13 @@ class FirestoreSettings:
         self._ref = db.document(settings.settings_document)
         self._path = settings.settings_document
 
-    def supplier(self) -> dict[str, Any] | None:
-        """The supplier as stored; ConfigurationError naming every field of the wrong type."""
+    def supplier(self) -> Supplier | None:
+        """The supplier; ConfigurationError naming every field of the wrong type, or a broken rule."""
         with transient("reading the supplier settings"):
             snap = self._ref.get()
         if not snap.exists:
             return None
-        doc = snap.to_dict() or {}
-        problems = schemas.settings_problems(doc)
-        if problems:
-            raise ConfigurationError(f"supplier settings ({self._path}): " + "; ".join(problems))
-        return doc
+        return supplier_from_document(snap.to_dict() or {}, self._path)
 
     def validate(self, doc: Mapping[str, Any]) -> None:
         problems = schemas.settings_problems(doc, writing=True)

@@ -216,15 +216,12 @@ def storable_problems(value: Any, path: str = "", depth: int = 0) -> list[str]:
     return []
 
 
-def company_problems(doc: Mapping[str, Any], writing: bool = False) -> list[str]:
-    """What is wrong with a company document's types (empty: it passes); `writing` adds what
-    Firestore would refuse to store."""
-    problems = storable_problems(doc) if writing else []
+def checked_company(doc: Mapping[str, Any]) -> CompanyDoc | list[str]:
+    """The company document's typed fields, or what is wrong with its types (one sentence each)."""
     try:
-        CompanyDoc.model_validate(dict(doc))
+        return CompanyDoc.model_validate(dict(doc))
     except PydanticValidationError as exc:
-        problems += describe(exc)
-    return problems
+        return describe(exc)
 
 
 def settings_problems(doc: Mapping[str, Any], writing: bool = False) -> list[str]:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from datetime import date
-from typing import Any, Mapping
-
+from billing.domain.company import Company
 from billing.domain.period import BillingPeriod
 from billing.errors import ConfigurationError, OutsideBillingDatesError, ValidationError
 
@@ -28,8 +27,9 @@ def parse_first_period(value: str) -> str:
     return value
 
 
-def _date(company: Mapping[str, Any], name: str) -> date | None:
-    raw = company.get(name)
+def parse_billing_date(raw: object, name: str) -> date | None:
+    """A company's billingStartDate / billingEndDate as stored (an ISO date string, or unset: None);
+    ConfigurationError when malformed."""
     if raw is None or raw == "":
         return None
     try:
@@ -40,26 +40,21 @@ def _date(company: Mapping[str, Any], name: str) -> date | None:
         raise ConfigurationError(f"{name} = {raw!r}: expected an ISO date string YYYY-MM-DD") from None
 
 
-def company_billing_dates(company: Mapping[str, Any]) -> tuple[date | None, date | None]:
-    """(billingStartDate, billingEndDate), each None when unset; ConfigurationError when malformed."""
-    return _date(company, "billingStartDate"), _date(company, "billingEndDate")
-
-
-def check_company_dates(company: Mapping[str, Any]) -> None:
+def check_company_dates(company: Company) -> None:
     """billingStartDate must not come after billingEndDate (ValidationError)."""
-    start, end = _date(company, "billingStartDate"), _date(company, "billingEndDate")
+    start, end = company.billing_start, company.billing_end
     if start and end and start > end:
         raise ValidationError(f"billingStartDate {start.isoformat()} is after billingEndDate {end.isoformat()}")
 
 
-def outside_reason(period: BillingPeriod, company: Mapping[str, Any], first_period: str) -> str | None:
+def outside_reason(period: BillingPeriod, company: Company, first_period: str) -> str | None:
     """Why the month may not be billed for this company, or None when it may."""
     if first_period and period.key < first_period:
         return (f"{period.key} is before BILLING_FIRST_PERIOD {first_period}: months before it are not "
                 "issued by this service (the previous service billed them)")
     first_day = date(period.year, period.month, 1)
     last_day = date(period.year, period.month, monthrange(period.year, period.month)[1])
-    start, end = _date(company, "billingStartDate"), _date(company, "billingEndDate")
+    start, end = company.billing_start, company.billing_end
     if start and last_day < start:
         return f"{period.key} is before the company's billingStartDate {start.isoformat()}"
     if end and first_day > end:
@@ -67,8 +62,8 @@ def outside_reason(period: BillingPeriod, company: Mapping[str, Any], first_peri
     return None
 
 
-def require_billable(company_id: str, period: BillingPeriod, company: Mapping[str, Any], first_period: str) -> None:
+def require_billable(period: BillingPeriod, company: Company, first_period: str) -> None:
     """OutsideBillingDatesError (422; the run's `skipped`) when the month is outside the billing dates."""
     reason = outside_reason(period, company, first_period)
     if reason:
-        raise OutsideBillingDatesError(f"company '{company_id}' is not billed for {period.key}: {reason}")
+        raise OutsideBillingDatesError(f"company '{company.company_id}' is not billed for {period.key}: {reason}")

@@ -19,8 +19,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.money import positive_amount, quantize
+from billing.domain.money import INR, positive_amount, quantize
 from billing.errors import ValidationError
 
 MAX_DESCRIPTION = 200
@@ -84,48 +85,62 @@ def charge_id(idempotency_key: str | None, random_token: str) -> str:
     return f"k-{hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]}"
 
 
-def charge_document(company_id: str, cid: str, request: ChargeRequest, now: datetime) -> dict[str, Any]:
-    """The stored charge (amount in integer paise; the API shows rupees)."""
-    return {
-        "chargeId": cid,
-        "companyId": company_id,
-        "period": request.period,
-        "description": request.description,
-        "amountPaise": int(request.amount * 100),
-        "requestDigest": request.digest,
-        "createdAt": now.isoformat(timespec="milliseconds"),
-    }
+@dataclass(frozen=True)
+class OneOffCharge:
+    """One charge of one company-month (companies/{id}/charges/{chargeId}; the adapters' mapper,
+    `billing.adapters.charge_document`, has its stored shape)."""
+
+    charge_id: str  # from the Idempotency-Key when one was sent (a retry finds it), else random
+    company_id: str
+    period: str  # the month, YYYY-MM
+    description: str
+    amount: INR
+    created_at: str  # ISO 8601 as stored (the order charges were added in, and so the invoice's lines)
+    request_digest: str | None  # what an Idempotency-Key replay must match (ChargeRequest.digest)
+
+    @property
+    def rupees(self) -> Decimal:
+        """The amount in rupees, as the invoice's totals take it."""
+        return Decimal(self.amount.paise) / 100
 
 
-def amount_of(doc: Mapping[str, Any]) -> Decimal:
-    return Decimal(int(doc["amountPaise"])) / 100
+def new_charge(company_id: str, cid: str, request: ChargeRequest, now: datetime) -> OneOffCharge:
+    """The charge a request adds (the amount in integer paise; the API shows rupees)."""
+    return OneOffCharge(charge_id=cid, company_id=company_id, period=request.period,
+                        description=request.description, amount=INR(int(request.amount * 100)),
+                        created_at=now.isoformat(timespec="milliseconds"), request_digest=request.digest)
 
 
-def charge_json(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A charge as the API shows it."""
-    return {"chargeId": doc["chargeId"], "companyId": doc["companyId"], "period": doc["period"],
-            "description": doc["description"], "amount": float(amount_of(doc)), "createdAt": doc["createdAt"]}
+ChargeJson = dict[str, Any]
+"""A charge as the API shows it, and as its month's invoice carries it (`oneOffCharges`, without the
+companyId): JSON numbers, built once by `charge_json`."""
 
 
-def in_order(docs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def charge_json(charge: OneOffCharge) -> ChargeJson:
+    """A charge as the API shows it (and as the invoice carries it, without companyId)."""
+    return {"chargeId": charge.charge_id, "companyId": charge.company_id, "period": charge.period,
+            "description": charge.description, "amount": float(charge.rupees), "createdAt": charge.created_at}
+
+
+def in_order(charges: Sequence[OneOffCharge]) -> list[OneOffCharge]:
     """The month's charges in the order they were added (ties by id): the invoice's line order."""
-    return sorted(docs, key=lambda d: (str(d.get("createdAt", "")), str(d.get("chargeId", ""))))
+    return sorted(charges, key=lambda c: (c.created_at, c.charge_id))
 
 
-def charge_lines(docs: Sequence[Mapping[str, Any]]) -> list[tuple[str, Decimal]]:
+def charge_lines(charges: Sequence[OneOffCharge]) -> list[tuple[str, Decimal]]:
     """(description, amount) per charge, in order: what compute_totals takes."""
-    return [(str(d["description"]), amount_of(d)) for d in in_order(docs)]
+    return [(c.description, c.rupees) for c in in_order(charges)]
 
 
-def closed_reason(period: str, invoices: Sequence[Mapping[str, Any]], closed_revision: int | None) -> str | None:
+def closed_reason(period: str, invoices: Sequence[Invoice], closed_revision: int | None) -> str | None:
     """Why the month takes no more charges, or None when it does.
 
     invoices: the month's invoices in revision order (the first, then its reissues); closed_revision:
     the revision the month was last closed for by issuance (None: never)."""
-    if invoices and InvoiceStatus.of(invoices[-1]) is not InvoiceStatus.VOID:
+    if invoices and invoices[-1].status is not InvoiceStatus.VOID:
         last = invoices[-1]
-        what = f"invoice {last['invoiceNumber']}" if last.get("invoiceNumber") else "its invoice"
-        return (f"{period} is already invoiced ({what}, {last.get('status')}): a one-off charge can no longer "
+        what = f"invoice {last.number}" if last.number else "its invoice"
+        return (f"{period} is already invoiced ({what}, {last.status.value}): a one-off charge can no longer "
                 "be added; issue a debit note on the invoice instead")
     if closed_revision is not None and closed_revision >= len(invoices):
         return (f"the invoice for {period} is being issued: a one-off charge can no longer be added; "

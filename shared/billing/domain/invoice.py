@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from billing.domain import gst, numbering
+from billing.domain.company import Company
 from billing.domain.period import BillingPeriod, zone
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.totals import InvoiceTotals, due_date
@@ -23,6 +24,7 @@ from billing.errors import ConfigurationError, ValidationError
 
 DEFAULT_SAC = "998319"
 SUPPLIER_TIMEZONE = "Asia/Kolkata"
+MISSING = "supplier settings (settings/billing) are missing"
 MAX_CSV_ATTACHMENT_BYTES = 5_000_000  # larger CSVs are linked from the email, not attached
 SUPPLIER_EXTRAS = ("supportEmail", "phone", "bank", "logoPath", "website", "pan", "cin", "upiId")
 # The supplier's bank details, in the order invoices and emails show them.
@@ -39,7 +41,11 @@ def _party_gstin_and_state(gstin: object, state_code: object, default: str) -> t
 
 @dataclass(frozen=True)
 class Supplier:
-    """The service operator, as invoices show it."""
+    """The service operator, as invoices show it: settings/billing, validated (`from_doc`).
+
+    The settings document travels with it (`document`): GET /billing/settings/supplier answers it as
+    stored, and the settings other rules own (reminder steps, Tally ledgers, the debit note prefix)
+    are read from it by those rules."""
 
     legal_name: str
     address: str
@@ -50,12 +56,20 @@ class Supplier:
     extras: Mapping[str, Any]
     timezone: str = "Asia/Kolkata"  # the calendar of invoice dates and financial years
     credit_note_prefix: str = "CN"
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @staticmethod
+    def required(found: "Supplier | None") -> "Supplier":
+        """The supplier, or ConfigurationError when settings/billing is not set."""
+        if found is None:
+            raise ConfigurationError(MISSING)
+        return found
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any] | None) -> "Supplier":
         """Validated supplier settings (settings/billing), or ConfigurationError saying what is wrong."""
         if not doc:
-            raise ConfigurationError("supplier settings (settings/billing) are missing")
+            raise ConfigurationError(MISSING)
         name = doc.get("legalName")
         if not name:
             raise ConfigurationError("supplier settings need legalName")
@@ -79,7 +93,7 @@ class Supplier:
             raise ConfigurationError(
                 f"creditNotePrefix must be 1-4 characters of A-Z, a-z, 0-9 or '-', got {cn_prefix!r}") from None
         return cls(str(name), str(doc.get("address", "")), gstin, state,
-                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras, tz, str(cn_prefix))
+                   str(doc.get("sacCode") or DEFAULT_SAC), prefix, extras, tz, str(cn_prefix), doc)
 
     def snapshot(self) -> dict[str, Any]:
         """The supplier as stored on (and printed from) each invoice."""
@@ -94,24 +108,39 @@ class Supplier:
         }
 
 
-def recipient_snapshot(company_id: str, company: Mapping[str, Any], supplier_state: str) -> dict[str, Any]:
-    """The customer as the invoice shows it; a malformed GSTIN is a configuration error."""
-    try:
-        gstin, state = _party_gstin_and_state(company.get("gstin"), company.get("stateCode"), supplier_state)
-    except ValidationError as exc:
-        raise ConfigurationError(f"company '{company_id}': {exc.detail}") from None
-    name = company.get("name") or company.get("legalName")
-    if not name:
-        raise ConfigurationError(f"company '{company_id}' has no name")
-    return {
-        "companyId": company_id,
-        "legalName": name,
-        "address": company.get("address", ""),
-        "gstin": gstin,
-        "stateCode": state,
-        "stateName": gst.STATE_NAMES.get(state, ""),
-        "billingEmail": company.get("billingEmail"),
-    }
+@dataclass(frozen=True)
+class Recipient:
+    """The customer as the invoice shows it (its GSTIN checked, its state resolved)."""
+
+    company_id: str
+    legal_name: str
+    address: str | None
+    gstin: str | None
+    state_code: str
+    billing_email: str | None
+
+    @classmethod
+    def of(cls, company: Company, supplier_state: str) -> "Recipient":
+        """The company as the invoice's recipient; ConfigurationError for a malformed GSTIN or no name."""
+        try:
+            gstin, state = _party_gstin_and_state(company.gstin, company.state_code, supplier_state)
+        except ValidationError as exc:
+            raise ConfigurationError(f"company '{company.company_id}': {exc.detail}") from None
+        if not company.invoice_name:
+            raise ConfigurationError(f"company '{company.company_id}' has no name")
+        return cls(company.company_id, company.invoice_name, company.address, gstin, state, company.billing_email)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The recipient as stored on (and printed from) each invoice."""
+        return {
+            "companyId": self.company_id,
+            "legalName": self.legal_name,
+            "address": self.address,
+            "gstin": self.gstin,
+            "stateCode": self.state_code,
+            "stateName": gst.STATE_NAMES.get(self.state_code, ""),
+            "billingEmail": self.billing_email,
+        }
 
 
 def inputs_digest(*parts: Any) -> str:

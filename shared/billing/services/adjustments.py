@@ -88,9 +88,8 @@ class AdjustmentService:
                  extra: Mapping[str, Any] | None) -> tuple[NoteBuild, str]:
         """Step 1's checks on the invoice as read (nothing written on a refusal), then the transaction's
         build (the checks again, on the invoice as the transaction reads it) and the counter it numbers from."""
-        settings_doc = self.settings_repo.supplier()
-        supplier = Supplier.from_doc(settings_doc)
-        prefix = supplier.credit_note_prefix if kind is adj.CREDIT else adj.debit_note_prefix(settings_doc)
+        supplier = Supplier.required(self.settings_repo.supplier())
+        prefix = supplier.credit_note_prefix if kind is adj.CREDIT else adj.debit_note_prefix(supplier.document)
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
         adj.check_adjustable(target.document, kind)

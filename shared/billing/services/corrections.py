@@ -86,7 +86,7 @@ class CorrectionService:
             raise ConflictError(f"invoice {number} is still being issued ({target.status.value}); "
                                 "void it once it is issued")
         check_no_adjustments(target.document)
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        supplier = Supplier.required(self.settings_repo.supplier())
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
         cn_rules.check_time_limit(number, date.fromisoformat(str(target.invoice_date)[:10]), today)

@@ -221,11 +221,8 @@ class DeliveryService:
 
     def _billing_email(self, company_id: str) -> list[str]:
         """The company's billingEmail now (one address, or several separated by commas/semicolons)."""
-        company = self.queries.companies.get(company_id) or {}
-        text = company.get("billingEmail")
-        if not isinstance(text, str):
-            return []
-        return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+        company = self.queries.companies.get(company_id)
+        return company.billing_emails if company is not None else []
 
     def _skipped(self, out: _Outgoing, reason: str) -> None:
         out.update(out.doc_id, {"delivery.status": "skipped", "delivery.reason": reason})

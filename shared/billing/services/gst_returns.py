@@ -24,7 +24,7 @@ class GstReturnService:
     def gstr1(self, period_key: str) -> dict[str, Any]:
         """GSTR-1 for the month YYYY-MM (documents dated in it, in the supplier's calendar)."""
         period = BillingPeriod.from_key(period_key)
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        supplier = Supplier.required(self.settings_repo.supplier())
         if not supplier.gstin:
             raise ConfigurationError("GSTR-1 needs the supplier's GSTIN in settings/billing")
         start, end = period.key, period.next().key  # ISO date strings of one calendar sort as dates

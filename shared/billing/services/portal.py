@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 
 from billing.domain import receivables as rules
 from billing.domain.adjustments import DEBIT
+from billing.domain.company import Company
 from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import (
@@ -107,6 +108,10 @@ PAYMENT_LABEL = {"unpaid": "Unpaid", "partially_paid": "Partially paid", "paid":
 ROW_LABEL = {"invoice": "Invoice", "debit_note": "Debit note", "credit_note": "Credit note", "payment": "Payment",
              "tds": "TDS", "reversal": "Payment reversed"}
 
+PageView = dict[str, Any]
+"""What the portal page's template renders for a company, an invoice or a note (texts and amounts
+formatted for people): built once per request, rendered as is."""
+
 
 class PortalService:
     """What a company's portal shows, and the files it serves (only that company's)."""
@@ -128,8 +133,8 @@ class PortalService:
         self.day = day
         self.qr_png = qr_png
 
-    def company(self, token: str) -> tuple[str, Mapping[str, Any]]:
-        """(company id, company document) of a valid token; ForbiddenError otherwise (also for a
+    def company(self, token: str) -> tuple[str, Company]:
+        """(company id, company) of a valid token; ForbiddenError otherwise (also for a
         company that no longer exists: a token says nothing about which companies do)."""
         company_id = self.tokens.verify(token)
         company = self.queries.companies.get(company_id)
@@ -139,8 +144,9 @@ class PortalService:
 
     # -- the page --------------------------------------------------------------------------------
 
-    def page(self, company_id: str, company: Mapping[str, Any]) -> dict[str, Any]:
-        supplier = dict(self.settings_repo.supplier() or {})
+    def page(self, company_id: str, company: Company) -> PageView:
+        found = self.settings_repo.supplier()
+        supplier = found.document if found is not None else {}  # the portal shows the settings as stored
         upi_id = str(supplier.get("upiId") or "").strip()
         payee = str(supplier.get("legalName") or "")
         invoices = []
@@ -164,7 +170,7 @@ class PortalService:
         overdue = sum((i["balancePaise"] for i in invoices if i["overdue"]), 0)
         return {
             "companyId": company_id,
-            "companyName": str(company.get("name") or company_id),
+            "companyName": str(company.name or company_id),
             "supplier": {"name": payee, "supportEmail": str(supplier.get("supportEmail") or ""),
                          "upiId": upi_id},
             "balanceDue": self.money(Decimal(due) / 100),
@@ -175,7 +181,7 @@ class PortalService:
                           "to": self.day(statement["to"])},
         }
 
-    def _invoice(self, invoice: Invoice, upi_id: str, payee: str) -> dict[str, Any]:
+    def _invoice(self, invoice: Invoice, upi_id: str, payee: str) -> PageView:
         doc = invoice.document  # the amounts as stored and printed
         view = self.receivables.view(invoice)
         balance_paise = int(round(Decimal(str(view.get("balance", 0))) * 100))
@@ -207,7 +213,7 @@ class PortalService:
         }
 
     def _note(self, kind: str, note: Mapping[str, Any], number_field: str, date_field: str, route: str,
-              id_field: str) -> dict[str, Any]:
+              id_field: str) -> PageView:
         original = note.get("originalInvoice") or {}
         return {"kind": kind, "number": str(note.get(number_field)), "date": self.day(note.get(date_field)),
                 "sortDate": str(note.get(date_field, "")), "invoice": str(original.get("invoiceNumber", "")),

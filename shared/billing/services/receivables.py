@@ -46,7 +46,7 @@ class ReceivableService:
 
     def today(self) -> date:
         """Today in the supplier's calendar (due dates and payment dates are its days)."""
-        return invoice_date(self.clock(), Supplier.from_doc(self.settings_repo.supplier()).timezone)
+        return invoice_date(self.clock(), Supplier.required(self.settings_repo.supplier()).timezone)
 
     def _now(self) -> str:
         return self.clock().isoformat(timespec="microseconds")  # orders same-day payments on a statement
@@ -243,9 +243,10 @@ class ReceivableService:
             notes = [*notes, *self.debit_notes.list_for_company(company_id)]
         rows = statement_rows(self.queries.invoices.find_for_company(company_id), notes,
                               self.receivables.payments_for_company(company_id))
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
-        return {**statement(company_id, rows, first, last), "companyName": company.get("name", company_id),
-                "companyAddress": company.get("address", ""), "companyGstin": company.get("gstin", ""),
+        supplier = Supplier.required(self.settings_repo.supplier())
+        doc = company.document  # the statement shows the fields as stored
+        return {**statement(company_id, rows, first, last), "companyName": doc.get("name", company_id),
+                "companyAddress": doc.get("address", ""), "companyGstin": doc.get("gstin", ""),
                 "supplier": supplier.snapshot(), "generatedOn": self.today().isoformat()}
 
     def tally(self, month: str | None, year: str | None) -> str:
@@ -254,9 +255,8 @@ class ReceivableService:
 
         start = rules.month_start(month, year)
         end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-        settings = self.settings_repo.supplier() or {}
-        supplier = Supplier.from_doc(settings)
-        names = ledgers(settings.get("tally"))
+        supplier = Supplier.required(self.settings_repo.supplier())
+        names = ledgers(supplier.document.get("tally"))
         lo, hi = start.isoformat(), end.isoformat()
         invoices = [i.document for i in self.queries.invoices.find_dated(lo, hi)]
         notes = list(self.credit_notes.dated(lo, hi)) if self.credit_notes is not None else []

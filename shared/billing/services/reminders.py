@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from billing.domain import receivables as rules
+from billing.domain.company import Company
 from billing.domain.invoice import Supplier
 from billing.domain.receivable import Payment, Receivable, Reminder, ReminderStatus
 from billing.ports import (
@@ -46,9 +47,8 @@ class ReminderService:
 
     def run(self) -> RunReport:
         """Send today's due reminders; {"date", "sent": [...], "skipped": [...], "failed": [...]}."""
-        settings = self.settings_repo.supplier() or {}
-        supplier = Supplier.from_doc(settings)
-        steps = rules.reminder_steps(settings.get("reminderSteps"))
+        supplier = Supplier.required(self.settings_repo.supplier())
+        steps = rules.reminder_steps(supplier.document.get("reminderSteps"))
         today = invoice_date(self.clock(), supplier.timezone)
         report: RunReport = {"date": today.isoformat(), "steps": list(steps), "sent": [], "skipped": [],
                              "failed": []}
@@ -60,9 +60,9 @@ class ReminderService:
             if step is None:
                 continue
             entry = {"invoiceNumber": receivable.invoice_number, "companyId": receivable.company_id, "step": step}
-            company = self.companies.get(receivable.company_id) or {}
-            to = str(company.get("billingEmail") or "").strip()
-            if not to:
+            company = self.companies.get(receivable.company_id)
+            to = (company.billing_email or "").strip() if company is not None else ""
+            if company is None or not to:
                 report["skipped"].append({**entry, "reason": "the company has no billingEmail"})
                 continue
             outcome = self._send(receivable, company, supplier, step, to)
@@ -85,7 +85,7 @@ class ReminderService:
                                             None, update)
         return change.receivable if change is not None else None
 
-    def _send(self, receivable: Receivable, company: Mapping[str, Any], supplier: Supplier, step: int,
+    def _send(self, receivable: Receivable, company: Company, supplier: Supplier, step: int,
               to: str) -> str:
         claim = uuid.uuid4().hex
         now = self.clock().isoformat(timespec="seconds")
@@ -108,7 +108,7 @@ class ReminderService:
         upi_link = rules.upi_uri(str(upi), supplier.legal_name, claimed.balance.paise,
                                  str(receivable.invoice_number)) if upi else None
         try:
-            message = self.build_message(claimed, company, snapshot, step, pdf_link, upi_link)
+            message = self.build_message(claimed, company.document, snapshot, step, pdf_link, upi_link)
             message_id = self.mailer.send(message) if self.mailer is not None else ""
         except Exception as exc:  # noqa: BLE001 - recorded; a later run may claim the step again
             log.error(f"reminder for {receivable.invoice_number} step {step} failed: {exc}")

@@ -21,7 +21,7 @@ UPI = "voxa@okaxis"
 @pytest.fixture(scope="module")
 def world() -> World:
     w = World(settings=dataclasses.replace(SETTINGS, link_signing_key=KEY))
-    supplier = dict(w.container.supplier_settings.supplier() or {})
+    supplier = dict(w.container.supplier_settings.doc or {})
     w.container.supplier_settings.put({**supplier, "upiId": UPI})
     return w
 
@@ -181,7 +181,7 @@ def test_an_unknown_page_under_a_token_is_a_404_page(world):
 def test_the_invoice_email_carries_the_portal_link_and_the_upi_qr():
     settings = dataclasses.replace(SETTINGS, link_signing_key=KEY, public_base_url="https://billing.example/billing-api")
     w = World(settings=settings)
-    supplier = dict(w.container.supplier_settings.supplier() or {})
+    supplier = dict(w.container.supplier_settings.doc or {})
     w.container.supplier_settings.put({**supplier, "upiId": UPI})
     from billing.domain.period import MonthQuery
     invoice = w.container.issuance.generate("dcgpac", MonthQuery(9, 2025))

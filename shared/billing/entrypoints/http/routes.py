@@ -96,7 +96,7 @@ def generate(request: flask.Request, container: Container, company: str) -> Werk
     if not admin:
         validate_company_id(company)
         found = container.companies.get(company)
-        if found is not None and found.get("active", True) is False:
+        if found is not None and not found.active:
             raise ForbiddenError(f"Company '{company}' is not active: only an admin key may issue its invoices")
     doc = container.issuance.generate(company, month_query(request), reissue_void=admin)
     if InvoiceStatus.of(doc) is InvoiceStatus.VOID:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
 
 from billing.config import Settings
-from billing.domain.billing_dates import company_billing_dates, require_billable
+from billing.domain.billing_dates import require_billable
+from billing.domain.company import Company
 from billing.domain.naming import csv_name, invoice_id, validate_company_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.rating import Tariff
-from billing.domain.tariff_history import DatedTariff, Stretch, parse_history, stretches
+from billing.domain.tariff_history import DatedTariff, Stretch, stretches
 from billing.errors import ConfigurationError, NotFoundError
 from billing.ports import CompanyRepository
 
@@ -24,7 +24,7 @@ class MonthInputs:
     say which tariff rates which days."""
 
     company_id: str
-    company: Mapping[str, Any]
+    company: Company
     tariff: Tariff
     period: BillingPeriod
     history: tuple[DatedTariff, ...]
@@ -33,11 +33,10 @@ class MonthInputs:
     billed_to: date | None = None
 
     @classmethod
-    def of(cls, company_id: str, company: Mapping[str, Any], history: tuple[DatedTariff, ...],
-           period: BillingPeriod) -> "MonthInputs":
+    def of(cls, company: Company, history: tuple[DatedTariff, ...], period: BillingPeriod) -> "MonthInputs":
         parts = stretches(history, period)
-        billed_from, billed_to = company_billing_dates(company)
-        return cls(company_id, company, parts[-1].tariff, period, history, parts, billed_from, billed_to)
+        return cls(company.company_id, company, parts[-1].tariff, period, history, parts,
+                   company.billing_start, company.billing_end)
 
     @property
     def invoice_id(self) -> str:
@@ -58,41 +57,37 @@ class InputLoader:
     def ended(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The validated company, tariff and ended month (NotFound / Validation / Configuration errors)."""
         company, history = self.company_and_history(company_id, "Invoice generation")
-        return self._billable(MonthInputs.of(company_id, company, history,
+        return self._billable(MonthInputs.of(company, history,
                                              query.ended(history[0].tariff.timezone, now)))
 
     def to_date(self, company_id: str, query: MonthQuery, now: datetime) -> MonthInputs:
         """The same for a preview: the month may be the current one (month to date)."""
         company, history = self.company_and_history(company_id, "Invoice preview")
-        return self._billable(MonthInputs.of(company_id, company, history,
+        return self._billable(MonthInputs.of(company, history,
                                              query.to_date(history[0].tariff.timezone, now)))
 
-    def company_and_history(self, company_id: str, action: str) -> tuple[Mapping[str, Any], tuple[DatedTariff, ...]]:
-        """The company document and its tariffs: its `billing`, then its dated tariffs in order."""
+    def company_and_history(self, company_id: str, action: str) -> tuple[Company, tuple[DatedTariff, ...]]:
+        """The company and its tariffs: its `billing`, then its dated tariffs in order."""
         company, _ = self.company_and_tariff(company_id, action)
         dated = self.companies.tariffs(company_id)
         try:
-            history = parse_history(company.get("billing"), dated,
-                                    default_timezone=self.settings.default_timezone,
-                                    non_billable_statuses=frozenset(self.settings.non_billable_statuses))
+            history = company.tariff_history(dated, default_timezone=self.settings.default_timezone,
+                                             non_billable_statuses=self.settings.non_billable_statuses)
         except ConfigurationError as exc:
             raise ConfigurationError(f"company '{company_id}': {exc.detail}") from None
         return company, history
 
     def _billable(self, inputs: MonthInputs) -> MonthInputs:
         """The month must be inside the company's billing dates and BILLING_FIRST_PERIOD (DESIGN 11)."""
-        require_billable(inputs.company_id, inputs.period, inputs.company, self.settings.first_period)
+        require_billable(inputs.period, inputs.company, self.settings.first_period)
         return inputs
 
-    def company_and_tariff(self, company_id: str, action: str) -> tuple[Mapping[str, Any], Tariff]:
-        """The company document and its validated tariff (NotFound / Validation / Configuration)."""
+    def company_and_tariff(self, company_id: str, action: str) -> tuple[Company, Tariff]:
+        """The company and its validated tariff (NotFound / Validation / Configuration)."""
         validate_company_id(company_id)
         company = self.companies.get(company_id)
         if company is None:
             raise NotFoundError(f"{action} failed: Company '{company_id}' not found")
-        tariff = Tariff.from_mapping(
-            company.get("billing"),
-            default_timezone=self.settings.default_timezone,
-            non_billable_statuses=frozenset(self.settings.non_billable_statuses),
-        )
+        tariff = company.tariff(default_timezone=self.settings.default_timezone,
+                                non_billable_statuses=self.settings.non_billable_statuses)
         return company, tariff

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from billing.config import Settings
-from billing.domain.invoice import Supplier, recipient_snapshot
+from billing.domain.invoice import Recipient, Supplier
 from billing.domain.naming import invoice_id
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.errors import IntegrityError
@@ -87,8 +87,8 @@ class IssuanceService:
 
     def _draft_revision(self, inputs: MonthInputs, revision: int, read_slices: int | None) -> dict[str, Any]:
         inv_id = invoice_id(inputs.company_id, inputs.period.key, revision)
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
-        recipient = recipient_snapshot(inputs.company_id, inputs.company, supplier.state_code)
+        supplier = Supplier.required(self.settings_repo.supplier())
+        recipient = Recipient.of(inputs.company, supplier.state_code)
         voided = None
         if revision:
             voided = self.invoices.find(invoice_id(inputs.company_id, inputs.period.key, revision - 1))

@@ -23,7 +23,7 @@ class InvoiceNumbering:
         """Give the listed drafts the next numbers, in order, in one transaction, dated now.
 
         The invoice date and financial year follow the supplier's calendar."""
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
+        supplier = Supplier.required(self.settings_repo.supplier())
         issued_at = local_time(self.clock(), supplier.timezone)
         counter = numbering.counter_id(supplier.prefix, numbering.financial_year(issued_at.date()))
         docs = self.invoices.number_drafts(

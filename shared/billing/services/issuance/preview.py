@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from billing.config import Settings
-from billing.domain.invoice import Supplier, recipient_snapshot
+from billing.domain.invoice import Recipient, Supplier
 from billing.domain.period import MonthQuery
 from billing.ports import Clock, PreviewBuilder, SettingsRepository
 from billing.services.charges import ChargeService, invoice_charges
@@ -29,8 +29,8 @@ class PreviewService:
         """The same reading and rating as issuance, its CSV sent nowhere; nothing is written anywhere."""
         now = self.clock()
         inputs = self.inputs.to_date(company_id, query, now)
-        supplier = Supplier.from_doc(self.settings_repo.supplier())
-        recipient = recipient_snapshot(company_id, inputs.company, supplier.state_code)
+        supplier = Supplier.required(self.settings_repo.supplier())
+        recipient = Recipient.of(inputs.company, supplier.state_code)
         lines, stored = invoice_charges(self.charges.for_preview(company_id, inputs.period.key))
         draft = self.rating.rate(inputs, supplier, recipient, read_slices or self.settings.read_slices, stage=False,
                                  charges=lines)

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Iterator, Sequence
 
 from billing.domain.csv_rows import csv_invoice_rows, csv_reconciliation_rows
-from billing.domain.invoice import InvoiceDraft, StagedCsv, Supplier
+from billing.domain.invoice import InvoiceDraft, Recipient, StagedCsv, Supplier
 from billing.domain.naming import FILE_KINDS, file_paths, staging_path
 from billing.domain.rating import CallRecord, UnplacedCalls, UsageSummary
 from billing.domain.tariff_history import MonthAccumulator
@@ -43,7 +43,7 @@ class RatingPipeline:
         self.blobs = blobs
         self.csv_writer = csv_writer
 
-    def rate(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
+    def rate(self, inputs: MonthInputs, supplier: Supplier, recipient: Recipient,
              slices: int, revision: int = 0, stage: bool = True,
              charges: Sequence[tuple[str, Decimal]] = ()) -> InvoiceDraft:
         """Read the month once, rate it and stage its CSV: everything but the number.
@@ -57,12 +57,12 @@ class RatingPipeline:
             company_id=inputs.company_id, period=inputs.period, tariff=inputs.tariff,
             tariff_snapshot=dict(inputs.stretches[-1].dated.billing), supplier=supplier,
             tariffs=tuple(s.to_json() for s in inputs.stretches) if len(inputs.history) > 1 else (),
-            recipient=recipient, usage=usage, totals=totals, csv=csv,
+            recipient=recipient.snapshot(), usage=usage, totals=totals, csv=csv,
             files={kind: self.blobs.uri(path) if stage else "" for kind, path in paths.items()},
             revision=revision, unplaced=unplaced.to_json(),
         )
 
-    def _rate_month(self, inputs: MonthInputs, supplier: Supplier, recipient: Mapping[str, Any],
+    def _rate_month(self, inputs: MonthInputs, supplier: Supplier, recipient: Recipient,
                     staging: str | None, slices: int, charges: Sequence[tuple[str, Decimal]]
                     ) -> tuple[UsageSummary, InvoiceTotals, StagedCsv, UnplacedCalls]:
         """Rate each time slice into its own CSV part (in parallel), then compose parts + trailer
@@ -85,7 +85,7 @@ class RatingPipeline:
         # Several tariffs in the month: each stretch's usage priced by its own; the fee by the days
         # each covers inside the company's billing dates.
         priced = month.priced(inputs.billed_from, inputs.billed_to)
-        totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient["stateCode"],
+        totals = compute_totals(usage, inputs.tariff, supplier.state_code, recipient.state_code,
                                 inputs.period.key, priced, charges)
         rows = sum(r.rows for r in results)
         if staging is None:

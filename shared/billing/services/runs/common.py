@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Protocol
 from billing.config import Settings
 from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod, MonthQuery, not_ended
-from billing.domain.rating import company_timezone
+from billing.domain.company import Company
 from billing.domain.runs import STATES as STATES, RunChange, RunState as RunState  # the run states, re-exported
 from billing.errors import BillingError, TransientError
 from billing.ports import CompanyRepository, Publisher, RunRepository, utc_now
@@ -79,9 +79,9 @@ class RunContext:
             raise BillingError("no publisher configured for the Pub/Sub fan-out")
         return self.publisher
 
-    def not_yet(self, company: Mapping[str, Any] | None, period: BillingPeriod, now: datetime) -> str | None:
+    def not_yet(self, company: Company | None, period: BillingPeriod, now: datetime) -> str | None:
         """Why the company's month has not ended yet at `now`, or None when it can be billed."""
-        tz = company_timezone((company or {}).get("billing"), self.settings.default_timezone)
+        tz = company.billing_timezone(self.settings.default_timezone) if company else self.settings.default_timezone
         return not_ended(period, tz, now)
 
     def mark(self, run_id: str, company_id: str, change: RunChange) -> None:

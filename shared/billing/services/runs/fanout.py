@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
+from billing.domain.company import Company as CompanyEntity
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.runs import Fanout, RunChange, RunEntry
 from billing.ports import Publisher
@@ -19,7 +20,7 @@ from billing.services.runs.messages import CompanyJob, MonthlyTrigger
 
 log = logging.getLogger("billing.services.runs")
 
-Company = tuple[str, Mapping[str, Any]]
+Company = tuple[str, CompanyEntity | None]
 
 
 class RunTrigger:

@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Callable, Mapping, Sequence
 
+from billing.domain.company import Company
 from billing.domain.period import BillingPeriod, MonthQuery
 from billing.domain.runs import RunChange
 from billing.errors import BillingError, TransientError, error_type
@@ -101,11 +102,12 @@ class InProcessRuns:
         outcome.failed.update(unserved)
         return [cid for cid in drafted if cid not in unserved]
 
-    def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Mapping[str, Any]]:
-        """Record pending / waiting companies; returns the ones to bill now, with their documents."""
+    def _prepare(self, period: BillingPeriod, now: datetime, outcome: RunOutcome) -> dict[str, Company | None]:
+        """Record pending / waiting companies; returns the ones to bill now, each with its Company
+        (None: a malformed document, read again and reported failed when billed)."""
         states = self.ctx.runs.states(period.key)
         entries: dict[str, RunChange] = {}
-        todo: dict[str, Mapping[str, Any]] = {}
+        todo: dict[str, Company | None] = {}
         for cid, doc in sorted(self.ctx.companies.list_active(), key=lambda item: item[0]):
             current = states.get(cid)
             if current is not None and current.state is RunState.DONE:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 from typing import Any, Callable, Mapping, Required, TypedDict
 
+from billing.domain.company import Company
 from billing.domain.period import BillingPeriod
 from billing.domain.runs import RunChange
 from billing.errors import BillingError, OutsideBillingDatesError, TransientError, error_type
@@ -39,13 +40,13 @@ class CompanyWorker:
         self.invoices = invoices
 
     def process_company(self, job: CompanyJob, read_slices: int | None = None, batched: bool = True,
-                        wake: bool = True, company: Mapping[str, Any] | None = None) -> Result:
+                        wake: bool = True, company: Company | None = None) -> Result:
         """Rate one company's month into a draft and wake the sequencer (batched numbering); or,
         with batched=False, issue it whole here. Permanent failures are recorded, not raised.
 
         A company whose month has not ended in its own timezone is recorded as waiting (a later
         firing publishes it again). A transient failure is raised so the caller (Pub/Sub) retries.
-        `company` is its document when the caller already read it."""
+        `company` is the company when the caller already read it."""
         reason = self._not_yet_for(job, company)
         if reason:
             self.ctx.mark(job.run_id, job.company_id, RunChange(RunState.WAITING, reason=reason))
@@ -115,7 +116,7 @@ class CompanyWorker:
             return
         self.ctx.require_publisher().publish(self.ctx.settings.sequencer_topic, SequencerWake(run_id))
 
-    def _not_yet_for(self, job: CompanyJob, company: Mapping[str, Any] | None) -> str | None:
+    def _not_yet_for(self, job: CompanyJob, company: Company | None) -> str | None:
         """Why this company's month has not ended yet (None: bill it, or let issuance refuse it)."""
         try:
             period = BillingPeriod(job.year, job.month, EARLIEST_ZONE)
