@@ -51,7 +51,7 @@ c = b.container({project!r}, {bucket!r})
 _ = c.reconcile, c.issuance, c.blobs, c.call_logs  # clients built before measuring
 with b.PeakRss() as rss:
     t = time.perf_counter()
-    out = c.reconcile.reconcile({company!r}, '2025-09')
+    out = c.reconcile.reconcile({company!r}, '2025-09').to_json()
     seconds = time.perf_counter() - t
 from billing.domain.period import BillingPeriod
 t = time.perf_counter()

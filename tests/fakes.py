@@ -19,7 +19,12 @@ from billing.adapters.charge_document import charge_document, charge_from_docume
 from billing.adapters.company_document import company_from_document, company_row, company_to_write
 from billing.adapters.csv_import import read_billed_calls
 from billing.adapters.supplier_document import supplier_from_document
-from billing.adapters.invoice_document import draft_document, invoice_from_document, note_from_document, replaces_of
+from billing.adapters.invoice_document import (
+    draft_document, invoice_from_document, numbering_fields, replaced_by_fields, replaces_of,
+)
+from billing.adapters.note_document import (
+    delivery_fields, issued_fields, ledger_fields, note_document, note_from_document, void_fields,
+)
 from billing.adapters.run_documents import CLEARED as RUN_CLEARED
 from billing.adapters.run_documents import (
     entry_fields, entry_from_document, fanout_document, summary_from_document, trigger_document,
@@ -27,7 +32,8 @@ from billing.adapters.run_documents import (
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.company import Company, CompanyRow
-from billing.domain.entities import Invoice, Note
+from billing.domain.delivery import DeliveryChange
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.period import BillingPeriod
@@ -38,10 +44,10 @@ from billing.errors import ConfigurationError, ConflictError, NotFoundError, Val
 from billing.ports import (
     AdjustmentNoteRepository,
     BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock, CompanyRepository,
-    CreditNoteRepository, InvoiceListing, InvoiceRepository, InvoiceRow, OutgoingMessage, PdfRenderer, PdfStamper,
-    Publisher,
+    CreditNoteRepository, InvoiceListing, InvoicePdfRenderer, InvoiceRepository, InvoiceRow, NoteBuild,
+    OutgoingMessage, PdfRenderer, PdfStamper, Publisher,
     ReceivableChange, ReceivableRepository,
-    ReceivableUpdate, RunRepository, SettingsRepository, WakeClaims, utc_now,
+    ReceivableUpdate, RunRepository, SettingsRepository, VoidBuild, WakeClaims, utc_now,
 )
 from billing.adapters.receivable_document import (
     payment_document, payment_from_document, receivable_document, receivable_from_document, tds_match_fields,
@@ -177,6 +183,7 @@ class FakeInvoices:
             yield invoice_from_document(doc)
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
+        """The stored document (not part of the port: what tests inspect)."""
         with self._lock:
             doc = self.docs.get(invoice_id)
             return copy.deepcopy(doc) if doc is not None else None
@@ -197,7 +204,7 @@ class FakeInvoices:
         return [i for _, i in sorted(drafts)[:limit]]
 
     def number_drafts(self, invoice_ids: Sequence[str], counter_id: str,
-                      number: Callable[[Mapping[str, Any], int], dict[str, Any]]) -> list[dict[str, Any]]:
+                      number: Callable[[Invoice, int], Invoice]) -> list[Invoice]:
         with self._lock:
             seq = self.counters.get(counter_id, 1)
             first, result = seq, []
@@ -205,9 +212,9 @@ class FakeInvoices:
                 doc = self.docs.get(invoice_id)
                 if doc is None or doc.get("status") != "draft":
                     continue
-                doc.update(copy.deepcopy(number(doc, seq)))
+                doc.update(numbering_fields(number(invoice_from_document(copy.deepcopy(doc)), seq)))
                 seq += 1
-                result.append(copy.deepcopy(doc))
+                result.append(invoice_from_document(copy.deepcopy(doc)))
             if seq > first:
                 self.counters[counter_id] = seq
                 self.counter_writes[counter_id] = self.counter_writes.get(counter_id, 0) + 1
@@ -217,16 +224,24 @@ class FakeInvoices:
         with self._lock:
             merge(self.docs[invoice_id], fields)
 
-    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def mark_issued(self, invoice_id: str, pdf: IssuedPdf) -> Invoice:
         with self._lock:
             if self.docs[invoice_id].get("status") != "issued":
-                merge(self.docs[invoice_id], fields)
-            return copy.deepcopy(self.docs[invoice_id])
+                merge(self.docs[invoice_id], issued_fields(pdf))
+            return invoice_from_document(copy.deepcopy(self.docs[invoice_id]))
+
+    def link_replacement(self, invoice_id: str, reissue_id: str) -> None:
+        self.update(invoice_id, replaced_by_fields(reissue_id))
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
+                       timeout_seconds: float) -> Invoice | None:
         with self._lock:
-            return claim_in(self.docs[invoice_id], claim_id, force, now, timeout_seconds)
+            claimed = claim_in(self.docs[invoice_id], claim_id, force, now, timeout_seconds)
+            return invoice_from_document(copy.deepcopy(self.docs[invoice_id])) if claimed is not None else None
+
+    def record_delivery(self, invoice_id: str, change: DeliveryChange) -> None:
+        with self._lock:
+            merge(self.docs[invoice_id], delivery_fields(change))
 
 
 class FakeCharges:
@@ -475,7 +490,8 @@ class MemoryPublisher:
 
 
 class FakeCreditNotes:
-    """creditNotes/ over a FakeInvoices: void_invoice is atomic under the invoices' lock."""
+    """creditNotes/ over a FakeInvoices: void_invoice is atomic under the invoices' lock.
+    `get` is the stored document as it is (what tests inspect)."""
 
     def __init__(self, invoices: FakeInvoices) -> None:
         self.invoices = invoices
@@ -491,52 +507,55 @@ class FakeCreditNotes:
             doc = self.docs.get(credit_note_id)
             return copy.deepcopy(doc) if doc is not None else None
 
-    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def list_for_company(self, company_id: str) -> list[Note]:
         with self.invoices._lock:
             docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
-        return sorted(docs, key=lambda d: (d["creditNoteDate"], d["financialYear"], d["sequence"]))
+        docs.sort(key=lambda d: (d["creditNoteDate"], d["financialYear"], d["sequence"]))
+        return [note_from_document(d) for d in docs]
 
-    def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
+    def record_delivery(self, credit_note_id: str, change: DeliveryChange) -> None:
         with self.invoices._lock:
-            merge(self.docs[credit_note_id], fields)
+            merge(self.docs[credit_note_id], delivery_fields(change))
 
-    def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def mark_issued(self, credit_note_id: str, issued: IssuedPdf) -> Note:
         with self.invoices._lock:
             if self.docs[credit_note_id].get("status") != "issued":
-                merge(self.docs[credit_note_id], fields)
-            return copy.deepcopy(self.docs[credit_note_id])
+                merge(self.docs[credit_note_id], issued_fields(issued))
+            return note_from_document(copy.deepcopy(self.docs[credit_note_id]))
 
     def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
+                       timeout_seconds: float) -> Note | None:
         with self.invoices._lock:
-            return claim_in(self.docs[credit_note_id], claim_id, force, now, timeout_seconds)
+            claimed = claim_in(self.docs[credit_note_id], claim_id, force, now, timeout_seconds)
+            return note_from_document(copy.deepcopy(self.docs[credit_note_id])) if claimed is not None else None
 
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+    def dated(self, start: str, end: str) -> Iterator[Note]:
         with self.invoices._lock:
             docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d["creditNoteDate"]) < end]
-        yield from sorted(docs, key=lambda d: str(d["creditNoteDate"]))
+        for doc in sorted(docs, key=lambda d: str(d["creditNoteDate"])):
+            yield note_from_document(doc)
 
-    def void_invoice(
-        self, invoice_id: str, credit_note_id: str, counter_id: str,
-        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[Invoice | None, dict[str, Any] | None]:
+    def void_invoice(self, invoice_id: str, credit_note_id: str, counter_id: str,
+                     build: VoidBuild) -> tuple[Invoice | None, Note | None]:
         with self.invoices._lock:
             invoice = self.invoices.docs.get(invoice_id)
             existing = self.docs.get(credit_note_id)
             if invoice is None or invoice.get("status") != "issued" or existing is not None:
                 found = invoice_from_document(copy.deepcopy(invoice)) if invoice is not None else None
-                return found, copy.deepcopy(existing)
+                return found, note_from_document(copy.deepcopy(existing)) if existing is not None else None
             seq = self.counters.get(counter_id, 1)
-            note, fields = build(copy.deepcopy(invoice), seq)
+            draft, void = build(invoice_from_document(copy.deepcopy(invoice)), seq)
+            note = note_document(draft)
             self.docs[credit_note_id] = copy.deepcopy(note)
-            invoice.update(copy.deepcopy(fields))
+            invoice.update(void_fields(void))
             self.counters[counter_id] = seq + 1
-            return invoice_from_document(copy.deepcopy(invoice)), copy.deepcopy(note)
+            return invoice_from_document(copy.deepcopy(invoice)), note_from_document(copy.deepcopy(note))
 
 
 class FakeAdjustmentNotes:
     """Partial credit notes (sharing FakeCreditNotes' documents and counters) or debit notes;
-    create_note is atomic under the invoices' lock, and a refusal from build writes nothing."""
+    create_note is atomic under the invoices' lock, and a refusal from build writes nothing.
+    `get` is the stored document as it is (what tests inspect)."""
 
     def __init__(self, invoices: FakeInvoices, date_field: str, docs: dict[str, dict[str, Any]] | None = None,
                  counters: dict[str, int] | None = None) -> None:
@@ -554,47 +573,47 @@ class FakeAdjustmentNotes:
             doc = self.docs.get(note_id)
             return copy.deepcopy(doc) if doc is not None else None
 
-    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def list_for_company(self, company_id: str) -> list[Note]:
         with self.invoices._lock:
             docs = [copy.deepcopy(d) for d in self.docs.values() if d["companyId"] == company_id]
-        return sorted(docs, key=lambda d: (d[self.date_field], d["financialYear"], d["sequence"]))
+        docs.sort(key=lambda d: (d[self.date_field], d["financialYear"], d["sequence"]))
+        return [note_from_document(d) for d in docs]
 
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+    def dated(self, start: str, end: str) -> Iterator[Note]:
         with self.invoices._lock:
             docs = [copy.deepcopy(d) for d in self.docs.values() if start <= str(d[self.date_field]) < end]
-        yield from sorted(docs, key=lambda d: str(d[self.date_field]))
+        for doc in sorted(docs, key=lambda d: str(d[self.date_field])):
+            yield note_from_document(doc)
 
-    def mark_issued(self, note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    def mark_issued(self, note_id: str, issued: IssuedPdf) -> Note:
         with self.invoices._lock:
             if self.docs[note_id].get("status") != "issued":
-                merge(self.docs[note_id], fields)
-            return copy.deepcopy(self.docs[note_id])
+                merge(self.docs[note_id], issued_fields(issued))
+            return note_from_document(copy.deepcopy(self.docs[note_id]))
 
-    def update(self, note_id: str, fields: Mapping[str, Any]) -> None:
+    def record_delivery(self, note_id: str, change: DeliveryChange) -> None:
         with self.invoices._lock:
-            merge(self.docs[note_id], fields)
+            merge(self.docs[note_id], delivery_fields(change))
 
     def claim_delivery(self, note_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
+                       timeout_seconds: float) -> Note | None:
         with self.invoices._lock:
-            return claim_in(self.docs[note_id], claim_id, force, now, timeout_seconds)
+            claimed = claim_in(self.docs[note_id], claim_id, force, now, timeout_seconds)
+            return note_from_document(copy.deepcopy(self.docs[note_id])) if claimed is not None else None
 
-    def create_note(
-        self, invoice_id: str, note_id: str, counter_id: str,
-        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[dict[str, Any], bool]:
+    def create_note(self, invoice_id: str, note_id: str, counter_id: str, build: NoteBuild) -> tuple[Note, bool]:
         with self.invoices._lock:
             if note_id in self.docs:
-                return copy.deepcopy(self.docs[note_id]), False
+                return note_from_document(copy.deepcopy(self.docs[note_id])), False
             invoice = self.invoices.docs.get(invoice_id)
             if invoice is None:
                 raise NotFoundError(f"invoice {invoice_id} not found")
             seq = self.counters.get(counter_id, 1)
-            note, fields = build(copy.deepcopy(invoice), seq)
+            note = note_document(build(invoice_from_document(copy.deepcopy(invoice)), seq))
             self.docs[note_id] = copy.deepcopy(note)
-            invoice.update(copy.deepcopy(fields))
+            invoice.update(copy.deepcopy(ledger_fields(invoice, note)))
             self.counters[counter_id] = seq + 1
-            return copy.deepcopy(note), True
+            return note_from_document(copy.deepcopy(note)), True
 
 
 class MemoryWakeClaims:
@@ -759,8 +778,8 @@ class FakeInvoiceListing:
         return rows[:size], (ids[size - 1] if more else None)
 
 
-def fake_invoice_pdf(doc: Mapping[str, Any]) -> bytes:
-    return f"PDF {doc['invoiceNumber']} {doc['totalAmount']}".encode()
+def fake_invoice_pdf(invoice: Invoice) -> bytes:
+    return f"PDF {invoice.document['invoiceNumber']} {invoice.document['totalAmount']}".encode()
 
 
 def fake_credit_note_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -772,8 +791,8 @@ def fake_adjustment_pdf(doc: Mapping[str, Any]) -> bytes:
     return f"{kind.upper()} NOTE {doc[kind + 'NoteNumber']} {doc['totalAmount']}".encode()
 
 
-def fake_cancelled_pdf(original: bytes, doc: Mapping[str, Any]) -> bytes:
-    return original + f" CANCELLED by {doc['voidedBy']['creditNoteNumber']}".encode()
+def fake_cancelled_pdf(original: bytes, invoice: Invoice) -> bytes:
+    return original + f" CANCELLED by {invoice.document['voidedBy']['creditNoteNumber']}".encode()
 
 
 def fake_container(settings: Settings | None = None, *, companies: Mapping[str, dict[str, Any]] | None = None,
@@ -798,7 +817,7 @@ def fake_container(settings: Settings | None = None, *, companies: Mapping[str, 
     publisher: Publisher = MemoryPublisher()
     csv_writer: CallCsvFactory = CallCsvWriter
     read_billed: BilledCallReader = read_billed_calls
-    render_pdf: PdfRenderer = fake_invoice_pdf
+    render_pdf: InvoicePdfRenderer = fake_invoice_pdf
     render_credit_note_pdf: PdfRenderer = fake_credit_note_pdf
     stamp_cancelled_pdf: PdfStamper = fake_cancelled_pdf
     wake_claims: WakeClaims = MemoryWakeClaims()

@@ -55,13 +55,13 @@ class World:
             settings, companies=companies or copy.deepcopy(COMPANIES),
             calls={"vysedeck": september_calls()}, clock=lambda: NOW,
             _smtp=(FakeMailer(), "", "billing@voxa.example", None))
-        self.september = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
-        august = c.issuance.generate("vysedeck", MonthQuery(8, 2025))
+        self.september = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
+        august = c.issuance.generate("vysedeck", MonthQuery(8, 2025)).document
         c.corrections.void("vysedeck", "2025-08", {**VOID_BODY, "invoiceNumber": august["invoiceNumber"]})
         c.run_trigger.request_run(MonthQuery(9, 2025), trigger="test")
         c.receivables.record_payment("vysedeck", "2025-09", {**PAYMENT_BODY, "reference": "CHQ000001"})
         # webxpress's September (its fee only) carries a debit note, for the debit-note read routes
-        webxpress = c.issuance.generate("webxpress", MonthQuery(9, 2025))
+        webxpress = c.issuance.generate("webxpress", MonthQuery(9, 2025)).document
         self.debit_note = c.adjustments.create("debit", "webxpress", "2025-09", {
             "invoiceNumber": webxpress["invoiceNumber"], "reason": "Late calls", "minutes": 3}, "seed")
         self.client = client_for(c)

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from billing.config import Settings
 from billing.ports import (
     AdjustmentNoteRepository, BilledCallReader, BlobStore, CallCsvFactory, CallLogSource, ChargeRepository, Clock,
-    CompanyRepository, CreditNoteRepository, InvoiceListing, InvoiceRepository, Mailer, PdfRenderer, PdfStamper,
+    CompanyRepository, CreditNoteRepository, InvoiceListing, InvoicePdfRenderer, InvoiceRepository, Mailer,
+    PdfRenderer, PdfStamper,
     Publisher, ReceivableRepository, RunRepository,
     SettingsRepository, WakeClaims, utc_now,
 )
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Client as FirestoreClient
     from google.cloud.storage import Client as StorageClient
 
+    from billing.domain.entities import Invoice, Note
     from billing.domain.receivable import Receivable
     from billing.services.adjustments import AdjustmentService
     from billing.services.charges import ChargeService
@@ -215,11 +217,11 @@ class Container:
         return read_billed_calls
 
     @cached_property
-    def render_pdf(self) -> PdfRenderer:
+    def render_pdf(self) -> InvoicePdfRenderer:
         from billing.adapters.pdf import render_invoice_pdf
 
         templates = self.settings.templates_dir
-        return lambda invoice: render_invoice_pdf(invoice, templates_dir=templates)
+        return lambda invoice: render_invoice_pdf(invoice.document, templates_dir=templates)
 
     @cached_property
     def render_credit_note_pdf(self) -> PdfRenderer:
@@ -240,7 +242,7 @@ class Container:
         from billing.adapters.pdf_stamp import stamp_cancelled_pdf
 
         templates = self.settings.templates_dir
-        return lambda original, invoice: stamp_cancelled_pdf(original, invoice, templates_dir=templates)
+        return lambda original, invoice: stamp_cancelled_pdf(original, invoice.document, templates_dir=templates)
 
     @cached_property
     def mailer(self) -> Mailer | None:
@@ -335,10 +337,7 @@ class Container:
     def finisher(self) -> InvoiceFinisher:
         from billing.services.issuance.finish import InvoiceFinisher
 
-        from billing.adapters.invoice_document import invoice_from_document
-
-        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now, invoice_from_document,
-                               on_issued=self.receivables.open)
+        return InvoiceFinisher(self.invoices, self.blobs, self.render_pdf, self.now, on_issued=self.receivables.open)
 
     @cached_property
     def issuance(self) -> IssuanceService:
@@ -420,30 +419,27 @@ class Container:
         _, unavailable, sender, reply_to = self._smtp
         templates = self.settings.templates_dir
 
-        def build(invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
-                  links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
+        def build(invoice: Invoice, replaces: Mapping[str, str | None] | None, pdf_bytes: bytes,
+                  csv_bytes: bytes | None, links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
             from billing.adapters.email_message import build_invoice_email
 
-            return build_invoice_email(invoice, pdf_bytes=pdf_bytes, csv_bytes=csv_bytes, links=links,
-                                       settings={}, sender=sender, reply_to=reply_to, templates_dir=templates, to=to)
+            return build_invoice_email({**invoice.document, "replaces": replaces}, pdf_bytes=pdf_bytes,
+                                       csv_bytes=csv_bytes, links=links, settings={}, sender=sender,
+                                       reply_to=reply_to, templates_dir=templates, to=to)
 
-        def build_credit_note(note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
-                              to: Sequence[str]) -> EmailMessage:
+        def build_credit_note(note: Note, pdf_bytes: bytes, link: str | None, to: Sequence[str]) -> EmailMessage:
             from billing.adapters.email_message import build_credit_note_email
 
             return build_credit_note_email(note, pdf_bytes=pdf_bytes, to=to, link=link, sender=sender,
                                            reply_to=reply_to, templates_dir=templates)
 
-        def build_debit_note(note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
-                             to: Sequence[str]) -> EmailMessage:
+        def build_debit_note(note: Note, pdf_bytes: bytes, link: str | None, to: Sequence[str]) -> EmailMessage:
             from billing.adapters.email_message import build_debit_note_email
 
             return build_debit_note_email(note, pdf_bytes=pdf_bytes, to=to, link=link, sender=sender,
                                           reply_to=reply_to, templates_dir=templates)
 
-        from billing.adapters.invoice_document import invoice_from_document
-
-        return DeliveryService(queries=self.queries, invoices=self.invoices, to_invoice=invoice_from_document,
+        return DeliveryService(queries=self.queries, invoices=self.invoices,
                                credit_notes=self.credit_notes,
                                blobs=self.blobs, downloads=self.downloads, mailer=self.mailer,
                                build_message=build, build_credit_note_message=build_credit_note, clock=self.now, public_base_url=self.settings.public_base_url,
@@ -484,7 +480,8 @@ class Container:
         wake = WakeWindow(self.wake_claims, lambda: self.publisher, self.settings.sequencer_topic, self.now)
         return RunContext(companies=self.companies, runs=self.runs, settings=self.settings,
                           publisher=_Lazy(lambda: self.publisher),  # the CLI's in-process run never needs Pub/Sub
-                          delivery=self.delivery if self.settings.send_email else None, clock=self.now,
+                          delivery=self.delivery if self.settings.send_email else None,
+                          clock=self.now,
                           wake=wake, alerts=self.run_alerts)
 
     @cached_property

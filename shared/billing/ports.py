@@ -9,9 +9,12 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
+from billing.domain.adjustments import NoteDraft
 from billing.domain.charges import OneOffCharge
 from billing.domain.company import Company, CompanyRow
-from billing.domain.entities import Invoice, Note
+from billing.domain.credit_note import Void
+from billing.domain.delivery import DeliveryChange
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
@@ -27,13 +30,20 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 PdfRenderer = Callable[[Mapping[str, Any]], bytes]
-# The preview answer: the rated draft as it would be stored, with the month's one-off charges.
+InvoicePdfRenderer = Callable[[Invoice], bytes]
+"""The invoice's PDF (deterministic bytes). The adapter prints from the stored document the entity
+carries (its supplier and recipient snapshots, usage, tariff and amounts as stored): the entity's
+typed fields are a subset of what the page shows, and the PDF must stay byte-identical."""
 InvoiceMapper = Callable[[Mapping[str, Any]], Invoice]
 """A stored invoice document as the entity (adapters/invoice_document.py): for documents a service
 already holds as stored, so it need not read them again."""
-PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], dict[str, Any]]
+PreviewAnswer = dict[str, Any]
+"""The JSON body of GET /billing/preview (openapi.json's preview answer): the rated draft in the
+stored invoice's shape, built once by the adapters' mapper and returned as it is."""
+PreviewBuilder = Callable[[InvoiceDraft, datetime, Sequence[Mapping[str, Any]]], PreviewAnswer]
+"""(the rated draft, now, the month's one-off charges as stored) -> the preview answer."""
 
-PdfStamper = Callable[[bytes, Mapping[str, Any]], bytes]
+PdfStamper = Callable[[bytes, Invoice], bytes]
 """(a void invoice's original PDF, the invoice) -> its copy stamped CANCELLED (deterministic bytes)."""
 
 
@@ -89,8 +99,7 @@ class CallLogSource(Protocol):
 
 
 class InvoiceRepository(Protocol):
-    """invoices/{id}. Services read invoices as entities (`find`, `find_for_company`, `find_dated`);
-    `get` is the stored document as it is (what tests and benchmarks inspect)."""
+    """invoices/{id}, read and written as entities (the adapters' mapper keeps the stored shape)."""
 
     def find(self, invoice_id: str) -> Invoice | None:
         """The invoice, or None."""
@@ -101,9 +110,6 @@ class InvoiceRepository(Protocol):
     def find_dated(self, start: str, end: str) -> Iterator[Invoice]:
         """Numbered invoices whose invoiceDate is in [start, end) (ISO strings), streamed."""
 
-    def get(self, invoice_id: str) -> dict[str, Any] | None:
-        """The stored document, or None."""
-
     def create_draft(self, draft: InvoiceDraft, created_at: datetime, replacing: Invoice | None = None,
                      one_off_charges: Sequence[Mapping[str, Any]] = ()) -> tuple[Invoice, bool]:
         """Store the rated draft as invoice draft.invoice_id unless it exists (create-only): a reissue
@@ -113,56 +119,63 @@ class InvoiceRepository(Protocol):
     def pending_drafts(self, limit: int) -> list[str]:
         """Ids of invoices still waiting for a number (drafts), oldest first."""
 
-    def number_drafts(
-        self, invoice_ids: Sequence[str], counter_id: str,
-        number: Callable[[Mapping[str, Any], int], dict[str, Any]],
-    ) -> list[dict[str, Any]]:
+    def number_drafts(self, invoice_ids: Sequence[str], counter_id: str,
+                      number: Callable[[Invoice, int], Invoice]) -> list[Invoice]:
         """In one transaction: each listed invoice still a draft takes the counter's next number
-        (in list order) and the fields number(doc, seq) returns; the counter is written once.
-        Returns the invoices it numbered (not those already numbered by someone else)."""
+        (in list order) and becomes number(draft, seq) (`Invoice.start_issuing`); the counter is
+        written once. Returns the invoices it numbered (not those already numbered by someone else)."""
+
+    def link_replacement(self, invoice_id: str, reissue_id: str) -> None:
+        """Name the reissue that replaces a void invoice (`replacedBy`)."""
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         """Merge fields (dotted paths allowed) into an existing invoice."""
 
-    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+    def mark_issued(self, invoice_id: str, pdf: IssuedPdf) -> Invoice:
+        """Atomically mark it issued with its PDF's facts, unless it already is (the first
+        finisher's stay); the invoice as stored."""
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
-        """Move the invoice's delivery to "sending" under claim_id, atomically; None when it must
-        not be sent (already sent and not forced, or another sender's claim is younger than the timeout)."""
+                       timeout_seconds: float) -> Invoice | None:
+        """Move the invoice's delivery to "sending" under claim_id, atomically (the invoice as claimed);
+        None when it must not be sent (already sent and not forced, or another sender's claim is
+        younger than the timeout)."""
+
+    def record_delivery(self, invoice_id: str, change: DeliveryChange) -> None:
+        """Record what one sender did on the invoice's delivery (its claim released); nothing else changes."""
+
+
+NoteBuild = Callable[[Invoice, int], NoteDraft]
+"""(the invoice as the transaction read it, the counter's next number) -> the note; may raise (a refusal)."""
+VoidBuild = Callable[[Invoice, int], tuple[NoteDraft, Void]]
+"""(the issued invoice as the transaction read it, the counter's next number) -> its credit note and the void."""
 
 
 class CreditNoteRepository(Protocol):
     def find(self, credit_note_id: str) -> Note | None:
         """The credit note, or None."""
 
-    def get(self, credit_note_id: str) -> dict[str, Any] | None:
-        """The credit note document, or None (what the API presents, and finishing reads)."""
-
-    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def list_for_company(self, company_id: str) -> list[Note]:
         """The company's credit notes, oldest first."""
 
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+    def dated(self, start: str, end: str) -> Iterator[Note]:
         """Credit notes whose creditNoteDate is in [start, end) (ISO strings), streamed."""
 
-    def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
-        """Merge fields (dotted paths allowed) into an existing credit note."""
+    def record_delivery(self, credit_note_id: str, change: DeliveryChange) -> None:
+        """Record what one sender did on the credit note's delivery (its claim released)."""
 
-    def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+    def mark_issued(self, credit_note_id: str, issued: IssuedPdf) -> Note:
+        """Atomically mark it issued (its PDF stored), unless it already is; the note as stored."""
 
     def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
+                       timeout_seconds: float) -> Note | None:
         """As InvoiceRepository.claim_delivery, on the credit note's `delivery`."""
 
-    def void_invoice(
-        self, invoice_id: str, credit_note_id: str, counter_id: str,
-        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[Invoice | None, dict[str, Any] | None]:
+    def void_invoice(self, invoice_id: str, credit_note_id: str, counter_id: str,
+                     build: VoidBuild) -> tuple[Invoice | None, Note | None]:
         """In one transaction: if the invoice is issued, build(invoice, seq) gives the credit note
-        (created with the counter's next number, seq) and the fields voiding the invoice; both are
-        written and the counter advanced. An invoice in any other state is left as it is.
+        (created with the counter's next number, seq) and the void; both are written and the counter
+        advanced. An invoice in any other state is left as it is.
         Returns (invoice as it is afterwards or None, its credit note or None)."""
 
 
@@ -173,32 +186,26 @@ class AdjustmentNoteRepository(Protocol):
     def find(self, note_id: str) -> Note | None:
         """The note, or None."""
 
-    def get(self, note_id: str) -> dict[str, Any] | None:
-        """The note document, or None (what the API presents, and finishing reads)."""
-
-    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def list_for_company(self, company_id: str) -> list[Note]:
         """The company's notes of this kind, oldest first."""
 
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+    def dated(self, start: str, end: str) -> Iterator[Note]:
         """Notes whose date is in [start, end) (ISO strings), streamed."""
 
-    def mark_issued(self, note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Atomically merge the fields that mark it issued, unless it already is; the stored document."""
+    def mark_issued(self, note_id: str, issued: IssuedPdf) -> Note:
+        """Atomically mark it issued (its PDF stored), unless it already is; the note as stored."""
 
-    def update(self, note_id: str, fields: Mapping[str, Any]) -> None:
-        """Merge fields (dotted paths allowed) into an existing note (its `delivery` record)."""
+    def record_delivery(self, note_id: str, change: DeliveryChange) -> None:
+        """Record what one sender did on the note's delivery (its claim released)."""
 
     def claim_delivery(self, note_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
+                       timeout_seconds: float) -> Note | None:
         """As InvoiceRepository.claim_delivery, on the note's `delivery`."""
 
-    def create_note(
-        self, invoice_id: str, note_id: str, counter_id: str,
-        build: Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]],
-    ) -> tuple[dict[str, Any], bool]:
+    def create_note(self, invoice_id: str, note_id: str, counter_id: str, build: NoteBuild) -> tuple[Note, bool]:
         """In one transaction: unless note_id exists, build(invoice, seq) gives the note (created with
-        the counter's next number, seq) and the fields added to the invoice (its ledger); both are
-        written and the counter advanced. build may raise (a refusal): then nothing is written.
+        the counter's next number, seq), which is written with its line in the invoice's ledger, and
+        the counter advanced. build may raise (a refusal): then nothing is written.
         Returns (the note, whether this call created it)."""
 
 
@@ -359,15 +366,15 @@ class Mailer(Protocol):
 
 
 class InvoiceEmailBuilder(Protocol):
-    def __call__(self, invoice: Mapping[str, Any], pdf_bytes: bytes, csv_bytes: bytes | None,
-                 links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
-        """The invoice email to `to`, ready for a Mailer."""
+    def __call__(self, invoice: Invoice, replaces: Mapping[str, str | None] | None, pdf_bytes: bytes,
+                 csv_bytes: bytes | None, links: Mapping[str, str], to: Sequence[str]) -> EmailMessage:
+        """The invoice email to `to`, ready for a Mailer; replaces: the void invoice's and its credit
+        note's numbers when it is a reissue ({invoiceNumber, creditNoteNumber})."""
 
 
 class CreditNoteEmailBuilder(Protocol):
-    def __call__(self, note: Mapping[str, Any], pdf_bytes: bytes, link: str | None,
-                 to: Sequence[str]) -> EmailMessage:
-        """The credit note email to `to` (its PDF attached), ready for a Mailer."""
+    def __call__(self, note: Note, pdf_bytes: bytes, link: str | None, to: Sequence[str]) -> EmailMessage:
+        """The credit (or debit) note email to `to` (its PDF attached), ready for a Mailer."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def test_stored_replayed_listed_and_refused_once_invoiced(container):
     c.charges.add("vysedeck", {"period": "2025-10", "description": "October", "amount": 1})
     assert [x["chargeId"] for x in c.charges.month("vysedeck", "2025-09")["charges"]] == [charge["chargeId"]]
 
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     # the seed's September (24.00 + 1500.00) + 999.99 = 2523.99; GST 18%: 227.1591 -> 227.16 twice
     assert doc["lineItems"][-1]["description"] == "One-off charge: Onboarding and number porting"
     assert (doc["subtotal"], doc["gstAmount"], doc["totalAmount"]) == (2523.99, 454.32, 2978.31)
@@ -77,7 +77,7 @@ def test_a_charge_racing_issuance_lands_on_the_invoice_or_is_refused(container):
 
         def generate() -> None:
             start.wait()
-            result["invoice"] = c.issuance.generate("vysedeck", MonthQuery(month, 2025))
+            result["invoice"] = c.issuance.generate("vysedeck", MonthQuery(month, 2025)).document
 
         threads = [threading.Thread(target=add), threading.Thread(target=generate)]
         for t in threads:

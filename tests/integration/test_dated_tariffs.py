@@ -27,7 +27,7 @@ def test_the_invoice_uses_each_tariff_for_its_days(storage_emulator, firestore_e
     company.collection("tariffs").document("2025-12-01").set({"billing": {**billing, "ratePerMinute": 9}})
     assert sorted(day for day, _ in c.companies.tariffs("vysedeck")) == ["2025-09-15", "2025-12-01"]
 
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     assert [(t["effectiveFrom"], t["from"], t["to"]) for t in doc["tariffs"]] == [
         (None, "2025-09-01", "2025-09-14"), ("2025-09-15", "2025-09-15", "2025-09-30")]
     descriptions = [item["description"] for item in doc["lineItems"]]

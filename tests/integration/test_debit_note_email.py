@@ -53,7 +53,7 @@ def test_a_debit_note_is_emailed_once_with_its_pdf(inbox, firestore_emulator, st
     c.storage.create_bucket(settings.bucket)
     seed_demo(c.firestore, settings)
     c.clock = lambda: ISSUED_AT
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: NOTE_AT
     note = c.adjustments.create("debit", "vysedeck", "2025-09", {
         "invoiceNumber": invoice["invoiceNumber"], "reason": "25 late calls found by reconcile", "minutes": 25},
@@ -75,15 +75,15 @@ def test_a_debit_note_is_emailed_once_with_its_pdf(inbox, firestore_emulator, st
     assert name == f"{number.replace('/', '-')}_vysedeck_2025-09_debit-note.pdf"
     assert content.startswith(b"%PDF-")
     assert content == c.blobs.read(f"debit-notes/vysedeck/2025-09/{dn_id}_debit-note.pdf")
-    delivery = c.debit_notes.get(dn_id)["delivery"]
+    delivery = c.debit_notes.find(dn_id).document["delivery"]
     assert delivery["status"] == "sent" and delivery["attempts"] == 1 and delivery["claim"] is None
     assert delivery["messageId"] == msg["Message-ID"]
 
     # A retry that is not a deliberate resend: already sent, not sent again, nothing written.
-    before = c.debit_notes.get(dn_id)
+    before = c.debit_notes.find(dn_id).document
     again = c.delivery.send_debit_note("vysedeck", dn_id, force=False)
     assert again["note"] == "already sent or being sent; not sent again" and len(inbox.messages) == 1
-    assert c.debit_notes.get(dn_id) == before
+    assert c.debit_notes.find(dn_id).document == before
     # The API's send while another sender's claim is fresh (a retried request racing the first): not sent twice.
     c.firestore.document(f"debitNotes/{dn_id}").update({"delivery.status": "sending",
                                                         "delivery.claimedAt": NOTE_AT.isoformat()})

@@ -80,8 +80,9 @@ def make_container(smtp_port, monkeypatch, firestore_emulator, storage_emulator)
 def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
-    result = c.delivery.deliver_quietly(invoice)
+    issued = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = issued.document
+    result = c.delivery.deliver_quietly(issued)
     assert result["status"] == "sent", result
 
     [(mail_from, rcpts, raw)] = inbox.messages
@@ -102,7 +103,7 @@ def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestor
     stored = c.invoices.get("vysedeck_2025-09")["delivery"]
     assert stored["status"] == "sent" and stored["attempts"] == 1 and stored["messageId"] == msg["Message-ID"]
     # Sent once: a retry or a rerun of the month does not send again...
-    assert c.delivery.deliver_quietly(c.invoices.get("vysedeck_2025-09"))["status"] == "sent"
+    assert c.delivery.deliver_quietly(c.invoices.find("vysedeck_2025-09"))["status"] == "sent"
     assert len(inbox.messages) == 1
     # ...but the API's /send resends on purpose.
     assert c.delivery.send("vysedeck", "2025-09", force=True)["status"] == "sent"
@@ -112,8 +113,9 @@ def test_invoice_email_carries_the_stored_pdf(smtp_server, monkeypatch, firestor
 def test_smtp_down_then_retry_delivers_exactly_once(monkeypatch, firestore_emulator, storage_emulator):
     port = emulators.free_port()  # nobody listens yet
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
-    result = c.delivery.deliver_quietly(invoice)
+    issued = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = issued.document
+    result = c.delivery.deliver_quietly(issued)
     assert result["status"] == "failed" and "could not reach SMTP server" in result["lastError"]
     stored = c.invoices.get("vysedeck_2025-09")
     assert stored["status"] == "issued"  # the invoice itself is untouched
@@ -126,7 +128,7 @@ def test_smtp_down_then_retry_delivers_exactly_once(monkeypatch, firestore_emula
     controller.start()
     try:
         for _ in range(3):  # the retry, then reruns
-            c.delivery.deliver_quietly(c.invoices.get("vysedeck_2025-09"))
+            c.delivery.deliver_quietly(c.invoices.find("vysedeck_2025-09"))
     finally:
         controller.stop()
     assert len(inbox.messages) == 1
@@ -138,20 +140,22 @@ def test_rejected_recipient_is_recorded_and_a_fixed_address_is_delivered(smtp_se
     inbox, port = smtp_server
     inbox.refuse.add("accounts@vysedeck.example")
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
-    result = c.delivery.deliver_quietly(invoice)
+    issued = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = issued.document
+    result = c.delivery.deliver_quietly(issued)
     assert result["status"] == "failed" and "550" in result["lastError"]
     assert c.invoices.get("vysedeck_2025-09")["delivery"]["permanent"] is True
     inbox.refuse.clear()
-    c.delivery.deliver_quietly(c.invoices.get("vysedeck_2025-09"))
+    c.delivery.deliver_quietly(c.invoices.find("vysedeck_2025-09"))
     assert len(inbox.messages) == 1
 
 
 def test_company_without_billing_email_is_skipped_with_a_reason(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("dcgpac", MonthQuery(9, 2025))
-    assert c.delivery.deliver_quietly(invoice) == {"status": "skipped", "reason": "company has no billingEmail"}
+    issued = c.issuance.generate("dcgpac", MonthQuery(9, 2025))
+    invoice = issued.document
+    assert c.delivery.deliver_quietly(issued) == {"status": "skipped", "reason": "company has no billingEmail"}
     assert c.invoices.get("dcgpac_2025-09")["delivery"]["status"] == "skipped"
     assert inbox.messages == []
 
@@ -235,7 +239,7 @@ def test_email_goes_to_the_billing_email_of_now_not_the_snapshot(smtp_server, mo
                                                                    storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     assert invoice["recipient"]["billingEmail"] == "accounts@vysedeck.example"
     c.firestore.document("companies/vysedeck").update({"billingEmail": "finance@vysedeck.example"})
     assert c.delivery.send("vysedeck", "2025-09", force=True)["to"] == "finance@vysedeck.example"
@@ -272,7 +276,7 @@ def test_an_admin_may_name_the_recipients_and_a_bad_list_writes_nothing(smtp_ser
 def test_a_reissue_email_names_what_it_replaces(smtp_server, monkeypatch, firestore_emulator, storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "Rate",
                                                      "reissue": True})
@@ -290,7 +294,7 @@ def test_sending_a_void_invoice_says_what_to_send_instead(smtp_server, monkeypat
                                                           storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "Rate",
                                                "reissue": False})
@@ -307,7 +311,7 @@ def test_a_credit_note_is_emailed_with_its_pdf_and_recorded_on_it(smtp_server, m
                                                                    storage_emulator):
     inbox, port = smtp_server
     c = make_container(port, monkeypatch, firestore_emulator, storage_emulator)
-    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"],
                                                      "reason": "Rate was wrong", "reissue": False})
@@ -324,7 +328,7 @@ def test_a_credit_note_is_emailed_with_its_pdf_and_recorded_on_it(smtp_server, m
     [(name, content)] = [(p.get_filename(), p.get_content()) for p in msg.iter_attachments()]
     assert name == "CN-25-26-00001_vysedeck_2025-09_credit-note.pdf"
     assert content == c.blobs.read(f"credit-notes/vysedeck/2025-09/{cn_id}_credit-note.pdf")
-    delivery = c.credit_notes.get(cn_id)["delivery"]
+    delivery = c.credit_notes.find(cn_id).document["delivery"]
     assert delivery["status"] == "sent" and delivery["messageId"] == msg["Message-ID"] and delivery["claim"] is None
 
     # Another sender's fresh claim: not sent a second time, nothing else written.

@@ -65,7 +65,7 @@ def files(c: Container) -> dict[str, bytes]:
 def reference(storage_emulator, firestore_emulator):
     """An uninterrupted run: its document fields and files."""
     c = container(storage_emulator, firestore_emulator)
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     return doc, files(c)
 
 
@@ -79,7 +79,7 @@ def test_crash_then_retry_gives_the_uninterrupted_result(storage_emulator, fires
     c = container(storage_emulator, firestore_emulator, crash_at=step)
     with pytest.raises(Crash):
         c.issuance.generate("vysedeck", MonthQuery(9, 2025))
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     assert {k: doc[k] for k in STABLE} == {k: ref_doc[k] for k in STABLE}
     assert files(c) == ref_files  # byte-identical PDF and CSV
     assert [d.to_dict()["next"] for d in c.firestore.collection("invoiceCounters").stream()] == [2]
@@ -94,7 +94,7 @@ def test_crash_then_retry_gives_the_uninterrupted_result(storage_emulator, fires
 
 def test_issued_files_are_never_overwritten(storage_emulator, firestore_emulator):
     c = container(storage_emulator, firestore_emulator)
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     bucket = c.storage.bucket(c.settings.bucket)
     before = {b.name: (b.generation, b.md5_hash) for b in bucket.list_blobs()}
     pdf_path = doc["files"]["pdf"].split("/", 3)[3]
@@ -113,7 +113,7 @@ def test_csv_rows_add_up_to_the_invoice(storage_emulator, firestore_emulator):
 
     c = container(storage_emulator, firestore_emulator)
     for company in ("vysedeck", "webxpress", "dcgpac"):
-        doc = c.issuance.generate(company, MonthQuery(10, 2025))
+        doc = c.issuance.generate(company, MonthQuery(10, 2025)).document
         data = files(c)[doc["files"]["csv"].split("/", 3)[3]]
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
         usage_line = doc["lineItems"][0]

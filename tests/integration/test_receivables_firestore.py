@@ -40,7 +40,7 @@ def issued(storage_emulator, firestore_emulator):
     c = Container(settings, clock=lambda: NOW)
     c.storage.create_bucket(settings.bucket)
     seed_demo(c.firestore, settings)
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     assert invoice["totalAmount"] == 1798.32
     return c
 

@@ -60,7 +60,7 @@ def test_each_step_once_and_none_once_paid(sink, monkeypatch, firestore_emulator
     c.storage.create_bucket(settings.bucket)
     seed_demo(c.firestore, settings)
     c.firestore.document(settings.settings_document).update({"upiId": "voxa@examplebank"})
-    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    invoice = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     due = date.fromisoformat(invoice["dueDate"][:10])
     for cid in ("webxpress", "dcgpac"):  # more invoices with a balance (dcgpac has no billingEmail)
         c.issuance.generate(cid, MonthQuery(9, 2025))

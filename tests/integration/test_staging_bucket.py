@@ -24,7 +24,7 @@ def test_staging_objects_never_touch_the_invoice_bucket(firestore_emulator, stor
     seed_demo(c.firestore, settings)
     c.clock = lambda: datetime(2025, 11, 3, 9, 30, tzinfo=timezone.utc)
     c.blobs.delete = lambda path: None  # keep the staging objects, to see where they were written
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     final = sorted(b.name for b in c.storage.bucket(settings.bucket).list_blobs())
     staged = sorted(b.name for b in c.storage.bucket(settings.staging_bucket).list_blobs())
     assert [f"gs://{settings.bucket}/{name}" for name in final] == sorted([doc["files"]["pdf"], doc["files"]["csv"]])

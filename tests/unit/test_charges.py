@@ -46,7 +46,7 @@ SETUP = {"period": "2025-09", "description": "Onboarding and number porting", "a
 def test_one_off_and_ten_percent_discount_intra_state_by_hand():
     c = container(with_discount())
     c.charges.add("vysedeck", SETUP, "setup-1")
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     # call charges 12 min x 2.00 = 24.00; fee 1500.00; one-off 999.99
     # before the discount 24.00 + 1500.00 + 999.99 = 2523.99; 10% = 252.399 -> 252.40 (half up)
     # taxable value 2523.99 - 252.40 = 2271.59
@@ -76,7 +76,7 @@ def test_one_off_and_ten_percent_discount_intra_state_by_hand():
 def test_one_off_and_ten_percent_discount_inter_state_by_hand():
     c = container(with_discount("27"))
     c.charges.add("vysedeck", SETUP)
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     # the same taxable value 2271.59; inter-state (29 -> 27): IGST = round(2271.59 x 18%)
     # = round(408.8862) = 408.89 (one rounding, a paisa more than CGST + SGST); total 2680.48
     assert doc["subtotal"] == 2271.59
@@ -101,7 +101,7 @@ def test_preview_shows_the_charges_and_writes_nothing():
 def test_refused_once_the_month_is_issued_and_carried_by_the_reissue():
     c = container()
     c.charges.add("vysedeck", SETUP)
-    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     with pytest.raises(ConflictError, match="already invoiced.*debit note"):
         c.charges.add("vysedeck", {"period": "2025-09", "description": "late", "amount": 1})
     assert len(c.charges.month("vysedeck", "2025-09")["charges"]) == 1
@@ -111,7 +111,7 @@ def test_refused_once_the_month_is_issued_and_carried_by_the_reissue():
     c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "wrong fee",
                                                "reissue": False})
     c.charges.add("vysedeck", {"period": "2025-09", "description": "Forgotten device", "amount": 250})
-    again = c.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True)
+    again = c.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True).document
     assert again["invoiceId"] == "vysedeck_2025-09_r1"
     assert [i["description"] for i in again["lineItems"] if i["description"].startswith("One-off")] == [
         "One-off charge: Onboarding and number porting", "One-off charge: Forgotten device"]

@@ -53,7 +53,7 @@ def body(number, reason="Wrong rate per minute", reissue=True):
 
 def test_void_and_reissue_at_the_new_rate():
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     w.companies.docs["vysedeck"]["billing"]["ratePerMinute"] = 1.5
     w.now = ISSUED_AT + timedelta(days=18)
     out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
@@ -82,13 +82,13 @@ def test_void_and_reissue_at_the_new_rate():
     current, history = month_documents(w)
     assert current["invoiceId"] == "vysedeck_2025-09_r1"
     assert [d["status"] for d in history] == ["void", "issued"]
-    assert w.issuance.generate("vysedeck", MonthQuery(9, 2025))["invoiceNumber"] == "VX/25-26/00002"
+    assert w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document["invoiceNumber"] == "VX/25-26/00002"
     assert w.invoices.counters == {"VX_25-26": 3} and w.credit_notes.counters == {"CN_25-26": 2}
 
 
 def test_a_retried_void_returns_what_the_first_produced():
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
     before = w.state()
     again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
@@ -103,7 +103,7 @@ def test_a_retried_void_returns_what_the_first_produced():
 ])
 def test_a_void_repeated_with_other_parameters_is_409_saying_what_the_first_did(changed, asks):
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     w.now = ISSUED_AT + timedelta(days=18)
     w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
     before = w.state()
@@ -117,7 +117,7 @@ def test_a_void_repeated_with_other_parameters_is_409_saying_what_the_first_did(
 
 def test_a_void_without_reissue_repeated_asking_for_one_is_409_even_after_generate_reissued():
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
     w.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True)  # sets replacedBy later
     again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
@@ -128,7 +128,7 @@ def test_a_void_without_reissue_repeated_asking_for_one_is_409_even_after_genera
 
 def test_concurrent_voids_make_one_credit_note_and_one_reissue():
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     results, errors = [], []
     barrier = threading.Barrier(5)
 
@@ -170,7 +170,7 @@ def test_refusals_write_nothing(request_body, message):
 
 def test_wrong_month_and_unknown_company():
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     with pytest.raises(ValidationError, match="has no invoice"):
         w.corrections.void("vysedeck", "2025-08", body(first["invoiceNumber"]))
     with pytest.raises(NotFoundError):
@@ -182,7 +182,7 @@ def test_the_section_34_time_limit():
     assert time_limit(datetime(2026, 3, 31).date()).isoformat() == "2026-11-30"
     assert time_limit(datetime(2026, 4, 1).date()).isoformat() == "2027-11-30"
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     w.now = datetime(2026, 11, 30, 18, 30, tzinfo=timezone.utc)  # 00:00 on 1 December in India
     before = w.state()
     with pytest.raises(ValidationError, match="only until 2026-11-30"):
@@ -195,15 +195,15 @@ def test_the_section_34_time_limit():
 
 def test_void_without_reissue_then_generate_issues_the_reissue():
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
     assert out["reissued"] is None and out["voided"]["replacedBy"] is None
     current, history = month_documents(w)
     assert current["status"] == "void" and len(history) == 1
     # The monthly run (which does not ask for reissues) must not undo an operator's void:
-    assert w.issuance.generate("vysedeck", MonthQuery(9, 2025))["status"] == "void"
-    assert w.issuance.draft("vysedeck", MonthQuery(9, 2025))["status"] == "void"
-    reissued = w.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True)
+    assert w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document["status"] == "void"
+    assert w.issuance.draft("vysedeck", MonthQuery(9, 2025)).document["status"] == "void"
+    reissued = w.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True).document
     assert reissued["invoiceId"] == "vysedeck_2025-09_r1" and reissued["invoiceNumber"] == "VX/25-26/00002"
     assert w.invoices.get("vysedeck_2025-09")["replacedBy"] == "vysedeck_2025-09_r1"
     # The reissue can be voided too: a second credit note, a third invoice.
@@ -221,7 +221,7 @@ def test_void_without_reissue_then_generate_issues_the_reissue():
 
 def test_an_invoice_being_issued_cannot_be_voided():
     w = World()
-    draft = w.issuance.draft("vysedeck", MonthQuery(9, 2025))
+    draft = w.issuance.draft("vysedeck", MonthQuery(9, 2025)).document
     w.container.numbering.number([draft["invoiceId"]])
     with pytest.raises(ConflictError):
         w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001"))
@@ -238,7 +238,7 @@ def test_preview_of_the_current_month_equals_the_invoice_issued_after_it_and_wri
     assert "invoiceNumber" not in preview and "files" not in preview and "invoiceId" not in preview
     assert w.preview.preview("vysedeck") == preview  # default: the current month
     w.now = ISSUED_AT
-    issued = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    issued = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     for key in ("usageData", "lineItems", "subtotal", "gstAmount", "totalAmount", "taxBreakdown", "amountsPaise",
                 "anomalies", "billingPeriod", "recipient", "supplier"):
         assert preview[key] == issued[key], key
@@ -249,7 +249,7 @@ def test_preview_of_the_current_month_equals_the_invoice_issued_after_it_and_wri
 def test_reconcile_reports_added_removed_and_changed_calls():
     w = World()
     w.issuance.generate("vysedeck", MonthQuery(9, 2025))
-    clean = w.reconciler.reconcile("vysedeck", "2025-09")
+    clean = w.reconciler.reconcile("vysedeck", "2025-09").to_json()
     assert (clean["added"], clean["removed"], clean["changed"], clean["drifted"]) == (0, 0, 0, False)
     assert clean["billed"] == clean["current"] and clean["examples"] == []
     assert clean["difference"] == {"calls": 0, "billedMinutes": 0, "callCharges": 0.0}
@@ -258,7 +258,7 @@ def test_reconcile_reports_added_removed_and_changed_calls():
     removed = calls.pop(3)
     calls[5] = calls[5]._replace(duration_seconds=float(calls[5].duration_seconds) + 60)  # a NamedTuple
     calls.append(late)
-    out = w.reconciler.reconcile("vysedeck", "2025-09")
+    out = w.reconciler.reconcile("vysedeck", "2025-09").to_json()
     assert (out["added"], out["removed"], out["changed"]) == (1, 1, 1)
     by_change = {e["change"]: e for e in out["examples"]}
     assert by_change["added"]["callId"] == "late-1" and by_change["removed"]["callId"] == removed.call_id
@@ -272,7 +272,7 @@ def test_reconcile_reports_added_removed_and_changed_calls():
 
 def test_a_credit_note_pdf_opens_only_for_its_company_once_issued():
     w = World()
-    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     note = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))["creditNote"]
     cn_id = note["creditNoteId"]
     pdf = w.corrections.open_pdf("vysedeck", cn_id)

@@ -27,7 +27,7 @@ def fees(dates: dict, dated: dict | None = None, month: int = 9) -> list[tuple[s
     assert isinstance(c.companies, FakeCompanies)
     c.companies.dated.update({"vysedeck": dated or {}})
     preview = c.preview.preview("vysedeck", MonthQuery(month, 2025))
-    doc = c.issuance.generate("vysedeck", MonthQuery(month, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(month, 2025)).document
     assert preview["lineItems"] == doc["lineItems"]
     return [(i["description"], i["amount"]) for i in doc["lineItems"] if "maintenance" in i["description"]]
 

@@ -38,7 +38,7 @@ def make(source_cls=FakeCallLogs, slices=1, companies=None, supplier=SUPPLIER, c
 @pytest.mark.parametrize("source_cls, slices", [(FakeCallLogs, 1), (SlicedCallLogs, 4), (SlicedCallLogs, 31)])
 def test_seed_example_is_issued_with_files(source_cls, slices):
     svc = make(source_cls, slices)
-    doc = svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = svc.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     assert (doc["subtotal"], doc["gstAmount"], doc["totalAmount"]) == (1524.0, 274.32, 1798.32)
     assert doc["invoiceNumber"] == "VX/25-26/00001" and doc["status"] == "issued"
     # The numbering instant in the supplier's calendar (IST), with its offset, as the old API sent it.
@@ -56,9 +56,9 @@ def test_seed_example_is_issued_with_files(source_cls, slices):
 
 def test_the_same_month_again_returns_the_same_invoice_without_reading_calls():
     svc = make()
-    first = svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    first = svc.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     reads = svc.call_logs.streams
-    assert svc.issuance.generate("vysedeck", MonthQuery("9", "2025")) == first
+    assert svc.issuance.generate("vysedeck", MonthQuery("9", "2025")).document == first
     assert svc.call_logs.streams == reads
     assert svc.invoices.counters == {"VX_25-26": 2}
 
@@ -66,10 +66,10 @@ def test_the_same_month_again_returns_the_same_invoice_without_reading_calls():
 def test_numbers_are_consecutive_across_companies_and_restart_each_financial_year():
     companies = {f"c{i}": {"name": f"C{i}", "billing": {"ratePerMinute": 1}} for i in range(3)}
     svc = make(companies=companies, calls={})
-    assert [svc.issuance.generate(f"c{i}", MonthQuery(9, 2025))["invoiceNumber"] for i in range(3)] == [
+    assert [svc.issuance.generate(f"c{i}", MonthQuery(9, 2025)).document["invoiceNumber"] for i in range(3)] == [
         "VX/25-26/00001", "VX/25-26/00002", "VX/25-26/00003"]
     svc.clock = lambda: datetime(2026, 4, 1, 6, 0, tzinfo=timezone.utc)
-    assert svc.issuance.generate("c0", MonthQuery(3, 2026))["invoiceNumber"] == "VX/26-27/00001"
+    assert svc.issuance.generate("c0", MonthQuery(3, 2026)).document["invoiceNumber"] == "VX/26-27/00001"
 
 
 @pytest.mark.parametrize("company_id, month, year, error", [
@@ -118,7 +118,7 @@ def test_csv_always_reconciles_to_the_invoice(ds, policy, rate, included, minimu
     start = datetime(2025, 9, 1, tzinfo=timezone.utc)
     calls = [CallRecord(f"c{i:03d}", start + timedelta(hours=17 * i), d, "completed") for i, d in enumerate(ds)]
     svc = make(SlicedCallLogs, slices, companies=companies, calls={"acme": calls})
-    doc = svc.issuance.generate("acme", MonthQuery(9, 2025))
+    doc = svc.issuance.generate("acme", MonthQuery(9, 2025)).document
     data = svc.blobs.objects["invoices/acme/2025-09/acme_2025-09_calls.csv"].decode()
     rows = list(csv.DictReader(io.StringIO(data)))
     assert len([r for r in rows if r["callId"]]) == doc["usageData"]["totalCalls"] == len(ds)
@@ -139,7 +139,7 @@ def test_unplaced_call_logs_are_reported_listed_and_billed_nothing():
            CallRecord("m1", None, 600, "completed")]
     svc = make(calls={"vysedeck": placed + odd})
     preview = svc.preview.preview("vysedeck", MonthQuery(9, 2025))
-    doc = svc.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = svc.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     for body in (preview, doc):
         assert body["unplacedCalls"] == {"count": 3, "ids": ["s1", "i1", "m1"]}
         assert body["totalAmount"] == 1798.32 and body["usageData"]["totalCalls"] == 13  # nothing of theirs billed

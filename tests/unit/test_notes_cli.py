@@ -63,7 +63,7 @@ def test_reconcile_settle_settles_every_drifted_company(container, capsys):
     assert code == 1 and "DRIFT vysedeck" in out and container.debit_notes.list_for_company("vysedeck") == []
     code, out, err = run(capsys, "reconcile", "--settle", "--month", "9", "--year", "2025")
     assert code == 0 and "SETTLED vysedeck 2025-09 VX/25-26/00001: debit note DN/25-26/00001" in out
-    [note] = container.debit_notes.list_for_company("vysedeck")
+    [note] = [n.document for n in container.debit_notes.list_for_company("vysedeck")]
     assert note["totalAmount"] == 59.0
     run(capsys, "reconcile", "--settle", "--month", "9", "--year", "2025")  # again: the same note
     assert len(container.debit_notes.list_for_company("vysedeck")) == 1

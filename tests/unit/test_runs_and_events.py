@@ -41,17 +41,17 @@ class Issuance:
         return outcome
 
     def generate(self, company_id, query, read_slices=None):
-        doc = self.draft(company_id, query)
+        doc = self.draft(company_id, query).document
         if doc["status"] == "draft":
             self._number([company_id])
-        return self.finish(self.docs[company_id])
+        return self.finish(invoice_from_document(dict(self.docs[company_id])))
 
     def draft(self, company_id, query, read_slices=None):
         self._check(company_id)
         key = f"{int(query.year):04d}-{int(query.month):02d}"
         doc = self.docs.setdefault(company_id, {"companyId": company_id, "invoiceId": f"{company_id}_{key}",
                                                 "status": "draft", "billingPeriod": {"month": key}})
-        return dict(doc)
+        return invoice_from_document(dict(doc))
 
     def pending_count(self, limit):
         return min(limit, sum(d["status"] == "draft" for d in self.docs.values()))
@@ -60,18 +60,18 @@ class Issuance:
         self.batches += 1
         for cid in company_ids:
             self.docs[cid].update(status="issuing", invoiceNumber=self._check(cid))
-        return [dict(self.docs[cid]) for cid in company_ids]
+        return [invoice_from_document(dict(self.docs[cid])) for cid in company_ids]
 
     def number_pending(self, batch_size=300):
         waiting = sorted(cid for cid, d in self.docs.items() if d["status"] == "draft")[:batch_size]
         return self._number(waiting) if waiting else []
 
-    def finish(self, doc):
-        cid = doc["companyId"]
+    def finish(self, invoice):
+        cid = invoice.company_id
         if self.docs[cid]["status"] != "issued":
             self.issued.append(cid)
             self.docs[cid]["status"] = "issued"
-        return dict(self.docs[cid])
+        return invoice_from_document(dict(self.docs[cid]))
 
     def current(self, company_id, period_key):
         return invoice_from_document(dict(self.docs[company_id]))

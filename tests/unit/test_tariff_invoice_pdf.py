@@ -37,11 +37,11 @@ def issued_invoice() -> tuple[dict, bytes]:
     ticks = iter(range(10**6))
     c = fake_container(companies={"vysedeck": company}, supplier=SUPPLIER, calls={"vysedeck": CALLS},
                        clock=lambda: NOW + timedelta(seconds=next(ticks)),
-                       render_pdf=lambda doc: render_invoice_pdf(doc, templates_dir=TEMPLATES))
+                       render_pdf=lambda invoice: render_invoice_pdf(invoice.document, templates_dir=TEMPLATES))
     assert isinstance(c.companies, FakeCompanies)
     c.companies.dated.update({"vysedeck": {"2025-09-15": {"billing": LATER}}})
     c.charges.add("vysedeck", {"period": "2025-09", "description": "Onboarding and number porting", "amount": 2500})
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     return doc, c.blobs.objects["invoices/vysedeck/2025-09/vysedeck_2025-09_invoice.pdf"]
 
 

@@ -35,7 +35,7 @@ def test_issued_invoice_and_its_csv_and_the_preview(source_cls, slices):
                        call_logs=source_cls({"vysedeck": sorted(CALLS, key=lambda call: call.started_at)}),
                        clock=lambda: NOW)
     preview = c.preview.preview("vysedeck", MonthQuery(9, 2025))
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     # outbound (no direction rate): 40 min - 10 included = 30 min: 20 x 2 = 40.00 + 10 x 1.50 = 15.00
     # inbound: 10 min x 1 = 10.00; fee 1000.00; 1065.00 - 10% (106.50) = 958.50 taxable;
     # CGST = SGST = round(958.50 x 9%) = round(86.265) = 86.27; total 958.50 + 172.54 = 1131.04
@@ -62,7 +62,7 @@ def test_a_mid_month_change_is_issued_stored_reconciled_and_previewed():
     assert isinstance(c.companies, FakeCompanies)
     c.companies.dated.update(dated)
     preview = c.preview.preview("vysedeck", MonthQuery(9, 2025))
-    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    doc = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     # Days 1-14 (the company's billing): calls o00-o13 at day i (o13 on the 14th, 10:13 IST), i00-i09
     #   outbound 14 x 2 min = 28 min - 10 included = 18 min, graduated: 18 x 2 = 36.00
     #   inbound 10 x 1 min x 1 = 10.00; fee 1000 x 14/30 = 466.67
@@ -87,5 +87,5 @@ def test_a_mid_month_change_is_issued_stored_reconciled_and_previewed():
     assert sum(Decimal(r["amount"]) for r in rows if r["amount"]) == Decimal(doc["amountsPaise"]["callCharges"]) / 100 == 82
     # Reconcile re-rates with the stored tariffs, not today's: nothing changed.
     c.companies.dated.clear()
-    report = c.reconcile.reconcile("vysedeck", "2025-09")
+    report = c.reconcile.reconcile("vysedeck", "2025-09").to_json()
     assert report["current"] == report["billed"]

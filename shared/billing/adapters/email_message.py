@@ -21,9 +21,9 @@ import jinja2
 
 from billing.adapters.formatting import as_decimal, display_date, rupees
 from billing.adapters.reminder_email import qr_png
-from billing.domain.adjustments import DEBIT
+from billing.domain.entities import Note
 from billing.domain.invoice import BANK_FIELDS, MAX_CSV_ATTACHMENT_BYTES
-from billing.domain.naming import credit_note_download_name, download_stem
+from billing.domain.naming import download_stem
 from billing.domain.receivables import upi_uri
 from billing.errors import ConfigurationError
 
@@ -213,21 +213,21 @@ def _message(templates_dir: Path, kind: str, context: Mapping[str, Any], from_ad
 
 
 def build_credit_note_email(
-    note: Mapping[str, Any], *, pdf_bytes: bytes, to: Sequence[str], link: str | None, sender: str,
+    note: Note, *, pdf_bytes: bytes, to: Sequence[str], link: str | None, sender: str,
     templates_dir: Path, reply_to: str | None = None,
 ) -> EmailMessage:
     """The credit note email (templates/email/credit_note_*) to `to`, its PDF attached."""
-    extra = {"partial": note.get("scope") == "partial"}  # a partial credit note reduces the invoice, never cancels it
-    return _note_email("credit_note", note, credit_note_download_name(note), extra, pdf_bytes=pdf_bytes, to=to,
+    extra = {"partial": note.scope == "partial"}  # a partial credit note reduces the invoice, never cancels it
+    return _note_email("credit_note", note.document, note.download_name, extra, pdf_bytes=pdf_bytes, to=to,
                        link=link, sender=sender, templates_dir=templates_dir, reply_to=reply_to)
 
 
 def build_debit_note_email(
-    note: Mapping[str, Any], *, pdf_bytes: bytes, to: Sequence[str], link: str | None, sender: str,
+    note: Note, *, pdf_bytes: bytes, to: Sequence[str], link: str | None, sender: str,
     templates_dir: Path, reply_to: str | None = None,
 ) -> EmailMessage:
     """The debit note email (templates/email/debit_note_*) to `to`, its PDF attached."""
-    return _note_email("debit_note", note, DEBIT.download_name(note), {}, pdf_bytes=pdf_bytes, to=to,
+    return _note_email("debit_note", note.document, note.download_name, {}, pdf_bytes=pdf_bytes, to=to,
                        link=link, sender=sender, templates_dir=templates_dir, reply_to=reply_to)
 
 

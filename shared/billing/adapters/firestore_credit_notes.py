@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from billing.adapters.invoice_document import invoice_from_document, note_from_document
+from billing.adapters.invoice_document import invoice_from_document
+from billing.adapters.note_document import (
+    delivery_fields, issued_fields, note_document, note_from_document, void_fields,
+)
 from billing.adapters.firestore_repo import claim_delivery_of, mark_issued_once, run_contended
 from billing.adapters.sdk_errors import transient
 from billing.config import Settings
-from billing.domain.entities import Invoice, Note
+from billing.domain.delivery import DeliveryChange
+from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.lifecycle import InvoiceStatus
-
-Build = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
+from billing.ports import VoidBuild
 
 
 class FirestoreCreditNotes:
@@ -34,44 +37,42 @@ class FirestoreCreditNotes:
         self._max_seconds = max_seconds
 
     def find(self, credit_note_id: str) -> Note | None:
-        doc = self.get(credit_note_id)
-        return note_from_document(doc) if doc is not None else None
-
-    def get(self, credit_note_id: str) -> dict[str, Any] | None:
         with transient(f"reading credit note {credit_note_id}"):
             snap = self._col.document(credit_note_id).get()
-        return snap.to_dict() if snap.exists else None
+        return note_from_document(snap.to_dict() or {}) if snap.exists else None
 
-    def list_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def list_for_company(self, company_id: str) -> list[Note]:
         query = self._col.where(filter=FieldFilter("companyId", "==", company_id))
         with transient("listing credit notes"):
             docs = [snap.to_dict() or {} for snap in query.stream()]
-        return sorted(docs, key=lambda d: (str(d.get("creditNoteDate", "")), str(d.get("financialYear", "")),
-                                           int(d.get("sequence", 0))))
+        docs.sort(key=lambda d: (str(d.get("creditNoteDate", "")), str(d.get("financialYear", "")),
+                                 int(d.get("sequence", 0))))
+        return [note_from_document(d) for d in docs]
 
-    def dated(self, start: str, end: str) -> Iterator[dict[str, Any]]:
+    def dated(self, start: str, end: str) -> Iterator[Note]:
         """Credit notes with creditNoteDate in [start, end), streamed."""
         query = (self._col.where(filter=FieldFilter("creditNoteDate", ">=", start))
                  .where(filter=FieldFilter("creditNoteDate", "<", end)).order_by("creditNoteDate"))
         with transient("reading the month's credit notes"):
             for snap in query.stream():
-                yield snap.to_dict() or {}
+                yield note_from_document(snap.to_dict() or {})
 
-    def mark_issued(self, credit_note_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return mark_issued_once(self._db, self._col.document(credit_note_id), fields,
-                                f"credit note {credit_note_id}")
+    def mark_issued(self, credit_note_id: str, issued: IssuedPdf) -> Note:
+        return note_from_document(mark_issued_once(self._db, self._col.document(credit_note_id),
+                                                   issued_fields(issued), f"credit note {credit_note_id}"))
 
-    def update(self, credit_note_id: str, fields: Mapping[str, Any]) -> None:
+    def record_delivery(self, credit_note_id: str, change: DeliveryChange) -> None:
         with transient(f"updating credit note {credit_note_id}"):
-            self._col.document(credit_note_id).update(dict(fields))
+            self._col.document(credit_note_id).update(delivery_fields(change))
 
     def claim_delivery(self, credit_note_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
-        return claim_delivery_of(self._db, self._col.document(credit_note_id), claim_id, force, now,
-                                 timeout_seconds, "claiming the credit note delivery")
+                       timeout_seconds: float) -> Note | None:
+        doc = claim_delivery_of(self._db, self._col.document(credit_note_id), claim_id, force, now,
+                                timeout_seconds, "claiming the credit note delivery")
+        return note_from_document(doc) if doc is not None else None
 
     def void_invoice(self, invoice_id: str, credit_note_id: str, counter_id: str,
-                     build: Build) -> tuple[Invoice | None, dict[str, Any] | None]:
+                     build: VoidBuild) -> tuple[Invoice | None, Note | None]:
         inv_ref = self._invoices.document(invoice_id)
         cn_ref = self._col.document(credit_note_id)
         ctr_ref = self._counters.document(counter_id)
@@ -88,16 +89,18 @@ class FirestoreCreditNotes:
                 return invoice, existing
             state = (ctr_snap.to_dict() or {}) if ctr_snap is not None and ctr_snap.exists else {}
             seq = int(state.get("next", 1))
-            credit_note, void = build(invoice, seq)
+            draft, void = build(invoice_from_document(invoice), seq)
+            credit_note, void_update = note_document(draft), void_fields(void)
             transaction.create(cn_ref, credit_note)
-            transaction.update(inv_ref, void)
+            transaction.update(inv_ref, void_update)
             transaction.set(ctr_ref, {"next": seq + 1, "writes": int(state.get("writes", 0)) + 1,
                                       "lastCreditNoteId": credit_note_id,
                                       "updatedAt": datetime.now(timezone.utc).isoformat(timespec="milliseconds")})
-            return {**invoice, **void}, credit_note
+            return {**invoice, **void_update}, credit_note
 
         result: tuple[dict[str, Any] | None, dict[str, Any] | None] = run_contended(
             self._db, "creditNote:" + counter_id, txn, f"voiding {invoice_id} on {counter_id}",
             self._max_attempts, self._max_seconds)
         invoice, note = result
-        return (invoice_from_document(invoice) if invoice is not None else None), note
+        return (invoice_from_document(invoice) if invoice is not None else None,
+                note_from_document(note) if note is not None else None)

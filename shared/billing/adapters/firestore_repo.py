@@ -15,12 +15,16 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from billing.adapters import schemas
 from billing.adapters.company_document import company_from_document, company_row, company_to_write
-from billing.adapters.invoice_document import draft_document, invoice_from_document, replaces_of
+from billing.adapters.invoice_document import (
+    draft_document, invoice_from_document, numbering_fields, replaced_by_fields, replaces_of,
+)
+from billing.adapters.note_document import delivery_fields, issued_fields
 from billing.adapters.supplier_document import supplier_from_document
 from billing.adapters.sdk_errors import is_transient, transient
 from billing.config import Settings
 from billing.domain.company import Company, CompanyRow
-from billing.domain.entities import Invoice
+from billing.domain.delivery import DeliveryChange
+from billing.domain.entities import Invoice, IssuedPdf
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ConfigurationError, TransientError, ValidationError
@@ -147,12 +151,13 @@ def claim_delivery_of(db: Any, ref: Any, claim_id: str, force: bool, now: dateti
                       action: str) -> dict[str, Any] | None:
     """Move a document's `delivery` to "sending" under claim_id in a transaction (invoices and credit
     notes alike), or None when it must not be sent: already sent (unless force), or another sender's
-    claim younger than timeout_seconds."""
+    claim younger than timeout_seconds. Returns the document as claimed."""
 
     @firestore.transactional
     def txn(transaction: Any) -> dict[str, Any] | None:
         snap = ref.get(transaction=transaction)
-        delivery = dict((snap.to_dict() or {}).get("delivery") or {})
+        doc = snap.to_dict() or {}
+        delivery = dict(doc.get("delivery") or {})
         if delivery.get("status") == "sent" and not force:
             return None
         claimed_at = delivery.get("claimedAt")
@@ -164,7 +169,7 @@ def claim_delivery_of(db: Any, ref: Any, claim_id: str, force: bool, now: dateti
             "attempts": int(delivery.get("attempts", 0)) + 1,
         })
         transaction.update(ref, {"delivery": delivery})
-        return delivery
+        return {**doc, "delivery": delivery}
 
     with transient(action):
         result: dict[str, Any] | None = txn(db.transaction(max_attempts=20))
@@ -235,6 +240,7 @@ class FirestoreInvoices:
                 yield invoice_from_document(snap.to_dict() or {})
 
     def get(self, invoice_id: str) -> dict[str, Any] | None:
+        """The stored document as it is (not part of the port: what tests and benchmarks inspect)."""
         snap = self._col.document(invoice_id).get()
         return snap.to_dict() if snap.exists else None
 
@@ -261,10 +267,8 @@ class FirestoreInvoices:
         with transient("listing draft invoices"):
             return [snap.id for snap in query.select([]).stream()]
 
-    def number_drafts(
-        self, invoice_ids: Sequence[str], counter_id: str,
-        number: Callable[[Mapping[str, Any], int], dict[str, Any]],
-    ) -> list[dict[str, Any]]:
+    def number_drafts(self, invoice_ids: Sequence[str], counter_id: str,
+                      number: Callable[[Invoice, int], Invoice]) -> list[Invoice]:
         """One transaction: the listed invoices still drafts take the counter's next numbers in order;
         returns those it numbered.
 
@@ -273,7 +277,7 @@ class FirestoreInvoices:
         ctr_ref = self._counters.document(counter_id)
 
         @firestore.transactional
-        def txn(transaction: Any) -> list[dict[str, Any]]:
+        def txn(transaction: Any) -> list[Invoice]:
             snaps = list(transaction.get_all(refs)) if refs else []
             docs = {snap.id: snap.to_dict() for snap in snaps if snap.exists}
             counter = ctr_ref.get(transaction=transaction)
@@ -285,9 +289,9 @@ class FirestoreInvoices:
                 doc = docs.get(ref.id)
                 if doc is None or InvoiceStatus.of(doc) is not InvoiceStatus.DRAFT:
                     continue  # gone, or numbered by someone else meanwhile
-                fields = number(doc, seq)
+                fields = numbering_fields(number(invoice_from_document(doc), seq))
                 transaction.update(ref, fields)
-                result.append({**doc, **fields})
+                result.append(invoice_from_document({**doc, **fields}))
                 seq += 1
             if seq > first:
                 updated_at = self._clock().isoformat(timespec="milliseconds")
@@ -297,24 +301,33 @@ class FirestoreInvoices:
 
         # The client retries an aborted transaction immediately; under heavy contention on one
         # counter (several instances) we also back off between rounds so contenders spread out.
-        numbered: list[dict[str, Any]] = run_contended(
+        numbered: list[Invoice] = run_contended(
             self._db, counter_id, txn, f"numbering {len(refs)} invoice(s) on {counter_id}",
             self._max_attempts, self._max_seconds)
         return numbered
 
-    def mark_issued(self, invoice_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return mark_issued_once(self._db, self._col.document(invoice_id), fields, f"invoice {invoice_id}")
+    def mark_issued(self, invoice_id: str, pdf: IssuedPdf) -> Invoice:
+        return invoice_from_document(mark_issued_once(self._db, self._col.document(invoice_id), issued_fields(pdf),
+                                                      f"invoice {invoice_id}"))
+
+    def link_replacement(self, invoice_id: str, reissue_id: str) -> None:
+        self.update(invoice_id, replaced_by_fields(reissue_id))
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
         with transient(f"updating invoice {invoice_id}"):
             self._col.document(invoice_id).update(dict(fields))
 
     def claim_delivery(self, invoice_id: str, claim_id: str, force: bool, now: datetime,
-                       timeout_seconds: float) -> dict[str, Any] | None:
+                       timeout_seconds: float) -> Invoice | None:
         """Move the invoice's delivery to "sending" under claim_id, or None when it must not be sent.
 
         Not sent again: an invoice already sent (unless force), or one another sender is sending
         right now (a claim younger than timeout_seconds)."""
-        return claim_delivery_of(self._db, self._col.document(invoice_id), claim_id, force, now, timeout_seconds,
-                                 "claiming the invoice delivery")
+        doc = claim_delivery_of(self._db, self._col.document(invoice_id), claim_id, force, now, timeout_seconds,
+                                "claiming the invoice delivery")
+        return invoice_from_document(doc) if doc is not None else None
+
+    def record_delivery(self, invoice_id: str, change: DeliveryChange) -> None:
+        with transient(f"updating invoice {invoice_id}"):
+            self._col.document(invoice_id).update(delivery_fields(change))
 

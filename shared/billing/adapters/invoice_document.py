@@ -1,10 +1,11 @@
 """The one mapping between the stored (Firestore) invoice document and the domain: a rated draft
 becomes the stored document (`draft_document`, its amounts as the old API's JSON numbers beside
 exact integer paise), the preview answer is the same shape (`preview_document`), and stored invoice
-and note documents are read back as entities (`invoice_from_document`, `note_from_document`).
+documents are read back as entities (`invoice_from_document`). Notes have theirs: `note_document`.
 
-(Numbering's fields and the notes' documents are still built by the domain: `invoice.numbering_fields`,
-`credit_note.credit_note_document` and `void_fields`, `adjustments.note_document`.)
+The invoice's write paths go through the entity too: what numbering writes on a draft
+(`numbering_fields`), what marks it issued (`issued_fields`, shared with the notes in `note_document`) and a void invoice's link to its
+reissue (`replaced_by_fields`).
 
 Amounts come from the document's exact integer paise (`amountsPaise`) when it has them; documents
 stored before those existed give their JSON numbers, read as the decimal they print (never float
@@ -18,12 +19,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
+from billing.adapters.note_document import delivery_of, issued_fields, ledger_of
 from billing.domain.credit_note import replaces_fields
-from billing.domain.entities import Invoice, InvoiceLine, Note, TaxAmounts
-from billing.domain.invoice import InvoiceDraft
+from billing.domain.entities import Invoice, InvoiceLine, TaxAmounts
+from billing.domain.invoice import InvoiceDraft, Recipient, inputs_digest
 from billing.domain.lifecycle import PREVIEW, InvoiceStatus
 from billing.domain.money import INR, amount_in_words, to_decimal
-from billing.domain.presenter import money_number, paise, plain_number, quantity_number, rate_number, tax_json
+from billing.domain.presenter import money_number, paise, plain_number, rate_number, tax_json
 from billing.domain.rating import UsageSummary
 from billing.domain.totals import InvoiceTotals, LineItem
 from billing.domain.naming import revision_of
@@ -32,13 +34,33 @@ from billing.errors import IntegrityError
 
 # -- draft -> stored document ------------------------------------------------------------------
 
+def recipient_json(recipient: Recipient) -> dict[str, Any]:
+    """The customer as the invoice stores (and prints) it."""
+    return {
+        "companyId": recipient.company_id,
+        "legalName": recipient.legal_name,
+        "address": recipient.address,
+        "gstin": recipient.gstin,
+        "stateCode": recipient.state_code,
+        "stateName": recipient.state_name,
+        "billingEmail": recipient.billing_email,
+    }
+
+
+def draft_digest(draft: InvoiceDraft) -> str:
+    """`inputsDigest`: a hash of the stored inputs the draft was computed from."""
+    extra = [[dict(t) for t in draft.tariffs]] if draft.tariffs else []
+    return inputs_digest(dict(draft.tariff_snapshot), recipient_json(draft.recipient), draft.supplier.snapshot(),
+                         draft.period.key, draft.csv.checksum, *extra)
+
+
 def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[str, Any] | None = None,
                    one_off_charges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The stored invoice before numbering (a draft): every amount, no number or date yet.
 
     replaces: on a reissue, the void invoice's number and its credit note's (printed and emailed);
     one_off_charges: the month's one-off charges as the invoice stores them."""
-    recipient = dict(draft.recipient)
+    recipient = recipient_json(draft.recipient)
     return {
         "invoiceId": draft.invoice_id,
         "companyId": draft.company_id,
@@ -50,7 +72,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[
         "reverseCharge": False,
         **invoice_amounts_json(draft.totals, draft.usage),
         "anomalies": list(draft.usage.anomalies),
-        "unplacedCalls": {"count": draft.unplaced["count"], "ids": list(draft.unplaced["ids"])},
+        "unplacedCalls": {"count": draft.unplaced_count, "ids": list(draft.unplaced_ids)},
         "tariff": jsonable(dict(draft.tariff_snapshot)),
         **({"tariffs": jsonable([dict(t) for t in draft.tariffs])} if draft.tariffs else {}),
         "terms": {"paymentTermsDays": draft.tariff.payment_terms_days},
@@ -61,7 +83,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[
             "csvChecksum": draft.csv.checksum,
             "csvRows": draft.csv.rows,
         },
-        "inputsDigest": draft.digest,
+        "inputsDigest": draft_digest(draft),
         "createdAt": created_at.isoformat(timespec="milliseconds"),
         "delivery": {"status": "not-sent", "attempts": 0},
         **({"revision": draft.revision, "replaces": dict(replaces or {})} if draft.revision else {}),
@@ -86,6 +108,11 @@ def preview_document(draft: InvoiceDraft, as_of: datetime,
             "monthToDate": draft.period.contains(as_of), "previewThrough": min(local_now, draft.period.end).isoformat(
                 timespec="seconds"),
             **({"oneOffCharges": [dict(c) for c in one_off_charges]} if one_off_charges else {})}
+
+
+def quantity_number(value: Decimal) -> int | float:
+    """A line's quantity exactly as stored and printed (int when whole, else up to 6 decimals)."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def line_item_json(item: LineItem) -> dict[str, Any]:
@@ -218,34 +245,39 @@ def invoice_from_document(doc: Mapping[str, Any]) -> Invoice:
         voided_by=voided_by.get("creditNoteId") or None,
         replaced_by=doc.get("replacedBy") or None,
         adjusted=bool(doc.get("adjustments")),
+        sequence=_sequence(doc.get("sequence")),
+        payment_terms_days=int((doc.get("terms") or {}).get("paymentTermsDays", 7)),
+        staged_csv=(doc.get("files") or {}).get("csvStaging") or None,
+        unplaced_calls=int((doc.get("unplacedCalls") or {}).get("count") or 0),
+        place_of_supply=str((doc.get("placeOfSupply") or {}).get("stateCode") or ""),
+        recipient_gstin=str((doc.get("recipient") or {}).get("gstin") or "") or None,
+        sac_code=str((doc.get("supplier") or {}).get("sacCode") or ""),
+        reverse_charge=bool(doc.get("reverseCharge")),
+        tax_rate=Decimal(str(breakdown.get("rate", 0))),
+        delivery=delivery_of(doc),
+        ledger=ledger_of(doc),
         document=doc,
     )
 
 
-_NOTE_FIELDS = {
-    "credit": ("creditNoteId", "creditNoteNumber", "creditNoteDate"),
-    "debit": ("debitNoteId", "debitNoteNumber", "debitNoteDate"),
-}
+def _sequence(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def note_from_document(doc: Mapping[str, Any]) -> Note:
-    """A stored credit note (a void's or a partial one) or debit note as an entity."""
-    kind = "debit" if "debitNoteId" in doc else "credit"
-    id_field, number_field, date_field = _NOTE_FIELDS[kind]
-    paise = doc.get("amountsPaise") or {}
-    original = doc.get("originalInvoice") or {}
-    return Note(
-        kind=kind,
-        note_id=str(doc[id_field]),
-        company_id=str(doc["companyId"]),
-        period_key=str((doc.get("billingPeriod") or {})["month"]),
-        invoice_id=str(original.get("invoiceId", "")),
-        status=_status(doc, f"{kind} note {doc.get(id_field)}"),
-        taxable=_inr(paise, "subtotal", doc, "taxableValue"),
-        tax=_inr(paise, "gst", doc, "gstAmount"),
-        total=_inr(paise, "total", doc, "totalAmount"),
-        number=doc.get(number_field) or None,
-        note_date=doc.get(date_field) or None,
-        document=doc,
-    )
+# -- entity -> what a write stores --------------------------------------------------------------
 
+def numbering_fields(invoice: Invoice) -> dict[str, Any]:
+    """What numbering writes on the draft it numbered (the entity after `start_issuing`)."""
+    return {
+        "invoiceNumber": invoice.number,
+        "financialYear": invoice.financial_year,
+        "sequence": invoice.sequence,
+        "status": invoice.status.value,
+        "invoiceDate": invoice.invoice_date,
+        "dueDate": invoice.due_date,
+    }
+
+
+def replaced_by_fields(reissue_id: str) -> dict[str, Any]:
+    """What links a void invoice to the reissue that replaces it."""
+    return {"replacedBy": reissue_id}

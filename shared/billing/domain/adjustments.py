@@ -21,12 +21,12 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from billing.domain import numbering
-from billing.domain.credit_note import note_parties
+from billing.domain.entities import Invoice, Note
 from billing.domain.gst import TaxBreakdown, compute_gst
+from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus
-from billing.domain.money import amount_in_words, positive_amount, quantize, to_decimal
-from billing.domain.naming import download_stem
-from billing.domain.presenter import money_number, paise, paise_to_rupees, plain_number, rate_number, tax_json
+from billing.domain.money import positive_amount, quantize, to_decimal
+from billing.domain.presenter import paise, paise_to_rupees
 from billing.domain.totals import LineItem
 from billing.errors import ConfigurationError, ConflictError, ValidationError
 
@@ -37,6 +37,9 @@ MAX_KEY = 200
 MAX_MINUTES = Decimal(10_000_000)  # far above any month; keeps the arithmetic exact
 MAX_TAXABLE = Decimal(10_000_000_000)  # Rs 1000 crore
 DEFAULT_DEBIT_NOTE_PREFIX = "DN"
+SettlementFigures = Mapping[str, Any]
+"""The reconcile figures a settle note records (billed, current, added, removed, changed), stored as
+the reconcile answered them (domain/settlement.py)."""
 _KEY = re.compile(r"^[ -~]{1,200}$")  # printable ASCII (an HTTP header value)
 
 
@@ -53,19 +56,9 @@ class NoteKind:
     suffix: str  # in the note's id
     sign: int  # on the invoice's net amount
 
-    def number(self, doc: Mapping[str, Any]) -> str:
-        return str(doc.get(self.number_field, ""))
-
     def pdf_path(self, company_id: str, period_key: str, note_id: str) -> str:
-        """Where the note's PDF is stored (credit notes beside the void's; create-only)."""
+        """Where the note's PDF is stored (credit notes beside the void's; create-only), as `Note.pdf_path`."""
         return f"{self.name}-notes/{company_id}/{period_key}/{note_id}_{self.name}-note.pdf"
-
-    def download_name(self, doc: Mapping[str, Any]) -> str:
-        return f"{download_stem(doc, self.number_field)}_{self.name}-note.pdf"
-
-    def csv_path(self, company_id: str, period_key: str, note_id: str) -> str:
-        """A settle note's CSV of the calls it covers (create-only)."""
-        return f"{self.name}-notes/{company_id}/{period_key}/{note_id}_calls.csv"
 
 
 CREDIT = NoteKind("credit", "Credit Note", "creditNoteId", "creditNoteNumber", "creditNoteDate", "C", "cn", -1)
@@ -219,23 +212,19 @@ def note_amounts(invoice: Mapping[str, Any], request: NoteRequest) -> NoteAmount
     return NoteAmounts(lines, tax_as_on(invoice, taxable))
 
 
-def _ledger(invoice: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return list(invoice.get("adjustments") or [])
-
-
-def remaining_taxable_paise(invoice: Mapping[str, Any]) -> int:
+def remaining_taxable_paise(invoice: Invoice) -> int:
     """What can still be credited: the invoice's taxable value + its debits - its credits, in paise."""
-    base = int((invoice.get("amountsPaise") or {}).get("subtotal", paise(to_decimal(invoice.get("subtotal", 0), "subtotal"))))
-    return base + sum(int(e["paise"]["taxable"]) * KINDS[e["kind"]].sign for e in _ledger(invoice))
+    return invoice.subtotal.paise + sum(e.taxable.paise * e.sign for e in invoice.ledger)
 
 
 def net_amount(invoice: Mapping[str, Any]) -> float:
     """The invoice's total - its credit notes' totals + its debit notes' totals (a JSON number)."""
     total = int((invoice.get("amountsPaise") or {}).get("total", paise(to_decimal(invoice.get("totalAmount", 0), "total"))))
-    return paise_to_rupees(total + sum(int(e["paise"]["total"]) * KINDS[e["kind"]].sign for e in _ledger(invoice)))
+    return paise_to_rupees(total + sum(int(e["paise"]["total"]) * KINDS[e["kind"]].sign
+                                       for e in invoice.get("adjustments") or []))
 
 
-def check_cap(invoice: Mapping[str, Any], kind: NoteKind, amounts: NoteAmounts) -> None:
+def check_cap(invoice: Invoice, kind: NoteKind, amounts: NoteAmounts) -> None:
     """A credit note may not take the invoice below zero taxable value (422 before anything is written)."""
     if kind is not CREDIT:
         return
@@ -243,103 +232,65 @@ def check_cap(invoice: Mapping[str, Any], kind: NoteKind, amounts: NoteAmounts) 
     if paise(amounts.taxable) > remaining:
         raise ValidationError(
             f"a credit of {quantize(amounts.taxable)} taxable value exceeds what invoice "
-            f"{invoice.get('invoiceNumber')} has left to credit ({paise_to_rupees(remaining):.2f}: its taxable value "
-            f"{invoice.get('subtotal')} + debit notes - credit notes)")
+            f"{invoice.number} has left to credit ({paise_to_rupees(remaining):.2f}: its taxable value "
+            f"{invoice.document.get('subtotal')} + debit notes - credit notes)")
 
 
-def check_adjustable(invoice: Mapping[str, Any], kind: NoteKind) -> None:
+def check_adjustable(invoice: Invoice, kind: NoteKind) -> None:
     """Only an issued invoice is adjusted; a void one was credited in full already."""
-    status = InvoiceStatus.of(invoice)
-    if status is InvoiceStatus.ISSUED:
+    if invoice.status is InvoiceStatus.ISSUED:
         return
-    if status is InvoiceStatus.VOID:
-        raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is void (credited in full); "
+    if invoice.status is InvoiceStatus.VOID:
+        raise ConflictError(f"invoice {invoice.number} is void (credited in full); "
                             f"a {kind.name} note adjusts an issued invoice (its reissue, if any)")
-    raise ConflictError(f"invoice {invoice.get('invoiceNumber')} is still being issued ({invoice.get('status')}); "
+    raise ConflictError(f"invoice {invoice.number} is still being issued ({invoice.status.value}); "
                         f"issue the {kind.name} note once it is issued")
 
 
-def check_no_adjustments(invoice: Mapping[str, Any]) -> None:
+def check_no_adjustments(invoice: Invoice) -> None:
     """A void credits the invoice in full: refused (409) once it has partial credit notes or debit
     notes, which a full credit would double-count or leave standing."""
-    notes = _ledger(invoice)
-    if notes:
+    if invoice.ledger:
         raise ConflictError(
-            f"invoice {invoice.get('invoiceNumber')} has {len(notes)} credit/debit note(s) "
-            f"({', '.join(str(e['number']) for e in notes)}); a void credits it in full and would not match them. "
+            f"invoice {invoice.number} has {len(invoice.ledger)} credit/debit note(s) "
+            f"({', '.join(e.number for e in invoice.ledger)}); a void credits it in full and would not match them. "
             "Adjust it with credit or debit notes instead")
 
 
-def _line_json(line: LineItem) -> dict[str, Any]:
-    return {"description": line.description, "quantity": plain_number(line.quantity) if line.unit != "min"
-            else float(line.quantity), "rate": rate_number(line.rate), "amount": money_number(line.amount),
-            "unit": line.unit}
+@dataclass(frozen=True)
+class NoteDraft:
+    """A credit or debit note as the domain makes it, numbered (it is stored "issuing" until its PDF is).
+
+    `amounts` None: a void's credit note, crediting the whole invoice (its lines and amounts as the
+    invoice stores them); else a partial note's lines and tax. The stored shape is the adapters'
+    (`adapters/note_document.py`)."""
+
+    kind: NoteKind
+    note_id: str
+    invoice: Invoice  # the invoice it adjusts, as the numbering transaction read it
+    series: str  # the prefix of its number
+    sequence: int
+    note_date: date
+    supplier: Supplier
+    reason: str
+    pdf_uri: str
+    created_at: datetime
+    amounts: NoteAmounts | None = None
+    request_digest: str | None = None
+    settlement: SettlementFigures | None = None
+
+    @property
+    def financial_year(self) -> str:
+        return numbering.financial_year(self.note_date)
+
+    @property
+    def number(self) -> str:
+        return numbering.format_invoice_number(self.series, self.financial_year, self.sequence)
 
 
-def note_document(
-    invoice: Mapping[str, Any], kind: NoteKind, amounts: NoteAmounts, *, note_id: str, prefix: str, seq: int,
-    note_date: date, supplier: Mapping[str, Any], reason: str, request_digest: str, pdf_uri: str,
-    created_at: datetime, extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The stored note (issuing until its PDF is stored), with every rule-53 particular."""
-    fy = numbering.financial_year(note_date)
-    tax = amounts.tax
-    return {
-        kind.id_field: note_id,
-        "documentType": kind.title,
-        "noteKind": kind.name,
-        "scope": "partial",
-        kind.number_field: numbering.format_invoice_number(prefix, fy, seq),
-        "financialYear": fy,
-        "series": prefix,
-        "sequence": seq,
-        kind.date_field: note_date.isoformat(),
-        "status": InvoiceStatus.ISSUING.value,
-        **note_parties(invoice, supplier),
-        "reason": reason,
-        "lineItems": [_line_json(ln) for ln in amounts.lines],
-        "subtotal": money_number(amounts.taxable),
-        "taxableValue": money_number(amounts.taxable),
-        "gstAmount": money_number(tax.total),
-        "totalAmount": money_number(amounts.total),
-        "taxBreakdown": tax_json(tax),
-        "currency": invoice.get("currency", "INR"),
-        "amountInWords": amount_in_words(amounts.total),
-        "amountsPaise": {
-            "lineItems": [paise(ln.amount) for ln in amounts.lines],
-            "subtotal": paise(amounts.taxable), "cgst": paise(tax.amount("CGST")), "sgst": paise(tax.amount("SGST")),
-            "igst": paise(tax.amount("IGST")), "gst": paise(tax.total), "total": paise(amounts.total),
-        },
-        "requestDigest": request_digest,
-        "files": {"pdf": pdf_uri},
-        "createdAt": created_at.isoformat(timespec="milliseconds"),
-        **dict(extra or {}),
-    }
-
-
-def ledger_entry(note: Mapping[str, Any], kind: NoteKind) -> dict[str, Any]:
-    """The invoice's line about one of its notes (`adjustments`)."""
-    p = note["amountsPaise"]
-    return {
-        "id": note[kind.id_field], "kind": kind.name, "number": note[kind.number_field],
-        "date": note[kind.date_field], "taxableValue": note["taxableValue"], "gstAmount": note["gstAmount"],
-        "totalAmount": note["totalAmount"], "paise": {"taxable": p["subtotal"], "gst": p["gst"], "total": p["total"]},
-        **({"settle": True} if note.get("settlement") else {}),
-    }
-
-
-def with_entry(invoice: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields that add a note to the invoice's ledger."""
-    return {"adjustments": _ledger(invoice) + [dict(entry)]}
-
-
-def same_request(existing: Mapping[str, Any], digest: str, kind: NoteKind) -> None:
+def same_request(existing: Note, digest: str) -> None:
     """An Idempotency-Key replayed with another body is a conflict (409), not a new note."""
-    if existing.get("requestDigest") != digest:
-            raise ConflictError(
-            f"this Idempotency-Key already made {kind.name} note {kind.number(existing)} from a different "
+    if existing.request_digest != digest:
+        raise ConflictError(
+            f"this Idempotency-Key already made {existing.kind} note {existing.number or ''} from a different "
             "request; send a new key for a new note")
-
-
-def notes_of(invoice: Mapping[str, Any], kind: NoteKind | None = None) -> Sequence[Mapping[str, Any]]:
-    return [e for e in _ledger(invoice) if kind is None or e["kind"] == kind.name]

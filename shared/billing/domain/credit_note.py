@@ -1,4 +1,4 @@
-"""GST credit notes (section 34 of the CGST Act, rule 53): numbers, time limit, the document (ids in `naming`).
+"""GST credit notes (section 34 of the CGST Act, rule 53): numbers, time limit, the void (ids in `naming`).
 
 A credit note voids one issued invoice in full. Its id derives from the invoice's id (one credit
 note per invoice, whatever the retries); its number comes from its own gapless series per
@@ -8,11 +8,11 @@ as invoice numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping
 
 from billing.domain import numbering
-from billing.domain.lifecycle import InvoiceStatus
 from billing.errors import ValidationError
 
 MAX_REASON = 500
@@ -58,54 +58,17 @@ def validate_void_request(body: object) -> tuple[str, str, bool]:
     return number.strip(), reason.strip(), reissue
 
 
-def credit_note_document(
-    invoice: Mapping[str, Any], *, cn_id: str, prefix: str, seq: int, cn_date: date,
-    supplier: Mapping[str, Any], reason: str, pdf_uri: str, created_at: datetime,
-) -> dict[str, Any]:
-    """The stored credit note (issuing until its PDF is stored): every rule-53 particular.
+@dataclass(frozen=True)
+class Void:
+    """What voiding records on the invoice beside its status (its number, amounts and files stay):
+    when, why, the credit note that voids it, and the reissue asked for (its id), if any."""
 
-    It credits the whole invoice: its line items, taxable value, tax (CGST/SGST or IGST) and total."""
-    fy = numbering.financial_year(cn_date)
-    paise = invoice.get("amountsPaise") or {}
-    return {
-        "creditNoteId": cn_id,
-        "documentType": DOCUMENT_TYPE,
-        "creditNoteNumber": numbering.format_invoice_number(prefix, fy, seq),
-        "financialYear": fy,
-        "sequence": seq,
-        "creditNoteDate": cn_date.isoformat(),
-        "status": InvoiceStatus.ISSUING.value,
-        **note_parties(invoice, supplier),
-        "reason": reason,
-        "lineItems": invoice.get("lineItems") or [],
-        "subtotal": invoice["subtotal"],
-        "taxableValue": invoice["subtotal"],
-        "gstAmount": invoice["gstAmount"],
-        "totalAmount": invoice["totalAmount"],
-        "taxBreakdown": invoice.get("taxBreakdown") or {},
-        "currency": invoice.get("currency", "INR"),
-        "amountInWords": invoice.get("amountInWords", ""),
-        "amountsPaise": {k: paise[k] for k in ("subtotal", "cgst", "sgst", "igst", "gst", "total") if k in paise},
-        "files": {"pdf": pdf_uri},
-        "createdAt": created_at.isoformat(timespec="milliseconds"),
-    }
-
-
-def void_fields(credit_note: Mapping[str, Any], reissue_id: str | None, reason: str,
-                now: datetime) -> dict[str, Any]:
-    """What voiding adds to the invoice (its number, amounts and files stay as they are)."""
-    return {
-        "status": InvoiceStatus.VOID.value,
-        "voidedAt": now.isoformat(timespec="milliseconds"),
-        "voidReason": reason,
-        "voidedBy": {
-            "creditNoteId": credit_note["creditNoteId"],
-            "creditNoteNumber": credit_note["creditNoteNumber"],
-            "creditNoteDate": credit_note["creditNoteDate"],
-        },
-        "replacedBy": reissue_id,
-        "voidReissue": reissue_id is not None,  # what the request asked (replacedBy may be set later)
-    }
+    credit_note_id: str
+    credit_note_number: str
+    credit_note_date: date
+    reissue_id: str | None
+    reason: str
+    voided_at: datetime
 
 
 def replaces_fields(voided: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,22 +94,3 @@ def repeat_conflict(voided: Mapping[str, Any], reason: str, reissue: bool) -> st
             f"by credit note {by}, with reason {voided.get('voidReason')!r} and {did}; this request asks for "
             f"{' and '.join(differs)}. Nothing was changed: a void cannot be redone differently (void the "
             "reissue, if any, to correct it again)")
-
-
-def note_parties(invoice: Mapping[str, Any], supplier: Mapping[str, Any]) -> dict[str, Any]:
-    """What rule 53 asks every credit or debit note to carry about the parties and the original invoice."""
-    return {
-        "companyId": invoice["companyId"],
-        "billingPeriod": invoice["billingPeriod"],
-        "supplier": dict(supplier),
-        "recipient": invoice.get("recipient") or {},
-        "placeOfSupply": invoice.get("placeOfSupply") or {},
-        "reverseCharge": bool(invoice.get("reverseCharge", False)),
-        "originalInvoice": {
-            "invoiceId": invoice["invoiceId"],
-            "invoiceNumber": invoice["invoiceNumber"],
-            "invoiceDate": invoice["invoiceDate"],
-            "totalAmount": invoice["totalAmount"],
-        },
-        "sacCode": supplier.get("sacCode") or (invoice.get("supplier") or {}).get("sacCode"),
-    }

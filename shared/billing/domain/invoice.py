@@ -1,4 +1,4 @@
-"""The invoice's own rules: the parties it names, the draft it is rated into, what numbering adds.
+"""The invoice's own rules: the parties it names, the draft it is rated into, how numbering dates it.
 
 The stored document a draft becomes is built by the adapters' mapper (`adapters.invoice_document`).
 
@@ -18,7 +18,7 @@ from billing.domain.company import Company
 from billing.domain.period import BillingPeriod, zone
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.totals import InvoiceTotals, due_date
-from billing.domain.lifecycle import InvoiceStatus, transition
+from billing.domain.entities import Invoice
 from billing.domain.naming import invoice_id
 from billing.errors import ConfigurationError, ValidationError
 
@@ -110,7 +110,8 @@ class Supplier:
 
 @dataclass(frozen=True)
 class Recipient:
-    """The customer as the invoice shows it (its GSTIN checked, its state resolved)."""
+    """The customer as the invoice names it: the company as it was when its month was rated (its GSTIN
+    checked, its state resolved)."""
 
     company_id: str
     legal_name: str
@@ -130,17 +131,9 @@ class Recipient:
             raise ConfigurationError(f"company '{company.company_id}' has no name")
         return cls(company.company_id, company.invoice_name, company.address, gstin, state, company.billing_email)
 
-    def snapshot(self) -> dict[str, Any]:
-        """The recipient as stored on (and printed from) each invoice."""
-        return {
-            "companyId": self.company_id,
-            "legalName": self.legal_name,
-            "address": self.address,
-            "gstin": self.gstin,
-            "stateCode": self.state_code,
-            "stateName": gst.STATE_NAMES.get(self.state_code, ""),
-            "billingEmail": self.billing_email,
-        }
+    @property
+    def state_name(self) -> str:
+        return gst.STATE_NAMES.get(self.state_code, "")
 
 
 def inputs_digest(*parts: Any) -> str:
@@ -167,7 +160,7 @@ class InvoiceDraft:
     tariff: Tariff
     tariff_snapshot: Mapping[str, Any]
     supplier: Supplier
-    recipient: Mapping[str, Any]
+    recipient: Recipient
     usage: UsageSummary
     totals: InvoiceTotals
     csv: StagedCsv
@@ -175,32 +168,21 @@ class InvoiceDraft:
     revision: int = 0  # k for the month's k-th reissue
     # With dated tariffs: each tariff the month used, the days it rated (Stretch.to_json).
     tariffs: tuple[Mapping[str, Any], ...] = ()
-    unplaced: Mapping[str, Any] = field(default_factory=lambda: {"count": 0, "ids": []})  # call logs no month holds
+    unplaced_count: int = 0  # the company's call logs no month holds
+    unplaced_ids: tuple[str, ...] = ()  # the first of them
 
     @property
     def invoice_id(self) -> str:
         return invoice_id(self.company_id, self.period.key, self.revision)
 
-    @property
-    def digest(self) -> str:
-        extra = [[dict(t) for t in self.tariffs]] if self.tariffs else []
-        return inputs_digest(dict(self.tariff_snapshot), dict(self.recipient), self.supplier.snapshot(),
-                             self.period.key, self.csv.checksum, *extra)
 
 
-def numbering_fields(doc: Mapping[str, Any], prefix: str, seq: int, issued_at: datetime) -> dict[str, Any]:
-    """What numbering adds to a draft (making it issuing): number, financial year, dates.
+def numbered(invoice: Invoice, prefix: str, seq: int, issued_at: datetime) -> Invoice:
+    """The draft numbered (draft -> issuing): number, financial year, sequence, dates.
 
-    issued_at is the numbering instant in the supplier's timezone: invoiceDate is that instant
-    with its offset (the old API's format), dueDate the same time paymentTermsDays later, and the
-    financial year is that of its calendar date."""
+    issued_at is the numbering instant in the supplier's timezone: the invoice date is that instant
+    with its offset (the old API's format), the due date the same time paymentTermsDays later, and
+    the financial year is that of its calendar date."""
     fy = numbering.financial_year(issued_at.date())
-    terms = int((doc.get("terms") or {}).get("paymentTermsDays", 7))
-    return {
-        "invoiceNumber": numbering.format_invoice_number(prefix, fy, seq),
-        "financialYear": fy,
-        "sequence": seq,
-        "status": transition(doc, InvoiceStatus.ISSUING, f"invoice {doc.get('invoiceId')}").value,
-        "invoiceDate": issued_at.isoformat(),
-        "dueDate": due_date(issued_at, terms).isoformat(),
-    }
+    return invoice.start_issuing(numbering.format_invoice_number(prefix, fy, seq), fy, issued_at.isoformat(),
+                                 due_date(issued_at, invoice.payment_terms_days).isoformat(), sequence=seq)

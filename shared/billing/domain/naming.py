@@ -49,16 +49,6 @@ def document_file_paths(doc: Mapping[str, Any]) -> dict[str, str]:
     return file_paths(str(doc["companyId"]), str(doc["billingPeriod"]["month"]), revision_of(doc))
 
 
-def cancelled_pdf_path(doc: Mapping[str, Any]) -> str:
-    """Where a void invoice's CANCELLED copy is stored: beside its original, which stays untouched."""
-    return document_file_paths(doc)["pdf"].removesuffix(".pdf") + "_cancelled.pdf"
-
-
-def cancelled_download_name(doc: Mapping[str, Any]) -> str:
-    """The file name of a void invoice's CANCELLED copy."""
-    return f"{download_stem(doc)}_invoice_cancelled.pdf"
-
-
 def staging_path(company_id: str, period_key: str, token: str) -> str:
     """A unique staging object for a CSV being written (promoted once the invoice exists)."""
     return f"staging/{company_id}/{period_key}/{token}.csv"

@@ -3,8 +3,10 @@
 Domain objects hold Decimals; the stored documents and the HTTP API carry JSON numbers (the old
 API's format) and, beside them, exact integer paise (`amountsPaise`) that later sums add up
 without drift. The invoice document's amounts are built by the adapters' mapper
-(`adapters.invoice_document`); the notes, returns, statements and receivables build theirs from
-these conversions.
+(`adapters.invoice_document`, with its own line-quantity conversion); these conversions stay here
+because domain modules still use them: the notes' documents (`adjustments`: every name here), the
+statements, settlements and receivables (`paise_to_rupees`), and the typed answers' `to_json`
+(`gstr1`, `reconcile`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,6 @@ def plain_number(value: Decimal) -> int | float:
     """int when whole, else a number with at most two decimals."""
     q = quantize(value)
     return int(q) if q == q.to_integral_value() else float(q)
-
-
-def quantity_number(value: Decimal) -> int | float:
-    """A line's quantity exactly as printed (int when whole, else up to 6 decimals)."""
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def rate_number(value: Decimal) -> float:

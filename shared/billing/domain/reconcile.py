@@ -13,9 +13,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator, TypeVar
 
+from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.presenter import money_number, plain_number
 from billing.domain.rating import RatedCall
 
 MAX_EXAMPLES = 100
+
+ReconcileJson = dict[str, Any]
+"""A piece of GET /billing/reconcile's JSON answer (openapi.json): built once by the typed values'
+`to_json` at the edge, and returned (or stored in a settle's CSV) as it is."""
 T = TypeVar("T")
 
 
@@ -30,6 +36,40 @@ class BilledCall:
     billed_seconds: Decimal
 
 
+@dataclass(frozen=True)
+class CallFields:
+    """What is compared of one call, as the CSV writes it (plain decimal text)."""
+
+    duration_seconds: str
+    status: str
+    billed_seconds: str
+
+    def get(self, name: str) -> str:
+        return {"durationSeconds": self.duration_seconds, "status": self.status,
+                "billedSeconds": self.billed_seconds}[name]
+
+    def to_json(self) -> ReconcileJson:
+        return {"durationSeconds": self.duration_seconds, "status": self.status, "billedSeconds": self.billed_seconds}
+
+
+@dataclass(frozen=True)
+class CallExample:
+    """One call added, removed or changed (with the names of the fields that changed)."""
+
+    call_id: str
+    started_at: str  # ISO instant of the start it was matched at
+    change: str  # "added", "removed" or "changed"
+    billed: CallFields | None
+    current: CallFields | None
+    fields: tuple[str, ...] = ()
+
+    def to_json(self) -> ReconcileJson:
+        return {"callId": self.call_id, "startedAt": self.started_at, "change": self.change,
+                **({"fields": list(self.fields)} if self.change == "changed" else {}),
+                "billed": self.billed.to_json() if self.billed else None,
+                "current": self.current.to_json() if self.current else None}
+
+
 @dataclass
 class CallDiff:
     """What differs between the billed calls and the calls now."""
@@ -39,16 +79,73 @@ class CallDiff:
     added: int = 0
     removed: int = 0
     changed: int = 0
-    examples: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[CallExample] = field(default_factory=list)
     max_examples: int = MAX_EXAMPLES
 
     @property
     def drifted(self) -> bool:
         return bool(self.added or self.removed or self.changed)
 
-    def _example(self, example: dict[str, Any]) -> None:
+    def _example(self, example: CallExample) -> None:
         if len(self.examples) < self.max_examples:
             self.examples.append(example)
+
+
+@dataclass(frozen=True)
+class CallFigures:
+    """A month's calls as billed or as now: how many, billed minutes, call charges (rupees)."""
+
+    calls: int
+    billed_minutes: Decimal
+    call_charges: Decimal
+
+    def minus(self, other: "CallFigures") -> "CallFigures":
+        return CallFigures(self.calls - other.calls, self.billed_minutes - other.billed_minutes,
+                           self.call_charges - other.call_charges)
+
+    def to_json(self) -> ReconcileJson:
+        return {"calls": self.calls, "billedMinutes": plain_number(self.billed_minutes),
+                "callCharges": money_number(self.call_charges)}
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """An invoice's billed calls (its CSV) against the month's calls now, rated as it was."""
+
+    company_id: str
+    month: str  # YYYY-MM
+    invoice_number: str | None
+    invoice_id: str
+    invoice_status: InvoiceStatus
+    billed: CallFigures
+    current: CallFigures
+    diff: CallDiff
+
+    @property
+    def drifted(self) -> bool:
+        return self.diff.drifted
+
+    @property
+    def difference(self) -> CallFigures:
+        return self.current.minus(self.billed)
+
+    def to_json(self) -> ReconcileJson:
+        """The answer of GET /billing/reconcile (openapi.json's Reconcile schema)."""
+        return {
+            "companyId": self.company_id,
+            "month": self.month,
+            "invoiceNumber": self.invoice_number,
+            "invoiceId": self.invoice_id,
+            "invoiceStatus": self.invoice_status.value,
+            "billed": self.billed.to_json(),
+            "current": self.current.to_json(),
+            "added": self.diff.added,
+            "removed": self.diff.removed,
+            "changed": self.diff.changed,
+            "drifted": self.diff.drifted,
+            "difference": self.difference.to_json(),
+            "examples": [example.to_json() for example in self.diff.examples],
+        }
 
 
 def _number(text: object) -> Decimal | None:
@@ -64,16 +161,15 @@ def _plain(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _current_fields(rated: RatedCall) -> dict[str, Any]:
+def _current_fields(rated: RatedCall) -> CallFields:
     call = rated.call
     duration = (_plain(rated.duration_seconds) if rated.duration_seconds is not None
                 else ("" if call.duration_seconds is None else str(call.duration_seconds)))
-    return {"durationSeconds": duration, "status": call.status or "", "billedSeconds": _plain(rated.billed_seconds)}
+    return CallFields(duration, call.status or "", _plain(rated.billed_seconds))
 
 
-def _billed_fields(billed: BilledCall) -> dict[str, Any]:
-    return {"durationSeconds": billed.duration_seconds, "status": billed.status,
-            "billedSeconds": _plain(billed.billed_seconds)}
+def _billed_fields(billed: BilledCall) -> CallFields:
+    return CallFields(billed.duration_seconds, billed.status, _plain(billed.billed_seconds))
 
 
 def _same(name: str, old: str, new: str) -> bool:
@@ -136,18 +232,16 @@ def compare_calls(billed: Iterator[BilledCall], current: Iterator[RatedCall],
         for rated in new_group:
             now = _current_fields(rated)
             was = old_group.pop(rated.call.call_id, None)
-            base = {"callId": rated.call.call_id, "startedAt": instant.isoformat()}
             if was is None:
                 diff.added += 1
-                diff._example({**base, "change": "added", "billed": None, "current": now})
+                diff._example(CallExample(rated.call.call_id, instant.isoformat(), "added", None, now))
                 continue
             before = _billed_fields(was)
-            fields = [name for name in ("durationSeconds", "status", "billedSeconds")
-                      if not _same(name, before[name], now[name])]
+            fields = tuple(name for name in ("durationSeconds", "status", "billedSeconds")
+                           if not _same(name, before.get(name), now.get(name)))
             if fields:
                 diff.changed += 1
-                diff._example({**base, "change": "changed", "fields": fields, "billed": before, "current": now})
+                diff._example(CallExample(rated.call.call_id, instant.isoformat(), "changed", before, now, fields))
         for was in old_group.values():
             diff.removed += 1
-            diff._example({"callId": was.call_id, "startedAt": instant.isoformat(), "change": "removed",
-                           "billed": _billed_fields(was), "current": None})
+            diff._example(CallExample(was.call_id, instant.isoformat(), "removed", _billed_fields(was), None))

@@ -16,6 +16,7 @@ import json
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
+from billing.domain.entities import Invoice
 from billing.domain.presenter import paise_to_rupees
 
 CSV_COLUMNS = ("callId", "startedAt", "change", "fields", "billedDurationSeconds", "billedStatus",
@@ -26,16 +27,12 @@ def charges_paise(figures: Mapping[str, Any]) -> int:
     return int((Decimal(str(figures["callCharges"])) * 100).to_integral_value())  # at most two decimals
 
 
-def settled_paise(invoice: Mapping[str, Any]) -> int:
+def settled_paise(invoice: Invoice) -> int:
     """What the invoice's earlier settle notes covered (debits +, credits -), in paise of taxable value."""
-    total = 0
-    for entry in invoice.get("adjustments") or []:
-        if entry.get("settle"):
-            total += int(entry["paise"]["taxable"]) * (1 if entry["kind"] == "debit" else -1)
-    return total
+    return sum(e.taxable.paise * e.sign for e in invoice.ledger if e.settle)
 
 
-def outstanding_paise(invoice: Mapping[str, Any], reconcile: Mapping[str, Any]) -> int:
+def outstanding_paise(invoice: Invoice, reconcile: Mapping[str, Any]) -> int:
     """The call-charge difference still to settle (paise; + debit, - credit)."""
     return charges_paise(reconcile["current"]) - charges_paise(reconcile["billed"]) - settled_paise(invoice)
 
@@ -58,9 +55,9 @@ def settle_body(invoice_number: str, reconcile: Mapping[str, Any], amount_paise:
     }
 
 
-def settlement_fields(reconcile: Mapping[str, Any]) -> dict[str, Any]:
-    """What the note records of the reconcile it settles."""
-    return {"settlement": {k: reconcile[k] for k in ("billed", "current", "added", "removed", "changed")}}
+def settlement_figures(reconcile: Mapping[str, Any]) -> dict[str, Any]:
+    """What the note records of the reconcile it settles (its `settlement`)."""
+    return {k: reconcile[k] for k in ("billed", "current", "added", "removed", "changed")}
 
 
 def calls_csv(examples: Iterable[Mapping[str, Any]]) -> bytes:

@@ -317,7 +317,7 @@ def _dispatch(container: Container, args: argparse.Namespace) -> int:
 
 
 def _generate(container: Container, args: argparse.Namespace) -> int:
-    _print(container.issuance.generate(args.company, MonthQuery(args.month, args.year)))
+    _print(dict(container.issuance.generate(args.company, MonthQuery(args.month, args.year)).document))
     return 0
 
 
@@ -467,7 +467,8 @@ def _charges(container: Container, args: argparse.Namespace) -> int:
 
 
 def _gstr1(container: Container, args: argparse.Namespace) -> int:
-    text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)), indent=2, ensure_ascii=False)
+    text = json.dumps(container.gst_returns.gstr1(period_key(args.year, args.month)).to_json(), indent=2,
+                      ensure_ascii=False)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as out:
             out.write(text + "\n")
@@ -564,7 +565,7 @@ def _reconcile(container: Container, args: argparse.Namespace) -> int:
             print(f"FAILED {item.company_id} {period}: {item.detail}")
             continue
         checked += 1
-        result = item.result
+        result = item.result.to_json() if item.result is not None else {}
         if item.outcome == "drifted" and args.settle:
             try:
                 settled = container.settlement.settle(item.company_id, period,

@@ -21,28 +21,29 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from billing.domain import credit_note as cn_rules
-from billing.domain.adjustments import check_no_adjustments
-from billing.domain.entities import Invoice
+from billing.domain.adjustments import CREDIT, NoteDraft, check_no_adjustments
+from billing.domain.entities import Invoice, Note
 from billing.domain.invoice import Supplier
-from billing.domain.naming import (
-    credit_note_download_name, credit_note_id, credit_note_pdf_path, invoice_id, validate_company_id,
-)
+from billing.domain.naming import credit_note_id, credit_note_pdf_path, invoice_id, validate_company_id
 from billing.domain.numbering import financial_year
 from billing.domain.period import invoice_date
 from billing.errors import ConflictError, IntegrityError, NotFoundError
-from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository
+from billing.ports import (
+    BlobStore, Clock, CreditNoteRepository, InvoiceRepository, PdfRenderer, SettingsRepository, VoidBuild,
+)
+from billing.services.adjustments import StoredNote, finish_note
 from billing.services.downloads import Download, DownloadService
-from billing.services.issuance.finish import store_pdf_and_mark_issued
 from billing.services.issuance.issue import IssuanceService
 from billing.services.queries import InvoiceQueries
-from billing.domain.lifecycle import InvoiceStatus, transition
+from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
-VoidBuild = Callable[[Mapping[str, Any], int], tuple[dict[str, Any], dict[str, Any]]]
+VoidAnswer = dict[str, Any]
+"""The void's answer, {"voided", "creditNote", "reissued"}: the documents as stored (the API's JSON)."""
 
 
 class CorrectionService:
@@ -75,7 +76,7 @@ class CorrectionService:
 
     # -- voiding -------------------------------------------------------------------------------
 
-    def void(self, company_id: str, period_key: str, body: object) -> dict[str, Any]:
+    def void(self, company_id: str, period_key: str, body: object) -> VoidAnswer:
         """{"voided": invoice, "creditNote": credit note, "reissued": invoice or None}."""
         number, reason, reissue = cn_rules.validate_void_request(body)
         target = self.queries.find_by_number(company_id, period_key, number)
@@ -85,7 +86,7 @@ class CorrectionService:
         if target.status is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {number} is still being issued ({target.status.value}); "
                                 "void it once it is issued")
-        check_no_adjustments(target.document)
+        check_no_adjustments(target)
         supplier = Supplier.required(self.settings_repo.supplier())
         now = self.clock()
         today = invoice_date(now, supplier.timezone)
@@ -95,18 +96,17 @@ class CorrectionService:
         pdf_uri = self.blobs.uri(credit_note_pdf_path(company_id, period_key, cn_id))
         counter = cn_rules.counter_id(supplier.credit_note_prefix, financial_year(today))
 
-        def build(invoice: Mapping[str, Any], seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        def build(invoice: Invoice, seq: int) -> tuple[NoteDraft, cn_rules.Void]:
             check_no_adjustments(invoice)  # as the transaction read it: no partial note slipped in
-            transition(invoice, InvoiceStatus.VOID, f"invoice {number}")
-            note = cn_rules.credit_note_document(
-                invoice, cn_id=cn_id, prefix=supplier.credit_note_prefix, seq=seq, cn_date=today,
-                supplier=supplier.snapshot(), reason=reason, pdf_uri=pdf_uri, created_at=now)
-            return note, cn_rules.void_fields(note, reissue_id, reason, now)
+            invoice.void(cn_id, reissue_id)  # refuses what the lifecycle does not allow
+            note = NoteDraft(CREDIT, cn_id, invoice, supplier.credit_note_prefix, seq, today, supplier, reason,
+                             pdf_uri, now)
+            return note, cn_rules.Void(cn_id, note.number, today, reissue_id, reason, now)
 
         return self._void_and_complete(target, cn_id, counter, build, reason, reissue)
 
     def _void_and_complete(self, target: Invoice, cn_id: str, counter: str, build: VoidBuild, reason: str,
-                           reissue: bool) -> dict[str, Any]:
+                           reissue: bool) -> VoidAnswer:
         """Step 2's transaction, then steps 3-4 (the same request again when another voided it meanwhile)."""
         invoice, note = self.credit_notes.void_invoice(target.invoice_id, cn_id, counter, build)
         if invoice is None:
@@ -117,7 +117,7 @@ class CorrectionService:
             self._same_request(invoice, reason, reissue)
         else:
             log.info("invoice voided", extra={"json_fields": {
-                "invoiceId": target.invoice_id, "creditNoteNumber": note.get("creditNoteNumber"),
+                "invoiceId": target.invoice_id, "creditNoteNumber": note.number,
                 "reissue": invoice.replaced_by}})
         return self._complete(invoice)
 
@@ -128,9 +128,9 @@ class CorrectionService:
         if conflict:
             raise ConflictError(conflict)
 
-    def _complete(self, invoice: Invoice) -> dict[str, Any]:
+    def _complete(self, invoice: Invoice) -> VoidAnswer:
         """Finish what a void started (the credit note's PDF, the reissue), from the documents alone."""
-        note = self.credit_notes.get(str(invoice.voided_by))
+        note = self.credit_notes.find(str(invoice.voided_by))
         if note is None:
             raise IntegrityError(f"void invoice {invoice.number} has no credit note "
                                  f"{invoice.voided_by}; it needs an operator")
@@ -138,48 +138,44 @@ class CorrectionService:
         self.downloads.cancelled_copy(invoice)
         reissued = None
         if invoice.replaced_by:
-            reissued = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
+            reissue = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
+            reissued = dict(reissue.document)
         voided = self.invoices.find(invoice.invoice_id) or invoice
         if self.on_void is not None:
             self.on_void(voided)
-        return {"voided": dict(voided.document), "creditNote": note, "reissued": reissued}
+        return {"voided": dict(voided.document), "creditNote": dict(note.document), "reissued": reissued}
 
-    def finish_credit_note(self, note: dict[str, Any]) -> dict[str, Any]:
+    def finish_credit_note(self, note: Note) -> Note:
         """Store the credit note's PDF (create-only, deterministic bytes) and mark it issued."""
-        if InvoiceStatus.of(note) is InvoiceStatus.ISSUED:
+        if note.status is InvoiceStatus.ISSUED:
             return note
-        transition(note, InvoiceStatus.ISSUED, f"credit note {note.get('creditNoteNumber')}")
-        cn_id = str(note["creditNoteId"])
-        path = credit_note_pdf_path(note["companyId"], note["billingPeriod"]["month"], cn_id)
-        return store_pdf_and_mark_issued(self.blobs, self.clock, cn_id, path, self.render_credit_note(note),
-                                         credit_note_download_name(note), self.credit_notes.mark_issued,
-                                         "credit note", "creditNoteId")
+        return finish_note(self.blobs, self.clock, note, self.render_credit_note(note.document),
+                           self.credit_notes.mark_issued)
 
     # -- reading -------------------------------------------------------------------------------
 
-    def list(self, company_id: str) -> list[dict[str, Any]]:
-        """The company's credit notes, oldest first."""
+    def list(self, company_id: str) -> list[StoredNote]:
+        """The company's credit notes as stored, oldest first."""
         self.queries.require_company(company_id)
-        return self.credit_notes.list_for_company(company_id)
+        return [dict(n.document) for n in self.credit_notes.list_for_company(company_id)]
 
-    def get(self, company_id: str, credit_note_id: str) -> dict[str, Any]:
+    def get(self, company_id: str, credit_note_id: str) -> StoredNote:
+        return dict(self.note(company_id, credit_note_id).document)
+
+    def note(self, company_id: str, credit_note_id: str) -> Note:
+        """The company's credit note (NotFound when it is another company's or absent)."""
         validate_company_id(company_id)
-        note = self.credit_notes.get(credit_note_id) if credit_note_id else None
-        if note is None or note.get("companyId") != company_id:
+        note = self.credit_notes.find(credit_note_id) if credit_note_id else None
+        if note is None or note.company_id != company_id:
             raise NotFoundError(f"Credit note '{credit_note_id}' of company '{company_id}' not found")
         return note
 
     def open_pdf(self, company_id: str, credit_note_id: str) -> Download:
         """The credit note's PDF: a signed-URL redirect, or its bytes streamed."""
-        validate_company_id(company_id)
-        note = self.credit_notes.find(credit_note_id) if credit_note_id else None
-        if note is None or note.company_id != company_id:
-            raise NotFoundError(f"Credit note '{credit_note_id}' of company '{company_id}' not found")
+        note = self.note(company_id, credit_note_id)
         if note.status is not InvoiceStatus.ISSUED:
             raise NotFoundError(f"credit note {note.number} is not issued yet")
-        path = credit_note_pdf_path(company_id, note.period_key, credit_note_id)
-        name = credit_note_download_name(note.document)
-        url = self.blobs.signed_url(path, name)
+        url = self.blobs.signed_url(note.pdf_path, note.download_name)
         if url:
-            return Download(name, PDF, redirect_url=url)
-        return Download(name, PDF, chunks=self.blobs.open_read(path))
+            return Download(note.download_name, PDF, redirect_url=url)
+        return Download(note.download_name, PDF, chunks=self.blobs.open_read(note.pdf_path))

@@ -17,22 +17,20 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
-from billing.domain.adjustments import DEBIT
+from billing.domain.delivery import DeliveryChange, DeliveryFailed, DeliverySent, DeliverySkipped
 from billing.domain.invoice import MAX_CSV_ATTACHMENT_BYTES
-from billing.domain.entities import Invoice
+from billing.domain.entities import Invoice, Note
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.recipients import recipients_override
-from billing.domain.naming import (
-    credit_note_download_name, credit_note_pdf_path, validate_company_id,
-)
+from billing.domain.naming import validate_company_id
 from billing.errors import BillingError, ConfigurationError, ConflictError, NotFoundError, ValidationError
 from billing.ports import (
     AdjustmentNoteRepository, BlobStore, Clock, CreditNoteEmailBuilder, CreditNoteRepository, InvoiceEmailBuilder,
-    InvoiceMapper, InvoiceRepository, Mailer,
+    InvoiceRepository, Mailer,
 )
 from billing.services.downloads import DownloadService
 from billing.services.queries import InvoiceQueries
@@ -42,28 +40,24 @@ log = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
+DeliveryAnswer = dict[str, Any]
+"""What a send did ({status, attempts, messageId, to} / {status, reason} / the stored delivery record
+with a note): the JSON the API answers for the send routes and the run records, returned as is."""
+Claim = Callable[[str, str, bool, datetime, float], Invoice | Note | None]
+
+
 @dataclass(frozen=True)
 class _Outgoing:
-    """What differs between sending an invoice and a credit note."""
+    """What differs between sending an invoice and a note."""
 
     kind: str  # "invoice", "credit note" or "debit note"
     id_field: str  # "invoiceId", "creditNoteId" or "debitNoteId", in the logs
     doc_id: str
     number: str
-    update: Callable[[str, Mapping[str, Any]], None]
+    record: Callable[[str, DeliveryChange], None]
     build: Callable[[list[str]], EmailMessage]
-    get: Callable[[str], Mapping[str, Any] | None]
-
-
-@dataclass(frozen=True)
-class _NoteKind:
-    """What differs between a credit note's email and a debit note's."""
-
-    label: str  # "credit note" or "debit note"
-    id_field: str  # in the logs
-    number_field: str  # creditNoteNumber / debitNoteNumber
-    pdf_path: Callable[[str, str, str], str]  # (company, month, note id) -> its PDF in the bucket
-    download_name: Callable[[Mapping[str, Any]], str]
+    get: Callable[[str], Invoice | Note | None]
+    claim: Claim
 
 
 class DeliveryService:
@@ -74,7 +68,6 @@ class DeliveryService:
         *,
         queries: InvoiceQueries,
         invoices: InvoiceRepository,
-        to_invoice: InvoiceMapper,
         credit_notes: CreditNoteRepository,
         blobs: BlobStore,
         downloads: DownloadService,
@@ -102,9 +95,8 @@ class DeliveryService:
         self.debit_notes = debit_notes
         self.build_debit_note_message = build_debit_note_message
         self.portal_link = portal_link  # (company id, base URL) -> the customer portal's link
-        self.to_invoice = to_invoice
 
-    def send(self, company_id: str, period_key: str, force: bool = False, body: object = None) -> dict[str, Any]:
+    def send(self, company_id: str, period_key: str, force: bool = False, body: object = None) -> DeliveryAnswer:
         """Send the month's issued invoice; with force, also when it was sent before. body: {"to": [...]}."""
         to = recipients_override(body)
         invoice = self.queries.current(company_id, period_key)
@@ -112,24 +104,22 @@ class DeliveryService:
             raise ConflictError(self._void_message(invoice))
         return self._deliver_invoice(invoice, force=force, raise_errors=True, to=to)
 
-    def deliver_quietly(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        """Send the issued invoice (the run's finished document, as stored) once if not sent yet;
+    def deliver_quietly(self, invoice: Invoice) -> DeliveryAnswer:
+        """Send the issued invoice (the run's finished one, as stored) once if not sent yet;
         failures are recorded and returned, never raised."""
         try:
-            return self._deliver_invoice(self.to_invoice(doc), force=False, raise_errors=False, to=None)
+            return self._deliver_invoice(invoice, force=False, raise_errors=False, to=None)
         except Exception as exc:  # delivery must never undo or block the invoice
             log.exception("delivery failed unexpectedly")
             return {"status": "failed", "lastError": f"{type(exc).__name__}: {exc}"}
 
-    def send_credit_note(self, company_id: str, credit_note_id: str, body: object = None) -> dict[str, Any]:
+    def send_credit_note(self, company_id: str, credit_note_id: str, body: object = None) -> DeliveryAnswer:
         """Email the issued credit note (again, on purpose); recorded on the credit note. body: {"to": [...]}."""
-        kind = _NoteKind("credit note", "creditNoteId", "creditNoteNumber", credit_note_pdf_path,
-                         credit_note_download_name)
-        return self._send_note(kind, self.credit_notes, self.build_credit_note_message, company_id, credit_note_id,
-                               body, force=True)
+        return self._send_note("credit note", self.credit_notes, self.build_credit_note_message, company_id,
+                               credit_note_id, body, force=True)
 
     def send_debit_note(self, company_id: str, debit_note_id: str, body: object = None,
-                        force: bool = True) -> dict[str, Any]:
+                        force: bool = True) -> DeliveryAnswer:
         """Email the issued debit note, its PDF attached; recorded on the debit note. body: {"to": [...]}.
 
         As for a credit note, the API's send is a resend on purpose (force); the claim still keeps a
@@ -137,31 +127,30 @@ class DeliveryService:
         already sent is not sent again."""
         if self.debit_notes is None or self.build_debit_note_message is None:
             raise ConflictError("debit note email is not wired here")
-        kind = _NoteKind("debit note", "debitNoteId", "debitNoteNumber", DEBIT.pdf_path, DEBIT.download_name)
-        return self._send_note(kind, self.debit_notes, self.build_debit_note_message, company_id, debit_note_id,
-                               body, force=force)
+        return self._send_note("debit note", self.debit_notes, self.build_debit_note_message, company_id,
+                               debit_note_id, body, force=force)
 
-    def _send_note(self, kind: "_NoteKind", repo: CreditNoteRepository | AdjustmentNoteRepository,
+    def _send_note(self, label: str, repo: CreditNoteRepository | AdjustmentNoteRepository,
                    build_message: CreditNoteEmailBuilder, company_id: str, note_id: str, body: object,
-                   force: bool) -> dict[str, Any]:
+                   force: bool) -> DeliveryAnswer:
         """A credit or debit note's email: the note of this company, issued, its stored PDF attached."""
         to = recipients_override(body)
         validate_company_id(company_id)
-        note = repo.get(note_id) if note_id else None
-        if note is None or note.get("companyId") != company_id:
-            raise NotFoundError(f"{kind.label.capitalize()} '{note_id}' of company '{company_id}' not found")
-        number = str(note.get(kind.number_field))
-        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
-            raise ConflictError(f"{kind.label} {number} is not issued yet (its PDF is being stored); "
+        note = repo.find(note_id) if note_id else None
+        if note is None or note.company_id != company_id:
+            raise NotFoundError(f"{label.capitalize()} '{note_id}' of company '{company_id}' not found")
+        number = str(note.number)
+        if note.status is not InvoiceStatus.ISSUED:
+            raise ConflictError(f"{label} {number} is not issued yet (its PDF is being stored); "
                                 "send it once it is issued")
-        path = kind.pdf_path(company_id, note["billingPeriod"]["month"], note_id)
 
         def build(recipients: list[str]) -> EmailMessage:
-            link = self.blobs.signed_url(path, kind.download_name(note))
-            return build_message(note, self.blobs.read(path), link, recipients)
+            link = self.blobs.signed_url(note.pdf_path, note.download_name)
+            return build_message(note, self.blobs.read(note.pdf_path), link, recipients)
 
-        outgoing = _Outgoing(kind.label, kind.id_field, note_id, number, repo.update, build, repo.get)
-        return self._deliver(outgoing, company_id, to, force=force, raise_errors=True, claim=repo.claim_delivery)
+        outgoing = _Outgoing(label, f"{note.kind}NoteId", note_id, number, repo.record_delivery, build, repo.find,
+                             repo.claim_delivery)
+        return self._deliver(outgoing, company_id, to, force=force, raise_errors=True)
 
     def _void_message(self, invoice: Invoice) -> str:
         voided_by = invoice.document.get("voidedBy") or {}
@@ -174,7 +163,7 @@ class DeliveryService:
                 f"(POST /billing/credit-notes/{company}/{voided_by.get('creditNoteId')}/send)")
 
     def _deliver_invoice(self, invoice: Invoice, force: bool, raise_errors: bool,
-                         to: list[str] | None) -> dict[str, Any]:
+                         to: list[str] | None) -> DeliveryAnswer:
         if invoice.status is not InvoiceStatus.ISSUED:
             raise ConflictError(f"invoice {invoice.number} is not issued yet; nothing to send")
 
@@ -188,46 +177,39 @@ class DeliveryService:
                 if self.portal_link is not None and self.public_base_url else None
             if portal:
                 links = {**links, "portal": portal}
-            shown = {**invoice.document, "replaces": self.queries.replaces(invoice.document)}
-            return self.build_message(shown, pdf, csv_bytes, links, recipients)
+            return self.build_message(invoice, self.queries.replaces(invoice.document), pdf, csv_bytes, links,
+                                      recipients)
 
         outgoing = _Outgoing("invoice", "invoiceId", invoice.invoice_id, str(invoice.number),
-                             self.invoices.update, build, self._stored)
-        return self._deliver(outgoing, invoice.company_id, to, force, raise_errors,
-                             claim=self.invoices.claim_delivery)
+                             self.invoices.record_delivery, build, self.invoices.find, self.invoices.claim_delivery)
+        return self._deliver(outgoing, invoice.company_id, to, force, raise_errors)
 
-    def _deliver(self, out: _Outgoing, company_id: str, to: list[str] | None, force: bool, raise_errors: bool,
-                 claim: Callable[..., dict[str, Any] | None]) -> dict[str, Any]:
+    def _deliver(self, out: _Outgoing, company_id: str, to: list[str] | None, force: bool,
+                 raise_errors: bool) -> DeliveryAnswer:
         recipients = to or self._billing_email(company_id)
         if not recipients:
             reason = "company has no billingEmail"
-            self._skipped(out, reason)
+            out.record(out.doc_id, DeliverySkipped(reason))
             return {"status": "skipped", "reason": reason}
         if self.mailer is None:
             if raise_errors:  # the caller asked for this send: answer 409, write nothing
                 raise ConflictError(self.unavailable_reason)
-            self._skipped(out, self.unavailable_reason)
+            out.record(out.doc_id, DeliverySkipped(self.unavailable_reason))
             return {"status": "skipped", "reason": self.unavailable_reason}
 
-        claimed = claim(out.doc_id, uuid.uuid4().hex, force, self.clock(), CLAIM_TIMEOUT.total_seconds())
+        claimed = out.claim(out.doc_id, uuid.uuid4().hex, force, self.clock(), CLAIM_TIMEOUT.total_seconds())
         if claimed is None:
-            current = (out.get(out.doc_id) or {}).get("delivery", {})
-            return {**current, "note": "already sent or being sent; not sent again"}
-        return self._send(out, int(claimed.get("attempts", 0)), recipients, raise_errors)
-
-    def _stored(self, invoice_id: str) -> Mapping[str, Any] | None:
-        found = self.invoices.find(invoice_id)
-        return found.document if found is not None else None
+            current = out.get(out.doc_id)
+            record = current.document.get("delivery", {}) if current is not None else {}
+            return {**record, "note": "already sent or being sent; not sent again"}
+        return self._send(out, claimed.delivery.attempts, recipients, raise_errors)
 
     def _billing_email(self, company_id: str) -> list[str]:
         """The company's billingEmail now (one address, or several separated by commas/semicolons)."""
         company = self.queries.companies.get(company_id)
         return company.billing_emails if company is not None else []
 
-    def _skipped(self, out: _Outgoing, reason: str) -> None:
-        out.update(out.doc_id, {"delivery.status": "skipped", "delivery.reason": reason})
-
-    def _send(self, out: _Outgoing, attempts: int, recipients: list[str], raise_errors: bool) -> dict[str, Any]:
+    def _send(self, out: _Outgoing, attempts: int, recipients: list[str], raise_errors: bool) -> DeliveryAnswer:
         """Build and send the claimed email; record the outcome on the document (the claim released)."""
         assert self.mailer is not None  # checked before claiming
         try:
@@ -238,29 +220,15 @@ class DeliveryService:
                 raise
             return {"status": "failed", "attempts": attempts, "lastError": detail}
         to = ", ".join(recipients)
-        out.update(out.doc_id, {
-            "delivery.status": "sent",
-            "delivery.attempts": attempts,
-            "delivery.messageId": message_id,
-            "delivery.to": to,
-            "delivery.sentAt": self.clock().isoformat(),
-            "delivery.lastError": None,
-            "delivery.claim": None,
-        })
+        out.record(out.doc_id, DeliverySent(attempts, message_id, to, self.clock()))
         log.info(f"{out.kind} emailed", extra={"json_fields": {out.id_field: out.doc_id, "messageId": message_id}})
         return {"status": "sent", "attempts": attempts, "messageId": message_id, "to": to}
 
     def _record_failure(self, out: _Outgoing, attempts: int, exc: Exception) -> str:
         detail = exc.detail if isinstance(exc, BillingError) else f"{type(exc).__name__}: {exc}"
-        out.update(out.doc_id, {
-            "delivery.status": "failed",
-            "delivery.attempts": attempts,
-            "delivery.lastError": detail,
-            # a bad address or template will not fix itself on retry
-            "delivery.permanent": bool(getattr(exc, "permanent", isinstance(exc, (ConfigurationError, ValidationError)))),
-            "delivery.updatedAt": self.clock().isoformat(),
-            "delivery.claim": None,
-        })
+        # a bad address or template will not fix itself on retry
+        permanent = bool(getattr(exc, "permanent", isinstance(exc, (ConfigurationError, ValidationError))))
+        out.record(out.doc_id, DeliveryFailed(attempts, detail, permanent, self.clock()))
         log.warning(f"{out.kind} email failed: {detail}",
                     extra={"json_fields": {out.id_field: out.doc_id, "attempts": attempts}})
         return detail

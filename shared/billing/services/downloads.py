@@ -120,7 +120,7 @@ class DownloadService:
         if self.blobs.exists(path):
             return path
         original = self.blobs.read(invoice.file_paths["pdf"])
-        stamped = self.stamp_cancelled(original, invoice.document)
+        stamped = self.stamp_cancelled(original, invoice)
         if not self.blobs.put_create_only(path, stamped, FILE_KINDS["pdf"], invoice.cancelled_download_name):
             log.info("CANCELLED copy already stored; kept as it is",
                      extra={"json_fields": {"invoiceNumber": invoice.number}})

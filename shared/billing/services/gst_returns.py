@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from billing.domain.gstr1 import Gstr1Builder
+from billing.domain.gstr1 import Gstr1Builder, Gstr1Return
 from billing.domain.invoice import Supplier
 from billing.domain.period import BillingPeriod
 from billing.errors import ConfigurationError
@@ -21,7 +19,7 @@ class GstReturnService:
         self.credit_notes = credit_notes
         self.settings_repo = settings_repo
 
-    def gstr1(self, period_key: str) -> dict[str, Any]:
+    def gstr1(self, period_key: str) -> Gstr1Return:
         """GSTR-1 for the month YYYY-MM (documents dated in it, in the supplier's calendar)."""
         period = BillingPeriod.from_key(period_key)
         supplier = Supplier.required(self.settings_repo.supplier())
@@ -31,11 +29,11 @@ class GstReturnService:
         builder = Gstr1Builder(supplier.gstin, supplier.state_code, period.year, period.month)
         for invoice in self.invoices.find_dated(start, end):
             if invoice.number and invoice.status.numbered:
-                builder.add_invoice(invoice.document)
+                builder.add_invoice(invoice)
         for note in self.credit_notes.dated(start, end):
-            if note.get("creditNoteNumber"):
-                builder.add_credit_note(note)
+            if note.number:
+                builder.add_credit_note(note.document)
         for note in self.debit_notes.dated(start, end) if self.debit_notes is not None else ():
-            if note.get("debitNoteNumber"):
-                builder.add_debit_note(note)
+            if note.number:
+                builder.add_debit_note(note.document)
         return builder.result()

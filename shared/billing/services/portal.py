@@ -27,7 +27,7 @@ from billing.domain.company import Company
 from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import (
-    FILE_KINDS, credit_note_download_name, credit_note_pdf_path, validate_company_id,
+    FILE_KINDS, validate_company_id,
 )
 from billing.errors import ForbiddenError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, CreditNoteRepository, InvoiceRepository, SettingsRepository
@@ -154,9 +154,9 @@ class PortalService:
             if not invoice.has_files or not invoice.number:
                 continue  # still being issued: not a document yet
             invoices.append(self._invoice(invoice, upi_id, payee))
-        notes = [self._note("Credit note", n, "creditNoteNumber", "creditNoteDate", "credit-notes", "creditNoteId")
-                 for n in self.credit_notes.list_for_company(company_id)
-                 if InvoiceStatus.of(n) is InvoiceStatus.ISSUED]
+        notes = [self._note("Credit note", n.document, "creditNoteNumber", "creditNoteDate", "credit-notes",
+                            "creditNoteId")
+                 for n in self.credit_notes.list_for_company(company_id) if n.status is InvoiceStatus.ISSUED]
         notes += [self._note("Debit note", n, "debitNoteNumber", "debitNoteDate", "debit-notes", "debitNoteId")
                   for n in self.adjustments.list("debit", company_id) if InvoiceStatus.of(n) is InvoiceStatus.ISSUED]
         notes.sort(key=lambda n: (n["sortDate"], n["number"]), reverse=True)
@@ -237,18 +237,13 @@ class PortalService:
 
     def note_file(self, company_id: str, kind: str, note_id: str) -> Download:
         """A credit or debit note's PDF, when it is one of the company's."""
-        if kind == "credit":
-            note = self.credit_notes.get(note_id) if note_id.startswith(f"{company_id}_") else None
-        else:
-            note = self.adjustments.repo(DEBIT).get(note_id) if note_id.startswith(f"{company_id}_") else None
-        if note is None or note.get("companyId") != company_id:
+        find = self.credit_notes.find if kind == "credit" else self.adjustments.repo(DEBIT).find
+        note = find(note_id) if note_id.startswith(f"{company_id}_") else None
+        if note is None or note.company_id != company_id:
             raise ForbiddenError("This document is not one of this account's.")
-        if InvoiceStatus.of(note) is not InvoiceStatus.ISSUED:
+        if note.status is not InvoiceStatus.ISSUED:
             raise NotFoundError("this note is not issued yet")
-        month = note["billingPeriod"]["month"]
-        if kind == "credit":
-            return self._file(credit_note_pdf_path(company_id, month, note_id), credit_note_download_name(note), "pdf")
-        return self._file(DEBIT.pdf_path(company_id, month, note_id), DEBIT.download_name(note), "pdf")
+        return self._file(note.pdf_path, note.download_name, "pdf")
 
     def statement_pdf(self, company_id: str) -> bytes:
         return self.receivables.statement_pdf(company_id, None, None)

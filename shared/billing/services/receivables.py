@@ -238,9 +238,9 @@ class ReceivableService:
         if company is None:
             raise NotFoundError(f"Company '{company_id}' not found")
         first, last = parse_range(start, end, self.today())
-        notes = self.credit_notes.list_for_company(company_id) if self.credit_notes is not None else []
+        notes = [n.document for n in self.credit_notes.list_for_company(company_id)] if self.credit_notes is not None else []
         if self.debit_notes is not None:
-            notes = [*notes, *self.debit_notes.list_for_company(company_id)]
+            notes = [*notes, *(n.document for n in self.debit_notes.list_for_company(company_id))]
         rows = statement_rows(self.queries.invoices.find_for_company(company_id), notes,
                               self.receivables.payments_for_company(company_id))
         supplier = Supplier.required(self.settings_repo.supplier())
@@ -259,7 +259,7 @@ class ReceivableService:
         names = ledgers(supplier.document.get("tally"))
         lo, hi = start.isoformat(), end.isoformat()
         invoices = [i.document for i in self.queries.invoices.find_dated(lo, hi)]
-        notes = list(self.credit_notes.dated(lo, hi)) if self.credit_notes is not None else []
+        notes = [n.document for n in self.credit_notes.dated(lo, hi)] if self.credit_notes is not None else []
         payments = self.receivables.payments_dated(lo, hi)
         parties: dict[str, str] = {}  # invoice id -> the party's ledger (its legal name on the invoice)
         for p in payments:

@@ -9,17 +9,16 @@ shows what the calls changed, not what a later tariff change would.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from billing.config import Settings
 from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod
-from billing.domain.presenter import money_number, plain_number
 from billing.domain.rating import Tariff, UsageSummary
 from billing.domain.tariff_history import DatedTariff, MonthAccumulator, stored_history, stretches
-from billing.domain.reconcile import MAX_EXAMPLES, CallDiff, compare_calls
+from billing.domain.reconcile import MAX_EXAMPLES, CallDiff, CallFigures, Reconciliation, compare_calls
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.totals import InvoiceTotals, PricedPart, compute_totals
 from billing.errors import BillingError, NotFoundError
@@ -37,11 +36,7 @@ class CompanyReconcile:
     company_id: str
     outcome: str
     detail: str = ""
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-def _figures(calls: int, minutes: Decimal, charges: Decimal) -> dict[str, Any]:
-    return {"calls": calls, "billedMinutes": plain_number(minutes), "callCharges": money_number(charges)}
+    result: Reconciliation | None = None
 
 
 class ReconcileService:
@@ -55,7 +50,7 @@ class ReconcileService:
         self.read_billed = read_billed
         self.settings = settings
 
-    def reconcile(self, company_id: str, period_key: str, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+    def reconcile(self, company_id: str, period_key: str, max_examples: int = MAX_EXAMPLES) -> Reconciliation:
         """The month's current invoice (issued, or void: its CSV stays) compared with the calls now."""
         return self.reconcile_invoice(self.queries.with_files(company_id, period_key), max_examples)
 
@@ -80,31 +75,16 @@ class ReconcileService:
                 log.exception("reconcile failed", extra={"json_fields": {"companyId": company_id[:80]}})
                 yield CompanyReconcile(company_id, "failed", f"{type(exc).__name__}: {exc}")
                 continue
-            yield CompanyReconcile(company_id, "drifted" if result["drifted"] else "clean", result=result)
+            yield CompanyReconcile(company_id, "drifted" if result.drifted else "clean", result=result)
 
-    def reconcile_invoice(self, invoice: Invoice, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+    def reconcile_invoice(self, invoice: Invoice, max_examples: int = MAX_EXAMPLES) -> Reconciliation:
         """The invoice's billed calls (its CSV) against the month's calls now, rated as it was."""
         month, usage, totals, diff = self._compare(invoice, max_examples)
         was = invoice.document.get("usageData") or {}
-        billed_calls = int(was.get("totalCalls", 0))
-        billed_minutes = Decimal(str(was.get("totalBilledMinutes", 0)))
-        billed_charges = invoice.call_charges.decimal
-        return {
-            "companyId": invoice.company_id,
-            "month": month.key,
-            "invoiceNumber": invoice.document.get("invoiceNumber"),
-            "invoiceId": invoice.document.get("invoiceId"),
-            "invoiceStatus": invoice.status.value,
-            "billed": _figures(billed_calls, billed_minutes, billed_charges),
-            "current": _figures(usage.total_calls, usage.billed_minutes, totals.call_charges),
-            "added": diff.added,
-            "removed": diff.removed,
-            "changed": diff.changed,
-            "drifted": diff.drifted,
-            "difference": _figures(usage.total_calls - billed_calls, usage.billed_minutes - billed_minutes,
-                                   totals.call_charges - billed_charges),
-            "examples": diff.examples,
-        }
+        billed = CallFigures(int(was.get("totalCalls", 0)), Decimal(str(was.get("totalBilledMinutes", 0))),
+                             invoice.call_charges.decimal)
+        return Reconciliation(invoice.company_id, month.key, invoice.number, invoice.invoice_id, invoice.status,
+                              billed, CallFigures(usage.total_calls, usage.billed_minutes, totals.call_charges), diff)
 
     def _compare(self, invoice: Invoice, max_examples: int) -> tuple[BillingPeriod, UsageSummary, InvoiceTotals,
                                                                       CallDiff]:

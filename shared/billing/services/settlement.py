@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from billing.domain import adjustments as adj
 from billing.domain import settlement
+from billing.domain.entities import Note
 from billing.domain.naming import FILE_KINDS
 from billing.domain.presenter import paise_to_rupees
 from billing.errors import ValidationError
@@ -24,6 +25,9 @@ from billing.services.reconcile import ReconcileService
 
 log = logging.getLogger(__name__)
 MAX_SETTLE_CALLS = 200_000  # differing calls one settle lists in its CSV
+SettleAnswer = dict[str, Any]
+"""The settle's answer (and the reconcile summary in it): the JSON the OpenAPI document defines for
+POST .../settle, the note as stored."""
 
 
 class SettlementService:
@@ -32,46 +36,44 @@ class SettlementService:
         self.reconciler = reconcile
         self.blobs = blobs
 
-    def settle(self, company_id: str, period_key: str, body: object) -> dict[str, Any]:
+    def settle(self, company_id: str, period_key: str, body: object) -> SettleAnswer:
         """{"settled": bool, "kind", "note", "reconcile"} (note None when there is nothing to settle)."""
         if not isinstance(body, Mapping) or set(body) != {"invoiceNumber"} or not isinstance(
                 body.get("invoiceNumber"), str) or not body["invoiceNumber"].strip():
             raise ValidationError('the body must be {"invoiceNumber": "<the invoice to settle>"}')
         number = body["invoiceNumber"].strip()
         invoice = self.adjustments.target(company_id, period_key, number)
-        adj.check_adjustable(invoice.document, adj.DEBIT)
-        result = self.reconciler.reconcile_invoice(invoice, MAX_SETTLE_CALLS)
+        adj.check_adjustable(invoice, adj.DEBIT)
+        result = self.reconciler.reconcile_invoice(invoice, MAX_SETTLE_CALLS).to_json()
         summary = {k: v for k, v in result.items() if k != "examples"}
         key = settlement.settle_key(invoice.invoice_id, result)
         for kind in (adj.DEBIT, adj.CREDIT):
-            existing = self.adjustments.repo(kind).get(adj.note_id(invoice.invoice_id, kind, adj.key_token(key)))
+            existing = self.adjustments.repo(kind).find(adj.note_id(invoice.invoice_id, kind, adj.key_token(key)))
             if existing is not None:  # a retried settle: its note, finished
-                return self._note(kind, existing, result, summary)
-        outstanding = settlement.outstanding_paise(invoice.document, result)
+                self._store_csv(result)(existing)
+                return self._answer(self.adjustments.finish(existing), summary)
+        outstanding = settlement.outstanding_paise(invoice, result)
         if outstanding == 0:
             detail = (f"nothing to settle: the calls of {period_key} now come to the call charges invoice {number} "
                       "billed" + (" and its earlier settle notes covered"
-                                  if settlement.settled_paise(invoice.document) else ""))
+                                  if settlement.settled_paise(invoice) else ""))
             return {"settled": False, "detail": detail, "kind": None, "note": None, "reconcile": summary}
         kind = adj.DEBIT if outstanding > 0 else adj.CREDIT
-        note = self.adjustments.create(kind.name, company_id, period_key,
-                                       settlement.settle_body(number, result, outstanding), key,
-                                       extra=settlement.settlement_fields(result), before_finish=self._store_csv(result))
+        note = self.adjustments.issue(kind.name, company_id, period_key,
+                                      settlement.settle_body(number, result, outstanding), key,
+                                      settlement=settlement.settlement_figures(result),
+                                      before_finish=self._store_csv(result))
         log.info("invoice settled", extra={"json_fields": {
             "invoiceId": invoice.invoice_id, "kind": kind.name, "amount": paise_to_rupees(outstanding)}})
-        return {"settled": True, "detail": f"{kind.name} note {kind.number(note)} for the call-charge difference",
-                "kind": kind.name, "note": note, "reconcile": summary}
+        return self._answer(note, summary)
 
-    def _note(self, kind: adj.NoteKind, note: dict[str, Any], result: Mapping[str, Any],
-              summary: dict[str, Any]) -> dict[str, Any]:
-        self._store_csv(result)(kind, note)
-        note = self.adjustments.finish(kind, note)
-        return {"settled": True, "detail": f"{kind.name} note {kind.number(note)} for the call-charge difference",
-                "kind": kind.name, "note": note, "reconcile": summary}
+    @staticmethod
+    def _answer(note: Note, summary: SettleAnswer) -> SettleAnswer:
+        return {"settled": True, "detail": f"{note.kind} note {note.number or ''} for the call-charge difference",
+                "kind": note.kind, "note": dict(note.document), "reconcile": summary}
 
     def _store_csv(self, result: Mapping[str, Any]) -> BeforeFinish:
-        def store(kind: adj.NoteKind, note: Mapping[str, Any]) -> None:
-            path = kind.csv_path(note["companyId"], note["billingPeriod"]["month"], str(note[kind.id_field]))
-            name = kind.download_name(note).replace(".pdf", "_calls.csv")
-            self.blobs.put_create_only(path, settlement.calls_csv(result["examples"]), FILE_KINDS["csv"], name)
+        def store(note: Note) -> None:
+            name = note.download_name.replace(".pdf", "_calls.csv")
+            self.blobs.put_create_only(note.csv_path, settlement.calls_csv(result["examples"]), FILE_KINDS["csv"], name)
         return store

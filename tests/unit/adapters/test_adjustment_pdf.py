@@ -30,7 +30,7 @@ def calls_for(durations):
 def notes():
     c = fake_container(companies=copy.deepcopy(COMPANIES), supplier=copy.deepcopy(SUPPLIER),
                        calls={"vysedeck": calls_for(VYSEDECK_SEPTEMBER)}, clock=lambda: NOW)
-    inv = c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    inv = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     cn = c.adjustments.create("credit", "vysedeck", "2025-09", {
         "invoiceNumber": inv["invoiceNumber"], "reason": "40 minutes of calls failed", "minutes": 40})
     dn = c.adjustments.create("debit", "vysedeck", "2025-09", {

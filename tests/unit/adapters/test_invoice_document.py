@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from billing.adapters.invoice_document import invoice_from_document, note_from_document
+from billing.adapters.invoice_document import invoice_from_document
+from billing.adapters.note_document import note_from_document
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.money import INR
 from billing.errors import IntegrityError

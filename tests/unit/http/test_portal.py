@@ -184,7 +184,7 @@ def test_the_invoice_email_carries_the_portal_link_and_the_upi_qr():
     supplier = dict(w.container.supplier_settings.doc or {})
     w.container.supplier_settings.put({**supplier, "upiId": UPI})
     from billing.domain.period import MonthQuery
-    invoice = w.container.issuance.generate("dcgpac", MonthQuery(9, 2025))
+    invoice = w.container.issuance.generate("dcgpac", MonthQuery(9, 2025)).document
     assert w.container.delivery.send("dcgpac", "2025-09", force=True, body={"to": ["accounts@dcgpac.example"]})[
         "status"] == "sent"
     message = w.container.mailer.sent[-1]

@@ -98,11 +98,11 @@ def generate(request: flask.Request, container: Container, company: str) -> Werk
         found = container.companies.get(company)
         if found is not None and not found.active:
             raise ForbiddenError(f"Company '{company}' is not active: only an admin key may issue its invoices")
-    doc = container.issuance.generate(company, month_query(request), reissue_void=admin)
-    if InvoiceStatus.of(doc) is InvoiceStatus.VOID:
-        raise ForbiddenError(f"The invoice {doc.get('invoiceNumber')} of this month was voided without reissue: "
+    invoice = container.issuance.generate(company, month_query(request), reissue_void=admin)
+    if invoice.status is InvoiceStatus.VOID:
+        raise ForbiddenError(f"The invoice {invoice.number} of this month was voided without reissue: "
                              "only an admin key may issue its reissue")
-    return json_response(present(doc, request, container))
+    return json_response(present(invoice, request, container))
 
 
 def list_invoices(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
@@ -181,7 +181,7 @@ def void(request: flask.Request, container: Container, company: str, period: str
 
 
 def reconcile(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
-    return json_response(container.reconcile.reconcile(company, period))
+    return json_response(container.reconcile.reconcile(company, period).to_json())
 
 
 def preview(request: flask.Request, container: Container, company: str) -> WerkzeugResponse:
@@ -291,7 +291,7 @@ def run(request: flask.Request, container: Container) -> WerkzeugResponse:
 
 
 def gstr1(request: flask.Request, container: Container, period: str) -> WerkzeugResponse:
-    return json_response(container.gst_returns.gstr1(period))
+    return json_response(container.gst_returns.gstr1(period).to_json())
 
 
 def run_status(request: flask.Request, container: Container, period: str) -> WerkzeugResponse:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from billing.config import Settings
+from billing.domain.entities import Invoice
 from billing.domain.invoice import Recipient, Supplier
 from billing.domain.naming import invoice_id
 from billing.domain.period import BillingPeriod, MonthQuery
@@ -42,7 +42,7 @@ class IssuanceService:
         self.clock = clock
 
     def generate(self, company_id: str, query: MonthQuery = MonthQuery(), read_slices: int | None = None,
-                 reissue_void: bool = False) -> dict[str, Any]:
+                 reissue_void: bool = False) -> Invoice:
         """The company's invoice for the month: the current one, or a newly issued one.
 
         When every invoice of the month is void, the last void one is returned as it is, unless
@@ -53,39 +53,39 @@ class IssuanceService:
         return self._numbered_and_finished(self.draft(company_id, query, read_slices, reissue_void))
 
     def draft(self, company_id: str, query: MonthQuery = MonthQuery(), read_slices: int | None = None,
-              reissue_void: bool = False) -> dict[str, Any]:
-        """The month's invoice document: the current one, or a new draft (rated, CSV staged).
+              reissue_void: bool = False) -> Invoice:
+        """The month's invoice: the current one, or a new draft (rated, CSV staged).
 
         A new draft is the month's first invoice, or its next reissue when all before it are void."""
         inputs = self.inputs.ended(company_id, query, self.clock())
         invoices = self.queries.month(company_id, inputs.period.key)
         if invoices and (invoices[-1].status is not InvoiceStatus.VOID or not reissue_void):
-            return dict(invoices[-1].document)
+            return invoices[-1]
         revision = invoices[-1].revision + 1 if invoices else 0
         return self._draft_revision(inputs, revision, read_slices)
 
-    def reissue(self, company_id: str, period_key: str, revision: int) -> dict[str, Any]:
+    def reissue(self, company_id: str, period_key: str, revision: int) -> Invoice:
         """Issue (or finish) revision `revision` of the month from the data as it is now."""
         period = BillingPeriod.from_key(period_key)
         inputs = self.inputs.ended(company_id, MonthQuery.of(period), self.clock())
         found = self.invoices.find(invoice_id(company_id, period_key, revision))
-        doc = dict(found.document) if found is not None else self._draft_revision(inputs, revision, None)
-        return self._numbered_and_finished(doc)
+        invoice = found if found is not None else self._draft_revision(inputs, revision, None)
+        return self._numbered_and_finished(invoice)
 
-    def _numbered_and_finished(self, doc: dict[str, Any]) -> dict[str, Any]:
-        if InvoiceStatus.of(doc) is InvoiceStatus.DRAFT:
-            numbered = self.numbering.number([doc["invoiceId"]])
-            doc = numbered[0] if numbered else self._numbered_elsewhere(doc["invoiceId"])
-        return self.finisher.finish(doc)
+    def _numbered_and_finished(self, invoice: Invoice) -> Invoice:
+        if invoice.status is InvoiceStatus.DRAFT:
+            numbered = self.numbering.number([invoice.invoice_id])
+            invoice = numbered[0] if numbered else self._numbered_elsewhere(invoice.invoice_id)
+        return self.finisher.finish(invoice)
 
-    def _numbered_elsewhere(self, inv_id: str) -> dict[str, Any]:
+    def _numbered_elsewhere(self, inv_id: str) -> Invoice:
         """The invoice another request (or the sequencer) numbered while this one tried."""
         found = self.invoices.find(inv_id)
         if found is None:
             raise IntegrityError(f"invoice {inv_id} disappeared while being numbered")
-        return dict(found.document)
+        return found
 
-    def _draft_revision(self, inputs: MonthInputs, revision: int, read_slices: int | None) -> dict[str, Any]:
+    def _draft_revision(self, inputs: MonthInputs, revision: int, read_slices: int | None) -> Invoice:
         inv_id = invoice_id(inputs.company_id, inputs.period.key, revision)
         supplier = Supplier.required(self.settings_repo.supplier())
         recipient = Recipient.of(inputs.company, supplier.state_code)
@@ -103,4 +103,4 @@ class IssuanceService:
             self.blobs.delete(draft.csv.path)  # another request won the race; its CSV is the one kept
             log.info("invoice already drafted by a concurrent request",
                      extra={"json_fields": {"invoiceId": inv_id}})
-        return dict(invoice.document)
+        return invoice

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from billing.config import Settings
 from billing.domain.invoice import Recipient, Supplier
 from billing.domain.period import MonthQuery
-from billing.ports import Clock, PreviewBuilder, SettingsRepository
+from billing.ports import Clock, PreviewAnswer, PreviewBuilder, SettingsRepository
 from billing.services.charges import ChargeService, invoice_charges
 from billing.services.issuance.inputs import InputLoader
 from billing.services.issuance.rating import RatingPipeline
@@ -25,7 +23,7 @@ class PreviewService:
         self.preview_document = preview_document  # the draft as the stored document's shape (adapters)
 
     def preview(self, company_id: str, query: MonthQuery = MonthQuery(),
-                read_slices: int | None = None) -> dict[str, Any]:
+                read_slices: int | None = None) -> PreviewAnswer:
         """The same reading and rating as issuance, its CSV sent nowhere; nothing is written anywhere."""
         now = self.clock()
         inputs = self.inputs.to_date(company_id, query, now)

@@ -57,9 +57,9 @@ class RatingPipeline:
             company_id=inputs.company_id, period=inputs.period, tariff=inputs.tariff,
             tariff_snapshot=dict(inputs.stretches[-1].dated.billing), supplier=supplier,
             tariffs=tuple(s.to_json() for s in inputs.stretches) if len(inputs.history) > 1 else (),
-            recipient=recipient.snapshot(), usage=usage, totals=totals, csv=csv,
+            recipient=recipient, usage=usage, totals=totals, csv=csv,
             files={kind: self.blobs.uri(path) if stage else "" for kind, path in paths.items()},
-            revision=revision, unplaced=unplaced.to_json(),
+            revision=revision, unplaced_count=unplaced.count, unplaced_ids=tuple(unplaced.ids),
         )
 
     def _rate_month(self, inputs: MonthInputs, supplier: Supplier, recipient: Recipient,

@@ -28,22 +28,22 @@ class Issuer(Protocol):
     """Issuing a company's month (services.issuance)."""
 
     def generate(self, company_id: str, query: MonthQuery, read_slices: int | None = None,
-                 reissue_void: bool = False) -> dict[str, Any]: ...
+                 reissue_void: bool = False) -> Invoice: ...
 
     def draft(self, company_id: str, query: MonthQuery, read_slices: int | None = None,
-              reissue_void: bool = False) -> dict[str, Any]: ...
+              reissue_void: bool = False) -> Invoice: ...
 
 
 class Finisher(Protocol):
     """Finishing a numbered invoice (services.issuance.finish)."""
 
-    def finish(self, doc: dict[str, Any]) -> dict[str, Any]: ...
+    def finish(self, invoice: Invoice) -> Invoice: ...
 
 
 class Numberer(Protocol):
     """Numbering waiting drafts in batches (services.issuance.numbering)."""
 
-    def number_pending(self, batch_size: int = 300) -> list[dict[str, Any]]: ...
+    def number_pending(self, batch_size: int = 300) -> list[Invoice]: ...
 
     def pending_count(self, limit: int) -> int: ...
 
@@ -53,7 +53,8 @@ class InvoiceReader(Protocol):
 
 
 class Deliverer(Protocol):
-    def deliver_quietly(self, invoice: Mapping[str, Any]) -> Any: ...
+    def deliver_quietly(self, invoice: Invoice) -> object:
+        """Email the run's finished invoice once; what happened (recorded on the run), never raised."""
 
 
 @dataclass

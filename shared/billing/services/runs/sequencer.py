@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
+from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod
 from billing.services.runs.common import Numberer, RunContext, RunState
 from billing.services.runs.messages import FinishJob
@@ -48,13 +49,10 @@ class Sequencer:
             return 0
         return sum(self.ctx.runs.counts(run_id, (RunState.PENDING, RunState.RETRYING)).values())
 
-    def _hand_back(self, docs: Sequence[Mapping[str, Any]]) -> None:
+    def _hand_back(self, invoices: Sequence[Invoice]) -> None:
         messages: list[FinishJob] = []
-        for doc in docs:
-            period = BillingPeriod.from_key(str(doc["billingPeriod"]["month"]))
-            invoice_id = doc.get("invoiceId")
-            job = FinishJob(str(doc["companyId"]), period.month, period.year, period.key,
-                            str(invoice_id) if invoice_id is not None else None)
-            messages.append(job)
+        for invoice in invoices:
+            period = BillingPeriod.from_key(invoice.period_key)
+            messages.append(FinishJob(invoice.company_id, period.month, period.year, period.key, invoice.invoice_id))
         if messages:
             self.ctx.require_publisher().publish_many(self.ctx.settings.worker_topic, messages)()

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any, Callable, Mapping, Required, TypedDict
 
 from billing.domain.company import Company
+from billing.domain.entities import Invoice
 from billing.domain.period import BillingPeriod
 from billing.domain.runs import RunChange
 from billing.errors import BillingError, OutsideBillingDatesError, TransientError, error_type
@@ -56,12 +57,10 @@ class CompanyWorker:
             if not batched:
                 return self._finished(job.run_id, self.issuance.generate(job.company_id, job.query,
                                                                          read_slices=read_slices))
-            doc = self.issuance.draft(job.company_id, job.query, read_slices=read_slices)
-            if InvoiceStatus.of(doc) is not InvoiceStatus.DRAFT:
-                return self._finished(job.run_id, self.finisher.finish(doc))
-            invoice_id = doc.get("invoiceId")
-            self.ctx.mark(job.run_id, job.company_id, RunChange(
-                RunState.DRAFTED, invoice_id=str(invoice_id) if invoice_id is not None else None))
+            drafted = self.issuance.draft(job.company_id, job.query, read_slices=read_slices)
+            if drafted.status is not InvoiceStatus.DRAFT:
+                return self._finished(job.run_id, self.finisher.finish(drafted))
+            self.ctx.mark(job.run_id, job.company_id, RunChange(RunState.DRAFTED, invoice_id=drafted.invoice_id))
             if wake:
                 self._wake_sequencer(job.run_id)
             return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
@@ -76,7 +75,7 @@ class CompanyWorker:
             if invoice.status is InvoiceStatus.DRAFT:  # not numbered after all: ask again
                 self._wake_sequencer(job.run_id)
                 return {"companyId": job.company_id, "state": RunState.DRAFTED.value}
-            return self._finished(job.run_id, self.finisher.finish(dict(invoice.document)))
+            return self._finished(job.run_id, self.finisher.finish(invoice))
 
         return self._guarded(job.run_id, job.company_id, step)
 
@@ -96,14 +95,11 @@ class CompanyWorker:
                 "runId": run_id, "companyId": company_id, "error": exc.detail}})
             return {"companyId": company_id, "state": RunState.FAILED.value, "error": exc.detail}
 
-    def _finished(self, run_id: str, invoice: Mapping[str, Any]) -> Result:
+    def _finished(self, run_id: str, invoice: Invoice) -> Result:
         """An issued invoice: email it (once, when configured) and mark its company done."""
-        company_id = str(invoice["companyId"])
-        number = invoice.get("invoiceNumber")
-        unplaced = int((invoice.get("unplacedCalls") or {}).get("count") or 0)
-        done = RunChange(RunState.DONE, invoice_number=str(number) if number is not None else None,
-                         unplaced_calls=unplaced or None)
-        if InvoiceStatus.of(invoice) is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
+        company_id = invoice.company_id
+        done = RunChange(RunState.DONE, invoice_number=invoice.number, unplaced_calls=invoice.unplaced_calls or None)
+        if invoice.status is InvoiceStatus.VOID:  # voided by an operator without a reissue: left alone
             done = replace(done, note="the month's invoice is void; POST /billing/generate issues its reissue")
         elif self.ctx.delivery is not None and self.ctx.settings.send_email:
             done = replace(done, delivery=self.ctx.delivery.deliver_quietly(invoice))
