@@ -34,9 +34,6 @@ InvoicePdfRenderer = Callable[[Invoice], bytes]
 """The invoice's PDF (deterministic bytes). The adapter prints from the stored document the entity
 carries (its supplier and recipient snapshots, usage, tariff and amounts as stored): the entity's
 typed fields are a subset of what the page shows, and the PDF must stay byte-identical."""
-InvoiceMapper = Callable[[Mapping[str, Any]], Invoice]
-"""A stored invoice document as the entity (adapters/invoice_document.py): for documents a service
-already holds as stored, so it need not read them again."""
 PreviewAnswer = dict[str, Any]
 """The JSON body of GET /billing/preview (openapi.json's preview answer): the rated draft in the
 stored invoice's shape, built once by the adapters' mapper and returned as it is."""
@@ -127,9 +124,6 @@ class InvoiceRepository(Protocol):
 
     def link_replacement(self, invoice_id: str, reissue_id: str) -> None:
         """Name the reissue that replaces a void invoice (`replacedBy`)."""
-
-    def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
-        """Merge fields (dotted paths allowed) into an existing invoice."""
 
     def mark_issued(self, invoice_id: str, pdf: IssuedPdf) -> Invoice:
         """Atomically mark it issued with its PDF's facts, unless it already is (the first

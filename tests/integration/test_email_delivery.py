@@ -279,7 +279,7 @@ def test_a_reissue_email_names_what_it_replaces(smtp_server, monkeypatch, firest
     first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"], "reason": "Rate",
-                                                     "reissue": True})
+                                                     "reissue": True}).to_json()
     assert out["reissued"]["replaces"] == {"invoiceNumber": "VX/25-26/00001", "creditNoteNumber": "CN/25-26/00001"}
     c.delivery.send("vysedeck", "2025-09", force=True)
     [(_, _, raw)] = inbox.messages
@@ -314,7 +314,7 @@ def test_a_credit_note_is_emailed_with_its_pdf_and_recorded_on_it(smtp_server, m
     first = c.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     c.clock = lambda: VOIDED_AT
     out = c.corrections.void("vysedeck", "2025-09", {"invoiceNumber": first["invoiceNumber"],
-                                                     "reason": "Rate was wrong", "reissue": False})
+                                                     "reason": "Rate was wrong", "reissue": False}).to_json()
     cn_id = out["creditNote"]["creditNoteId"]
     result = c.delivery.send_credit_note("vysedeck", cn_id)
     assert result["status"] == "sent" and result["to"] == "accounts@vysedeck.example"

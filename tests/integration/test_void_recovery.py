@@ -110,7 +110,7 @@ def outcome(out: dict) -> tuple:
 @pytest.fixture(scope="module")
 def reference(storage_emulator, firestore_emulator):
     c = issued_then_rate_changed(storage_emulator, firestore_emulator)
-    out = c.corrections.void("vysedeck", "2025-09", BODY)
+    out = c.corrections.void("vysedeck", "2025-09", BODY).to_json()
     return outcome(out), files(c), counters(c)
 
 
@@ -157,7 +157,7 @@ def test_crash_then_retry_completes_the_void(storage_emulator, firestore_emulato
     with pytest.raises(Crash):
         c.corrections.void("vysedeck", "2025-09", BODY)
     assert statuses(c) == LEFT_BEHIND[step]  # the crash landed mid-void
-    out = c.corrections.void("vysedeck", "2025-09", BODY)
+    out = c.corrections.void("vysedeck", "2025-09", BODY).to_json()
     assert outcome(out) == ref_outcome
     assert files(c) == ref_files  # byte-identical PDFs and CSVs, the voided invoice's included
     assert counters(c) == ref_counters  # no gap, no second number in either series

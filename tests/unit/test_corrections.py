@@ -56,7 +56,7 @@ def test_void_and_reissue_at_the_new_rate():
     first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     w.companies.docs["vysedeck"]["billing"]["ratePerMinute"] = 1.5
     w.now = ISSUED_AT + timedelta(days=18)
-    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
+    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"])).to_json()
     voided, note, reissued = out["voided"], out["creditNote"], out["reissued"]
     assert voided["invoiceNumber"] == first["invoiceNumber"] == "VX/25-26/00001"
     assert voided["status"] == "void"
@@ -89,9 +89,9 @@ def test_void_and_reissue_at_the_new_rate():
 def test_a_retried_void_returns_what_the_first_produced():
     w = World()
     first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
-    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
+    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"])).to_json()
     before = w.state()
-    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
+    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"])).to_json()
     assert again == out
     assert w.state() == before
 
@@ -120,7 +120,7 @@ def test_a_void_without_reissue_repeated_asking_for_one_is_409_even_after_genera
     first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
     w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
     w.issuance.generate("vysedeck", MonthQuery(9, 2025), reissue_void=True)  # sets replacedBy later
-    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
+    again = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False)).to_json()
     assert again["creditNote"]["creditNoteNumber"] == "CN/25-26/00001"  # the same request: its answer
     with pytest.raises(ConflictError, match="and no reissue; this request asks for reissue true"):
         w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=True))
@@ -135,7 +135,7 @@ def test_concurrent_voids_make_one_credit_note_and_one_reissue():
     def void():
         barrier.wait()
         try:
-            results.append(w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"])))
+            results.append(w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"])).to_json())
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -189,14 +189,14 @@ def test_the_section_34_time_limit():
         w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))
     assert w.state() == before
     w.now = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # still 30 November in India
-    assert w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"]))["creditNote"][
+    assert w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"])).to_json()["creditNote"][
         "creditNoteNumber"] == "CN/26-27/00001"
 
 
 def test_void_without_reissue_then_generate_issues_the_reissue():
     w = World()
     first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
-    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))
+    out = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False)).to_json()
     assert out["reissued"] is None and out["voided"]["replacedBy"] is None
     current, history = month_documents(w)
     assert current["status"] == "void" and len(history) == 1
@@ -207,7 +207,7 @@ def test_void_without_reissue_then_generate_issues_the_reissue():
     assert reissued["invoiceId"] == "vysedeck_2025-09_r1" and reissued["invoiceNumber"] == "VX/25-26/00002"
     assert w.invoices.get("vysedeck_2025-09")["replacedBy"] == "vysedeck_2025-09_r1"
     # The reissue can be voided too: a second credit note, a third invoice.
-    out = w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00002"))
+    out = w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00002")).to_json()
     assert out["creditNote"]["creditNoteNumber"] == "CN/25-26/00002"
     assert out["creditNote"]["creditNoteId"] == "vysedeck_2025-09_r1_cn"
     assert out["reissued"]["invoiceId"] == "vysedeck_2025-09_r2"
@@ -215,7 +215,7 @@ def test_void_without_reissue_then_generate_issues_the_reissue():
         "VX/25-26/00001", "VX/25-26/00002", "VX/25-26/00003"]
     with pytest.raises(ValidationError):  # void again by an old number: already void -> same answer
         w.corrections.void("vysedeck", "2025-09", {"invoiceNumber": "VX/25-26/00001"})
-    assert w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001", reissue=False))["creditNote"][
+    assert w.corrections.void("vysedeck", "2025-09", body("VX/25-26/00001", reissue=False)).to_json()["creditNote"][
         "creditNoteNumber"] == "CN/25-26/00001"
 
 
@@ -273,7 +273,7 @@ def test_reconcile_reports_added_removed_and_changed_calls():
 def test_a_credit_note_pdf_opens_only_for_its_company_once_issued():
     w = World()
     first = w.issuance.generate("vysedeck", MonthQuery(9, 2025)).document
-    note = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False))["creditNote"]
+    note = w.corrections.void("vysedeck", "2025-09", body(first["invoiceNumber"], reissue=False)).to_json()["creditNote"]
     cn_id = note["creditNoteId"]
     pdf = w.corrections.open_pdf("vysedeck", cn_id)
     assert pdf.filename == "CN-25-26-00001_vysedeck_2025-09_credit-note.pdf"

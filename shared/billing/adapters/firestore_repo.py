@@ -314,6 +314,8 @@ class FirestoreInvoices:
         self.update(invoice_id, replaced_by_fields(reissue_id))
 
     def update(self, invoice_id: str, fields: Mapping[str, Any]) -> None:
+        """Merge fields (dotted paths) into a stored invoice: not part of the port (its write paths are
+        typed); for tests that set up a state, like `get`."""
         with transient(f"updating invoice {invoice_id}"):
             self._col.document(invoice_id).update(dict(fields))
 

@@ -93,7 +93,7 @@ def draft_document(draft: InvoiceDraft, created_at: datetime, replaces: Mapping[
 
 def replaces_of(voided: Invoice | None) -> dict[str, Any] | None:
     """What a reissue stores of the void invoice it replaces (None for a month's first invoice)."""
-    return replaces_fields(voided.document) if voided is not None else None
+    return replaces_fields(voided) if voided is not None else None
 
 
 def preview_document(draft: InvoiceDraft, as_of: datetime,

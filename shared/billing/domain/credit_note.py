@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 from billing.domain import numbering
+from billing.domain.entities import Invoice
 from billing.errors import ValidationError
 
 MAX_REASON = 500
@@ -71,10 +72,10 @@ class Void:
     voided_at: datetime
 
 
-def replaces_fields(voided: Mapping[str, Any]) -> dict[str, Any]:
+def replaces_fields(voided: Invoice) -> dict[str, str | None]:
     """What a reissue says it replaces: the void invoice's number and the credit note that cancelled it."""
-    return {"invoiceNumber": voided.get("invoiceNumber"),
-            "creditNoteNumber": (voided.get("voidedBy") or {}).get("creditNoteNumber")}
+    return {"invoiceNumber": voided.number,
+            "creditNoteNumber": (voided.document.get("voidedBy") or {}).get("creditNoteNumber")}
 
 
 def repeat_conflict(voided: Mapping[str, Any], reason: str, reissue: bool) -> str | None:

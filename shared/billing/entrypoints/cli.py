@@ -353,7 +353,7 @@ def _run_status(container: Container, args: argparse.Namespace) -> int:
 
 def _void(container: Container, args: argparse.Namespace) -> int:
     _print(container.corrections.void(args.company, args.period, {
-        "invoiceNumber": args.invoice_number, "reason": args.reason, "reissue": args.reissue}))
+        "invoiceNumber": args.invoice_number, "reason": args.reason, "reissue": args.reissue}).to_json())
     return 0
 
 

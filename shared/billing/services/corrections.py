@@ -20,6 +20,7 @@ first did), writing nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
@@ -43,7 +44,20 @@ from billing.domain.lifecycle import InvoiceStatus
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
 VoidAnswer = dict[str, Any]
-"""The void's answer, {"voided", "creditNote", "reissued"}: the documents as stored (the API's JSON)."""
+"""The CLI's answer to a void, {"voided", "creditNote", "reissued"}: the documents as stored (JSON)."""
+
+
+@dataclass(frozen=True)
+class VoidResult:
+    """What a void produced: the void invoice, the credit note that cancels it, the reissue if asked for."""
+
+    voided: Invoice
+    credit_note: Note
+    reissued: Invoice | None = None
+
+    def to_json(self) -> VoidAnswer:
+        return {"voided": dict(self.voided.document), "creditNote": dict(self.credit_note.document),
+                "reissued": dict(self.reissued.document) if self.reissued else None}
 
 
 class CorrectionService:
@@ -76,8 +90,8 @@ class CorrectionService:
 
     # -- voiding -------------------------------------------------------------------------------
 
-    def void(self, company_id: str, period_key: str, body: object) -> VoidAnswer:
-        """{"voided": invoice, "creditNote": credit note, "reissued": invoice or None}."""
+    def void(self, company_id: str, period_key: str, body: object) -> VoidResult:
+        """The void invoice, its credit note and its reissue (None unless asked for)."""
         number, reason, reissue = cn_rules.validate_void_request(body)
         target = self.queries.find_by_number(company_id, period_key, number)
         if target.status is InvoiceStatus.VOID:
@@ -106,7 +120,7 @@ class CorrectionService:
         return self._void_and_complete(target, cn_id, counter, build, reason, reissue)
 
     def _void_and_complete(self, target: Invoice, cn_id: str, counter: str, build: VoidBuild, reason: str,
-                           reissue: bool) -> VoidAnswer:
+                           reissue: bool) -> VoidResult:
         """Step 2's transaction, then steps 3-4 (the same request again when another voided it meanwhile)."""
         invoice, note = self.credit_notes.void_invoice(target.invoice_id, cn_id, counter, build)
         if invoice is None:
@@ -128,7 +142,7 @@ class CorrectionService:
         if conflict:
             raise ConflictError(conflict)
 
-    def _complete(self, invoice: Invoice) -> VoidAnswer:
+    def _complete(self, invoice: Invoice) -> VoidResult:
         """Finish what a void started (the credit note's PDF, the reissue), from the documents alone."""
         note = self.credit_notes.find(str(invoice.voided_by))
         if note is None:
@@ -138,12 +152,11 @@ class CorrectionService:
         self.downloads.cancelled_copy(invoice)
         reissued = None
         if invoice.replaced_by:
-            reissue = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
-            reissued = dict(reissue.document)
+            reissued = self.issuance.reissue(invoice.company_id, invoice.period_key, invoice.revision + 1)
         voided = self.invoices.find(invoice.invoice_id) or invoice
         if self.on_void is not None:
             self.on_void(voided)
-        return {"voided": dict(voided.document), "creditNote": dict(note.document), "reissued": reissued}
+        return VoidResult(voided, note, reissued)
 
     def finish_credit_note(self, note: Note) -> Note:
         """Store the credit note's PDF (create-only, deterministic bytes) and mark it issued."""

@@ -177,7 +177,7 @@ class DeliveryService:
                 if self.portal_link is not None and self.public_base_url else None
             if portal:
                 links = {**links, "portal": portal}
-            return self.build_message(invoice, self.queries.replaces(invoice.document), pdf, csv_bytes, links,
+            return self.build_message(invoice, self.queries.replaces(invoice), pdf, csv_bytes, links,
                                       recipients)
 
         outgoing = _Outgoing("invoice", "invoiceId", invoice.invoice_id, str(invoice.number),

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.entities import Invoice
-from billing.domain.naming import FILE_KINDS, document_file_paths, document_id, download_name
+from billing.domain.naming import FILE_KINDS
 from billing.errors import ForbiddenError, IntegrityError, NotFoundError, ValidationError
 from billing.ports import BlobStore, Clock, PdfStamper
 from billing.services.queries import InvoiceQueries
@@ -69,18 +69,11 @@ class DownloadService:
         if int(expires) < self.clock().timestamp():
             raise ForbiddenError("this download link has expired; ask for the invoice to be sent again")
 
-    def links(self, invoice: Invoice | Mapping[str, Any], route_base: str | None) -> dict[str, str]:
-        """kind -> URL: signed where possible, else `{route_base}/billing/invoices/.../{kind}`.
-
-        A stored document is still accepted (legacy: delivery and reminders pass documents)."""
-        if not isinstance(invoice, Invoice):
-            company, month = str(invoice["companyId"]), str(invoice["billingPeriod"]["month"])
-            paths, doc_id = document_file_paths(invoice), document_id(invoice)
-            names = {kind: download_name(invoice, kind) for kind in FILE_KINDS}
-        else:
-            company, month, paths = invoice.company_id, invoice.period_key, invoice.file_paths
-            doc_id = invoice.invoice_id
-            names = {kind: invoice.download_name(kind) for kind in FILE_KINDS}
+    def links(self, invoice: Invoice, route_base: str | None) -> dict[str, str]:
+        """kind -> URL: signed where possible, else `{route_base}/billing/invoices/.../{kind}`."""
+        company, month, paths = invoice.company_id, invoice.period_key, invoice.file_paths
+        doc_id = invoice.invoice_id
+        names = {kind: invoice.download_name(kind) for kind in FILE_KINDS}
         links = {}
         for kind in FILE_KINDS:
             url = self.blobs.signed_url(paths[kind], names[kind])

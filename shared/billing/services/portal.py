@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 from billing.domain import receivables as rules
 from billing.domain.adjustments import DEBIT
 from billing.domain.company import Company
-from billing.domain.entities import Invoice
+from billing.domain.entities import Invoice, Note
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import (
     FILE_KINDS, validate_company_id,
@@ -154,11 +154,9 @@ class PortalService:
             if not invoice.has_files or not invoice.number:
                 continue  # still being issued: not a document yet
             invoices.append(self._invoice(invoice, upi_id, payee))
-        notes = [self._note("Credit note", n.document, "creditNoteNumber", "creditNoteDate", "credit-notes",
-                            "creditNoteId")
-                 for n in self.credit_notes.list_for_company(company_id) if n.status is InvoiceStatus.ISSUED]
-        notes += [self._note("Debit note", n, "debitNoteNumber", "debitNoteDate", "debit-notes", "debitNoteId")
-                  for n in self.adjustments.list("debit", company_id) if InvoiceStatus.of(n) is InvoiceStatus.ISSUED]
+        issued = [*self.credit_notes.list_for_company(company_id),
+                  *self.adjustments.repo(DEBIT).list_for_company(company_id)]
+        notes = [self._note(n) for n in issued if n.status is InvoiceStatus.ISSUED]
         notes.sort(key=lambda n: (n["sortDate"], n["number"]), reverse=True)
         statement = self.receivables.statement(company_id, None, None)
         rows = [{"date": self.day(r["date"]), "type": ROW_LABEL.get(r["type"], r["type"]), "document": r["document"],
@@ -212,13 +210,11 @@ class PortalService:
             "upi": upi,
         }
 
-    def _note(self, kind: str, note: Mapping[str, Any], number_field: str, date_field: str, route: str,
-              id_field: str) -> PageView:
-        original = note.get("originalInvoice") or {}
-        return {"kind": kind, "number": str(note.get(number_field)), "date": self.day(note.get(date_field)),
-                "sortDate": str(note.get(date_field, "")), "invoice": str(original.get("invoiceNumber", "")),
-                "total": self.money(note.get("totalAmount")), "reason": str(note.get("reason") or ""),
-                "href": f"{route}/{note[id_field]}/pdf"}
+    def _note(self, note: Note) -> PageView:
+        return {"kind": f"{note.kind.capitalize()} note", "number": str(note.number), "date": self.day(note.note_date),
+                "sortDate": note.note_date or "", "invoice": note.invoice_number,
+                "total": self.money(note.document.get("totalAmount")), "reason": str(note.document.get("reason") or ""),
+                "href": f"{note.kind}-notes/{note.note_id}/pdf"}
 
     # -- files -----------------------------------------------------------------------------------
 

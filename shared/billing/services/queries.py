@@ -86,15 +86,14 @@ class InvoiceQueries:
             raise NotFoundError(f"invoice {invoice.number} is not issued yet")
         return invoice
 
-    def replaces(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    def replaces(self, invoice: Invoice) -> dict[str, str | None] | None:
         """What a reissue replaces ({invoiceNumber, creditNoteNumber}); None for a month's first invoice.
 
         Reissues issued before this was stored carry the void invoice's id instead: read from it."""
-        value = doc.get("replaces")
+        value = invoice.document.get("replaces")
         if isinstance(value, Mapping):
-            return dict(value)
-        if not revision_of(doc):
+            return {str(k): None if v is None else str(v) for k, v in value.items()}
+        if not invoice.revision:
             return None
-        previous = self.invoices.find(invoice_id(str(doc["companyId"]), str(doc["billingPeriod"]["month"]),
-                                                 revision_of(doc) - 1))
-        return replaces_fields(previous.document) if previous else None
+        previous = self.invoices.find(invoice_id(invoice.company_id, invoice.period_key, invoice.revision - 1))
+        return replaces_fields(previous) if previous else None

@@ -51,9 +51,9 @@ def stored(invoice: Presentable) -> Mapping[str, Any]:
     return invoice.document if isinstance(invoice, Invoice) else invoice
 
 
-def present(invoice: Presentable, request: flask.Request, container: Container) -> dict[str, Any]:
+def present(invoice: Invoice, request: flask.Request, container: Container) -> dict[str, Any]:
     """The invoice as the API returns it: the stored document, download links, no internals."""
-    doc = stored(invoice)
+    doc = invoice.document
     first = ("companyId", "invoiceNumber", "status", "billingPeriod", "usageData", "lineItems", "subtotal",
              "gstAmount", "totalAmount", "currency", "taxBreakdown", "amountInWords", "invoiceDate", "dueDate")
     body = {k: doc[k] for k in first if k in doc}
@@ -65,9 +65,9 @@ def present(invoice: Presentable, request: flask.Request, container: Container) 
     if "delivery" in body:
         body["delivery"] = public_delivery(body["delivery"])
     if "replaces" in body:
-        body["replaces"] = container.queries.replaces(doc)
-    if InvoiceStatus.of(doc) is InvoiceStatus.ISSUED:
-        body["downloadLinks"] = container.downloads.links(doc, base_url(request, container))
+        body["replaces"] = container.queries.replaces(invoice)
+    if invoice.status is InvoiceStatus.ISSUED:
+        body["downloadLinks"] = container.downloads.links(invoice, base_url(request, container))
     return body
 
 

@@ -172,11 +172,10 @@ def tds(request: flask.Request, container: Container) -> WerkzeugResponse:
 
 def void(request: flask.Request, container: Container, company: str, period: str) -> WerkzeugResponse:
     result = container.corrections.void(company, period, json_body(request))
-    reissued = result["reissued"]
     return json_response({
-        "voided": present(result["voided"], request, container),
-        "creditNote": present_credit_note(result["creditNote"], request, container),
-        "reissued": present(reissued, request, container) if reissued else None,
+        "voided": present(result.voided, request, container),
+        "creditNote": present_credit_note(result.credit_note.document, request, container),
+        "reissued": present(result.reissued, request, container) if result.reissued else None,
     })
 
 
