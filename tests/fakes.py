@@ -49,6 +49,10 @@ from billing.ports import (
     ReceivableChange, ReceivableRepository,
     ReceivableUpdate, RunRepository, SettingsRepository, VoidBuild, WakeClaims, utc_now,
 )
+from billing.adapters.receivable_document import (
+    payment_document, payment_from_document, receivable_document, receivable_from_document, tds_match_fields,
+)
+from billing.domain.receivable import CompanyOutstanding, Payment, Receivable, TdsMatch
 from billing.domain.receivables import add_month, month_delta, move_outstanding
 from billing.domain.runs import Fanout, RunChange, RunEntry, RunState, RunSummary, Trigger
 from billing.seed import SUPPLIER
@@ -643,71 +647,77 @@ class MemoryReceivables:
         self.months: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
-    def get(self, invoice_id: str) -> dict[str, Any] | None:
+    def get(self, invoice_id: str) -> Receivable | None:
         with self._lock:
-            return copy.deepcopy(self.docs.get(invoice_id))
+            doc = copy.deepcopy(self.docs.get(invoice_id))
+        return receivable_from_document(doc) if doc is not None else None
 
-    def payment(self, payment_id: str) -> dict[str, Any] | None:
+    def payment(self, payment_id: str) -> Payment | None:
         with self._lock:
-            return copy.deepcopy(self.payments.get(payment_id))
+            doc = copy.deepcopy(self.payments.get(payment_id))
+        return payment_from_document(doc) if doc is not None else None
 
-    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def payments_for_company(self, company_id: str) -> list[Payment]:
         with self._lock:
             docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("companyId") == company_id]
-        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+        return [payment_from_document(d)
+                for d in sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))]
 
-    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+    def payments_dated(self, start: str, end: str) -> list[Payment]:
         with self._lock:
             docs = [copy.deepcopy(p) for p in self.payments.values()
                     if start <= str(p.get("date")) < end or start <= str((p.get("reversal") or {}).get("at", "")) < end]
-        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+        return [payment_from_document(d)
+                for d in sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))]
 
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
-               update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
+               update: ReceivableUpdate) -> tuple[ReceivableChange | None, Receivable | None]:
         with self._lock:
-            rec = copy.deepcopy(self.docs.get(invoice_id))
+            stored = copy.deepcopy(self.docs.get(invoice_id))
+            rec = receivable_from_document(stored) if stored is not None else None
             pay = copy.deepcopy(self.payments.get(payment_id)) if payment_id else None
-            result = update(rec, pay)
+            result = update(rec, payment_from_document(pay) if pay is not None else None)
             if result is None:
                 return None, rec
-            period = str(result.receivable.get("period") or "")
+            period = result.receivable.period or ""
             delta = month_delta(rec, result.receivable)
             if period and any(delta.values()):
                 self.months[period] = add_month(self.months.get(period, {}), delta)
-            self.docs[invoice_id] = copy.deepcopy(result.receivable)
+            self.docs[invoice_id] = receivable_document(result.receivable)
             if result.payment is not None and payment_id:
-                self.payments[payment_id] = copy.deepcopy(result.payment)
+                self.payments[payment_id] = payment_document(result.payment)
             if result.delta_paise:
                 self.companies[company_id] = move_outstanding(self.companies.get(company_id, {}), due,
                                                               result.delta_paise)
                 if not self.companies[company_id]:
                     del self.companies[company_id]
                 self.totals = move_outstanding(self.totals, due, result.delta_paise)
-            return result, copy.deepcopy(result.receivable)
+            return result, receivable_from_document(copy.deepcopy(self.docs[invoice_id]))
 
-    def with_balance(self) -> Iterator[dict[str, Any]]:
+    def with_balance(self) -> Iterator[Receivable]:
         with self._lock:
             docs = [copy.deepcopy(d) for d in self.docs.values() if int(d.get("balancePaise", 0)) > 0]
-        yield from docs
+        yield from (receivable_from_document(d) for d in docs)
 
-    def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def aging_page(self, page_size: int, after: str | None) -> tuple[list[CompanyOutstanding], str | None]:
         with self._lock:
             ids = sorted(c for c in self.companies if after is None or c > after)
-            page = [{"companyId": c, "outstanding": dict(self.companies[c])} for c in ids[:page_size]]
+            page = [CompanyOutstanding(c, dict(self.companies[c])) for c in ids[:page_size]]
         return page, (ids[page_size - 1] if len(ids) > page_size else None)
 
     def aging_totals(self) -> dict[str, int]:
         with self._lock:
             return dict(self.totals)
 
-    def tds_payments(self, quarter_key: str) -> list[dict[str, Any]]:
+    def tds_payments(self, quarter_key: str) -> list[Payment]:
         with self._lock:
             docs = [copy.deepcopy(p) for p in self.payments.values() if p.get("tdsKey") == quarter_key]
-        return sorted(docs, key=lambda d: (str(d.get("companyId")), str(d.get("date")), str(d.get("reference"))))
+        return [payment_from_document(d) for d in sorted(
+            docs, key=lambda d: (str(d.get("companyId")), str(d.get("date")), str(d.get("reference"))))]
 
-    def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
+    def mark_tds_matched(self, payment_id: str, match: TdsMatch) -> None:
         with self._lock:
-            merge(self.payments[payment_id], fields)
+            merge(self.payments[payment_id], tds_match_fields(match))
 
     def month_totals(self, first: str, last: str) -> dict[str, dict[str, int]]:
         with self._lock:
@@ -721,7 +731,7 @@ class MemoryReceivables:
                 if doc.get("period") != period:
                     continue
                 report["receivables"] += 1
-                total = add_month(total, month_delta(None, doc))
+                total = add_month(total, month_delta(None, receivable_from_document(doc)))
                 if not doc.get("invoiceStatus"):
                     status = invoice_status(str(doc["invoiceId"]))
                     if status:
@@ -757,12 +767,12 @@ class FakeInvoiceListing:
             if in_progress:
                 if doc["billingPeriod"]["month"] != period_key or doc.get("status") != status:
                     continue
-                rows.append((doc, None))
+                rows.append((invoice_from_document(doc), None))
             else:
                 if doc.get("period") != period_key or (status and doc.get("invoiceStatus") != status) or (
                         payment_status and doc.get("paymentStatus") != payment_status):
                     continue
-                rows.append((None, doc))
+                rows.append((None, receivable_from_document(doc)))
             ids.append(doc_id)
         more = len(rows) > size
         return rows[:size], (ids[size - 1] if more else None)

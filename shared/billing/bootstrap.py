@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from google.cloud.storage import Client as StorageClient
 
     from billing.domain.entities import Invoice, Note
+    from billing.domain.receivable import Receivable
     from billing.services.adjustments import AdjustmentService
     from billing.services.charges import ChargeService
     from billing.services.companies import CompanyAdmin
@@ -289,11 +290,11 @@ class Container:
 
         _, _, sender, reply_to = self._smtp
 
-        def build(receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+        def build(receivable: Receivable, company: Mapping[str, Any], supplier: Mapping[str, Any],
                   step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
             from billing.adapters.reminder_email import build_reminder_email
 
-            portal = self.portal_tokens.link(str(receivable["companyId"]), self.settings.public_base_url)
+            portal = self.portal_tokens.link(receivable.company_id, self.settings.public_base_url)
             return build_reminder_email(receivable, company, supplier, step, pdf_link, upi_link, sender=sender,
                                         reply_to=reply_to, portal_link=portal)
 

@@ -18,6 +18,7 @@ from billing.domain.entities import Invoice, IssuedPdf, Note
 from billing.domain.invoice import InvoiceDraft, Supplier
 from billing.domain.period import BillingPeriod
 from billing.domain.rating import CallRecord, RatedCall, UnplacedCall
+from billing.domain.receivable import CompanyOutstanding, Payment, Receivable, TdsMatch
 from billing.domain.reconcile import BilledCall
 from billing.domain.runs import Fanout, RunChange, RunEntry, RunState, RunSummary
 
@@ -375,55 +376,55 @@ class CreditNoteEmailBuilder(Protocol):
         """The credit (or debit) note email to `to` (its PDF attached), ready for a Mailer."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReceivableChange:
     """What one receivables transaction writes: the invoice's receivable, maybe a payment, and how
     much the balance moved (the per-company and total ageing aggregates move by it, at its due date)."""
 
-    receivable: dict[str, Any]
-    payment: dict[str, Any] | None = None
+    receivable: Receivable
+    payment: Payment | None = None
     delta_paise: int = 0
 
 
-ReceivableUpdate = Callable[[dict[str, Any] | None, dict[str, Any] | None], "ReceivableChange | None"]
+ReceivableUpdate = Callable[[Receivable | None, Payment | None], "ReceivableChange | None"]
 
 
 class ReceivableRepository(Protocol):
     """receivables/{invoiceId}, payments/{companyId}_{reference} and the ageing aggregates."""
 
-    def get(self, invoice_id: str) -> dict[str, Any] | None:
+    def get(self, invoice_id: str) -> Receivable | None:
         """The invoice's receivable, or None (not opened yet)."""
 
-    def payment(self, payment_id: str) -> dict[str, Any] | None: ...
+    def payment(self, payment_id: str) -> Payment | None: ...
 
-    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def payments_for_company(self, company_id: str) -> list[Payment]:
         """The company's payments (reversed ones included), by date."""
 
-    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+    def payments_dated(self, start: str, end: str) -> list[Payment]:
         """Payments whose date is in [start, end) (ISO dates), and those reversed in it."""
 
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
-               update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
+               update: ReceivableUpdate) -> tuple[ReceivableChange | None, Receivable | None]:
         """In one transaction: update(receivable or None, payment or None) says what to write (None:
         nothing); the receivable, the payment and the aggregates (by delta_paise at `due`) are written
         together. An exception from update writes nothing. Returns (the change or None, the
         receivable as stored afterwards)."""
 
-    def with_balance(self) -> Iterator[dict[str, Any]]:
+    def with_balance(self) -> Iterator[Receivable]:
         """Every receivable with a balance above zero (balancePaise > 0), streamed."""
 
-    def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """Companies with an outstanding balance, by id after `after`: [{companyId, outstanding:
-        {dueDate: paise}}]; and the next page's token."""
+    def aging_page(self, page_size: int, after: str | None) -> tuple[list[CompanyOutstanding], str | None]:
+        """Companies with an outstanding balance (by due date), by id after `after`; and the next
+        page's token."""
 
     def aging_totals(self) -> dict[str, int]:
         """Due date -> outstanding paise over every company."""
 
-    def tds_payments(self, quarter_key: str) -> list[dict[str, Any]]:
+    def tds_payments(self, quarter_key: str) -> list[Payment]:
         """Payments with TDS in a financial-year quarter (`2025-26-Q3`), reversed ones included."""
 
-    def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
-        """Merge the Form 26AS match fields into a payment."""
+    def mark_tds_matched(self, payment_id: str, match: TdsMatch) -> None:
+        """Record on a payment that its TDS is in Form 26AS."""
 
     def month_totals(self, first: str, last: str) -> dict[str, dict[str, int]]:
         """Billing month (YYYY-MM, first..last inclusive) -> {invoices, invoicedPaise, collectedPaise,
@@ -437,7 +438,9 @@ class ReceivableRepository(Protocol):
         statusFilled, statusUnknown, rounds."""
 
 
-InvoiceRow = tuple["dict[str, Any] | None", "dict[str, Any] | None"]
+InvoiceRow = tuple[Invoice | None, Receivable | None]
+"""A row of the console's invoice list: (the invoice, None) while it is being issued, (None, its
+receivable) once issued or void."""
 
 
 class InvoiceListing(Protocol):
@@ -453,6 +456,6 @@ class InvoiceListing(Protocol):
 
 
 class ReminderEmailBuilder(Protocol):
-    def __call__(self, receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+    def __call__(self, receivable: Receivable, company: Mapping[str, Any], supplier: Mapping[str, Any],
                  step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
         """The payment reminder for one invoice at one step (days from the due date)."""

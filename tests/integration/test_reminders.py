@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 import emulators
+from billing.adapters.receivable_document import receivable_document
 from billing.bootstrap import Container
 from billing.config import Settings
 from billing.domain.period import MonthQuery
@@ -101,6 +102,6 @@ def test_each_step_once_and_none_once_paid(sink, monkeypatch, firestore_emulator
     clock.day(due + timedelta(days=7))
     later = c.reminders.run()
     assert "vysedeck" not in {e["companyId"] for e in later["sent"]}
-    reminders = c.receivables_repo.get("vysedeck_2025-09")["reminders"]
+    reminders = receivable_document(c.receivables_repo.get("vysedeck_2025-09"))["reminders"]
     assert sorted(reminders, key=int) == ["-3", "0"] and {r["status"] for r in reminders.values()} == {"sent"}
     assert reminders["-3"]["to"] == "accounts@vysedeck.example"

@@ -9,7 +9,11 @@ from datetime import date
 
 import pytest
 
+from dataclasses import replace
+
+from billing.adapters.receivable_document import payment_from_document, receivable_from_document
 from billing.domain import receivables as rules
+from billing.domain.money import INR
 from billing.errors import ConflictError, ValidationError
 from e2e_support import READ_KEY
 from inprocess import InProcessApi
@@ -73,9 +77,9 @@ def test_part_payment_balance_status_and_ageing_bucket(api):
     status, aging = api.json("GET", f"/billing/receivables/aging?asOf={due}", key=READ_KEY)
     assert aging["totals"]["buckets"]["notDue"] == 798.32
     # Overdue once the due date has passed with a balance.
-    receivable = api.container.receivables_repo.docs["vysedeck_2025-09"]
-    assert rules.overdue(receivable, date.fromordinal(day.toordinal() + 1))
-    assert not rules.overdue(receivable, day)
+    receivable = receivable_from_document(api.container.receivables_repo.docs["vysedeck_2025-09"])
+    assert receivable.overdue(date.fromordinal(day.toordinal() + 1))
+    assert not receivable.overdue(day)
 
 
 def test_the_same_reference_is_one_payment_and_other_data_is_409(api):
@@ -183,7 +187,9 @@ def test_domain_rules():
     with pytest.raises(ValidationError):
         rules.to_paise(True, "amount")
     with pytest.raises(ConflictError):
-        rules.check_replay({"amountPaise": 1, "reference": "A"}, {"amountPaise": 2, "reference": "A"})
+        first = payment_from_document({"paymentId": "c_A", "reference": "A", "date": "2026-01-01", "amountPaise": 1,
+                                       "status": "applied"})
+        first.check_replay(replace(first, amount=INR(2)))
 
 
 def test_cli_lists_and_matches_tds_and_prints_ageing(api, capsys, monkeypatch):
@@ -245,16 +251,19 @@ def test_reminder_steps_and_which_is_due():
     for bad in ([], ["7"], [True], [400], 7):
         with pytest.raises(ValidationError):
             rules.reminder_steps(bad)
-    rec = {"balancePaise": 100, "dueDate": "2026-01-10", "reminders": {}}
+    stored = {"invoiceId": "c_2025-12", "companyId": "c", "totalPaise": 100, "netPaise": 100, "balancePaise": 100,
+              "paymentStatus": "unpaid", "dueDate": "2026-01-10", "reminders": {}}
+    rec = receivable_from_document(stored)
+    with_reminders = lambda r: receivable_from_document({**stored, "reminders": r})  # noqa: E731
     steps = rules.DEFAULT_REMINDER_STEPS
     day = lambda d: date(2026, 1, 10).fromordinal(date(2026, 1, 10).toordinal() + d)  # noqa: E731
-    assert rules.due_reminder(rec, day(-4), steps) is None
-    assert rules.due_reminder(rec, day(-3), steps) == -3
-    assert rules.due_reminder(rec, day(2), steps) == 0  # a missed day still sends the step reached
-    assert rules.due_reminder({**rec, "reminders": {"0": {"status": "sent"}}}, day(2), steps) is None
-    assert rules.due_reminder({**rec, "reminders": {"0": {"status": "failed"}}}, day(2), steps) == 0
-    assert rules.due_reminder({**rec, "reminders": {"15": {"status": "sent"}}}, day(8), steps) is None
-    assert rules.due_reminder({**rec, "balancePaise": 0}, day(8), steps) is None
+    assert rec.due_reminder(day(-4), steps) is None
+    assert rec.due_reminder(day(-3), steps) == -3
+    assert rec.due_reminder(day(2), steps) == 0  # a missed day still sends the step reached
+    assert with_reminders({"0": {"status": "sent"}}).due_reminder(day(2), steps) is None
+    assert with_reminders({"0": {"status": "failed"}}).due_reminder(day(2), steps) == 0
+    assert with_reminders({"15": {"status": "sent"}}).due_reminder(day(8), steps) is None
+    assert receivable_from_document({**stored, "balancePaise": 0}).due_reminder(day(8), steps) is None
 
 
 def test_the_scheduler_event_sends_todays_reminders_once():
@@ -276,6 +285,40 @@ def test_the_scheduler_event_sends_todays_reminders_once():
         handle_reminders({"id": event_id, "data": {}}, c)
     assert [str(m["To"]) for m in mailer.sent] == ["accounts@vysedeck.example"]
     assert c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["7"]["status"] == "sent"
+
+
+def test_a_reminder_whose_send_failed_is_marked_failed_and_sent_by_the_next_run():
+    from datetime import datetime, timedelta, timezone
+
+    from billing.domain.period import MonthQuery
+    from fakes import FakeMailer, fake_container
+    from inprocess import demo_calls
+
+    class FlakyMailer(FakeMailer):
+        def send(self, message):
+            if not self.sent and not getattr(self, "refused", False):
+                self.refused = True
+                raise ConnectionError("421 try again later")
+            return super().send(message)
+
+    now = {"at": datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)}
+    mailer = FlakyMailer()
+    c = fake_container(companies=copy.deepcopy(__import__("billing.seed").seed.COMPANIES), calls=demo_calls(),
+                       clock=lambda: now["at"], mailer=mailer)
+    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
+    due = c.receivables_repo.docs["vysedeck_2025-09"]["dueDate"]
+    now["at"] = datetime.fromisoformat(due + "T06:00:00+00:00") + timedelta(days=1)
+    first = c.reminders.run()
+    assert [e["step"] for e in first["failed"]] == [0] and first["sent"] == []
+    record = c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["0"]
+    assert record["status"] == "failed" and record["error"] == "421 try again later"
+    assert record["to"] == "accounts@vysedeck.example" and record["claim"]
+    second = c.reminders.run()
+    assert [e["step"] for e in second["sent"]] == [0] and [str(m["To"]) for m in mailer.sent] == [
+        "accounts@vysedeck.example"]
+    record = c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["0"]
+    assert record["status"] == "sent" and "error" not in record and record["messageId"] == "<1@fake>"
+    assert c.reminders.run()["sent"] == []  # sent: never again
 
 
 def test_tally_export_parses_and_reconciles_to_the_paisa(api):

@@ -10,6 +10,8 @@ from typing import Any
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
+from billing.adapters.invoice_document import invoice_from_document
+from billing.adapters.receivable_document import receivable_from_document
 from billing.adapters.sdk_errors import transient
 from billing.domain.lifecycle import InvoiceStatus
 from billing.ports import InvoiceRow
@@ -42,6 +44,6 @@ class FirestoreInvoiceListing:
             snaps = list(query.limit(size + 1).stream())
         more = len(snaps) > size
         snaps = snaps[:size]
-        rows: list[InvoiceRow] = [((s.to_dict() or {}), None) if in_progress else (None, (s.to_dict() or {}))
-                                  for s in snaps]
+        rows: list[InvoiceRow] = [(invoice_from_document(s.to_dict() or {}), None) if in_progress
+                                  else (None, receivable_from_document(s.to_dict() or {})) for s in snaps]
         return rows, (snaps[-1].id if more and snaps else None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -26,6 +26,11 @@ from google.cloud.firestore_v1.field_path import FieldPath
 
 from billing.adapters.firestore_repo import run_contended
 from billing.adapters.sdk_errors import transient
+from billing.adapters.receivable_document import (
+    outstanding_from_document, payment_document, payment_from_document, receivable_document, receivable_from_document,
+    tds_match_fields,
+)
+from billing.domain.receivable import CompanyOutstanding, Payment, Receivable, TdsMatch
 from billing.domain.receivables import MONTH_FIELDS, add_month, month_delta, move_outstanding
 from billing.errors import TransientError
 from billing.ports import ReceivableChange, ReceivableUpdate
@@ -53,23 +58,24 @@ class FirestoreReceivables:
         self._max_attempts = max_attempts
         self._max_seconds = max_seconds
 
-    def get(self, invoice_id: str) -> dict[str, Any] | None:
+    def get(self, invoice_id: str) -> Receivable | None:
         with transient(f"reading the receivable of {invoice_id}"):
             snap = self._receivables.document(invoice_id).get()
-        return snap.to_dict() if snap.exists else None
+        return receivable_from_document(snap.to_dict() or {}) if snap.exists else None
 
-    def payment(self, payment_id: str) -> dict[str, Any] | None:
+    def payment(self, payment_id: str) -> Payment | None:
         with transient(f"reading payment {payment_id}"):
             snap = self._payments.document(payment_id).get()
-        return snap.to_dict() if snap.exists else None
+        return payment_from_document(snap.to_dict() or {}) if snap.exists else None
 
-    def payments_for_company(self, company_id: str) -> list[dict[str, Any]]:
+    def payments_for_company(self, company_id: str) -> list[Payment]:
         query = self._payments.where(filter=FieldFilter("companyId", "==", company_id))
         with transient("reading the company's payments"):
             docs = [snap.to_dict() or {} for snap in query.stream()]
-        return sorted(docs, key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+        return [payment_from_document(d) for d in sorted(docs, key=lambda d: (str(d.get("date")),
+                                                                               str(d.get("recordedAt"))))]
 
-    def payments_dated(self, start: str, end: str) -> list[dict[str, Any]]:
+    def payments_dated(self, start: str, end: str) -> list[Payment]:
         by_date = (self._payments.where(filter=FieldFilter("date", ">=", start))
                    .where(filter=FieldFilter("date", "<", end)))
         reversed_in = (self._payments.where(filter=FieldFilter("reversal.at", ">=", start))
@@ -77,10 +83,11 @@ class FirestoreReceivables:
         with transient("reading the month's payments"):
             docs = {str(d.get("paymentId")): d for d in (snap.to_dict() or {} for q in (by_date, reversed_in)
                                                        for snap in q.stream())}
-        return sorted(docs.values(), key=lambda d: (str(d.get("date")), str(d.get("recordedAt"))))
+        return [payment_from_document(d) for d in sorted(docs.values(), key=lambda d: (str(d.get("date")),
+                                                                                       str(d.get("recordedAt"))))]
 
     def change(self, invoice_id: str, company_id: str, due: str, payment_id: str | None,
-               update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
+               update: ReceivableUpdate) -> tuple[ReceivableChange | None, Receivable | None]:
         rec_ref = self._receivables.document(invoice_id)
         pay_ref = self._payments.document(payment_id) if payment_id else None
         co_ref = self._companies.document(company_id)
@@ -88,7 +95,7 @@ class FirestoreReceivables:
         tot_ref = self._totals.document(f"{due}_{shard:02d}")
 
         @firestore.transactional
-        def txn(transaction: Any) -> tuple[ReceivableChange | None, dict[str, Any] | None]:
+        def txn(transaction: Any) -> tuple[ReceivableChange | None, Receivable | None]:
             refs = [r for r in (rec_ref, pay_ref, co_ref, tot_ref) if r is not None]
             snaps = {s.reference.path: s for s in transaction.get_all(refs)}
 
@@ -96,11 +103,12 @@ class FirestoreReceivables:
                 snap = snaps.get(ref.path) if ref is not None else None
                 return (snap.to_dict() or {}) if snap is not None and snap.exists else None
 
-            receivable, payment = doc(rec_ref), doc(pay_ref)
-            result = update(receivable, payment)
+            stored_rec, stored_pay = doc(rec_ref), doc(pay_ref)
+            receivable = receivable_from_document(stored_rec) if stored_rec is not None else None
+            result = update(receivable, payment_from_document(stored_pay) if stored_pay is not None else None)
             if result is None:
                 return None, receivable
-            period = str(result.receivable.get("period") or "")  # the billing month, known once read
+            period = result.receivable.period or ""  # the billing month, known once read
             delta = month_delta(receivable, result.receivable)
             month_ref = [self._months.document(f"{period}_{shard:02d}")] if period and any(delta.values()) else []
             month: dict[str, Any] = {}
@@ -108,9 +116,9 @@ class FirestoreReceivables:
                 month_snap = next(iter(transaction.get_all(month_ref)), None)  # still before any write
                 month = (month_snap.to_dict() or {}) if month_snap is not None and month_snap.exists else {}
             now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            transaction.set(rec_ref, {**result.receivable, "updatedAt": now})
+            transaction.set(rec_ref, {**receivable_document(result.receivable), "updatedAt": now})
             if result.payment is not None and pay_ref is not None:
-                transaction.set(pay_ref, result.payment)
+                transaction.set(pay_ref, payment_document(result.payment))
             if result.delta_paise:
                 company = doc(co_ref) or {"companyId": company_id}
                 outstanding = move_outstanding(company.get("outstanding") or {}, due, result.delta_paise)
@@ -127,18 +135,18 @@ class FirestoreReceivables:
                 transaction.set(month_ref[0], {"period": period, **add_month(month, delta), "updatedAt": now})
             return result, result.receivable
 
-        changed: tuple[ReceivableChange | None, dict[str, Any] | None] = run_contended(
+        changed: tuple[ReceivableChange | None, Receivable | None] = run_contended(
             self._db, co_ref.path, txn, f"recording on the receivable of {invoice_id}",
             self._max_attempts, self._max_seconds)
         return changed
 
-    def with_balance(self) -> Iterator[dict[str, Any]]:
+    def with_balance(self) -> Iterator[Receivable]:
         query = self._receivables.where(filter=FieldFilter("balancePaise", ">", 0))
         with transient("reading the receivables with a balance"):
             for snap in query.stream():
-                yield snap.to_dict() or {}
+                yield receivable_from_document(snap.to_dict() or {})
 
-    def aging_page(self, page_size: int, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def aging_page(self, page_size: int, after: str | None) -> tuple[list[CompanyOutstanding], str | None]:
         query = self._companies.order_by(FieldPath.document_id())
         if after:
             query = query.start_after({FieldPath.document_id(): self._companies.document(after)})
@@ -146,7 +154,7 @@ class FirestoreReceivables:
             docs = [snap.to_dict() or {} for snap in query.limit(page_size + 1).stream()]
         more = len(docs) > page_size
         docs = docs[:page_size]
-        return docs, (str(docs[-1]["companyId"]) if more and docs else None)
+        return [outstanding_from_document(d) for d in docs], (str(docs[-1]["companyId"]) if more and docs else None)
 
     def aging_totals(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -156,15 +164,16 @@ class FirestoreReceivables:
                 totals[str(doc["dueDate"])] = totals.get(str(doc["dueDate"]), 0) + int(doc.get("paise", 0))
         return {due: paise for due, paise in totals.items() if paise}
 
-    def tds_payments(self, quarter_key: str) -> list[dict[str, Any]]:
+    def tds_payments(self, quarter_key: str) -> list[Payment]:
         query = self._payments.where(filter=FieldFilter("tdsKey", "==", quarter_key))
         with transient("reading the quarter's TDS"):
             docs = [snap.to_dict() or {} for snap in query.stream()]
-        return sorted(docs, key=lambda d: (str(d.get("companyId")), str(d.get("date")), str(d.get("reference"))))
+        return [payment_from_document(d) for d in sorted(docs, key=lambda d: (str(d.get("companyId")), str(d.get("date")),
+                                                                               str(d.get("reference"))))]
 
-    def mark_tds_matched(self, payment_id: str, fields: Mapping[str, Any]) -> None:
+    def mark_tds_matched(self, payment_id: str, match: TdsMatch) -> None:
         with transient(f"marking the TDS of {payment_id} matched"):
-            self._payments.document(payment_id).update(dict(fields))
+            self._payments.document(payment_id).update(tds_match_fields(match))
 
     def month_totals(self, first: str, last: str) -> dict[str, dict[str, int]]:
         query = (self._months.where(filter=FieldFilter("period", ">=", first))
@@ -210,7 +219,7 @@ class FirestoreReceivables:
                         filled = self._fill_status(snap, invoice_status)
                         report["statusFilled" if filled else "statusUnknown"] += 1
                 if shard in sums:
-                    sums[shard] = add_month(sums[shard], month_delta(None, doc))
+                    sums[shard] = add_month(sums[shard], month_delta(None, receivable_from_document(doc)))
             if report["rounds"] == 1:
                 report["receivables"] = seen
             for s in sorted(pending):

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any, Mapping
 
 from billing.adapters.formatting import display_date, rupees
+from billing.domain.receivable import Receivable
 
 
 def _one_line(value: Any) -> str:
@@ -49,12 +50,12 @@ def when(step: int, due: str) -> str:
     return f"was due on {display_date(due)} ({step} day{'s' if step != 1 else ''} ago)"
 
 
-def build_reminder_email(receivable: Mapping[str, Any], company: Mapping[str, Any], supplier: Mapping[str, Any],
+def build_reminder_email(receivable: Receivable, company: Mapping[str, Any], supplier: Mapping[str, Any],
                          step: int, pdf_link: str | None, upi_link: str | None, *, sender: str,
                          reply_to: str | None, portal_link: str | None = None) -> EmailMessage:
-    number = _one_line(receivable.get("invoiceNumber"))
-    balance = rupees(Decimal(int(receivable["balancePaise"])) / 100)
-    due = str(receivable.get("dueDate", ""))
+    number = _one_line(receivable.invoice_number)
+    balance = rupees(Decimal(receivable.balance.paise) / 100)
+    due = receivable.due_date
     message = EmailMessage()
     message["Subject"] = _one_line(f"Payment reminder: invoice {number}, {balance} {('overdue' if step > 0 else 'due')}")
     name, addr = parseaddr(sender)
@@ -64,7 +65,7 @@ def build_reminder_email(receivable: Mapping[str, Any], company: Mapping[str, An
     if reply_to:
         message["Reply-To"] = reply_to
     message["Message-ID"] = make_msgid(domain=addr.split("@")[-1] if "@" in addr else None)
-    lines = [f"Dear {company.get('name') or receivable.get('companyId')},", "",
+    lines = [f"Dear {company.get('name') or receivable.company_id},", "",
              f"Invoice {number} from {supplier.get('legalName', '')} {when(step, due)}.",
              f"Balance to pay: {balance}.", ""]
     if pdf_link:

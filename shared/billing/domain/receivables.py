@@ -1,6 +1,8 @@
 """Receivables (DESIGN 14): what a customer still owes on an invoice, payments with TDS, ageing.
 
-Everything here is integer paise. An invoice's receivable lives beside it (the issued invoice is
+The receivable and the payment are typed values (`billing.domain.receivable`); this module parses
+payment requests, knows the TDS quarter and the ageing buckets, and builds the JSON answers from
+those values. An invoice's receivable lives beside it (the issued invoice is
 never edited): its net amount (total, less credit notes, plus debit notes: `notes`), the payments
 applied to it, and the balance
 
@@ -15,34 +17,32 @@ buckets are computed at read time from the due dates, so they move with time wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
+from billing.domain.money import INR
 from billing.domain.presenter import paise_to_rupees
-from billing.errors import ConflictError, ValidationError
+from billing.domain.receivable import Payment, PaymentState, Receivable, Reminder, Reversal
+from billing.errors import ValidationError
 
 MODES = ("neft", "rtgs", "imps", "upi", "cheque", "other")
-UNPAID, PARTIALLY_PAID, PAID = "unpaid", "partially_paid", "paid"
-APPLIED, REVERSED = "applied", "reversed"
 BUCKETS = ("notDue", "1-30", "31-60", "61-90", "90+")
-MAX_PAYMENTS_PER_INVOICE = 200  # the receivable lists its payments: bounded, far beyond real use
 
-
-def reversal_day(reversal: Mapping[str, Any]) -> str:
-    """The day a payment was reversed, in the supplier's calendar (as its other dates are); reversals
-    recorded before `date` was stored fall back to the UTC instant's day."""
-    return str(reversal.get("date") or str(reversal.get("at", ""))[:10])
 MAX_PAGE_SIZE = 500  # companies per page of the ageing report
 DEFAULT_PAGE_SIZE = 100
 MAX_AMOUNT_PAISE = 10**15  # 13-digit rupee amounts and more; a typo with 20 digits is refused
 
+JsonBody = dict[str, Any]
+"""A JSON object as an answer shows it (rupees as JSON numbers, ISO dates): what the `*_json`
+builders and the reports return, built once from the typed values at the end and never read back."""
+
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SECTION = re.compile(r"^[0-9]{3}[A-Z]{0,3}(\([0-9a-z]{1,3}\))?$")
 _FY = re.compile(r"^(\d{4})-(\d{2})$")
-_PAYMENT_FIELDS = ("invoiceId", "amountPaise", "tdsPaise", "date", "mode", "tdsSection")
 
 
 @dataclass(frozen=True)
@@ -145,126 +145,17 @@ def parse_fy_quarter(fy: object, quarter: object) -> str:
     return f"{fy}-Q{q}"
 
 
-def payment_document(company_id: str, invoice: Mapping[str, Any], request: PaymentRequest,
-                     recorded_at: str) -> dict[str, Any]:
+def new_payment(company_id: str, invoice: Invoice, request: PaymentRequest, recorded_at: str) -> Payment:
+    """The payment a request records against an invoice (applied; its TDS quarter and match flag
+    only when it has TDS)."""
     fy, quarter = tds_quarter(request.date)
-    doc: dict[str, Any] = {
-        "paymentId": payment_id(company_id, request.reference), "companyId": company_id,
-        "invoiceId": invoice["invoiceId"], "invoiceNumber": invoice.get("invoiceNumber"),
-        "reference": request.reference, "date": request.date.isoformat(), "mode": request.mode,
-        "amountPaise": request.amount_paise, "tdsPaise": request.tds_paise, "tdsSection": request.tds_section,
-        "status": APPLIED, "recordedAt": recorded_at,
-    }
-    if request.tds_paise:
-        doc.update({"tdsFy": fy, "tdsQuarter": quarter, "tdsKey": f"{fy}-Q{quarter}", "tdsMatched": False})
-    return doc
-
-
-def same_payment(existing: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return all(existing.get(k) == new.get(k) for k in _PAYMENT_FIELDS)
-
-
-def check_replay(existing: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-    """A payment's reference used again: the same payment is returned; other data is a conflict."""
-    if not same_payment(existing, new):
-        differ = [k for k in _PAYMENT_FIELDS if existing.get(k) != new.get(k)]
-        raise ConflictError(f"reference {existing.get('reference')!r} is already payment of invoice "
-                            f"{existing.get('invoiceNumber')} with other data ({', '.join(differ)} differ)")
-
-
-# -- the receivable of one invoice ------------------------------------------------------------
-
-def open_receivable(invoice: Mapping[str, Any], opened_at: str) -> dict[str, Any]:
-    """The receivable of an issued (or void) invoice: balance = its total (0 once voided in full)."""
-    total = int((invoice.get("amountsPaise") or {}).get("total", to_paise(invoice.get("totalAmount", 0),
-                                                                            "totalAmount", allow_zero=True)))
-    notes: dict[str, int] = {}
-    voided_by = invoice.get("voidedBy") or {}
-    if InvoiceStatus.of(invoice) is InvoiceStatus.VOID and voided_by.get("creditNoteId"):
-        notes[str(voided_by["creditNoteId"])] = -total  # a full void credits the whole total
-    doc: dict[str, Any] = {
-        "invoiceId": invoice["invoiceId"], "companyId": invoice["companyId"],
-        "invoiceNumber": invoice.get("invoiceNumber"), "invoiceDate": str(invoice.get("invoiceDate", ""))[:10],
-        "dueDate": due_day(invoice), "period": (invoice.get("billingPeriod") or {}).get("month"),
-        "totalPaise": total, "notes": notes, "paidPaise": 0, "tdsPaise": 0, "payments": [], "reminders": {},
-        "openedAt": opened_at, "invoiceStatus": (InvoiceStatus.VOID if notes else InvoiceStatus.ISSUED).value,
-    }
-    return settle(doc)
-
-
-def void_receivable(receivable: Mapping[str, Any], note_id: str) -> dict[str, Any]:
-    """The receivable of an invoice voided in full by its credit note (counted once by the caller)."""
-    return {**apply_note(receivable, note_id, -int(receivable["totalPaise"])), "invoiceStatus": InvoiceStatus.VOID.value}
-
-
-def due_day(invoice: Mapping[str, Any]) -> str:
-    """The due date's calendar day (dueDate is stored with the supplier's offset)."""
-    return str(invoice.get("dueDate") or invoice.get("invoiceDate") or "")[:10]
-
-
-def net_paise(receivable: Mapping[str, Any]) -> int:
-    return int(receivable["totalPaise"]) + sum(int(v) for v in (receivable.get("notes") or {}).values())
-
-
-def settle(receivable: dict[str, Any]) -> dict[str, Any]:
-    """Recompute net, balance and paymentStatus from the stored parts (in place; returned)."""
-    net = net_paise(receivable)
-    settled = int(receivable["paidPaise"]) + int(receivable["tdsPaise"])
-    receivable["netPaise"] = net
-    receivable["balancePaise"] = net - settled
-    receivable["paymentStatus"] = payment_status(net, settled)
-    return receivable
-
-
-def payment_status(net: int, settled: int) -> str:
-    if settled >= net:
-        return PAID
-    return PARTIALLY_PAID if settled > 0 else UNPAID
-
-
-def overdue(receivable: Mapping[str, Any], today: date) -> bool:
-    """The due date has passed with a balance."""
-    due = str(receivable.get("dueDate") or "")
-    return int(receivable.get("balancePaise", 0)) > 0 and bool(due) and today > date.fromisoformat(due)
-
-
-def apply_payment(receivable: Mapping[str, Any], payment: Mapping[str, Any]) -> dict[str, Any]:
-    """The receivable with the payment applied; ValidationError beyond the balance."""
-    settles = int(payment["amountPaise"]) + int(payment["tdsPaise"])
-    balance = int(receivable["balancePaise"])
-    if settles > balance:
-        raise ValidationError(
-            f"the payment settles {rupees(settles)} (amount {rupees(int(payment['amountPaise']))} + TDS "
-            f"{rupees(int(payment['tdsPaise']))}) but invoice {receivable.get('invoiceNumber')} has a balance of "
-            f"{rupees(balance)}")
-    payments = list(receivable.get("payments") or [])
-    if len(payments) >= MAX_PAYMENTS_PER_INVOICE:
-        raise ValidationError(f"invoice {receivable.get('invoiceNumber')} already has {len(payments)} payments")
-    payments.append({k: payment[k] for k in ("paymentId", "reference", "date", "mode", "amountPaise", "tdsPaise",
-                                             "tdsSection", "status", "recordedAt") if k in payment})
-    doc = {**receivable, "payments": payments,
-           "paidPaise": int(receivable["paidPaise"]) + int(payment["amountPaise"]),
-           "tdsPaise": int(receivable["tdsPaise"]) + int(payment["tdsPaise"])}
-    return settle(doc)
-
-
-def reverse_payment(receivable: Mapping[str, Any], payment: Mapping[str, Any],
-                    reversal: Mapping[str, Any]) -> dict[str, Any]:
-    """The receivable with an applied payment reversed (kept in its list, marked reversed)."""
-    payments = []
-    for entry in receivable.get("payments") or []:
-        if entry.get("paymentId") == payment["paymentId"]:
-            entry = {**entry, "status": REVERSED, "reversal": dict(reversal)}
-        payments.append(entry)
-    doc = {**receivable, "payments": payments,
-           "paidPaise": int(receivable["paidPaise"]) - int(payment["amountPaise"]),
-           "tdsPaise": int(receivable["tdsPaise"]) - int(payment["tdsPaise"])}
-    return settle(doc)
-
-
-def apply_note(receivable: Mapping[str, Any], note_id: str, paise: int) -> dict[str, Any]:
-    """The receivable with a note counted once: paise < 0 for a credit note, > 0 for a debit note."""
-    return settle({**receivable, "notes": {**(receivable.get("notes") or {}), note_id: paise}})
+    return Payment(
+        payment_id=payment_id(company_id, request.reference), reference=request.reference, date=request.date,
+        mode=request.mode, amount=INR(request.amount_paise), tds=INR(request.tds_paise),
+        tds_section=request.tds_section, status=PaymentState.APPLIED, recorded_at=recorded_at,
+        company_id=company_id, invoice_id=invoice.invoice_id, invoice_number=invoice.number,
+        tds_key=f"{fy}-Q{quarter}" if request.tds_paise else None,
+        tds_matched=False if request.tds_paise else None)
 
 
 # -- per-month totals (the console's overview) ------------------------------------------------------
@@ -272,33 +163,32 @@ def apply_note(receivable: Mapping[str, Any], note_id: str, paise: int) -> dict[
 MONTH_FIELDS = ("invoices", "invoicedPaise", "collectedPaise", "outstandingPaise")
 
 
-def month_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[str, int]:
+def month_delta(before: Receivable | None, after: Receivable) -> dict[str, int]:
     """How a change of one receivable moves its billing month's totals: invoices opened, invoiced
     (net of notes: a void counts nothing, its reissue counts), collected (payments + TDS), outstanding."""
-    def part(doc: Mapping[str, Any] | None, field: str) -> int:
-        if doc is None:
-            return 0
-        if field == "collectedPaise":
-            return int(doc.get("paidPaise", 0)) + int(doc.get("tdsPaise", 0))
-        return int(doc.get({"invoicedPaise": "netPaise", "outstandingPaise": "balancePaise"}[field], 0))
+    def parts(rec: Receivable | None) -> dict[str, int]:
+        if rec is None:
+            return {f: 0 for f in MONTH_FIELDS[1:]}
+        return {"invoicedPaise": rec.net.paise, "collectedPaise": (rec.paid + rec.tds).paise,
+                "outstandingPaise": rec.balance.paise}
 
-    delta = {f: part(after, f) - part(before, f) for f in MONTH_FIELDS[1:]}
+    old, new = parts(before), parts(after)
+    delta = {f: new[f] - old[f] for f in MONTH_FIELDS[1:]}
     delta["invoices"] = 1 if before is None else 0
     return delta
 
 
-def listing_entry(receivable: Mapping[str, Any]) -> dict[str, Any]:
+def listing_entry(receivable: Receivable) -> JsonBody:
     """What the console's invoice list shows of an invoice, from its receivable alone (one small
     document per row): the invoice's number, company, month, status, dates and total."""
-    inv_id = str(receivable.get("invoiceId") or "")
-    revision = inv_id.rsplit("_r", 1)[1] if re.search(r"_r[0-9]+$", inv_id) else "0"
-    return {"companyId": receivable.get("companyId"), "invoiceNumber": receivable.get("invoiceNumber"),
-            "status": receivable.get("invoiceStatus") or InvoiceStatus.ISSUED.value, "billingPeriod": {"month": receivable.get("period")},
-            "invoiceDate": receivable.get("invoiceDate"), "dueDate": receivable.get("dueDate"),
-            "totalAmount": paise_to_rupees(int(receivable.get("totalPaise", 0))), "revision": int(revision)}
+    status = receivable.invoice_status or InvoiceStatus.ISSUED
+    return {"companyId": receivable.company_id, "invoiceNumber": receivable.invoice_number,
+            "status": status.value, "billingPeriod": {"month": receivable.period},
+            "invoiceDate": receivable.invoice_date, "dueDate": receivable.due_date,
+            "totalAmount": paise_to_rupees(receivable.total.paise), "revision": receivable.revision}
 
 
-def add_month(total: Mapping[str, Any], delta: Mapping[str, int]) -> dict[str, int]:
+def add_month(total: Mapping[str, int], delta: Mapping[str, int]) -> dict[str, int]:
     return {f: int(total.get(f, 0)) + int(delta.get(f, 0)) for f in MONTH_FIELDS}
 
 
@@ -337,29 +227,44 @@ def buckets(outstanding: Mapping[str, int], as_of: date) -> dict[str, int]:
 
 # -- JSON -----------------------------------------------------------------------------------------
 
-def payment_json(payment: Mapping[str, Any]) -> dict[str, Any]:
-    """A payment as the API shows it: rupees as JSON numbers, paise kept out."""
-    body = {k: payment[k] for k in ("reference", "date", "mode", "tdsSection", "status", "recordedAt",
-                                    "invoiceNumber", "companyId", "reversal", "tdsMatched", "tdsQuarter", "tdsFy")
-            if payment.get(k) is not None}
-    body["amount"] = paise_to_rupees(int(payment.get("amountPaise", 0)))
-    body["tdsAmount"] = paise_to_rupees(int(payment.get("tdsPaise", 0)))
+def reversal_json(reversal: Reversal) -> JsonBody:
+    body = {"reason": reversal.reason, "at": reversal.at}
+    if reversal.date is not None:
+        body["date"] = reversal.date
     return body
 
 
-def receivable_json(receivable: Mapping[str, Any], today: date) -> dict[str, Any]:
+def payment_json(payment: Payment) -> JsonBody:
+    """A payment as the API shows it: rupees as JSON numbers, paise kept out."""
+    fields: tuple[tuple[str, Any], ...] = (
+        ("reference", payment.reference), ("date", payment.date.isoformat()), ("mode", payment.mode),
+        ("tdsSection", payment.tds_section), ("status", payment.status.value), ("recordedAt", payment.recorded_at),
+        ("invoiceNumber", payment.invoice_number), ("companyId", payment.company_id),
+        ("reversal", reversal_json(payment.reversal) if payment.reversal is not None else None),
+        ("tdsMatched", payment.tds_matched), ("tdsQuarter", payment.tds_quarter), ("tdsFy", payment.tds_fy))
+    body = {k: v for k, v in fields if v is not None}
+    body["amount"] = paise_to_rupees(payment.amount.paise)
+    body["tdsAmount"] = paise_to_rupees(payment.tds.paise)
+    return body
+
+
+def reminder_json(reminder: Reminder) -> JsonBody:
+    fields = (("status", reminder.status.value), ("to", reminder.to), ("sentAt", reminder.sent_at))
+    return {k: v for k, v in fields if v is not None}
+
+
+def receivable_json(receivable: Receivable, today: date) -> JsonBody:
     """What the invoice read gains: netAmount, amountPaid, tdsAmount, balance, paymentStatus,
     overdue, payments (reversed ones included, marked), reminders sent."""
     return {
-        "netAmount": paise_to_rupees(int(receivable["netPaise"])),
-        "amountPaid": paise_to_rupees(int(receivable["paidPaise"])),
-        "tdsAmount": paise_to_rupees(int(receivable["tdsPaise"])),
-        "balance": paise_to_rupees(int(receivable["balancePaise"])),
-        "paymentStatus": receivable["paymentStatus"],
-        "overdue": overdue(receivable, today),
-        "payments": [payment_json(p) for p in receivable.get("payments") or []],
-        "reminders": {step: {k: v for k, v in sent.items() if k in ("status", "sentAt", "to")}
-                      for step, sent in sorted((receivable.get("reminders") or {}).items(), key=lambda kv: int(kv[0]))},
+        "netAmount": paise_to_rupees(receivable.net.paise),
+        "amountPaid": paise_to_rupees(receivable.paid.paise),
+        "tdsAmount": paise_to_rupees(receivable.tds.paise),
+        "balance": paise_to_rupees(receivable.balance.paise),
+        "paymentStatus": receivable.payment_status.value,
+        "overdue": receivable.overdue(today),
+        "payments": [payment_json(p) for p in receivable.payments],
+        "reminders": {str(step): reminder_json(sent) for step, sent in sorted(receivable.reminders.items())},
     }
 
 
@@ -394,47 +299,36 @@ def reminder_steps(value: object) -> tuple[int, ...]:
     return tuple(sorted(set(value)))
 
 
-def due_reminder(receivable: Mapping[str, Any], today: date, steps: tuple[int, ...]) -> int | None:
-    """The step to send today: the latest step reached that was not sent, unless a later one was.
+@dataclass
+class _CompanyTds:
+    company_id: str
+    deducted: int = 0  # paise
+    matched: int = 0
+    unmatched: list[Payment] = field(default_factory=list)
 
-    A run missed on a step's day still sends it the next day; a step passed over by a later one is
-    never sent (one reminder per run per invoice, the most recent)."""
-    if int(receivable.get("balancePaise", 0)) <= 0 or not receivable.get("dueDate"):
-        return None
-    days = (today - date.fromisoformat(str(receivable["dueDate"]))).days
-    reached = [s for s in steps if s <= days]
-    if not reached:
-        return None
-    step = max(reached)
-    taken = {int(k) for k, v in (receivable.get("reminders") or {}).items() if (v or {}).get("status") != "failed"}
-    if any(k >= step for k in taken):
-        return None
-    return step
+    def json(self) -> JsonBody:
+        return {"companyId": self.company_id, "tdsAmount": paise_to_rupees(self.deducted),
+                "matched": paise_to_rupees(self.matched), "unmatchedAmount": paise_to_rupees(self.deducted - self.matched),
+                "unmatched": [payment_json(p) for p in self.unmatched]}
 
 
-
-def tds_report(key: str, payments: Iterable[Mapping[str, Any]], company_id: str | None = None) -> dict[str, Any]:
+def tds_report(key: str, payments: Iterable[Payment], company_id: str | None = None) -> JsonBody:
     """The quarter's TDS per company (of one company when named): deducted, matched with Form 26AS,
-    still to match (the applied payments only)."""
-    per_company: dict[str, dict[str, Any]] = {}
+    still to match (the applied payments only): the TDS route's JSON answer."""
+    per_company: dict[str, _CompanyTds] = {}
     for p in payments:
-        if p.get("status") != APPLIED or (company_id and p.get("companyId") != company_id):
+        if not p.applied or (company_id and p.company_id != company_id):
             continue
-        entry = per_company.setdefault(str(p["companyId"]), {"companyId": p["companyId"], "tdsPaise": 0,
-                                                              "matchedPaise": 0, "unmatched": []})
-        entry["tdsPaise"] += int(p["tdsPaise"])
-        if p.get("tdsMatched"):
-            entry["matchedPaise"] += int(p["tdsPaise"])
+        entry = per_company.setdefault(str(p.company_id), _CompanyTds(str(p.company_id)))
+        entry.deducted += p.tds.paise
+        if p.tds_matched:
+            entry.matched += p.tds.paise
         else:
-            entry["unmatched"].append(payment_json(p))
-    companies = [{"companyId": e["companyId"], "tdsAmount": paise_to_rupees(e["tdsPaise"]),
-                  "matched": paise_to_rupees(e["matchedPaise"]),
-                  "unmatchedAmount": paise_to_rupees(e["tdsPaise"] - e["matchedPaise"]),
-                  "unmatched": e["unmatched"]} for e in per_company.values()]
-    total = sum(e["tdsPaise"] for e in per_company.values())
-    matched = sum(e["matchedPaise"] for e in per_company.values())
+            entry.unmatched.append(p)
+    total = sum(e.deducted for e in per_company.values())
+    matched = sum(e.matched for e in per_company.values())
     return {"quarter": key, "tdsAmount": paise_to_rupees(total), "matched": paise_to_rupees(matched),
-            "unmatchedAmount": paise_to_rupees(total - matched), "companies": companies}
+            "unmatchedAmount": paise_to_rupees(total - matched), "companies": [e.json() for e in per_company.values()]}
 
 
 # -- request parameters of the reports ------------------------------------------------------------
@@ -463,6 +357,6 @@ def page_size(value: str | None) -> int:
     return int(value)
 
 
-def bucket_json(paise: Mapping[str, int]) -> dict[str, Any]:
+def bucket_json(paise: Mapping[str, int]) -> JsonBody:
     return {"total": paise_to_rupees(paise["total"]),
             "buckets": {b: paise_to_rupees(paise[b]) for b in BUCKETS}}

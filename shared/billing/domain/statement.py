@@ -7,12 +7,15 @@ Debits raise what the customer owes (an invoice, a debit note, a reversed paymen
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping
 
 from billing.domain.presenter import paise_to_rupees
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import NUMBERED
-from billing.domain.receivables import REVERSED, parse_day, reversal_day, to_paise
+from billing.domain.receivable import Payment, PaymentState, Reversal
+from billing.domain.receivables import JsonBody, parse_day, to_paise
 from billing.errors import ValidationError
 
 _ORDER = {"invoice": 0, "debit_note": 1, "credit_note": 2, "payment": 3, "tds": 4, "reversal": 5}
@@ -24,21 +27,37 @@ def _total(doc: Mapping[str, Any]) -> int:
     return int(stored) if stored is not None else to_paise(doc.get("totalAmount", 0), "totalAmount", allow_zero=True)
 
 
+@dataclass(frozen=True)
+class StatementRow:
+    """One row of a company's account, amounts in paise (`at` orders same-day settlements)."""
+
+    date: str
+    type: str
+    document: str
+    description: str
+    debit: int = 0
+    credit: int = 0
+    at: str = ""
+
+    def json(self, balance: int) -> JsonBody:
+        return {"date": self.date, "type": self.type, "document": self.document, "description": self.description,
+                "debit": paise_to_rupees(self.debit), "credit": paise_to_rupees(self.credit),
+                "balance": paise_to_rupees(balance)}
+
+
 def _row(day: str, kind: str, document: str, description: str, debit: int = 0, credit: int = 0,
-         at: str = "") -> dict[str, Any]:
-    return {"date": day[:10], "type": kind, "document": document, "description": description,
-            "debit": debit, "credit": credit, "_at": at}
+         at: str = "") -> StatementRow:
+    return StatementRow(day[:10], kind, document, description, debit, credit, at)
 
 
-def statement_rows(invoices: Iterable[Mapping[str, Any]], notes: Iterable[Mapping[str, Any]],
-                   payments: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def statement_rows(invoices: Iterable[Invoice], notes: Iterable[Mapping[str, Any]],
+                   payments: Iterable[Payment]) -> list[StatementRow]:
     """Every row of the company's account, oldest first (amounts in paise)."""
     rows = []
     for inv in invoices:
-        if inv.get("status") in _NUMBERED and inv.get("invoiceNumber"):
-            month = (inv.get("billingPeriod") or {}).get("month", "")
-            rows.append(_row(str(inv.get("invoiceDate", "")), "invoice", str(inv["invoiceNumber"]),
-                             f"Invoice for {month}", debit=_total(inv)))
+        if inv.status.numbered and inv.number:
+            rows.append(_row(inv.invoice_date or "", "invoice", inv.number, f"Invoice for {inv.period_key}",
+                             debit=inv.total.paise))
     for note in notes:
         if note.get("status") not in _NUMBERED:
             continue
@@ -50,23 +69,21 @@ def statement_rows(invoices: Iterable[Mapping[str, Any]], notes: Iterable[Mappin
             rows.append(_row(str(note.get("creditNoteDate", "")), "credit_note", str(note.get("creditNoteNumber")),
                              f"Credit note on {original}: {note.get('reason', '')}", credit=_total(note)))
     for p in payments:
-        amount, tds = int(p.get("amountPaise", 0)), int(p.get("tdsPaise", 0))
-        ref, inv_no = str(p.get("reference")), p.get("invoiceNumber", "")
+        amount, tds, day = p.amount.paise, p.tds.paise, p.date.isoformat()
+        ref, inv_no = p.reference, p.invoice_number
         if amount:
-            rows.append(_row(str(p["date"]), "payment", ref, f"Payment ({str(p.get('mode', '')).upper()}) "
-                                                             f"against {inv_no}", credit=amount,
-                             at=str(p.get("recordedAt", ""))))
+            rows.append(_row(day, "payment", ref, f"Payment ({p.mode.upper()}) against {inv_no}", credit=amount,
+                             at=p.recorded_at))
         if tds:
-            rows.append(_row(str(p["date"]), "tds", ref, f"TDS u/s {p.get('tdsSection')} deducted on {inv_no}",
-                             credit=tds, at=str(p.get("recordedAt", ""))))
-        if p.get("status") == REVERSED:
-            reversal = p.get("reversal") or {}
-            rows.append(_row(reversal_day(reversal) or str(p["date"]), "reversal", ref,
-                             f"Payment reversed: {reversal.get('reason', '')}", debit=amount + tds,
-                             at=str(reversal.get("at", ""))))
-    rows.sort(key=lambda r: (r["date"], _ORDER[r["type"]] if r["type"] != "tds" else _ORDER["payment"], r["_at"],
-                             _ORDER[r["type"]]))  # stable: same-instant rows keep their documents' order
-    return [{k: v for k, v in r.items() if k != "_at"} for r in rows]
+            rows.append(_row(day, "tds", ref, f"TDS u/s {p.tds_section} deducted on {inv_no}",
+                             credit=tds, at=p.recorded_at))
+        if p.status is PaymentState.REVERSED:
+            reversal = p.reversal or Reversal("", "")
+            rows.append(_row(reversal.day or day, "reversal", ref, f"Payment reversed: {reversal.reason}",
+                             debit=amount + tds, at=reversal.at))
+    rows.sort(key=lambda r: (r.date, _ORDER[r.type] if r.type != "tds" else _ORDER["payment"], r.at,
+                             _ORDER[r.type]))  # stable: same-instant rows keep their documents' order
+    return rows
 
 
 def parse_range(start: str | None, end: str | None, today: date) -> tuple[date | None, date]:
@@ -78,20 +95,21 @@ def parse_range(start: str | None, end: str | None, today: date) -> tuple[date |
     return first, last
 
 
-def statement(company_id: str, rows: list[dict[str, Any]], first: date | None, last: date) -> dict[str, Any]:
-    """Opening balance (rows before `first`), the rows in [first, last] with a running balance, totals."""
-    opening = sum(r["debit"] - r["credit"] for r in rows if first is not None and r["date"] < first.isoformat())
+def statement(company_id: str, rows: list[StatementRow], first: date | None, last: date) -> JsonBody:
+    """Opening balance (rows before `first`), the rows in [first, last] with a running balance, totals:
+    the statement's JSON answer."""
+    start = first.isoformat() if first is not None else None
+    opening = sum(r.debit - r.credit for r in rows if start is not None and r.date < start)
     balance, debit, credit = opening, 0, 0
     shown = []
     for r in rows:
-        if (first is not None and r["date"] < first.isoformat()) or r["date"] > last.isoformat():
+        if (start is not None and r.date < start) or r.date > last.isoformat():
             continue
-        balance += r["debit"] - r["credit"]
-        debit += r["debit"]
-        credit += r["credit"]
-        shown.append({**r, "debit": paise_to_rupees(r["debit"]), "credit": paise_to_rupees(r["credit"]),
-                      "balance": paise_to_rupees(balance)})
-    return {"companyId": company_id, "from": first.isoformat() if first else None, "to": last.isoformat(),
+        balance += r.debit - r.credit
+        debit += r.debit
+        credit += r.credit
+        shown.append(r.json(balance))
+    return {"companyId": company_id, "from": start, "to": last.isoformat(),
             "openingBalance": paise_to_rupees(opening), "rows": shown,
             "totals": {"debit": paise_to_rupees(debit), "credit": paise_to_rupees(credit)},
             "closingBalance": paise_to_rupees(balance)}

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Mapping
 from xml.sax.saxutils import escape
 
 from billing.domain.lifecycle import NUMBERED
-from billing.domain.receivables import REVERSED, reversal_day, rupees, to_paise
+from billing.domain.receivable import Payment, PaymentState
+from billing.domain.receivables import rupees, to_paise
 from billing.errors import ConfigurationError
 
 DEFAULT_LEDGERS = {
@@ -89,9 +90,10 @@ def _voucher(kind: str, day: str, number: str, party: str, narration: str, entri
 
 
 def tally_xml(company_name: str, start: date, end: date, invoices: Iterable[Mapping[str, Any]],
-              notes: Iterable[Mapping[str, Any]], payments: Iterable[Mapping[str, Any]],
-              names: Mapping[str, str]) -> str:
-    """The import XML of the documents dated in [start, end) (ISO dates)."""
+              notes: Iterable[Mapping[str, Any]], payments: Iterable[Payment],
+              names: Mapping[str, str], parties: Mapping[str, str]) -> str:
+    """The import XML of the documents dated in [start, end) (ISO dates); a payment's party ledger is
+    parties[its invoice id] (else its company id)."""
     lo, hi = start.isoformat(), end.isoformat()
 
     def inside(day: object) -> bool:
@@ -119,18 +121,17 @@ def tally_xml(company_name: str, start: date, end: date, invoices: Iterable[Mapp
                             [(party, sign * sum(p for _, p in lines))] + [(ledger, -sign * p) for ledger, p in lines],
                             reference=str(original)))
     for p in payments:
-        amount, tds = int(p.get("amountPaise", 0)), int(p.get("tdsPaise", 0))
-        party = str(p.get("partyName") or p.get("companyId"))
+        amount, tds = p.amount.paise, p.tds.paise
+        party = parties.get(str(p.invoice_id)) or str(p.company_id)
         entries = [(names["bank"], amount), (names["tds"], tds), (party, -(amount + tds))]
-        if inside(p.get("date", "")):
-            tds_text = f", TDS {rupees(tds)} u/s {p.get('tdsSection')}" if tds else ""
-            out.append(_voucher("Receipt", str(p["date"]), str(p["reference"]), party,
-                                f"{str(p.get('mode', '')).upper()} {p['reference']} against {p.get('invoiceNumber')}"
-                                f"{tds_text}", entries, reference=str(p.get("invoiceNumber", ""))))
-        reversal = p.get("reversal") or {}
-        if p.get("status") == REVERSED and inside(reversal_day(reversal)):
-            out.append(_voucher("Journal", reversal_day(reversal), f"{p['reference']}-R", party,
-                                f"Payment {p['reference']} reversed: {reversal.get('reason', '')}",
+        if inside(p.date.isoformat()):
+            tds_text = f", TDS {rupees(tds)} u/s {p.tds_section}" if tds else ""
+            out.append(_voucher("Receipt", p.date.isoformat(), p.reference, party,
+                                f"{p.mode.upper()} {p.reference} against {p.invoice_number}"
+                                f"{tds_text}", entries, reference=str(p.invoice_number or "")))
+        if p.status is PaymentState.REVERSED and p.reversal is not None and inside(p.reversal.day):
+            out.append(_voucher("Journal", p.reversal.day, f"{p.reference}-R", party,
+                                f"Payment {p.reference} reversed: {p.reversal.reason}",
                                 [(ledger, -paise) for ledger, paise in entries]))
     return ("<ENVELOPE><HEADER><TALLYREQUEST>Import Data</TALLYREQUEST></HEADER><BODY><IMPORTDATA>"
             "<REQUESTDESC><REPORTNAME>Vouchers</REPORTNAME><STATICVARIABLES>"

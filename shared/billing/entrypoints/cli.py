@@ -480,8 +480,8 @@ def _gstr1(container: Container, args: argparse.Namespace) -> int:
 def _tds(container: Container, args: argparse.Namespace) -> int:
     if args.tds_command == "match":
         payment = container.receivables.mark_tds_matched(args.company, args.reference, args.note)
-        print(f"matched: {payment['companyId']} {payment['reference']} TDS {payment['tdsPaise'] / 100:.2f} "
-              f"({payment.get('tdsSection')}, {payment.get('tdsKey')})")
+        print(f"matched: {payment.company_id} {payment.reference} TDS {payment.tds.decimal:.2f} "
+              f"({payment.tds_section}, {payment.tds_key})")
         return 0
     print(json.dumps(container.receivables.tds(args.fy, args.quarter, args.company), indent=2))
     return 0

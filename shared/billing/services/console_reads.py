@@ -8,17 +8,20 @@ import re
 from datetime import date
 from typing import Any
 
+from billing.domain.entities import Invoice
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.period import BillingPeriod, period_key
-from billing.domain.receivables import (
-    MONTH_FIELDS, PAID, PARTIALLY_PAID, UNPAID, listing_entry, receivable_json,
-)
+from billing.domain.receivable import PaymentStatus, Receivable
+from billing.domain.receivables import MONTH_FIELDS, listing_entry, receivable_json
 from billing.errors import ValidationError
 from billing.ports import InvoiceListing, ReceivableRepository
 
-PAYMENT_STATUSES = (UNPAID, PARTIALLY_PAID, PAID)
+PAYMENT_STATUSES = tuple(s.value for s in PaymentStatus)
 INVOICE_STATUSES = tuple(s.value for s in InvoiceStatus)
 PAGE_SIZE = 50
+ConsoleAnswer = dict[str, Any]
+"""What a console page renders (its template's context part): the month totals, a page of the
+invoice list. Built here from the entities, handed to the template as is."""
 _TOKEN = re.compile(r"[a-z0-9_-]{1,64}_[0-9]{4}-[0-9]{2}(_r[0-9]{1,4})?", re.ASCII)
 
 
@@ -34,7 +37,7 @@ class ConsoleReads:
         self.listing = listing
         self.receivables = receivables
 
-    def months(self, last: str, count: int = 12) -> list[dict[str, Any]]:
+    def months(self, last: str, count: int = 12) -> list[ConsoleAnswer]:
         """[{period, invoices, invoicedPaise, collectedPaise, outstandingPaise}] for the last `count`
         months up to `last`, oldest first (zeros where a month has nothing)."""
         periods = months_back(last, count)
@@ -42,7 +45,7 @@ class ConsoleReads:
         return [{"period": p, **{f: int((totals.get(p) or {}).get(f, 0)) for f in MONTH_FIELDS}} for p in periods]
 
     def invoice_page(self, period: str, status: str | None, payment_status: str | None,
-                     page_token: str | None, today: date, size: int = PAGE_SIZE) -> dict[str, Any]:
+                     page_token: str | None, today: date, size: int = PAGE_SIZE) -> ConsoleAnswer:
         """A page of the month's invoices: [{invoice (its list fields), receivable (as the invoice read
         shows it) or None}]. Without a status: the issued and void ones (drafts only when asked for)."""
         BillingPeriod.from_key(period)
@@ -57,6 +60,13 @@ class ConsoleReads:
             raise ValidationError(f"a {status} invoice has no payment status yet: choose one filter or the other")
         rows, next_token = self.listing.page(period, status or None, payment_status or None, size,
                                              page_token or None)
-        return {"rows": [{"invoice": inv if inv is not None else listing_entry(rec or {}),
-                          "receivable": receivable_json(rec, today) if rec else None}
-                         for inv, rec in rows], "nextPageToken": next_token}
+        return {"rows": [_row(inv, rec, today) for inv, rec in rows], "nextPageToken": next_token}
+
+
+def _row(invoice: Invoice | None, receivable: Receivable | None, today: date) -> ConsoleAnswer:
+    """A row of the list: the invoice's list fields (from the invoice while it is being issued, from
+    its receivable once issued), and the receivable as the invoice read shows it."""
+    if receivable is None:
+        return {"invoice": invoice.document if invoice is not None else None, "receivable": None}
+    return {"invoice": invoice.document if invoice is not None else listing_entry(receivable),
+            "receivable": receivable_json(receivable, today)}

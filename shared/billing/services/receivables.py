@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
 
 from billing.domain import receivables as rules
+from billing.domain.receivables import JsonBody
 from billing.domain.invoice import Supplier
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.entities import Invoice
+from billing.domain.money import INR
+from billing.domain.receivable import Payment, Receivable, Reversal, TdsMatch, due_day
 from billing.domain.naming import validate_company_id
 from billing.domain.period import BillingPeriod, invoice_date
 from billing.domain.presenter import paise_to_rupees
@@ -51,55 +53,55 @@ class ReceivableService:
 
     # -- documents that move a balance ------------------------------------------------------------
 
-    def open(self, invoice: Invoice) -> dict[str, Any]:
+    def open(self, invoice: Invoice) -> Receivable:
         """The invoice's receivable, opened (with the ageing aggregates) if it is not yet: idempotent."""
         existing = self.receivables.get(invoice.invoice_id)
         if existing is not None:
             return existing
         return self._note_or_open(invoice)
 
-    def on_void(self, invoice: Invoice) -> dict[str, Any]:
+    def on_void(self, invoice: Invoice) -> Receivable:
         """A void invoice's credit note counted once on its receivable (its balance falls by the total)."""
         return self._note_or_open(invoice)
 
-    def on_note(self, invoice: Invoice, note_id: str, signed_paise: int) -> dict[str, Any]:
+    def on_note(self, invoice: Invoice, note_id: str, signed_paise: int) -> Receivable:
         """A partial credit note (< 0) or a debit note (> 0) counted once on the invoice's receivable."""
         now = self._now()
 
-        def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
-            base = rec if rec is not None else rules.open_receivable(_stored(invoice), now)
-            before = int(rec["balancePaise"]) if rec is not None else 0
-            if note_id in (base.get("notes") or {}):
-                return None if rec is not None else ReceivableChange(base, delta_paise=int(base["balancePaise"]))
-            after = rules.apply_note(base, note_id, signed_paise)
-            return ReceivableChange(after, delta_paise=int(after["balancePaise"]) - before)
+        def update(rec: Receivable | None, _: Payment | None) -> ReceivableChange | None:
+            base = rec if rec is not None else Receivable.open(invoice, now)
+            before = rec.balance.paise if rec is not None else 0
+            if base.has_note(note_id):
+                return None if rec is not None else ReceivableChange(base, delta_paise=base.balance.paise)
+            after = base.apply_note(note_id, INR(signed_paise))
+            return ReceivableChange(after, delta_paise=after.balance.paise - before)
 
         return self._change(invoice, None, update)[1]
 
-    def _note_or_open(self, invoice: Invoice) -> dict[str, Any]:
+    def _note_or_open(self, invoice: Invoice) -> Receivable:
         now = self._now()
         note_id = invoice.voided_by or ""
         void = invoice.status is InvoiceStatus.VOID and bool(note_id)
 
-        def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
+        def update(rec: Receivable | None, _: Payment | None) -> ReceivableChange | None:
             if rec is None:
-                opened = rules.open_receivable(_stored(invoice), now)
-                return ReceivableChange(opened, delta_paise=int(opened["balancePaise"]))
-            if not void or note_id in (rec.get("notes") or {}):
+                opened = Receivable.open(invoice, now)
+                return ReceivableChange(opened, delta_paise=opened.balance.paise)
+            if not void or rec.has_note(note_id):
                 return None
-            after = rules.void_receivable(rec, note_id)
-            return ReceivableChange(after, delta_paise=int(after["balancePaise"]) - int(rec["balancePaise"]))
+            after = rec.void(note_id)
+            return ReceivableChange(after, delta_paise=after.balance.paise - rec.balance.paise)
 
         return self._change(invoice, None, update)[1]
 
     def _change(self, invoice: Invoice, payment_id: str | None,
-                update: ReceivableUpdate) -> tuple[ReceivableChange | None, dict[str, Any]]:
-        change, stored = self.receivables.change(invoice.invoice_id, invoice.company_id,
-                                                 rules.due_day(invoice.document), payment_id, update)
+                update: ReceivableUpdate) -> tuple[ReceivableChange | None, Receivable]:
+        change, stored = self.receivables.change(invoice.invoice_id, invoice.company_id, due_day(invoice),
+                                                 payment_id, update)
         assert stored is not None
         return change, stored
 
-    def record_payment(self, company_id: str, period_key: str, body: object) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    def record_payment(self, company_id: str, period_key: str, body: object) -> tuple[Payment, Receivable, bool]:
         """(payment, receivable, created): the month's issued invoice settled by amount + TDS.
 
         The same reference with the same data returns the first payment (created False); with other
@@ -111,30 +113,27 @@ class ReceivableService:
                                   "no payment can be recorded against it")
         request = rules.parse_payment(body, self.today())
         now = self._now()
-        payment = rules.payment_document(company_id, _stored(invoice), request, now)
-        pid = str(payment["paymentId"])
+        payment = rules.new_payment(company_id, invoice, request, now)
 
-        def update(rec: dict[str, Any] | None, existing: dict[str, Any] | None) -> ReceivableChange | None:
+        def update(rec: Receivable | None, existing: Payment | None) -> ReceivableChange | None:
             if existing is not None:
-                rules.check_replay(existing, payment)
+                existing.check_replay(payment)
                 return None
-            opened = rec is None
-            before = rec if rec is not None else rules.open_receivable(_stored(invoice), now)
-            after = rules.apply_payment(before, payment)
-            delta = int(after["balancePaise"]) - (0 if opened else int(before["balancePaise"]))
-            return ReceivableChange(after, payment, delta)
+            before = rec if rec is not None else Receivable.open(invoice, now)
+            after = before.apply_payment(payment)
+            return ReceivableChange(after, payment, after.balance.paise - (0 if rec is None else rec.balance.paise))
 
-        change, stored = self._change(invoice, pid, update)
+        change, stored = self._change(invoice, payment.payment_id, update)
         if change is None:
-            first = self.receivables.payment(pid)
+            first = self.receivables.payment(payment.payment_id)
             assert first is not None
             return first, stored, False
         log.info("payment recorded", extra={"json_fields": {
-            "invoiceId": invoice.invoice_id, "paymentId": pid, "paymentStatus": stored.get("paymentStatus")}})
+            "invoiceId": invoice.invoice_id, "paymentId": payment.payment_id,
+            "paymentStatus": stored.payment_status.value}})
         return payment, stored, True
 
-    def reverse(self, company_id: str, period_key: str, reference: str,
-                body: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    def reverse(self, company_id: str, period_key: str, reference: str, body: object) -> tuple[Payment, Receivable]:
         """(payment, receivable): an applied payment reversed (a bounced cheque), with the reason kept."""
         validate_company_id(company_id)
         BillingPeriod.from_key(period_key)
@@ -146,28 +145,26 @@ class ReceivableService:
             raise ValidationError("reason is required (1-500 characters): why the payment is reversed")
         pid = rules.payment_id(company_id, reference)
         found = self.receivables.payment(pid)
-        receivable = self.receivables.get(str(found["invoiceId"])) if found else None
-        if found is None or receivable is None or receivable.get("period") != period_key:
+        receivable = self.receivables.get(str(found.invoice_id)) if found else None
+        if found is None or receivable is None or receivable.period != period_key:
             raise NotFoundError(f"no payment {reference!r} on the invoice of company '{company_id}' for {period_key}")
-        reversal = {"reason": reason.strip(), "at": self._now(), "date": self.today().isoformat()}
+        reversal = Reversal(reason.strip(), self._now(), self.today().isoformat())
 
-        def update(rec: dict[str, Any] | None, payment: dict[str, Any] | None) -> ReceivableChange | None:
+        def update(rec: Receivable | None, payment: Payment | None) -> ReceivableChange | None:
             if rec is None or payment is None:
                 raise NotFoundError(f"payment {reference!r} vanished")
-            if payment.get("status") == rules.REVERSED:
+            if not payment.applied:
                 return None  # a retried reversal: as the first one left it
-            after = rules.reverse_payment(rec, payment, reversal)
-            return ReceivableChange(after, {**payment, "status": rules.REVERSED, "reversal": reversal},
-                                    int(after["balancePaise"]) - int(rec["balancePaise"]))
+            after = rec.reverse_payment(payment, reversal)
+            return ReceivableChange(after, payment.reverse(reversal), after.balance.paise - rec.balance.paise)
 
-        _, stored = self.receivables.change(str(found["invoiceId"]), company_id, str(receivable["dueDate"]), pid,
-                                            update)
+        _, stored = self.receivables.change(receivable.invoice_id, company_id, receivable.due_date, pid, update)
         assert stored is not None
         after = self.receivables.payment(pid)
         assert after is not None
         return after, stored
 
-    def rebuild_month(self, period_key: str) -> dict[str, Any]:
+    def rebuild_month(self, period_key: str) -> JsonBody:
         """The month totals (the console's overview) recomputed from the month's receivables and set
         exactly, and a missing `invoiceStatus` (the console's invoice filter) filled from the invoice:
         for receivables written before those existed, or as a repair. Idempotent; safe while payments
@@ -189,15 +186,15 @@ class ReceivableService:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def view(self, invoice: Invoice) -> dict[str, Any]:
+    def view(self, invoice: Invoice) -> JsonBody:
         """What the invoice read shows of its receivable ({} while it is being issued). Never writes:
         an invoice whose receivable is not opened yet shows the balance it would open with."""
         if not invoice.has_files:
             return {}
-        rec = self.receivables.get(invoice.invoice_id) or rules.open_receivable(_stored(invoice), "")
+        rec = self.receivables.get(invoice.invoice_id) or Receivable.open(invoice, "")
         return rules.receivable_json(rec, self.today())
 
-    def aging(self, as_of: str | None, page_size: str | None, page_token: str | None) -> dict[str, Any]:
+    def aging(self, as_of: str | None, page_size: str | None, page_token: str | None) -> JsonBody:
         """Totals first (every company), then a page of companies with their buckets, by company id."""
         day = rules.parse_day(as_of, "asOf") if as_of is not None else self.today()
         size = rules.page_size(page_size)
@@ -208,33 +205,33 @@ class ReceivableService:
         return {
             "asOf": day.isoformat(),
             "totals": rules.bucket_json(totals),
-            "companies": [{"companyId": c["companyId"], **rules.bucket_json(rules.buckets(c.get("outstanding") or {}, day))}
+            "companies": [{"companyId": c.company_id, **rules.bucket_json(rules.buckets(c.by_due, day))}
                           for c in companies],
             "nextPageToken": next_token,
         }
 
-    def tds(self, fy: str | None, quarter: str | None, company_id: str | None = None) -> dict[str, Any]:
+    def tds(self, fy: str | None, quarter: str | None, company_id: str | None = None) -> JsonBody:
         """The quarter's TDS receivable per company: deducted, matched with Form 26AS, still to match."""
         key = rules.parse_fy_quarter(fy, quarter)
         if company_id is not None:
             validate_company_id(company_id)
         return rules.tds_report(key, self.receivables.tds_payments(key), company_id)
 
-    def mark_tds_matched(self, company_id: str, reference: str, note: str = "") -> dict[str, Any]:
+    def mark_tds_matched(self, company_id: str, reference: str, note: str = "") -> Payment:
         """Record that a payment's TDS appears in Form 26AS (idempotent)."""
         validate_company_id(company_id)
         pid = rules.payment_id(company_id, rules.validate_reference(reference))
         payment = self.receivables.payment(pid)
-        if payment is None or not int(payment.get("tdsPaise", 0)):
+        if payment is None or not payment.tds.paise:
             raise NotFoundError(f"no payment with TDS {reference!r} of company '{company_id}'")
-        if not payment.get("tdsMatched"):
-            fields = {"tdsMatched": True, "tdsMatchedAt": self._now(), "tdsMatchNote": note[:500]}
-            self.receivables.mark_tds_matched(pid, fields)
-            payment.update(fields)
+        if not payment.tds_matched:
+            match = TdsMatch(self._now(), note[:500])
+            self.receivables.mark_tds_matched(pid, match)
+            payment = payment.matched(match)
         return payment
 
 
-    def statement(self, company_id: str, start: str | None, end: str | None) -> dict[str, Any]:
+    def statement(self, company_id: str, start: str | None, end: str | None) -> JsonBody:
         """The company's statement of account: invoices, notes, payments, TDS and reversals, running balance."""
         validate_company_id(company_id)
         company = self.queries.companies.get(company_id)
@@ -244,7 +241,7 @@ class ReceivableService:
         notes = [n.document for n in self.credit_notes.list_for_company(company_id)] if self.credit_notes is not None else []
         if self.debit_notes is not None:
             notes = [*notes, *(n.document for n in self.debit_notes.list_for_company(company_id))]
-        rows = statement_rows([i.document for i in self.queries.invoices.find_for_company(company_id)], notes,
+        rows = statement_rows(self.queries.invoices.find_for_company(company_id), notes,
                               self.receivables.payments_for_company(company_id))
         supplier = Supplier.required(self.settings_repo.supplier())
         doc = company.document  # the statement shows the fields as stored
@@ -264,22 +261,17 @@ class ReceivableService:
         invoices = [i.document for i in self.queries.invoices.find_dated(lo, hi)]
         notes = [n.document for n in self.credit_notes.dated(lo, hi)] if self.credit_notes is not None else []
         payments = self.receivables.payments_dated(lo, hi)
-        parties: dict[str, str] = {}
+        parties: dict[str, str] = {}  # invoice id -> the party's ledger (its legal name on the invoice)
         for p in payments:
-            inv_id = str(p.get("invoiceId"))
+            inv_id = str(p.invoice_id)
             if inv_id not in parties:
                 found = self.queries.invoices.find(inv_id)
                 recipient = (found.document.get("recipient") or {}) if found is not None else {}
-                parties[inv_id] = str(recipient.get("legalName") or p.get("companyId"))
-            p["partyName"] = parties[inv_id]
-        return tally_xml(supplier.legal_name, start, end, invoices, notes, payments, names)
+                parties[inv_id] = str(recipient.get("legalName") or p.company_id)
+        return tally_xml(supplier.legal_name, start, end, invoices, notes, payments, names, parties)
 
     def statement_pdf(self, company_id: str, start: str | None, end: str | None) -> bytes:
         if self.render_statement is None:
             raise NotFoundError("statement PDFs are not available here")
         return self.render_statement(self.statement(company_id, start, end))
 
-
-def _stored(invoice: Invoice) -> dict[str, Any]:
-    """The invoice's document for the receivable rules (with its id: old documents lack the field)."""
-    return {**invoice.document, "invoiceId": invoice.invoice_id}

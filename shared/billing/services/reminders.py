@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from billing.domain import receivables as rules
 from billing.domain.company import Company
 from billing.domain.invoice import Supplier
+from billing.domain.receivable import Payment, Receivable, Reminder, ReminderStatus
 from billing.ports import (
     Clock, CompanyRepository, InvoiceRepository, Mailer, ReceivableChange, ReceivableRepository,
     ReminderEmailBuilder, SettingsRepository,
@@ -24,6 +25,10 @@ from billing.services.downloads import DownloadService
 from billing.domain.period import invoice_date
 
 log = logging.getLogger(__name__)
+
+RunReport = dict[str, Any]
+"""What a reminders run answers (the Scheduler job's JSON body, the CLI's output): the day, the steps
+and the invoices sent, skipped and failed. Built here, returned as is."""
 
 
 class ReminderService:
@@ -40,23 +45,22 @@ class ReminderService:
         self.clock = clock
         self.public_base_url = public_base_url
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> RunReport:
         """Send today's due reminders; {"date", "sent": [...], "skipped": [...], "failed": [...]}."""
         supplier = Supplier.required(self.settings_repo.supplier())
         steps = rules.reminder_steps(supplier.document.get("reminderSteps"))
         today = invoice_date(self.clock(), supplier.timezone)
-        report: dict[str, Any] = {"date": today.isoformat(), "steps": list(steps), "sent": [], "skipped": [],
-                                  "failed": []}
+        report: RunReport = {"date": today.isoformat(), "steps": list(steps), "sent": [], "skipped": [],
+                             "failed": []}
         if self.mailer is None:
             report["skipped"].append({"reason": "email is not configured (SMTP_HOST unset)"})
             return report
         for receivable in self.receivables.with_balance():
-            step = rules.due_reminder(receivable, today, steps)
+            step = receivable.due_reminder(today, steps)
             if step is None:
                 continue
-            entry = {"invoiceNumber": receivable.get("invoiceNumber"), "companyId": receivable["companyId"],
-                     "step": step}
-            company = self.companies.get(str(receivable["companyId"]))
+            entry = {"invoiceNumber": receivable.invoice_number, "companyId": receivable.company_id, "step": step}
+            company = self.companies.get(receivable.company_id)
             to = (company.billing_email or "").strip() if company is not None else ""
             if company is None or not to:
                 report["skipped"].append({**entry, "reason": "the company has no billingEmail"})
@@ -67,50 +71,49 @@ class ReminderService:
                                                          for k, v in report.items()}})
         return report
 
-    def _mark(self, receivable: Mapping[str, Any], step: int,
-              decide: Callable[[dict[str, Any]], dict[str, Any] | None]) -> dict[str, Any] | None:
-        """Write reminders.{step} on the receivable in a transaction; decide(current record) gives it, or None."""
-        def update(rec: dict[str, Any] | None, _: dict[str, Any] | None) -> ReceivableChange | None:
+    def _mark(self, receivable: Receivable, step: int,
+              decide: Callable[[Receivable, Reminder | None], Reminder | None]) -> Receivable | None:
+        """Write reminders.{step} on the receivable in a transaction: decide(current receivable, its
+        record of the step) gives the new record, or None (nothing written)."""
+        def update(rec: Receivable | None, _: Payment | None) -> ReceivableChange | None:
             if rec is None:
                 return None
-            record = decide(dict((rec.get("reminders") or {}).get(str(step)) or {}) | {"_rec": rec})
-            if record is None:
-                return None
-            return ReceivableChange({**rec, "reminders": {**(rec.get("reminders") or {}), str(step): record}})
+            record = decide(rec, rec.reminders.get(step))
+            return ReceivableChange(rec.with_reminder(step, record)) if record is not None else None
 
-        change, _ = self.receivables.change(str(receivable["invoiceId"]), str(receivable["companyId"]),
-                                            str(receivable["dueDate"]), None, update)
+        change, _ = self.receivables.change(receivable.invoice_id, receivable.company_id, receivable.due_date,
+                                            None, update)
         return change.receivable if change is not None else None
 
-    def _send(self, receivable: Mapping[str, Any], company: Company, supplier: Supplier, step: int,
+    def _send(self, receivable: Receivable, company: Company, supplier: Supplier, step: int,
               to: str) -> str:
         claim = uuid.uuid4().hex
         now = self.clock().isoformat(timespec="seconds")
 
-        def claim_it(current: dict[str, Any]) -> dict[str, Any] | None:
-            rec = current.pop("_rec")
-            if rules.due_reminder(rec, invoice_date(self.clock(), supplier.timezone), (step,)) != step:
+        def claim_it(rec: Receivable, _: Reminder | None) -> Reminder | None:
+            if rec.due_reminder(invoice_date(self.clock(), supplier.timezone), (step,)) != step:
                 return None  # paid meanwhile, or claimed by another run
-            return {"status": "sending", "claim": claim, "claimedAt": now, "to": to}
+            return Reminder(ReminderStatus.SENDING, claim=claim, claimed_at=now, to=to)
+
+        def mine(rec: Receivable, current: Reminder | None) -> Reminder | None:
+            return current if current is not None and current.claim == claim else None
 
         claimed = self._mark(receivable, step, claim_it)
         if claimed is None:
             return "skipped"
-        invoice = self.invoices.find(str(receivable["invoiceId"]))
+        invoice = self.invoices.find(receivable.invoice_id)
         pdf_link = self.downloads.links(invoice, self.public_base_url or None).get("pdf") if invoice else None
         snapshot = supplier.snapshot()
         upi = snapshot.get("upiId")
-        upi_link = rules.upi_uri(str(upi), supplier.legal_name, int(claimed["balancePaise"]),
-                                 str(receivable.get("invoiceNumber"))) if upi else None
+        upi_link = rules.upi_uri(str(upi), supplier.legal_name, claimed.balance.paise,
+                                 str(receivable.invoice_number)) if upi else None
         try:
             message = self.build_message(claimed, company.document, snapshot, step, pdf_link, upi_link)
             message_id = self.mailer.send(message) if self.mailer is not None else ""
         except Exception as exc:  # noqa: BLE001 - recorded; a later run may claim the step again
-            log.error(f"reminder for {receivable.get('invoiceNumber')} step {step} failed: {exc}")
-            self._mark(receivable, step, lambda cur: {k: v for k, v in cur.items() if k != "_rec"}
-                       | {"status": "failed", "error": str(exc)[:300]} if cur.get("claim") == claim else None)
+            log.error(f"reminder for {receivable.invoice_number} step {step} failed: {exc}")
+            error = str(exc)[:300]
+            self._mark(receivable, step, lambda rec, cur: (m.failed(error) if (m := mine(rec, cur)) else None))
             return "failed"
-        self._mark(receivable, step, lambda cur: {k: v for k, v in cur.items() if k != "_rec"}
-                   | {"status": "sent", "sentAt": now, "messageId": message_id} if cur.get("claim") == claim else None)
+        self._mark(receivable, step, lambda rec, cur: (m.sent(now, message_id) if (m := mine(rec, cur)) else None))
         return "sent"
-

@@ -13,6 +13,7 @@ from billing.bootstrap import Container
 from billing.domain.lifecycle import InvoiceStatus
 from billing.domain.naming import validate_company_id
 from billing.domain.period import MonthQuery
+from billing.domain.receivable import Payment, Receivable
 from billing.domain.receivables import payment_json, receivable_json
 from billing.entrypoints.http.auth import ADMIN, SIGNED_DOCUMENT_KEY, caller_role
 from billing.entrypoints.http.limits import json_body
@@ -132,9 +133,9 @@ def payment_reverse(request: flask.Request, container: Container, company: str, 
     return json_response(_payment_body(paid, receivable, container))
 
 
-def _payment_body(paid: dict[str, Any], receivable: dict[str, Any], container: Container) -> dict[str, Any]:
+def _payment_body(paid: Payment, receivable: Receivable, container: Container) -> dict[str, Any]:
     view = receivable_json(receivable, container.receivables.today())
-    return {"payment": payment_json(paid), "invoiceNumber": receivable.get("invoiceNumber"),
+    return {"payment": payment_json(paid), "invoiceNumber": receivable.invoice_number,
             **{k: view[k] for k in ("netAmount", "amountPaid", "tdsAmount", "balance", "paymentStatus", "overdue")}}
 
 

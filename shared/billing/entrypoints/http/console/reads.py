@@ -11,8 +11,10 @@ import flask
 
 from billing.bootstrap import Container
 from billing.domain.period import period_key
+from billing.domain.receivables import JsonBody
 from billing.entrypoints.http.presenters import adjustments_json, history_entry, present
 from billing.errors import NotFoundError
+from billing.services.console_reads import ConsoleAnswer
 
 AGEING_PAGE_SIZE = "50"
 COMPANY_PAGE_SIZE = "50"
@@ -42,7 +44,7 @@ def overview(container: Container, period: str) -> dict[str, Any]:
 
 
 def invoice_page(container: Container, period: str, status: str | None, payment_status: str | None,
-                 page_token: str | None) -> dict[str, Any]:
+                 page_token: str | None) -> ConsoleAnswer:
     return container.console_reads.invoice_page(period, status, payment_status, page_token, today(container))
 
 
@@ -64,5 +66,5 @@ def company(container: Container, company_id: str) -> dict[str, Any]:
     return container.company_admin.get(company_id)
 
 
-def ageing(container: Container, page_token: str | None) -> dict[str, Any]:
+def ageing(container: Container, page_token: str | None) -> JsonBody:
     return container.receivables.aging(None, AGEING_PAGE_SIZE, page_token)
