@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from google.cloud.firestore import Client as FirestoreClient
     from google.cloud.storage import Client as StorageClient
 
+    from billing.domain.company import Company
     from billing.domain.entities import Invoice, Note
+    from billing.domain.invoice import Supplier
     from billing.domain.receivable import Receivable
     from billing.services.adjustments import AdjustmentService
     from billing.services.charges import ChargeService
@@ -290,13 +292,13 @@ class Container:
 
         _, _, sender, reply_to = self._smtp
 
-        def build(receivable: Receivable, company: Mapping[str, Any], supplier: Mapping[str, Any],
+        def build(receivable: Receivable, company: Company, supplier: Supplier,
                   step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
             from billing.adapters.reminder_email import build_reminder_email
 
             portal = self.portal_tokens.link(receivable.company_id, self.settings.public_base_url)
-            return build_reminder_email(receivable, company, supplier, step, pdf_link, upi_link, sender=sender,
-                                        reply_to=reply_to, portal_link=portal)
+            return build_reminder_email(receivable, company.document, supplier.snapshot(), step, pdf_link, upi_link,
+                                        sender=sender, reply_to=reply_to, portal_link=portal)
 
         return ReminderService(receivables=self.receivables_repo, companies=self.companies, invoices=self.invoices,
                                settings_repo=self.supplier_settings, downloads=self.downloads, mailer=self.mailer,

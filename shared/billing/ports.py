@@ -456,6 +456,6 @@ class InvoiceListing(Protocol):
 
 
 class ReminderEmailBuilder(Protocol):
-    def __call__(self, receivable: Receivable, company: Mapping[str, Any], supplier: Mapping[str, Any],
+    def __call__(self, receivable: Receivable, company: Company, supplier: Supplier,
                  step: int, pdf_link: str | None, upi_link: str | None) -> EmailMessage:
         """The payment reminder for one invoice at one step (days from the due date)."""

@@ -108,7 +108,7 @@ class ReminderService:
         upi_link = rules.upi_uri(str(upi), supplier.legal_name, claimed.balance.paise,
                                  str(receivable.invoice_number)) if upi else None
         try:
-            message = self.build_message(claimed, company.document, snapshot, step, pdf_link, upi_link)
+            message = self.build_message(claimed, company, supplier, step, pdf_link, upi_link)
             message_id = self.mailer.send(message) if self.mailer is not None else ""
         except Exception as exc:  # noqa: BLE001 - recorded; a later run may claim the step again
             log.error(f"reminder for {receivable.invoice_number} step {step} failed: {exc}")
