@@ -54,6 +54,16 @@ def finish_note(blobs: BlobStore, clock: Clock, note: Note, pdf: bytes,
     return mark_issued(note.note_id, stored)
 
 
+def open_note_pdf(blobs: BlobStore, note: Note) -> Download:
+    """An issued credit or debit note's PDF: a signed-URL redirect, or its bytes streamed."""
+    if note.status is not InvoiceStatus.ISSUED:
+        raise NotFoundError(f"{note.kind} note {note.number} is not issued yet")
+    url = blobs.signed_url(note.pdf_path, note.download_name)
+    if url:
+        return Download(note.download_name, PDF, redirect_url=url)
+    return Download(note.download_name, PDF, chunks=blobs.open_read(note.pdf_path))
+
+
 class AdjustmentService:
     """create (partial credit note / debit note), finish, and reading notes back."""
 
@@ -182,10 +192,4 @@ class AdjustmentService:
         return note
 
     def open_pdf(self, kind_name: str, company_id: str, note_id: str) -> Download:
-        note = self.note(kind_name, company_id, note_id)
-        if note.status is not InvoiceStatus.ISSUED:
-            raise NotFoundError(f"{note.kind} note {note.number} is not issued yet")
-        url = self.blobs.signed_url(note.pdf_path, note.download_name)
-        if url:
-            return Download(note.download_name, PDF, redirect_url=url)
-        return Download(note.download_name, PDF, chunks=self.blobs.open_read(note.pdf_path))
+        return open_note_pdf(self.blobs, self.note(kind_name, company_id, note_id))

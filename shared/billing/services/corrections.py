@@ -35,14 +35,13 @@ from billing.errors import ConflictError, IntegrityError, NotFoundError
 from billing.ports import (
     BlobStore, Clock, CreditNoteRepository, InvoiceRepository, NotePdfRenderer, SettingsRepository, VoidBuild,
 )
-from billing.services.adjustments import StoredNote, finish_note
+from billing.services.adjustments import StoredNote, finish_note, open_note_pdf
 from billing.services.downloads import Download, DownloadService
 from billing.services.issuance.issue import IssuanceService
 from billing.services.queries import InvoiceQueries
 from billing.domain.lifecycle import InvoiceStatus
 
 log = logging.getLogger(__name__)
-PDF = "application/pdf"
 VoidAnswer = dict[str, Any]
 """The CLI's answer to a void, {"voided", "creditNote", "reissued"}: the documents as stored (JSON)."""
 
@@ -185,10 +184,4 @@ class CorrectionService:
 
     def open_pdf(self, company_id: str, credit_note_id: str) -> Download:
         """The credit note's PDF: a signed-URL redirect, or its bytes streamed."""
-        note = self.note(company_id, credit_note_id)
-        if note.status is not InvoiceStatus.ISSUED:
-            raise NotFoundError(f"credit note {note.number} is not issued yet")
-        url = self.blobs.signed_url(note.pdf_path, note.download_name)
-        if url:
-            return Download(note.download_name, PDF, redirect_url=url)
-        return Download(note.download_name, PDF, chunks=self.blobs.open_read(note.pdf_path))
+        return open_note_pdf(self.blobs, self.note(company_id, credit_note_id))
