@@ -266,21 +266,30 @@ def test_reminder_steps_and_which_is_due():
     assert receivable_from_document({**stored, "balancePaise": 0}).due_reminder(day(8), steps) is None
 
 
-def test_the_scheduler_event_sends_todays_reminders_once():
+def issued_with_mailer(mailer, days_after_due: int):
+    """The seed's vysedeck invoiced for September 2025 over the fakes, the clock then `days_after_due`
+    days past its due date (06:00 UTC)."""
     from datetime import datetime, timedelta, timezone
 
     from billing.domain.period import MonthQuery
-    from billing.entrypoints.events import handle_reminders
-    from fakes import FakeMailer, fake_container
+    from fakes import fake_container
     from inprocess import demo_calls
 
     now = {"at": datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)}
-    mailer = FakeMailer()
     c = fake_container(companies=copy.deepcopy(__import__("billing.seed").seed.COMPANIES), calls=demo_calls(),
                        clock=lambda: now["at"], mailer=mailer)
     c.issuance.generate("vysedeck", MonthQuery(9, 2025))
     due = c.receivables_repo.docs["vysedeck_2025-09"]["dueDate"]
-    now["at"] = datetime.fromisoformat(due + "T06:00:00+00:00") + timedelta(days=7)
+    now["at"] = datetime.fromisoformat(due + "T06:00:00+00:00") + timedelta(days=days_after_due)
+    return c
+
+
+def test_the_scheduler_event_sends_todays_reminders_once():
+    from billing.entrypoints.events import handle_reminders
+    from fakes import FakeMailer
+
+    mailer = FakeMailer()
+    c = issued_with_mailer(mailer, days_after_due=7)
     for event_id in ("1", "1"):  # Pub/Sub redelivers the same event
         handle_reminders({"id": event_id, "data": {}}, c)
     assert [str(m["To"]) for m in mailer.sent] == ["accounts@vysedeck.example"]
@@ -288,11 +297,7 @@ def test_the_scheduler_event_sends_todays_reminders_once():
 
 
 def test_a_reminder_whose_send_failed_is_marked_failed_and_sent_by_the_next_run():
-    from datetime import datetime, timedelta, timezone
-
-    from billing.domain.period import MonthQuery
-    from fakes import FakeMailer, fake_container
-    from inprocess import demo_calls
+    from fakes import FakeMailer
 
     class FlakyMailer(FakeMailer):
         def send(self, message):
@@ -301,13 +306,8 @@ def test_a_reminder_whose_send_failed_is_marked_failed_and_sent_by_the_next_run(
                 raise ConnectionError("421 try again later")
             return super().send(message)
 
-    now = {"at": datetime(2025, 10, 2, 6, 0, tzinfo=timezone.utc)}
     mailer = FlakyMailer()
-    c = fake_container(companies=copy.deepcopy(__import__("billing.seed").seed.COMPANIES), calls=demo_calls(),
-                       clock=lambda: now["at"], mailer=mailer)
-    c.issuance.generate("vysedeck", MonthQuery(9, 2025))
-    due = c.receivables_repo.docs["vysedeck_2025-09"]["dueDate"]
-    now["at"] = datetime.fromisoformat(due + "T06:00:00+00:00") + timedelta(days=1)
+    c = issued_with_mailer(mailer, days_after_due=1)
     first = c.reminders.run()
     assert [e["step"] for e in first["failed"]] == [0] and first["sent"] == []
     record = c.receivables_repo.docs["vysedeck_2025-09"]["reminders"]["0"]
