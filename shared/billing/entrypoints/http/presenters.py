@@ -43,14 +43,6 @@ def base_url(request: flask.Request, container: Container) -> str:
     return f"{request.scheme}://{request.host}{prefix}"
 
 
-Presentable = Invoice | Mapping[str, Any]  # an entity, or (legacy: issuance, corrections) its stored document
-
-
-def stored(invoice: Presentable) -> Mapping[str, Any]:
-    """The stored document the API returns (its JSON numbers as stored, byte for byte)."""
-    return invoice.document if isinstance(invoice, Invoice) else invoice
-
-
 def present(invoice: Invoice, request: flask.Request, container: Container) -> dict[str, Any]:
     """The invoice as the API returns it: the stored document, download links, no internals."""
     doc = invoice.document
@@ -59,7 +51,7 @@ def present(invoice: Invoice, request: flask.Request, container: Container) -> d
     body = {k: doc[k] for k in first if k in doc}
     body.update({k: doc[k] for k in sorted(doc) if k not in body and k not in INTERNAL_FIELDS})
     if doc.get("adjustments"):  # its partial credit notes and debit notes (a fresh invoice's JSON is the old API's)
-        body.update(adjustments_json(doc))
+        body.update(adjustments_json(invoice))
     files = dict(doc.get("files") or {})
     body["files"] = {"pdf": files.get("pdf"), "csv": files.get("csv")}
     if "delivery" in body:
@@ -71,9 +63,9 @@ def present(invoice: Invoice, request: flask.Request, container: Container) -> d
     return body
 
 
-def adjustments_json(invoice: Presentable) -> dict[str, Any]:
+def adjustments_json(invoice: Invoice) -> dict[str, Any]:
     """The invoice's notes (number, kind, date, taxable, tax, total) and its netAmount (total - credits + debits)."""
-    doc = stored(invoice)
+    doc = invoice.document
     body: dict[str, Any] = {"adjustments": [{k: v for k, v in e.items() if k != "paise"}
                                             for e in doc.get("adjustments") or []]}
     if "totalAmount" in doc:
@@ -81,8 +73,8 @@ def adjustments_json(invoice: Presentable) -> dict[str, Any]:
     return body
 
 
-def summary(invoice: Presentable) -> dict[str, Any]:
-    doc = stored(invoice)
+def summary(invoice: Invoice) -> dict[str, Any]:
+    doc = invoice.document
     keep = (
         "invoiceNumber", "companyId", "status", "invoiceDate", "dueDate", "billingPeriod",
         "subtotal", "gstAmount", "totalAmount", "currency",
@@ -92,14 +84,14 @@ def summary(invoice: Presentable) -> dict[str, Any]:
     return body
 
 
-def history_entry(invoice: Presentable) -> dict[str, Any]:
+def history_entry(invoice: Invoice) -> dict[str, Any]:
     """One invoice of a month's history: its summary, and why and by what it was voided."""
-    doc = stored(invoice)
-    body = summary(doc)
+    doc = invoice.document
+    body = summary(invoice)
     body.update({k: doc[k] for k in ("voidedAt", "voidReason") if k in doc})
     body.setdefault("revision", 0)
     if doc.get("adjustments"):  # its partial credit notes and debit notes
-        body.update(adjustments_json(doc))
+        body.update(adjustments_json(invoice))
     return body
 
 
